@@ -1,0 +1,2 @@
+// Filled by its module's issue.
+print("not implemented yet")

@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// vidd — a self-hosted video processing service speaking raw wire protocols.
+// The product has no Swift package dependencies: only OpenSSL and FFmpeg's libav* (C, via shims).
+import PackageDescription
+
+let package = Package(
+    name: "vidd",
+    products: [
+        .library(name: "Reactor", targets: ["Reactor"]),
+        .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "PGWire", targets: ["PGWire"]),
+        .library(name: "S3Lite", targets: ["S3Lite"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "Transcode", targets: ["Transcode"]),
+        .library(name: "VideoService", targets: ["VideoService"]),
+        .executable(name: "vidd", targets: ["vidd"]),
+    ],
+    targets: [
+        // C shims: headers Glibc does not import, OpenSSL, libav*.
+        .systemLibrary(name: "CLinuxSys", path: "Sources/CLinuxSys"),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
+
+        // The event loop: epoll, sockets, timers, TLS over OpenSSL memory BIOs, crypto helpers.
+        .target(name: "Reactor", dependencies: ["CLinuxSys", "COpenSSL"]),
+
+        // Protocol modules: each usable alone; none imports another.
+        .target(name: "RESP", dependencies: ["Reactor"]),
+        .target(name: "PGWire", dependencies: ["Reactor"]),
+        .target(name: "S3Lite", dependencies: ["Reactor"]),
+        .target(name: "HTTPServer", dependencies: ["Reactor"]),
+        .target(name: "Transcode", dependencies: ["CFFmpeg"]),
+
+        // The service library and the thin executable.
+        .target(
+            name: "VideoService",
+            dependencies: ["Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "Transcode"]),
+        .executableTarget(name: "vidd", dependencies: ["VideoService"]),
+
+        // Tests. TestSupport finds the real services started by scripts/test.sh.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "Reactor", "TestSupport"]),
+        .testTarget(name: "PGWireTests", dependencies: ["PGWire", "Reactor", "TestSupport"]),
+        .testTarget(name: "S3LiteTests", dependencies: ["S3Lite", "Reactor", "TestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"]),
+        .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "TestSupport"]),
+        .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,20 @@
+#ifndef VIDD_CLINUXSYS_SHIM_H
+#define VIDD_CLINUXSYS_SHIM_H
+// Linux headers that `import Glibc` does not bring in.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+// accept4 is declared only under _GNU_SOURCE, which turns the sockaddr parameters into a
+// transparent union Swift cannot pass; declare it plainly instead.
+extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+static inline int vidd_errno_eagain(void) { return EAGAIN; }
+#endif

@@ -1,0 +1,3 @@
+// Placeholder until the Transcode issue fills it.
+import CFFmpeg
+public enum TranscodeLibrary { public static var avformatVersion: UInt32 { avformat_version() } }
