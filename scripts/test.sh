@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real services. This is what CI runs (.ci/run).
+#
+#   scripts/test.sh                       everything
+#   scripts/test.sh --filter RESPTests    extra arguments go to `swift test`
+#
+# 1. installs missing dependencies (scripts/install-deps.sh),
+# 2. starts throw-away Redis, PostgreSQL and S3 (scripts/services.sh) unless they already run,
+# 3. builds the package and its tests, runs `swift test` with the services' variables,
+# 4. stops the services it started, whatever happens (test failure, error, Ctrl-C),
+# and exits with the tests' status.
+#
+# Services you run yourself are used instead when their variables are exported (see README.md).
+# With CI set, a test whose service is missing fails instead of being skipped.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '[test] %s\n' "$*"; }
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f s", b - a }'; }
+
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+T0="$EPOCHREALTIME"
+STARTED_HERE=0
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ "$STARTED_HERE" = 1 ]; then
+        scripts/services.sh stop >/dev/null 2>&1 || say "warning: scripts/services.sh stop failed"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "dependencies"
+scripts/install-deps.sh
+command -v swift >/dev/null 2>&1 || { say "swift not found on PATH"; exit 1; }
+
+if scripts/services.sh status >/dev/null 2>&1; then
+    say "services: already running, using them (scripts/services.sh stop to end them)"
+else
+    say "services: starting"
+    STARTED_HERE=1
+    scripts/services.sh start
+fi
+set -a
+# shellcheck source=/dev/null
+. "$ROOT/.services/env"
+set +a
+
+say "build (swift build --build-tests)"
+T_BUILD="$EPOCHREALTIME"
+swift build --build-tests
+BUILD_TIME="$(elapsed "$T_BUILD")"
+
+say "tests (swift test $*)"
+mkdir -p .tmp
+LOG="$ROOT/.tmp/test-output.log"
+T_TEST="$EPOCHREALTIME"
+set +e
+swift test --skip-build "$@" 2>&1 | tee "$LOG"
+STATUS=${PIPESTATUS[0]}
+set -e
+TEST_TIME="$(elapsed "$T_TEST")"
+
+echo
+say "================================ summary ================================"
+# Swift Testing's and XCTest's own totals, as printed above.
+# (XCTest's "Executed 0 tests" lines are left out: the suite is written with Swift Testing.)
+grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 3 | sed 's/^/[test]   /' || true
+SKIPPED="$(grep -c '\*\*\* SKIPPED' "$LOG" || true)"
+if [ "$SKIPPED" != 0 ]; then say "  $SKIPPED test(s) skipped for a missing service (see '*** SKIPPED' above)"; fi
+say "  build $BUILD_TIME, tests $TEST_TIME, total $(elapsed "$T0"); full output in .tmp/test-output.log"
+if [ "$STATUS" -eq 0 ]; then say "PASSED"; else say "FAILED (swift test exit status $STATUS)"; fi
+exit "$STATUS"
