@@ -55,6 +55,10 @@ ipv6_loopback() {
 
 random_hex() { openssl rand -hex "$1"; }
 
+# Ports are free when chosen but another program may bind one before our server does: a server
+# that failed for that reason is retried on fresh ports.
+port_taken() { grep -qi 'address already in use' "$1" 2>/dev/null; }
+
 # ---- pid bookkeeping --------------------------------------------------------------------------
 # pids/NAME holds "PID PATTERN": PATTERN must appear in /proc/PID/cmdline for the pid to be ours.
 
@@ -132,6 +136,20 @@ all_alive() { # everything `start` recorded is still there
     for s in $(started_list); do service_alive "$s" || return 1; done
 }
 
+# True when process PID has a listening TCP socket on PORT. Readiness probes ask this first so that
+# they never talk to (or wait on) another program that took the port before our server bound it.
+listens() {
+    local pid="$1" hex inode
+    hex="$(printf '%04X' "$2")"
+    for inode in $(awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null); do
+        if find "/proc/$pid/fd" -maxdepth 1 -lname "socket:\[$inode\]" 2>/dev/null | grep -q .; then
+            return 0
+        fi
+    done
+    return 1
+}
+
 # ---- certificates -----------------------------------------------------------------------------
 make_certs() {
     local d="$SVC/tls"
@@ -193,8 +211,9 @@ start_redis() { # PORT TLS_PORT PASSWORD
     local pid=$!
     record_pid redis "$pid" redis-server
     local i
-    for i in $(seq 1 200); do
-        if redis-cli -h 127.0.0.1 -p "$port" -a "$pw" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
+    for i in $(seq 1 400); do
+        if listens "$pid" "$port" \
+            && timeout 5 redis-cli -h 127.0.0.1 -p "$port" -a "$pw" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
             return 0
         fi
         [ -d "/proc/$pid" ] || break
@@ -283,6 +302,11 @@ EOF
         tail -n 20 "$dir/server.log" >&2
         return 1
     fi
+    # The postmaster starts when at least one listen address binds; all of them must be ours.
+    if port_taken "$dir/server.log"; then
+        grep -i 'could not bind' "$dir/server.log" >&2
+        return 1
+    fi
     PGPASSWORD="$pw" "$PG_BIN/psql" -X -q -h "$dir" -p "$port" -U app -d postgres \
         -v pw="$pw" -f "$ROOT/scripts/pg-test-roles.sql" >/dev/null
 }
@@ -316,7 +340,7 @@ wait_s3() { # PORT: until GET /moto-api/ answers, then create the test user; pri
     local port="$1" pid i
     pid="$(owned_pid s3)" || { tail -n 20 "$SVC/s3/moto.log" >&2; return 1; }
     for i in $(seq 1 300); do
-        if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/moto-api/"; then
+        if listens "$pid" "$port" && curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port/moto-api/"; then
             "$VENV/bin/python" "$S3_SERVER_DIR/bootstrap.py" "http://127.0.0.1:$port"
             return
         fi
@@ -390,7 +414,15 @@ cmd_start() {
 
     if [ "$want_redis" = 1 ]; then
         local redis_pw; redis_pw="$(random_hex 16)"
-        start_redis "$REDIS_PORT" "$REDIS_TLS_PORT" "$redis_pw" || die "redis-server did not start (log: $SVC/redis/redis.log)"
+        local attempt
+        for attempt in 1 2 3; do
+            if start_redis "$REDIS_PORT" "$REDIS_TLS_PORT" "$redis_pw"; then break; fi
+            port_taken "$SVC/redis/redis.log" && [ "$attempt" -lt 3 ] || die "redis-server did not start (log: $SVC/redis/redis.log)"
+            stop_pid redis
+            mv "$SVC/redis/redis.log" "$SVC/redis/redis.log.$attempt"
+            read -r REDIS_PORT REDIS_TLS_PORT <<<"$(free_ports 2)"
+            log "redis: a port was taken meanwhile; retrying on $REDIS_PORT/$REDIS_TLS_PORT"
+        done
         started+=" redis"
         add VIDD_TEST_REDIS_URL "redis://:$redis_pw@127.0.0.1:$REDIS_PORT"
         add VIDD_TEST_REDIS_TLS_URL "rediss://:$redis_pw@localhost:$REDIS_TLS_PORT"
@@ -402,7 +434,15 @@ cmd_start() {
 
     if [ "$want_pg" = 1 ]; then
         local pg_pw; pg_pw="$(random_hex 16)"
-        start_postgres "$PG_PORT" "$pg_pw" || die "PostgreSQL did not start (log: $(pg_dir)/server.log)"
+        local attempt
+        for attempt in 1 2 3; do
+            if start_postgres "$PG_PORT" "$pg_pw"; then break; fi
+            port_taken "$(pg_dir)/server.log" && [ "$attempt" -lt 3 ] || die "PostgreSQL did not start (log: $(pg_dir)/server.log)"
+            stop_postgres
+            rm -rf "$SVC/pg" "$SVC/pg_dir"
+            PG_PORT="$(free_ports 1)"
+            log "postgres: the port was taken meanwhile; retrying on $PG_PORT"
+        done
         started+=" postgres"
         add VIDD_TEST_PG_URL "postgres://app:$pg_pw@127.0.0.1:$PG_PORT/postgres"
         add VIDD_TEST_PG_HOST 127.0.0.1
@@ -417,7 +457,15 @@ cmd_start() {
 
     if [ "$want_s3" = 1 ]; then
         local keys access secret
-        keys="$(wait_s3 "$S3_PORT")" || die "the S3 test server did not start (log: $SVC/s3/moto.log)"
+        local attempt
+        for attempt in 1 2 3; do
+            if keys="$(wait_s3 "$S3_PORT")"; then break; fi
+            port_taken "$SVC/s3/moto.log" && [ "$attempt" -lt 3 ] || die "the S3 test server did not start (log: $SVC/s3/moto.log)"
+            stop_pid s3
+            S3_PORT="$(free_ports 1)"
+            log "s3: the port was taken meanwhile; retrying on $S3_PORT"
+            launch_s3 "$S3_PORT"
+        done
         read -r access secret <<<"$keys"
         [ -n "$secret" ] || die "S3 bootstrap printed no key (log: $SVC/s3/moto.log)"
         started+=" s3"

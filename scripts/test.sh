@@ -25,6 +25,9 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
 fi
 
 T0="$EPOCHREALTIME"
+
+# Some tests hold thousands of sockets at once (e.g. 1 000 echo connections, both ends).
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 STARTED_HERE=0
 cleanup() {
     local rc=$?
@@ -59,7 +62,7 @@ T_BUILD="$EPOCHREALTIME"
 swift build --build-tests
 BUILD_TIME="$(elapsed "$T_BUILD")"
 
-say "tests (swift test $*)"
+say "tests (swift test${*:+ $*})"
 mkdir -p .tmp
 LOG="$ROOT/.tmp/test-output.log"
 T_TEST="$EPOCHREALTIME"
