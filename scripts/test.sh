@@ -59,7 +59,10 @@ set +a
 
 say "build (swift build --build-tests)"
 T_BUILD="$EPOCHREALTIME"
-swift build --build-tests
+if ! swift build --build-tests; then
+    say "FAILED: the build failed (nothing was tested)"
+    exit 1
+fi
 BUILD_TIME="$(elapsed "$T_BUILD")"
 
 say "tests (swift test${*:+ $*})"
