@@ -100,7 +100,7 @@ stop_redis() {
     if pid="$(owned_pid redis)" && [ -f "$SVC/redis/auth" ]; then
         local port pw
         read -r port pw <"$SVC/redis/auth"
-        redis-cli -h 127.0.0.1 -p "$port" -a "$pw" --no-auth-warning shutdown nosave >/dev/null 2>&1 || true
+        timeout 5 redis-cli -h 127.0.0.1 -p "$port" -a "$pw" --no-auth-warning shutdown nosave >/dev/null 2>&1 || true
         wait_exit "$pid" 2 || true
     fi
     stop_pid redis
