@@ -6,7 +6,8 @@
 #
 # 1. installs missing dependencies (scripts/install-deps.sh),
 # 2. starts throw-away Redis, PostgreSQL and S3 (scripts/services.sh) unless they already run,
-# 3. builds the package and its tests, runs `swift test` with the services' variables,
+#    while it builds the package and its tests,
+# 3. runs `swift test` with the services' variables (Swift Testing runs tests in parallel),
 # 4. stops the services it started, whatever happens (test failure, error, Ctrl-C),
 # and exits with the tests' status.
 #
@@ -45,28 +46,44 @@ say "dependencies"
 scripts/install-deps.sh
 command -v swift >/dev/null 2>&1 || { say "swift not found on PATH"; exit 1; }
 
+mkdir -p .tmp
+SERVICES_JOB=""
 if scripts/services.sh status >/dev/null 2>&1; then
     say "services: already running, using them (scripts/services.sh stop to end them)"
 else
-    say "services: starting"
+    # They start while the package builds; their messages follow the build's.
+    say "services: starting in the background"
     STARTED_HERE=1
-    scripts/services.sh start
+    scripts/services.sh start >"$ROOT/.tmp/services-start.log" 2>&1 &
+    SERVICES_JOB=$!
 fi
+
+say "build (swift build --build-tests)"
+T_BUILD="$EPOCHREALTIME"
+BUILD_OK=1
+swift build --build-tests || BUILD_OK=0
+BUILD_TIME="$(elapsed "$T_BUILD")"
+
+if [ -n "$SERVICES_JOB" ]; then
+    SERVICES_OK=1
+    wait "$SERVICES_JOB" || SERVICES_OK=0
+    cat "$ROOT/.tmp/services-start.log"
+    if [ "$SERVICES_OK" = 0 ]; then
+        say "FAILED: the services did not start (see above)"
+        exit 1
+    fi
+fi
+if [ "$BUILD_OK" = 0 ]; then
+    say "FAILED: the build failed (nothing was tested)"
+    exit 1
+fi
+
 set -a
 # shellcheck source=/dev/null
 . "$ROOT/.services/env"
 set +a
 
-say "build (swift build --build-tests)"
-T_BUILD="$EPOCHREALTIME"
-if ! swift build --build-tests; then
-    say "FAILED: the build failed (nothing was tested)"
-    exit 1
-fi
-BUILD_TIME="$(elapsed "$T_BUILD")"
-
 say "tests (swift test${*:+ $*})"
-mkdir -p .tmp
 LOG="$ROOT/.tmp/test-output.log"
 T_TEST="$EPOCHREALTIME"
 set +e
