@@ -151,6 +151,7 @@ func compare(connections: Int, seconds: Double, rounds: Int) async throws {
                         c.close(); ready = true
                     } else { try await Task.sleep(for: .milliseconds(20)) }
                 }
+                FileHandle.standardError.write(Data("  running \(s) size \(size) on port \(port) (ready: \(ready))\n".utf8))
                 let r = try await runClient(port: port, connections: connections, size: size, seconds: seconds)
                 // Foundation's waitUntilExit spins a run loop, which does not work from an async context.
                 kill(p.processIdentifier, SIGTERM)
