@@ -90,9 +90,11 @@ public enum SigV4Error: Error, Sendable, Hashable, CustomStringConvertible {
 /// Modelled on soto's `SotoSignerV4`; checked against AWS's documented examples and, on random
 /// requests, against botocore (see the tests).
 public struct SigV4Signer: Sendable {
-    public var credentials: S3Credentials
-    public var region: String
-    public var service: String
+    public let credentials: S3Credentials
+    public let region: String
+    public let service: String
+    /// The derived key changes once a day: derive it once per date, not per request.
+    private let keyCache = SigningKeyCache()
 
     /// Headers that proxies may change or drop, so signing them breaks requests (botocore's list).
     static let unsignedHeaderNames: Set<String> = [
@@ -124,17 +126,38 @@ public struct SigV4Signer: Sendable {
         let canonicalHeaders = Self.canonicalHeaders(headers)
         let encodedPath = URIEncoding.encodePath(request.path)
         let query = Self.canonicalQuery(request.query)
-        let canonical = Self.canonicalRequest(
-            method: request.method, encodedPath: encodedPath, canonicalQuery: query,
-            canonicalHeaders: canonicalHeaders, payloadHash: payload.headerValue)
         let scope = credentialScope(date)
-        let key = signingKey(date)
-        let signature = Hex.encode(Crypto.hmacSHA256(key: key, data: Self.stringToSign(
-            timestamp: timestamp, scope: scope, canonicalRequest: canonical).utf8))
+        let signature = signature(method: request.method, encodedPath: encodedPath, canonicalQuery: query,
+                                  canonicalHeaders: canonicalHeaders, payloadHash: payload.headerValue,
+                                  timestamp: timestamp, scope: scope, date: date)
         headers.append(("authorization",
                         "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(canonicalHeaders.signedNames), Signature=\(signature)"))
         return SignedRequest(target: query.isEmpty ? encodedPath : encodedPath + "?" + query,
                              headers: headers, signature: signature, date: date)
+    }
+
+    /// Hashes the canonical request as it is assembled (no intermediate string) and signs the
+    /// string to sign with the day's key.
+    private func signature(method: String, encodedPath: String, canonicalQuery: String, canonicalHeaders: CanonicalHeaders,
+                           payloadHash: String, timestamp: String, scope: String, date: SigningDate) -> String {
+        var hasher = Crypto.SHA256()
+        let newline: [UInt8] = [0x0a]
+        hasher.update(method.utf8); hasher.update(newline)
+        hasher.update(encodedPath.utf8); hasher.update(newline)
+        hasher.update(canonicalQuery.utf8); hasher.update(newline)
+        hasher.update(canonicalHeaders.text.utf8); hasher.update(newline)
+        hasher.update(canonicalHeaders.signedNames.utf8); hasher.update(newline)
+        hasher.update(payloadHash.utf8)
+        let canonicalHash = hasher.finalize()
+        var sts = [UInt8]()
+        sts.reserveCapacity(160)
+        sts += "AWS4-HMAC-SHA256\n".utf8
+        sts += timestamp.utf8
+        sts.append(0x0a)
+        sts += scope.utf8
+        sts.append(0x0a)
+        Self.appendHex(canonicalHash, to: &sts)
+        return Self.hex(Crypto.hmacSHA256(key: signingKey(date), data: sts))
     }
 
     // MARK: Presigned URLs
@@ -161,11 +184,9 @@ public struct SigV4Signer: Sendable {
         if let token = credentials.sessionToken { query.append(QueryItem("X-Amz-Security-Token", token)) }
         let encodedPath = URIEncoding.encodePath(request.path)
         let canonicalQuery = Self.canonicalQuery(query)
-        let canonical = Self.canonicalRequest(
-            method: request.method, encodedPath: encodedPath, canonicalQuery: canonicalQuery,
-            canonicalHeaders: canonicalHeaders, payloadHash: PayloadHash.unsigned.headerValue)
-        let signature = Hex.encode(Crypto.hmacSHA256(key: signingKey(date), data: Self.stringToSign(
-            timestamp: timestamp, scope: scope, canonicalRequest: canonical).utf8))
+        let signature = signature(method: request.method, encodedPath: encodedPath, canonicalQuery: canonicalQuery,
+                                  canonicalHeaders: canonicalHeaders, payloadHash: PayloadHash.unsigned.headerValue,
+                                  timestamp: timestamp, scope: scope, date: date)
         return "\(encodedPath)?\(canonicalQuery)&X-Amz-Signature=\(signature)"
     }
 
@@ -184,7 +205,15 @@ public struct SigV4Signer: Sendable {
     }
 
     func signingKey(_ date: SigningDate) -> [UInt8] {
-        let kDate = Crypto.hmacSHA256(key: Array("AWS4\(credentials.secretAccessKey)".utf8), data: Array(date.dateStamp.utf8))
+        let stamp = date.dateStamp
+        if let key = keyCache.key(for: stamp) { return key }
+        let key = deriveSigningKey(dateStamp: stamp)
+        keyCache.store(key, for: stamp)
+        return key
+    }
+
+    func deriveSigningKey(dateStamp: String) -> [UInt8] {
+        let kDate = Crypto.hmacSHA256(key: Array("AWS4\(credentials.secretAccessKey)".utf8), data: Array(dateStamp.utf8))
         let kRegion = Crypto.hmacSHA256(key: kDate, data: Array(region.utf8))
         let kService = Crypto.hmacSHA256(key: kRegion, data: Array(service.utf8))
         return Crypto.hmacSHA256(key: kService, data: Array("aws4_request".utf8))
@@ -198,24 +227,37 @@ public struct SigV4Signer: Sendable {
     /// Lower-cased names, sorted; values trimmed with inner runs of spaces collapsed; repeated
     /// names joined with `,` in the order given.
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> CanonicalHeaders {
-        var byName: [String: [String]] = [:]
-        var order: [String] = []
+        var fields: [(name: [UInt8], value: String)] = []
+        fields.reserveCapacity(headers.count)
         for (name, value) in headers {
             let lower = asciiLowercased(name)
             if unsignedHeaderNames.contains(lower) { continue }
-            if byName[lower] == nil { order.append(lower) }
-            byName[lower, default: []].append(trimAll(value))
+            fields.append((Array(lower.utf8), trimAll(value)))
         }
-        // Byte-wise order, as botocore and AWS sort (Swift's String < is Unicode-aware).
-        order.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        var text = ""
-        for name in order {
-            text += name
-            text += ":"
-            text += byName[name]!.joined(separator: ",")
-            text += "\n"
+        // Stable byte-wise sort by name keeps repeated names in the order given.
+        let order = fields.indices.sorted { a, b in
+            fields[a].name == fields[b].name ? a < b : fields[a].name.lexicographicallyPrecedes(fields[b].name)
         }
-        return CanonicalHeaders(text: text, signedNames: order.joined(separator: ";"))
+        var text = [UInt8]()
+        var signed = [UInt8]()
+        text.reserveCapacity(256)
+        var previous: [UInt8]?
+        for i in order {
+            let f = fields[i]
+            if f.name == previous {
+                text.removeLast()  // the newline: repeated names join their values with ","
+                text.append(UInt8(ascii: ","))
+            } else {
+                if previous != nil { signed.append(UInt8(ascii: ";")) }
+                signed += f.name
+                text += f.name
+                text.append(UInt8(ascii: ":"))
+            }
+            text += f.value.utf8
+            text.append(0x0a)
+            previous = f.name
+        }
+        return CanonicalHeaders(text: String(decoding: text, as: UTF8.self), signedNames: String(decoding: signed, as: UTF8.self))
     }
 
     /// Sorted by encoded name, then encoded value (byte order).
@@ -235,13 +277,26 @@ public struct SigV4Signer: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func canonicalRequest(method: String, encodedPath: String, canonicalQuery: String,
-                                 canonicalHeaders: CanonicalHeaders, payloadHash: String) -> String {
-        "\(method)\n\(encodedPath)\n\(canonicalQuery)\n\(canonicalHeaders.text)\n\(canonicalHeaders.signedNames)\n\(payloadHash)"
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func appendHex(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0x0f)])
+        }
     }
 
-    static func stringToSign(timestamp: String, scope: String, canonicalRequest: String) -> String {
-        "AWS4-HMAC-SHA256\n\(timestamp)\n\(scope)\n\(Hex.encode(Crypto.sha256(Array(canonicalRequest.utf8))))"
+    /// Lower-case hex, specialized for the signer's hot path.
+    static func hex(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { buf in
+            var i = 0
+            for b in bytes {
+                buf[i] = hexDigits[Int(b >> 4)]
+                buf[i + 1] = hexDigits[Int(b & 0x0f)]
+                i += 2
+            }
+            return i
+        }
     }
 
     static func asciiLowercased(_ s: String) -> String {
@@ -268,5 +323,20 @@ public struct SigV4Signer: Sendable {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+import Synchronization
+
+/// The last derived signing key and its date stamp.
+final class SigningKeyCache: Sendable {
+    private let entry = Mutex<(stamp: String, key: [UInt8])?>(nil)
+
+    func key(for stamp: String) -> [UInt8]? {
+        entry.withLock { $0?.stamp == stamp ? $0?.key : nil }
+    }
+
+    func store(_ key: [UInt8], for stamp: String) {
+        entry.withLock { $0 = (stamp, key) }
     }
 }
