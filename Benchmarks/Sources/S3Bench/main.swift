@@ -4,6 +4,7 @@
 //   S3Bench rss-file SIZE_MIB        multipart upload from a file; SHA-256 verified; peak RSS above baseline
 //   S3Bench rss-stream SIZE_MIB      upload from a stream of unknown length; same checks
 //   S3Bench transfer SIZE_MIB RUNS   upload + download of SIZE_MIB: S3Lite vs aws s3 cp, medians and ratios
+//   S3Bench upload SIZE_MIB RUNS     the same, uploads only
 //
 // Server and keys from VIDD_TEST_S3_ENDPOINT / _ACCESS_KEY / _SECRET_KEY / _REGION (as the tests).
 import Foundation
@@ -211,7 +212,7 @@ func rssBench(mib: Int, fromStream: Bool) async throws {
     if !ok || peak - baseline >= 64 { exit(1) }
 }
 
-func transferBench(mib: Int, runs: Int) async throws {
+func transferBench(mib: Int, runs: Int, downloads: Bool = true) async throws {
     let s3 = try makeClient()
     let endpoint = env("VIDD_TEST_S3_ENDPOINT")
     let bucket = "s3bench-xfer-\(getpid())"
@@ -231,25 +232,31 @@ func transferBench(mib: Int, runs: Int) async throws {
         try await s3.putObject(bucket: bucket, key: "ours", file: src)
         ours.up.append(now() - t0)
         ours.upRSS.append(rss().peak - base)
-        base = rss().current
-        resetPeakRSS()
-        t0 = now()
-        try await s3.getObject(bucket: bucket, key: "ours", toFile: dst)
-        ours.down.append(now() - t0)
-        ours.downRSS.append(rss().peak - base)
-        guard try await writeCheck(dst, expected) else { print("S3Lite download mismatch"); exit(1) }
+        guard try await remoteSHA256(s3, bucket, "ours") == expected else { print("S3Lite upload mismatch"); exit(1) }
+        if downloads {
+            base = rss().current
+            resetPeakRSS()
+            t0 = now()
+            try await s3.getObject(bucket: bucket, key: "ours", toFile: dst)
+            ours.down.append(now() - t0)
+            ours.downRSS.append(rss().peak - base)
+            guard try await writeCheck(dst, expected) else { print("S3Lite download mismatch"); exit(1) }
+        }
         try await s3.deleteObject(bucket: bucket, key: "ours")
         // aws s3 cp (whole process RSS: Python's own baseline is part of its cost)
         let up = try runMeasured(["aws", "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, src, "s3://\(bucket)/aws"], env: awsEnv)
         aws.up.append(up.seconds)
         aws.upRSS.append(up.rssMiB)
-        let down = try runMeasured(["aws", "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, "s3://\(bucket)/aws", dst], env: awsEnv)
-        aws.down.append(down.seconds)
-        aws.downRSS.append(down.rssMiB)
-        guard try await writeCheck(dst, expected) else { print("aws download mismatch"); exit(1) }
+        guard try await remoteSHA256(s3, bucket, "aws") == expected else { print("aws upload mismatch"); exit(1) }
+        if downloads {
+            let down = try runMeasured(["aws", "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint, "s3://\(bucket)/aws", dst], env: awsEnv)
+            aws.down.append(down.seconds)
+            aws.downRSS.append(down.rssMiB)
+            guard try await writeCheck(dst, expected) else { print("aws download mismatch"); exit(1) }
+        }
         try await s3.deleteObject(bucket: bucket, key: "aws")
         print(String(format: "run %d: S3Lite up %.1f s down %.1f s | aws up %.1f s down %.1f s", run,
-                     ours.up.last!, ours.down.last!, aws.up.last!, aws.down.last!))
+                     ours.up.last!, ours.down.last ?? 0, aws.up.last!, aws.down.last ?? 0))
     }
     try await s3.deleteBucket(bucket)
     try? FileManager.default.removeItem(atPath: src)
@@ -258,6 +265,7 @@ func transferBench(mib: Int, runs: Int) async throws {
     print(String(format: "upload %d MiB:   S3Lite median %.1f s (%.1f MiB/s, peak RSS +%.1f MiB) | aws s3 cp %.1f s (%.1f MiB/s, process RSS %.0f MiB) | throughput ratio %.2fx",
                  mib, median(ours.up), mb / median(ours.up), ours.upRSS.max()!, median(aws.up), mb / median(aws.up), aws.upRSS.max()!,
                  median(aws.up) / median(ours.up)))
+    guard downloads else { return }
     print(String(format: "download %d MiB: S3Lite median %.1f s (%.1f MiB/s, peak RSS +%.1f MiB) | aws s3 cp %.1f s (%.1f MiB/s, process RSS %.0f MiB) | throughput ratio %.2fx",
                  mib, median(ours.down), mb / median(ours.down), ours.downRSS.max()!, median(aws.down), mb / median(aws.down), aws.downRSS.max()!,
                  median(aws.down) / median(ours.down)))
@@ -277,7 +285,8 @@ case "sign": try signBench(iterations: args.count > 2 ? Int(args[2])! : 100_000)
 case "rss-file": try await rssBench(mib: Int(args[2])!, fromStream: false)
 case "rss-stream": try await rssBench(mib: Int(args[2])!, fromStream: true)
 case "transfer": try await transferBench(mib: Int(args[2])!, runs: args.count > 3 ? Int(args[3])! : 3)
+case "upload": try await transferBench(mib: Int(args[2])!, runs: args.count > 3 ? Int(args[3])! : 3, downloads: false)
 default:
-    print("usage: S3Bench sign [N] | rss-file MiB | rss-stream MiB | transfer MiB [runs]")
+    print("usage: S3Bench sign [N] | rss-file MiB | rss-stream MiB | transfer MiB [runs] | upload MiB [runs]")
     exit(2)
 }

@@ -48,8 +48,11 @@ public struct S3Configuration: Sendable {
     public var multipartThreshold = 16 * 1024 * 1024
     /// Preferred part size (grown for very large objects to stay ≤ 10 000 parts).
     public var partSize = 8 * 1024 * 1024
-    /// Parts uploaded at once; memory for streamed uploads is about partSize × (this + 1).
+    /// Parts uploaded at once from a stream; memory is about partSize × (this + 1).
     public var maxConcurrentParts = 4
+    /// Parts uploaded at once from a file: they stream from the file in aws-chunked chunks, so
+    /// each costs a chunk of memory, not a part, and more of them can be in flight.
+    public var maxConcurrentFileParts = 8
     /// aws-chunked chunk size for file uploads.
     public var streamingChunkSize = 256 * 1024
 

@@ -115,7 +115,7 @@ extension S3Client {
     // MARK: Whole uploads
 
     /// Multipart upload of a file: part size from the file size, parts streamed from the file
-    /// (never buffered whole), at most `maxConcurrentParts` in flight; aborted on failure.
+    /// (never buffered whole), at most `maxConcurrentFileParts` in flight; aborted on failure.
     func uploadMultipart(bucket: String, key: String, file: FileHandle, size: Int64, attributes: ObjectAttributes) async throws -> PutObjectResult {
         let partSize = try PartSizing.partSize(objectSize: size, preferred: configuration.partSize)
         let count = PartSizing.partCount(objectSize: size, partSize: partSize)
@@ -124,7 +124,7 @@ extension S3Client {
             try await withThrowingTaskGroup(of: CompletedPart.self) { group in
                 var done: [CompletedPart] = []
                 for n in 1...count {
-                    if n > configuration.maxConcurrentParts, let finished = try await group.next() { done.append(finished) }
+                    if n > configuration.maxConcurrentFileParts, let finished = try await group.next() { done.append(finished) }
                     let offset = Int64(n - 1) * Int64(partSize)
                     let length = min(Int64(partSize), size - offset)
                     group.addTask(executorPreference: EventLoop.shared) {

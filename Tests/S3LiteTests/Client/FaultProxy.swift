@@ -23,10 +23,12 @@ final class FaultProxy: Sendable {
         self.decide = decide
     }
 
-    /// Starts a proxy to `upstream` (`http://host:port`).
-    static func start(upstream: String, decide: @escaping @Sendable (Int, String, String) -> Fault) async throws -> FaultProxy {
+    /// Starts a proxy to `upstream` (`http://host:port`); with `tls`, it terminates TLS (so
+    /// clients can be tested over TLS against the plain-HTTP test server).
+    static func start(upstream: String, tls: TLSConfiguration? = nil,
+                      decide: @escaping @Sendable (Int, String, String) -> Fault) async throws -> FaultProxy {
         let hostPort = upstream.dropFirst("http://".count).split(separator: ":")
-        let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0, tls: tls)
         let proxy = FaultProxy(listener: listener, upstreamHost: String(hostPort[0]), upstreamPort: Int(hostPort[1])!, decide: decide)
         Task(executorPreference: EventLoop.shared) { await proxy.acceptLoop() }
         return proxy

@@ -93,7 +93,7 @@ import Testing
     static func runBotocore(_ cases: [Case]) throws -> [Reference] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", botocoreSignScript]
+        process.arguments = [pythonWithBotocore(), "-c", botocoreSignScript]
         let input = Pipe(), output = Pipe(), errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -113,6 +113,16 @@ import Testing
             throw BotocoreFailed(message: String(decoding: stderr, as: UTF8.self))
         }
         return try JSONDecoder().decode([Reference].self, from: result)
+    }
+
+    /// The project's virtualenv (scripts/install-deps.sh installs boto3 there with moto) when it
+    /// exists, else `python3` from PATH; `VIDD_TEST_PYTHON` overrides both.
+    static func pythonWithBotocore() -> String {
+        if let p = ProcessInfo.processInfo.environment["VIDD_TEST_PYTHON"], !p.isEmpty { return p }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let venv = root.appendingPathComponent(".venv/bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 
     struct BotocoreFailed: Error, CustomStringConvertible {
