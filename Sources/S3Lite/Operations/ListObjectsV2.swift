@@ -47,8 +47,14 @@ public struct ListObjectsV2Sequence: AsyncSequence, Sendable {
         let sequence: ListObjectsV2Sequence
         var token: String?
         var finished = false
+        /// Thrown on the call after the page that revealed it, so that page is not lost.
+        var pendingError: S3ClientError?
 
         public mutating func next() async throws -> ListObjectsPage? {
+            if let pendingError {
+                self.pendingError = nil
+                throw pendingError
+            }
             if finished { return nil }
             let s = sequence
             var query = [QueryItem("list-type", "2")]
@@ -63,7 +69,8 @@ public struct ListObjectsV2Sequence: AsyncSequence, Sendable {
             if page.isTruncated {
                 guard let next = page.nextContinuationToken, next != token else {
                     finished = true
-                    throw S3ClientError.truncatedListingWithoutToken(bucket: s.bucket)
+                    pendingError = .truncatedListingWithoutToken(bucket: s.bucket)
+                    return page
                 }
                 token = next
             } else {
