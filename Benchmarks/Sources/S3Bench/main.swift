@@ -54,7 +54,10 @@ func makeClient() throws -> S3Client {
     let config = try S3Configuration(
         endpoint: env("VIDD_TEST_S3_ENDPOINT"), region: ProcessInfo.processInfo.environment["VIDD_TEST_S3_REGION"] ?? "us-east-1",
         credentials: S3Credentials(accessKeyID: env("VIDD_TEST_S3_ACCESS_KEY"), secretAccessKey: env("VIDD_TEST_S3_SECRET_KEY")))
-    return S3Client(configuration: config)
+    var tuned = config
+    // S3BENCH_UNSIGNED=1: UNSIGNED-PAYLOAD instead of aws-chunked (to see what chunk signing costs the server).
+    if ProcessInfo.processInfo.environment["S3BENCH_UNSIGNED"] == "1" { tuned.payloadSigning = .unsigned }
+    return S3Client(configuration: tuned)
 }
 
 /// Pseudo-random bytes, generated chunk by chunk (xorshift: cheap, incompressible enough).
