@@ -1,6 +1,6 @@
 /// One decoded RESP2/RESP3 reply, owning its bytes (nothing points back into the receive buffer,
 /// so a value outlives the read that produced it).
-public indirect enum RESPValue: Sendable, Hashable {
+public enum RESPValue: Sendable, Hashable {
     /// `+OK` — short, line-delimited, never binary.
     case simpleString(String)
     /// `-ERR ...` (simple error) or `!<len>` (bulk error): the reply of a failed command.
@@ -29,7 +29,7 @@ public indirect enum RESPValue: Sendable, Hashable {
     /// RESP3 `><count>` — out-of-band data (pub/sub messages, invalidations), never a command reply.
     case push([RESPValue])
     /// RESP3 `|<count>` attributes followed by the value they describe.
-    case attributed(attributes: [RESPPair], value: RESPValue)
+    indirect case attributed(attributes: [RESPPair], value: RESPValue)
 }
 
 /// One key/value entry of a RESP3 map or attribute.

@@ -1,3 +1,5 @@
+import Reactor
+
 /// Where and how to connect: endpoint, credentials, database, TLS, timeouts and decoder limits.
 /// Usually built from a URL: `redis://user:pass@host:port/db`, `rediss://…` (TLS),
 /// `unix:///path/to/redis.sock?db=2` (also `redis+unix://`).
@@ -21,13 +23,13 @@ public struct RESPConfiguration: Sendable {
     public var database: Int
     /// Sent as CLIENT SETNAME (in the HELLO) so the connection shows up in CLIENT LIST.
     public var clientName: String?
-    /// TLS on (`rediss://`). The CA file (nil = system bundle) and server name come below.
-    public var useTLS: Bool
-    public var tlsCAFile: String?
-    /// Host name checked against the certificate; defaults to the endpoint's host.
+    /// TLS settings (`rediss://`), nil for plaintext. Built once and shared by every connection made
+    /// with this configuration (the reactor caches the OpenSSL context in it). From a URL:
+    /// `ca_file=` (default: system bundle) and `insecure=true` (no verification; tests only).
+    public var tls: TLSConfiguration?
+    /// Host name sent as SNI and checked against the certificate; defaults to the endpoint's host.
     public var tlsServerName: String?
-    /// Skip certificate verification entirely (tests only; `rediss://…?insecure=true`).
-    public var tlsInsecure: Bool
+    public var useTLS: Bool { tls != nil }
     public var connectTimeout: Duration
     /// Default per-command timeout, from sending to the last byte of the reply. nil = wait forever.
     /// A command that times out closes its connection (the late reply would otherwise answer the
@@ -39,8 +41,8 @@ public struct RESPConfiguration: Sendable {
     public var decoderLimits: RESPDecoderLimits
 
     public init(endpoint: Endpoint, username: String? = nil, password: String? = nil, database: Int = 0,
-                clientName: String? = nil, useTLS: Bool = false, tlsCAFile: String? = nil,
-                tlsServerName: String? = nil, tlsInsecure: Bool = false, connectTimeout: Duration = .seconds(10),
+                clientName: String? = nil, tls: TLSConfiguration? = nil,
+                tlsServerName: String? = nil, connectTimeout: Duration = .seconds(10),
                 commandTimeout: Duration? = .seconds(30), blockingTimeoutMargin: Duration = .seconds(5),
                 decoderLimits: RESPDecoderLimits = .default) {
         self.endpoint = endpoint
@@ -48,10 +50,8 @@ public struct RESPConfiguration: Sendable {
         self.password = password
         self.database = database
         self.clientName = clientName
-        self.useTLS = useTLS
-        self.tlsCAFile = tlsCAFile
+        self.tls = tls
         self.tlsServerName = tlsServerName
-        self.tlsInsecure = tlsInsecure
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.blockingTimeoutMargin = blockingTimeoutMargin
@@ -136,21 +136,25 @@ public struct RESPConfiguration: Sendable {
             throw .invalidURL(url, "unsupported scheme \(scheme) (redis, rediss, unix)")
         }
 
-        self.init(endpoint: endpoint, username: username, password: password, database: database,
-                  useTLS: scheme == "rediss")
+        self.init(endpoint: endpoint, username: username, password: password, database: database)
+        var caFile: String?
+        var insecure = false
         for (key, value) in query {
             switch key {
             case "db":
                 guard let db = Int(value), db >= 0 else { throw .invalidURL(url, "db must be a number") }
                 self.database = db
             case "client_name", "name": clientName = value
-            case "ca_file", "cacert": tlsCAFile = value
+            case "ca_file", "cacert": caFile = value
             case "server_name", "sni": tlsServerName = value
-            case "insecure", "skip_verify": tlsInsecure = value == "true" || value == "1"
+            case "insecure", "skip_verify": insecure = value == "true" || value == "1"
             case "user", "username": self.username = value
             case "password": self.password = value
             default: throw .invalidURL(url, "unknown parameter \(key)")
             }
+        }
+        if scheme == "rediss" {
+            tls = .client(caFile: caFile, verification: insecure ? .none : .full)
         }
     }
 

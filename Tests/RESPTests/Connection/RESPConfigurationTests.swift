@@ -37,7 +37,8 @@ import Testing
     @Test func tlsURL() throws {
         let c = try RESPConfiguration(url: "rediss://:pw@localhost:6390?ca_file=/tmp/ca.pem&server_name=redis.local")
         #expect(c.useTLS)
-        #expect(c.tlsCAFile == "/tmp/ca.pem")
+        #expect(c.tls?.caFile == "/tmp/ca.pem")
+        #expect(c.tls?.verification == .full)
         #expect(c.tlsServerName == "redis.local")
         #expect(c.endpoint == .tcp(host: "localhost", port: 6390))
     }
