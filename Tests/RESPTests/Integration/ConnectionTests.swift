@@ -46,12 +46,17 @@ import TestSupport
         let user = TestServices.uniqueName("resp_acl_")
         let key = TestServices.uniqueName("resp:acl:")
         try await admin.send("ACL", "SETUSER", user, "on", ">userpw", "~*", "&*", "+@connection", "+get", "-set")
-        defer { Task { try? await admin.send("ACL", "DELUSER", user) } }
         guard var config = try TestRedis.configuration() else { return }
         config.username = user
         config.password = "userpw"
         let limited = try await RESPConnection.connect(config)
         defer { limited.close() }
+        // A wrong password for an existing ACL user is WRONGPASS too.
+        var wrong = config
+        wrong.password = "nope"
+        await #expect(throws: RESPServerError(code: "WRONGPASS", message: "invalid username-password pair or user is disabled.")) {
+            _ = try await RESPConnection.connect(wrong)
+        }
         #expect(try await limited.get(key) == nil)   // allowed
         do {
             try await limited.set(key, "x")
@@ -62,6 +67,7 @@ import TestSupport
         }
         // The connection is still usable after an error reply.
         #expect(try await limited.ping() == "PONG")
+        try await admin.send("ACL", "DELUSER", user)
     }
 
     @Test func pipelineKeepsOrderAndReturnsErrorsInPlace() async throws {

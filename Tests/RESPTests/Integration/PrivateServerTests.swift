@@ -6,7 +6,7 @@ import Testing
 @Suite struct PrivateServerTests {
     @Test func debugProtocolTypes() async throws {
         guard let server = try await PrivateRedis.start(extraArguments: "--enable-debug-command yes") else { return }
-        defer { Task { await server.destroy() } }
+        defer { server.destroy() }
         let r = try await RESPConnection.connect(RESPConfiguration(url: server.url))
         defer { r.close() }
         #expect(try await r.send("DEBUG", "PROTOCOL", "null") == .null)
@@ -29,7 +29,7 @@ import Testing
 
     @Test func unixSocketURL() async throws {
         guard let server = try await PrivateRedis.start() else { return }
-        defer { Task { await server.destroy() } }
+        defer { server.destroy() }
         let r = try await RESPConnection.connect(RESPConfiguration(url: "unix://:\(server.password)@\(server.socketPath)?db=2"))
         defer { r.close() }
         #expect(try await r.ping() == "PONG")
@@ -38,7 +38,7 @@ import Testing
 
     @Test func clientReconnectsAfterRestart() async throws {
         guard let server = try await PrivateRedis.start() else { return }
-        defer { Task { await server.destroy() } }
+        defer { server.destroy() }
         let client = try RESPClient(url: server.url, options: RESPPoolOptions(
             maxConnections: 2, waitTimeout: .seconds(5),
             reconnectBackoff: RESPBackoff(initial: .milliseconds(20), maximum: .milliseconds(200))))

@@ -89,7 +89,7 @@ func collect(_ sub: RESPSubscription, count: Int) async -> [RESPPubSubMessage] {
 
     @Test func subscriptionsResumeAfterServerRestart() async throws {
         guard let server = try await PrivateRedis.start() else { return }
-        defer { Task { await server.destroy() } }
+        defer { server.destroy() }
         let config = try RESPConfiguration(url: server.url)
         let pubsub = RESPPubSub(configuration: config, backoff: RESPBackoff(initial: .milliseconds(20), maximum: .milliseconds(200)))
         let sub = try await pubsub.subscribe("jobs")

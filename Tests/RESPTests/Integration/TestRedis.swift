@@ -79,9 +79,11 @@ final class PrivateRedis: Sendable {
         }
     }
 
-    func destroy() async {
-        try? await stop()
-        _ = Self.shell("rm -rf \(directory)")
+    /// Stops the server and deletes its directory; synchronous so a `defer` can call it.
+    func destroy() {
+        _ = Self.shell("kill $(cat \(directory)/redis.pid 2>/dev/null) 2>/dev/null; "
+            + "for i in $(seq 100); do kill -0 $(cat \(directory)/redis.pid 2>/dev/null) 2>/dev/null || break; sleep 0.02; done; "
+            + "rm -rf \(directory)")
     }
 
     @discardableResult
