@@ -42,6 +42,14 @@ public struct RESPCommand: Sendable, Hashable {
         value.withUTF8 { append(bytes: UnsafeRawBufferPointer($0)) }
     }
 
+    public mutating func append(_ value: [UInt8]) {
+        value.withUnsafeBytes { append(bytes: $0) }
+    }
+
+    public mutating func append(_ value: ArraySlice<UInt8>) {
+        value.withUnsafeBytes { append(bytes: $0) }
+    }
+
     public mutating func append<C: Collection<UInt8>>(_ value: C) {
         argumentCount += 1
         encodedArguments.append(UInt8(ascii: "$"))

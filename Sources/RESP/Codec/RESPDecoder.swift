@@ -71,7 +71,7 @@ public struct RESPDecoder: Sendable {
                 case .bulk(let type, _):
                     element = try Self.makeBulk(type: type, payload, offset: streamOffset + payloadStart)
                 case .chunk:
-                    stack[stack.count - 1].bytes.append(contentsOf: payload)
+                    stack[stack.count - 1].bytes.append(contentsOf: Self.copy(payload))
                     continue parsing
                 }
             } else {
@@ -263,9 +263,17 @@ public struct RESPDecoder: Sendable {
                 throw RESPDecodingError(.invalidVerbatimString, offset: offset)
             }
             return .verbatimString(format: String(decoding: payload[0..<3], as: UTF8.self),
-                                   text: Array(payload[4...]))
+                                   text: copy(UnsafeBufferPointer(rebasing: payload[4...])))
         default:
-            return .bulkString(Array(payload))
+            return .bulkString(copy(payload))
+        }
+    }
+
+    /// A memcpy into a new array (`Array(payload)` iterates element by element in debug builds).
+    static func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bytes.count) { out, n in
+            if let src = bytes.baseAddress, bytes.count > 0 { out.baseAddress!.update(from: src, count: bytes.count) }
+            n = bytes.count
         }
     }
 

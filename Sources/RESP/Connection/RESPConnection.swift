@@ -372,6 +372,12 @@ extension RESPCommand {
         }
         buffer.append(UInt8(ascii: "\r"))
         buffer.append(UInt8(ascii: "\n"))
-        buffer.append(contentsOf: encodedArguments)
+        // A memcpy; the generic append(contentsOf:) copies byte by byte in debug builds.
+        encodedArguments.withUnsafeBytes { src in
+            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: src.count) { dst in
+                if src.count > 0 { dst.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: src.count) }
+                return src.count
+            }
+        }
     }
 }

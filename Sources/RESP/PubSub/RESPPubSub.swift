@@ -147,8 +147,10 @@ public final class RESPPubSub: Sendable {
                     if everConnected { s.reconnects += 1 }
                     return (Array(s.channels.keys), Array(s.patterns.keys))
                 }
-                try await Self.send("SUBSCRIBE", channels, on: connection)
-                try await Self.send("PSUBSCRIBE", patterns, on: connection)
+                // Both in one write: channels and patterns come back together.
+                async let channelsDone: Void = Self.send("SUBSCRIBE", channels, on: connection)
+                async let patternsDone: Void = Self.send("PSUBSCRIBE", patterns, on: connection)
+                _ = try await (channelsDone, patternsDone)
             } catch {
                 candidate?.close()
                 state.withLock { $0.lastError = "\(error)" }

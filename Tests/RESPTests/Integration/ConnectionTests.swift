@@ -135,6 +135,29 @@ import TestSupport
         await #expect(throws: RESPClientError.self) { try await conn.ping() }
     }
 
+    @Test func largeRepliesSpanningManyReads() async throws {
+        guard let conn = try await TestRedis.connect() else { return }
+        defer { conn.close() }
+        let key = TestServices.uniqueName("resp:large:")
+        // 160 KiB and ~60 KiB of list reply: each spans several socket reads. Kept small because the
+        // reactor's ByteBuffer zero-fills its growth byte by byte in debug builds (~1 s per MiB).
+        var big = [UInt8](repeating: 0xA5, count: 160 * 1024)
+        for i in stride(from: 0, to: big.count, by: 4093) { big[i] = UInt8(truncatingIfNeeded: i) }
+        try await conn.set(key, big)
+        #expect(try await conn.get(key) == big)
+        var push: [RESPCommand] = []
+        for chunk in 0..<5 {
+            var cmd = RESPCommand("RPUSH", key + "l")
+            for i in 0..<1000 { cmd.append(chunk * 1000 + i) }
+            push.append(cmd)
+        }
+        _ = try await conn.pipeline(push)
+        let items = try await conn.lrange(key + "l", 0, -1)
+        #expect(items.count == 5_000)
+        #expect(items.last == Array("4999".utf8))
+        try await conn.del(key, key + "l")
+    }
+
     @Test func unsolicitedServerErrorPaths() async throws {
         guard let conn = try await TestRedis.connect() else { return }
         defer { conn.close() }

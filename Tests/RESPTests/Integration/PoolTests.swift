@@ -31,7 +31,8 @@ import TestSupport
         let client = RESPClient(configuration: config, options: RESPPoolOptions(maxConnections: 1, maxWaiters: 1,
                                                                                 waitTimeout: .milliseconds(200)))
         let list = TestServices.uniqueName("resp:poolq:")
-        let holder = Task { try await client.blpop([list], timeout: .seconds(1)) }
+        // Holds the only connection until the list gets an element (pushed below, from outside).
+        let holder = Task { try await client.blpop([list], timeout: .seconds(30)) }
         try await eventually { client.openConnections == 1 }
         let waiter = Task { try await client.ping() }
         try await eventually { client.waitingCallers == 1 }
@@ -47,7 +48,10 @@ import TestSupport
         } catch let e as RESPClientError {
             guard case .poolTimeout = e else { Issue.record("wrong error \(e)"); return }
         }
-        _ = try await holder.value
+        guard let outside = try await TestRedis.connect() else { return }
+        defer { outside.close() }
+        try await outside.rpush(list, ["release"])
+        #expect(try await holder.value?.value == Array("release".utf8))
         #expect(try await client.ping() == "PONG")
         await client.shutdown()
     }
