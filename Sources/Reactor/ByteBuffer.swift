@@ -25,6 +25,9 @@ public struct ByteBuffer: Sendable {
     public var isEmpty: Bool { writerIndex == readerIndex }
     public var capacity: Int { storage.count }
 
+    /// Free space after the writer index (without compacting or growing).
+    public var writableBytes: Int { storage.count - writerIndex }
+
     /// The unread bytes, as a slice of the storage (indices are storage indices).
     public var readableBytesView: ArraySlice<UInt8> { storage[readerIndex..<writerIndex] }
 

@@ -88,7 +88,7 @@ public final class Connection: Sendable {
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
         let conn = try Connection(fd: fd, remote: address)
-        let (rc, edges) = try conn.registration.perform(.write) { fd in
+        let (rc, edges, _) = try conn.registration.perform(.write) { fd in
             try address.withSockAddr { sa, len in Glibc.connect(fd, sa, len) == 0 ? 0 : errno }
         }
         switch rc {
@@ -216,13 +216,12 @@ public final class Connection: Sendable {
                 guard let engine = t else { return nil }
                 engine.collectOutput()
                 while engine.hasPendingOutput {
-                    let (n, edges) = try registration.perform(.write) { fd in
+                    let (n, edges, e) = try registration.perform(.write) { fd in
                         engine.pendingOut.withUnsafeBytes { raw in
                             send(fd, raw.baseAddress! + engine.pendingOffset, raw.count - engine.pendingOffset, Int32(MSG_NOSIGNAL))
                         }
                     }
                     if n > 0 { engine.consumedOutput(n); continue }
-                    let e = errno
                     if e == EAGAIN || e == EWOULDBLOCK { return edges }
                     if e == EINTR { continue }
                     throw NetworkError.fromErrno("send", e)
@@ -238,8 +237,8 @@ public final class Connection: Sendable {
     private func readCiphertext(deadline: UInt64?, operation: String) async throws {
         while true {
             let (n, edges, err) = try withUnsafeTemporaryAllocation(byteCount: 32 * 1024, alignment: 16) { tmp in
-                let (n, edges) = try registration.perform(.read) { fd in recv(fd, tmp.baseAddress, tmp.count, 0) }
-                let err = n < 0 ? errno : 0
+                let (n, edges, e) = try registration.perform(.read) { fd in recv(fd, tmp.baseAddress, tmp.count, 0) }
+                let err = n < 0 ? e : 0
                 if n > 0 { tls.withLock { $0!.feed(UnsafeRawBufferPointer(rebasing: tmp[0..<n])) } }
                 return (n, edges, err)
             }
@@ -278,14 +277,23 @@ public final class Connection: Sendable {
             }
         }
         while true {
-            let (n, edges) = try registration.perform(.read) { fd in
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { raw in
-                    recv(fd, raw.baseAddress, raw.count, 0)
+            let (n, edges, e) = try registration.perform(.read) { fd in
+                if buffer.writableBytes >= 4096 {
+                    return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { raw in
+                        recv(fd, raw.baseAddress, raw.count, 0)
+                    }
+                }
+                // Little room in the caller's buffer: receive on the stack and copy what came,
+                // so a buffer grows only by what actually arrived and an idle connection waiting
+                // here holds no receive memory at all.
+                return withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { tmp in
+                    let n = recv(fd, tmp.baseAddress, tmp.count, 0)
+                    if n > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: tmp[0..<n])) }
+                    return n
                 }
             }
             if n > 0 { return }
             if n == 0 { throw NetworkError.endOfStream }
-            let e = errno
             if e == EAGAIN || e == EWOULDBLOCK {
                 try await registration.wait(.read, after: edges, deadline: deadlineNs, operation: "read")
             } else if e != EINTR {
@@ -323,13 +331,12 @@ public final class Connection: Sendable {
             return
         }
         while offset < range.upperBound {
-            let (n, edges) = try registration.perform(.write) { fd in
+            let (n, edges, e) = try registration.perform(.write) { fd in
                 bytes.withUnsafeBytes { raw in
                     send(fd, raw.baseAddress! + offset, range.upperBound - offset, Int32(MSG_NOSIGNAL))
                 }
             }
             if n > 0 { offset += n; continue }
-            let e = errno
             if e == EAGAIN || e == EWOULDBLOCK {
                 try await registration.wait(.write, after: edges, deadline: deadlineNs, operation: "write")
             } else if e != EINTR {
@@ -346,8 +353,8 @@ public final class Connection: Sendable {
             tls.withLock { $0!.shutdown() }
             try await flushTLS(deadline: deadline(after: .seconds(5)))
         }
-        let (rc, _) = try registration.perform(.write) { Glibc.shutdown($0, Int32(SHUT_WR)) }
-        if rc != 0 { throw NetworkError.fromErrno("shutdown") }
+        let (rc, _, e) = try registration.perform(.write) { Glibc.shutdown($0, Int32(SHUT_WR)) }
+        if rc != 0 { throw NetworkError.fromErrno("shutdown", e) }
     }
 
     /// Closes the socket. Pending operations fail with `NetworkError.closed`. Idempotent.

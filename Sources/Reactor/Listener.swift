@@ -71,7 +71,7 @@ public final class Listener: Sendable {
         while true {
             var storage = sockaddr_storage()
             var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let (fd, edges) = try registration.perform(.read) { lfd in
+            let (fd, edges, e) = try registration.perform(.read) { lfd in
                 withUnsafeMutablePointer(to: &storage) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                         accept4(lfd, $0, &len, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
@@ -88,7 +88,6 @@ public final class Listener: Sendable {
                 if let tls { try conn.installTLS(tls, serverName: nil) }
                 return conn
             }
-            let e = errno
             switch e {
             case EAGAIN, EWOULDBLOCK:
                 try await registration.wait(.read, after: edges, deadline: nil, operation: "accept")

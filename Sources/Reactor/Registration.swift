@@ -47,14 +47,17 @@ final class Registration: @unchecked Sendable {
         try loop.register(self)
     }
 
-    /// Runs a syscall on the fd under the lock. Returns its result and the edge counter of
-    /// `direction` observed just before the call. Throws `.closed` when the fd is closed.
+    /// Runs a syscall on the fd under the lock. Returns its result, the edge counter of
+    /// `direction` observed just before the call and `errno`. Throws `.closed` when the fd is closed.
     @inline(__always)
-    func perform<R>(_ direction: Direction, _ body: (Int32) throws -> R) throws -> (result: R, edges: UInt64) {
+    /// `errno` is captured right after the call, before unlocking can disturb it.
+    func perform<R>(_ direction: Direction, _ body: (Int32) throws -> R) throws -> (result: R, edges: UInt64, errno: Int32) {
         try state.withLock { s in
             if s.closed { throw NetworkError.closed }
             let edges = direction == .read ? s.readEdges : s.writeEdges
-            return (try body(fd), edges)
+            errno = 0
+            let r = try body(fd)
+            return (r, edges, Glibc.errno)
         }
     }
 

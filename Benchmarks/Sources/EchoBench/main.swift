@@ -134,17 +134,18 @@ func freePort() -> Int {
 
 func compare(connections: Int, seconds: Double, rounds: Int) async throws {
     let exe = CommandLine.arguments[0]
-    let servers = ["reactor", "nio1", "nio2"]
+    let servers = ProcessInfo.processInfo.environment["ECHO_SERVERS"].map { $0.split(separator: ",").map(String.init) } ?? ["reactor", "nio1", "nio2"]
     print("TCP echo, \(connections) connections, \(seconds) s per run, \(rounds) rounds (median shown), client = vidd Reactor")
     for size in [64, 65536] {
         var table: [String: [(Double, Double, Double, Double)]] = [:]
         for _ in 0..<rounds {
             for s in servers {
                 let port = freePort()
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: exe)
-                p.arguments = ["server", s, String(port)]
-                try p.run()
+                var pid: pid_t = 0
+                let argv: [String] = [exe, "server", s, String(port)]
+                var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+                guard posix_spawn(&pid, exe, nil, nil, &cargs, environ) == 0 else { fatalError("posix_spawn failed") }
+                cargs.forEach { free($0) }
                 var ready = false
                 for _ in 0..<200 where !ready {
                     if let c = try? await Connection.connect(host: "127.0.0.1", port: port, timeout: .milliseconds(100)) {
@@ -153,10 +154,9 @@ func compare(connections: Int, seconds: Double, rounds: Int) async throws {
                 }
                 FileHandle.standardError.write(Data("  running \(s) size \(size) on port \(port) (ready: \(ready))\n".utf8))
                 let r = try await runClient(port: port, connections: connections, size: size, seconds: seconds)
-                // Foundation's waitUntilExit spins a run loop, which does not work from an async context.
-                kill(p.processIdentifier, SIGTERM)
+                                kill(pid, SIGTERM)
                 var status: Int32 = 0
-                _ = waitpid(p.processIdentifier, &status, 0)
+                _ = waitpid(pid, &status, 0)
                 let s4 = summarize(r, seconds: seconds)
                 table[s, default: []].append((s4.rps, s4.mbps, s4.p50us, s4.p99us))
             }

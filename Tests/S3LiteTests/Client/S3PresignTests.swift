@@ -16,21 +16,21 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: path) }
 
         let put = try s3.presignedURL(method: "PUT", bucket: bucket, key: key, expiresIn: 300)
-        let (putStatus, putCode) = try S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+        let (putStatus, putCode) = try await S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
                                                    "-H", "Content-Type: application/octet-stream", "--data-binary", "@\(path)", put])
         #expect(putStatus == 0 && putCode == "200")
         #expect(try await s3.getObject(bucket: bucket, key: key) == Array(body.utf8))
 
         let get = try s3.presignedURL(method: "GET", bucket: bucket, key: key, expiresIn: 300)
-        #expect(try S3Test.run(["curl", "-s", "-f", get]).output == body)
+        #expect(try await S3Test.run(["curl", "-s", "-f", get]).output == body)
         let head = try s3.presignedURL(method: "HEAD", bucket: bucket, key: key, expiresIn: 300)
-        #expect(try S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-I", head]).output == "200")
+        #expect(try await S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-I", head]).output == "200")
         // Tampering with the key breaks the signature.
         let tampered = get.replacingOccurrences(of: "a%20b", with: "a%20c")
-        #expect(try S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", tampered]).output == "403")
+        #expect(try await S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", tampered]).output == "403")
 
         let delete = try s3.presignedURL(method: "DELETE", bucket: bucket, key: key, expiresIn: 300)
-        #expect(try S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", delete]).output == "204")
+        #expect(try await S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE", delete]).output == "204")
         await #expect(throws: S3Error.self) { _ = try await s3.headObject(bucket: bucket, key: key) }
     }
 
@@ -42,11 +42,11 @@ import TestSupport
         // Signed two minutes ago for one minute: expired, though the signature itself is valid.
         let past = SigningDate(secondsSince1970: SigningDate.now().secondsSince1970 - 120)
         let expired = try s3.presignedURL(method: "GET", bucket: bucket, key: "k", expiresIn: 60, date: past)
-        let r = try S3Test.run(["curl", "-s", "-w", "\n%{http_code}", expired])
+        let r = try await S3Test.run(["curl", "-s", "-w", "\n%{http_code}", expired])
         #expect(r.output.hasSuffix("403"))
         #expect(r.output.contains("AccessDenied"))  // AWS answers AccessDenied "Request has expired"
         let fresh = try s3.presignedURL(method: "GET", bucket: bucket, key: "k", expiresIn: 60, date: past.addingSeconds(90))
-        #expect(try S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", fresh]).output == "200")
+        #expect(try await S3Test.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", fresh]).output == "200")
         #expect(throws: SigV4Error.invalidExpiry(seconds: 604_801)) {
             try s3.presignedURL(method: "GET", bucket: bucket, key: "k", expiresIn: 604_801)
         }

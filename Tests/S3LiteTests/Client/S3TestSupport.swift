@@ -56,18 +56,10 @@ enum S3Test {
         return path
     }
 
-    /// Runs a command; returns its exit status and stdout.
+    /// Runs a command; returns its exit status and stdout (waited for off the cooperative pool).
     @discardableResult
-    static func run(_ args: [String], stdin: Data? = nil) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ args: [String], stdin: Data? = nil) async throws -> (status: Int32, output: String) {
+        let r = try await TestProcess.run(args, stdin: stdin)
+        return (r.status, r.text)
     }
 }

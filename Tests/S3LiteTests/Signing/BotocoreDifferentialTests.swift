@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Reactor
 import Testing
@@ -90,29 +91,13 @@ import Testing
         }
     }
 
-    static func runBotocore(_ cases: [Case]) throws -> [Reference] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [pythonWithBotocore(), "-c", botocoreSignScript]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = try JSONEncoder().encode(cases)
-        // Write from another thread: the child may fill its stdout pipe before reading all input.
-        let writer = Thread {
-            input.fileHandleForWriting.write(data)
-            try? input.fileHandleForWriting.close()
+    static func runBotocore(_ cases: [Case]) async throws -> [Reference] {
+        let r = try await TestProcess.run([pythonWithBotocore(), "-c", botocoreSignScript],
+                                          stdin: try JSONEncoder().encode(cases))
+        guard r.status == 0 else {
+            throw BotocoreFailed(message: String(decoding: r.errorOutput, as: UTF8.self))
         }
-        writer.start()
-        let result = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BotocoreFailed(message: String(decoding: stderr, as: UTF8.self))
-        }
-        return try JSONDecoder().decode([Reference].self, from: result)
+        return try JSONDecoder().decode([Reference].self, from: r.output)
     }
 
     /// The project's virtualenv (scripts/install-deps.sh installs boto3 there with moto) when it
@@ -141,9 +126,9 @@ import Testing
         return (items.sorted(), signature)
     }
 
-    @Test func signaturesMatchBotocore() throws {
+    @Test func signaturesMatchBotocore() async throws {
         let cases = Self.makeCases(count: 400)
-        let references = try Self.runBotocore(cases)
+        let references = try await Self.runBotocore(cases)
         try #require(references.count == cases.count)
         var mismatches = 0
         for (c, ref) in zip(cases, references) {
