@@ -203,7 +203,9 @@ extension String: PGCodable, PGArrayElement {
         case .timestamptz: return try PGTimestampTZ.decode(from: value).description
         case .interval: return try PGInterval.decode(from: value).description
         case .bytea: return "\\x" + hexString(try value.nonNull())
-        default: return try value.text()
+        default:
+            if value.type.arrayElementType != nil { return try binaryArrayText(value) }
+            return try value.text()
         }
     }
 }
@@ -214,4 +216,53 @@ func hexString(_ b: UnsafeRawBufferPointer) -> String {
     out.reserveCapacity(b.count * 2)
     for x in b { out.append(digits[Int(x >> 4)]); out.append(digits[Int(x & 15)]) }
     return String(decoding: out, as: UTF8.self)
+}
+
+/// PostgreSQL's text spelling of a binary array of any dimension ("{{1,2},{3,4}}"), so a
+/// String can read arrays whatever their shape.
+func binaryArrayText(_ value: PGValue) throws(PGError) -> String {
+    let b = try value.nonNull()
+    guard b.count >= 12 else { throw value.failure("array header of \(b.count) bytes") }
+    let ndim = Int(value.bigEndian(Int32.self, b, at: 0))
+    let elementType = PGOID(rawValue: value.bigEndian(UInt32.self, b, at: 8))
+    if ndim == 0 { return "{}" }
+    guard ndim > 0, ndim <= 6, b.count >= 12 + 8 * ndim else { throw value.failure("array of \(ndim) dimensions") }
+    var dims = [Int]()
+    var total = 1
+    for d in 0..<ndim {
+        let n = Int(value.bigEndian(Int32.self, b, at: 12 + 8 * d))
+        guard n >= 0, n <= b.count else { throw value.failure("array dimension \(n)") }
+        dims.append(n)
+        total = total.multipliedReportingOverflow(by: n).partialValue
+    }
+    guard total <= b.count / 4 else { throw value.failure("array of \(total) elements in \(b.count) bytes") }
+    var at = 12 + 8 * ndim
+    var out = ""
+    func element() throws(PGError) {
+        guard at + 4 <= b.count else { throw value.failure("truncated array") }
+        let len = Int(value.bigEndian(Int32.self, b, at: at))
+        at += 4
+        if len < 0 { out += "NULL"; return }
+        guard at + len <= b.count else { throw value.failure("truncated array element") }
+        let text = try String.decode(from: PGValue(bytes: UnsafeRawBufferPointer(rebasing: b[at..<(at + len)]), type: elementType, format: .binary))
+        at += len
+        let needsQuotes = text.isEmpty || text.uppercased() == "NULL" || text.contains(where: { "{},\"\\ \t\n".contains($0) })
+        if needsQuotes {
+            out += "\""
+            for c in text { if c == "\"" || c == "\\" { out += "\\" }; out.append(c) }
+            out += "\""
+        } else {
+            out += text
+        }
+    }
+    func level(_ d: Int) throws(PGError) {
+        out += "{"
+        for i in 0..<dims[d] {
+            if i > 0 { out += "," }
+            if d + 1 == ndim { try element() } else { try level(d + 1) }
+        }
+        out += "}"
+    }
+    try level(0)
+    return out
 }
