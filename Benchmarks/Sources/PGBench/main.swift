@@ -76,7 +76,7 @@ func pgwireFetch() async throws -> Double {
 
 let logger = Logger(label: "pgbench")
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-let nio = try await PostgresConnection.connect(
+let nio: PostgresConnection = try await PostgresConnection.connect(
     on: group.next(),
     configuration: .init(host: host, port: port, username: config.user, password: config.password,
                          database: config.database, tls: .disable),
@@ -145,5 +145,5 @@ print("  postgres-nio \(f(median(fNIO) * 1000, 1)) ms")
 print("  ratio (postgres-nio time / PGWire time): \(f(median(fNIO) / median(fPGWire), 2))x")
 
 await pgwire.close()
-try await nio.close()
+try await nio.closeGracefully()
 try await group.shutdownGracefully()
