@@ -158,17 +158,21 @@ public actor PGPool {
 
     func reap() async {
         guard !closed else { return }
-        var keep = [PGConnection]()
+        // Connections may be released or acquired while this awaits: decide per connection,
+        // and only remove one that is still in `idle` after the await (never overwrite `idle`).
         for c in idle {
-            if await c.isClosed { total -= 1; continue }
-            if total > options.minConnections, await c.idleDuration >= options.idleTimeout {
-                await c.close()
+            let isClosed = await c.isClosed
+            let idleFor = await c.idleDuration
+            guard let i = idle.firstIndex(where: { $0 === c }) else { continue }
+            if isClosed {
+                idle.remove(at: i)
                 total -= 1
-                continue
+            } else if total > options.minConnections, idleFor >= options.idleTimeout {
+                idle.remove(at: i)
+                total -= 1
+                await c.close()
             }
-            keep.append(c)
         }
-        idle = keep
         fillToMinimum()
         scheduleReaper()
     }
@@ -182,8 +186,9 @@ public actor PGPool {
             w.continuation.resume(throwing: PGError.poolClosed)
         }
         waiters.removeAll()
-        for c in idle { await c.close() }
-        total -= idle.count
+        let toClose = idle
         idle.removeAll()
+        total -= toClose.count
+        for c in toClose { await c.close() }
     }
 }
