@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A growable byte buffer with separate reader and writer indices.
 ///
 /// Reads from a socket append at the writer index; a codec consumes from the reader index. The
@@ -107,8 +111,20 @@ public struct ByteBuffer: Sendable {
         }
         var newCount = Swift.max(storage.count * 2, 1024)
         while newCount - readableBytes < n { newCount *= 2 }
-        if readerIndex > 0 { discardReadBytes() }
-        storage.append(contentsOf: repeatElement(0, count: newCount - storage.count))
+        // Build the new storage with memcpy/memset: appending a repeated zero element by element
+        // costs about a second per MiB in debug builds.
+        let keep = readableBytes
+        let from = readerIndex
+        let grown = [UInt8](unsafeUninitializedCapacity: newCount) { dst, initialized in
+            storage.withUnsafeBytes { src in
+                if keep > 0 { memcpy(dst.baseAddress!, src.baseAddress! + from, keep) }
+            }
+            memset(dst.baseAddress! + keep, 0, newCount - keep)
+            initialized = newCount
+        }
+        storage = grown
+        readerIndex = 0
+        writerIndex = keep
     }
 }
 

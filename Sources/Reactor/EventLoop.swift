@@ -24,7 +24,8 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
     private let loopThreadID = Atomic<UInt>(0)
 
     struct LoopState {
-        var jobs: [UnownedJob] = []
+        /// Ready jobs; `isolated` marks jobs of actors whose serial executor is the loop.
+        var jobs: [(job: UnownedJob, isolated: Bool)] = []
         var timers = TimerHeap()
         var sleeping = false
         var wakePending = false
@@ -59,11 +60,21 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
 
     // MARK: Executor
 
+    /// The loop as an actor's serial executor. Kept apart from the loop's task-executor role so
+    /// that the two kinds of job can run differently: a task that merely prefers the loop runs
+    /// its job "on" the task executor, so calling a nonisolated async function does not look
+    /// like leaving an actor and costs no extra trip through the job queue.
+    private let serialExecutor = LoopSerialExecutor()
+
+    /// Jobs of tasks that prefer the loop (`Task(executorPreference: EventLoop.shared)`).
     public func enqueue(_ job: consuming ExecutorJob) {
-        let unowned = UnownedJob(job)
+        enqueue(UnownedJob(job), isolated: false)
+    }
+
+    func enqueue(_ unowned: UnownedJob, isolated: Bool) {
         let onLoop = inLoopThread
         let wake = state.withLock { s -> Bool in
-            s.jobs.append(unowned)
+            s.jobs.append((unowned, isolated))
             if !onLoop && s.sleeping && !s.wakePending {
                 s.wakePending = true
                 return true
@@ -73,8 +84,10 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
         if wake { signalWake() }
     }
 
+    /// For actors that live on the loop: `nonisolated var unownedExecutor: UnownedSerialExecutor
+    /// { EventLoop.shared.asUnownedSerialExecutor() }`.
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
-        UnownedSerialExecutor(ordinary: self)
+        UnownedSerialExecutor(ordinary: serialExecutor)
     }
 
     public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
@@ -172,14 +185,20 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
         loopThreadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
         let maxEvents = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: maxEvents)
-        var batch: [UnownedJob] = []
+        var batch: [(job: UnownedJob, isolated: Bool)] = []
         batch.reserveCapacity(64)
         let serial = asUnownedSerialExecutor()
         let task = asUnownedTaskExecutor()
         while true {
             // 1. Jobs that are ready.
             state.withLock { s in swap(&s.jobs, &batch) }
-            for job in batch { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
+            for (job, isolated) in batch {
+                if isolated {
+                    job.runSynchronously(isolatedTo: serial, taskExecutor: task)
+                } else {
+                    job.runSynchronously(on: task)
+                }
+            }
             batch.removeAll(keepingCapacity: true)
 
             // 2. Timers that are due.
@@ -220,6 +239,24 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
             }
             for r in retired { r.release() }
         }
+    }
+}
+
+/// The loop's serial-executor face (see `EventLoop.asUnownedSerialExecutor`).
+/// There is one loop per process, so it is reached through `EventLoop.shared`.
+final class LoopSerialExecutor: SerialExecutor {
+    private var loop: EventLoop { EventLoop.shared }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        loop.enqueue(UnownedJob(job), isolated: true)
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    func checkIsolated() {
+        precondition(loop.inLoopThread, "expected to run on the EventLoop thread")
     }
 }
 

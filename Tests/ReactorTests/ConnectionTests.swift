@@ -276,3 +276,26 @@ import Testing
         #expect(open == 0)
     }
 }
+
+/// An actor that lives on the loop, as PGWire's connection does.
+actor LoopBoundCounter {
+    nonisolated var unownedExecutor: UnownedSerialExecutor { EventLoop.shared.asUnownedSerialExecutor() }
+    var value = 0
+    func incrementAndCheck() -> Bool {
+        value += 1
+        return EventLoop.shared.inLoopThread
+    }
+}
+
+@Suite struct ExecutorTests {
+    @Test func actorsOnTheLoopRunOnItsThread() async {
+        let counter = LoopBoundCounter()
+        for _ in 0..<10 { #expect(await counter.incrementAndCheck()) }
+        #expect(await counter.value == 10)
+    }
+
+    @Test func tasksPreferringTheLoopRunOnItsThread() async {
+        let onLoop = await Task(executorPreference: EventLoop.shared) { EventLoop.shared.inLoopThread }.value
+        #expect(onLoop)
+    }
+}

@@ -52,14 +52,8 @@ struct TestPKI: Sendable {
         let dir = NSTemporaryDirectory() + "vidd-reactor-pki-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         func run(_ args: [String]) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = args
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try! p.run()
-            p.waitUntilExit()
-            precondition(p.terminationStatus == 0, "openssl \(args.joined(separator: " ")) failed")
+            let status = spawnAndWait(["/usr/bin/openssl"] + args)
+            precondition(status == 0, "openssl \(args.joined(separator: " ")) failed")
         }
         let ext = dir + "/san.ext"
         try! "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n".write(toFile: ext, atomically: true, encoding: .utf8)
@@ -110,25 +104,45 @@ func raiseFileLimit() {
     }
 }
 
-/// A child process (openssl s_server / s_client) with pipes.
-final class Child: @unchecked Sendable {
-    let process = Process()
-    let stdin = Pipe()
-    let stdout = Pipe()
+/// A child process (e.g. `openssl s_server`) with its output discarded, killed by `stop()`.
+/// Uses posix_spawn and waitpid directly: Foundation's Process.waitUntilExit spins a run loop and
+/// can hang when called from an async context.
+final class Child: Sendable {
+    let pid: pid_t
 
     init(_ args: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = args
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        pid = try spawn(["/usr/bin/openssl"] + args)
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
     }
+}
+
+/// Starts `argv` with stdin and stdout/stderr on /dev/null.
+func spawn(_ argv: [String]) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { cargs.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, argv[0], &actions, nil, &cargs, environ)
+    guard rc == 0 else { throw NetworkError.system(operation: "posix_spawn \(argv[0])", errno: rc, message: String(cString: strerror(rc))) }
+    return pid
+}
+
+/// Runs `argv` to completion (blocking the calling thread); returns its exit status.
+func spawnAndWait(_ argv: [String]) -> Int32 {
+    guard let pid = try? spawn(argv) else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return (status >> 8) & 0xff
 }
 
 /// A free loopback TCP port (bound and released; fine for starting a child server).
@@ -138,20 +152,12 @@ func freePort() async throws -> Int {
     return l.port
 }
 
-/// Runs a shell command to completion off the cooperative pool; returns its exit status.
+/// Runs a shell command to completion on a plain thread (the cooperative pool has only as many
+/// threads as cores); returns its exit status.
 func runShell(_ command: String) async throws -> Int32 {
-    try await withCheckedThrowingContinuation { cont in
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { cont.resume(throwing: error); return }
-        // Wait on a plain thread: the cooperative pool has only as many threads as cores.
+    await withCheckedContinuation { cont in
         Thread.detachNewThread {
-            p.waitUntilExit()
-            cont.resume(returning: p.terminationStatus)
+            cont.resume(returning: spawnAndWait(["/bin/sh", "-c", command]))
         }
     }
 }

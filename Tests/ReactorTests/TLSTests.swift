@@ -100,8 +100,10 @@ import Testing
         let (listener, server) = try await startEchoServer(tls: .server(certificateFile: pki.certFile, keyFile: pki.keyFile))
         defer { listener.close(); server.cancel() }
         let out = pki.dir + "/s_client-\(listener.port).out"
-        // s_client sends the line, keeps the connection open for a moment to print the echo, exits.
-        let script = "(printf 'ping from openssl\\n'; sleep 2) | timeout 20 openssl s_client -connect 127.0.0.1:\(listener.port) "
+        // s_client sends the line and keeps its stdin open until the echo was printed (or 20 s),
+        // then sees EOF on stdin and exits.
+        let script = "( printf 'ping from openssl\\n'; for i in $(seq 200); do grep -q 'ping from openssl' \(out) 2>/dev/null && break; sleep 0.1; done ) "
+            + "| timeout 30 openssl s_client -connect 127.0.0.1:\(listener.port) "
             + "-CAfile \(pki.caFile) -verify_return_error -verify_hostname localhost -quiet -no_ign_eof > \(out) 2>/dev/null"
         let status = try await runShell(script)
         let got = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""

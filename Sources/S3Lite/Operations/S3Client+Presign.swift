@@ -1,0 +1,14 @@
+extension S3Client {
+    /// A presigned URL for `method` (GET, PUT, HEAD, DELETE) on an object, valid for
+    /// `expiresIn` seconds (at most 7 days) from `date`. Whoever holds it needs no credentials;
+    /// a PUT through it must send any `headers` given here verbatim.
+    public func presignedURL(method: String, bucket: String, key: String, expiresIn seconds: Int,
+                             date: SigningDate = .now(), query: [QueryItem] = [],
+                             headers: [(name: String, value: String)] = []) throws -> String {
+        let (host, prefix) = configuration.location(bucket: bucket)
+        let hostHeader = SignableRequest.hostHeader(host: host, port: configuration.port, secure: configuration.secure)
+        let request = SignableRequest(method: method, host: hostHeader, path: prefix + "/" + key, query: query, headers: headers)
+        let target = try signer.presign(request, expiresInSeconds: seconds, date: date)
+        return "\(configuration.secure ? "https" : "http")://\(hostHeader)\(target)"
+    }
+}

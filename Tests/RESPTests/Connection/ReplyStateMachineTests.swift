@@ -1,0 +1,98 @@
+import Testing
+@testable import RESP
+
+private func b(_ s: String) -> RESPValue { .bulkString(Array(s.utf8)) }
+private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
+
+/// The connection's reply routing, without sockets: waiters are plain strings.
+@Suite struct ReplyStateMachineTests {
+    typealias Machine = ReplyStateMachine<String>
+
+    func enqueue(_ m: inout Machine, _ name: String, replies: Int = 1, collects: Bool = false,
+                 subscription: Bool = false) throws -> UInt64 {
+        let id = try m.enqueue(name: name, replies: replies, collects: collects, isSubscription: subscription,
+                               deadline: nil, timeout: nil)
+        #expect(m.attach(name, to: id) == nil)
+        return id
+    }
+
+    @Test func repliesCompleteRequestsInOrder() throws {
+        var m = Machine()
+        let a = try enqueue(&m, "A")
+        let bID = try enqueue(&m, "B")
+        guard case .complete(a, "A", .simpleString("OK")) = m.received(.simpleString("OK")) else { Issue.record("A"); return }
+        guard case .complete(bID, "B", .integer(1)) = m.received(.integer(1)) else { Issue.record("B"); return }
+        guard case .unsolicited = m.received(.integer(2)) else { Issue.record("unsolicited not flagged"); return }
+    }
+
+    @Test func pipelineCollectsItsReplies() throws {
+        var m = Machine()
+        let p = try enqueue(&m, "P", replies: 3, collects: true)
+        guard case .partial = m.received(.integer(1)) else { Issue.record("1"); return }
+        guard case .partial = m.received(.error(RESPServerError(line: "ERR x"))) else { Issue.record("2"); return }
+        guard case .complete(p, "P", let v) = m.received(.integer(3)) else { Issue.record("3"); return }
+        #expect(v == .array([.integer(1), .error(RESPServerError(line: "ERR x")), .integer(3)]))
+    }
+
+    @Test func pushesNeverCompleteCommands() throws {
+        var m = Machine()
+        let a = try enqueue(&m, "GET")
+        guard case .push(_, nil) = m.received(push("message", "ch", "x")) else { Issue.record("push"); return }
+        // Even a confirmation-shaped push does not answer a plain command.
+        guard case .push(_, nil) = m.received(push("subscribe", "ch")) else { Issue.record("confirmation"); return }
+        guard case .complete(a, "GET", .null) = m.received(.null) else { Issue.record("reply"); return }
+    }
+
+    @Test func subscriptionCompletesAfterAllConfirmations() throws {
+        var m = Machine()
+        let s = try enqueue(&m, "SUBSCRIBE", replies: 2, subscription: true)
+        let after = try enqueue(&m, "PING")
+        guard case .push(_, nil) = m.received(push("subscribe", "a")) else { Issue.record("first"); return }
+        guard case .push(_, let done?) = m.received(push("subscribe", "b")) else { Issue.record("second"); return }
+        #expect(done.id == s)
+        #expect(done.waiter == "SUBSCRIBE")
+        guard case .complete(after, "PING", .simpleString("PONG")) = m.received(.simpleString("PONG")) else { Issue.record("ping"); return }
+    }
+
+    @Test func refusedSubscriptionCompletesWithTheError() throws {
+        var m = Machine()
+        let s = try enqueue(&m, "SUBSCRIBE", replies: 2, subscription: true)
+        let noperm = RESPValue.error(RESPServerError(line: "NOPERM no access to channel"))
+        guard case .complete(s, _, noperm) = m.received(noperm) else { Issue.record("error"); return }
+        #expect(m.queue.isEmpty)
+    }
+
+    @Test func resultArrivingBeforeTheWaiterIsParked() throws {
+        var m = Machine()
+        let id = try m.enqueue(name: "GET", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        guard case .complete(id, nil, b("v")) = m.received(b("v")) else { Issue.record("complete"); return }
+        #expect(try m.attach("late", to: id)?.get() == b("v"))
+    }
+
+    @Test func closeFailsEveryoneAndRefusesNewRequests() throws {
+        var m = Machine()
+        let a = try enqueue(&m, "A")
+        let parkedID = try m.enqueue(name: "B", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        let resumes = m.close(.connectionClosed(reason: "test"), failing: [a: CancellationError()])
+        #expect(resumes?.count == 1)
+        #expect(resumes?.first?.0 == "A")
+        #expect(resumes?.first?.1 is CancellationError)
+        #expect(m.close(.connectionClosed(reason: "again")) == nil)
+        #expect(throws: RESPClientError.self) { try m.attach("B", to: parkedID)?.get() }
+        #expect(throws: RESPClientError.self) { _ = try enqueue(&m, "C") }
+    }
+
+    @Test func expiredRequestsAndNextDeadline() throws {
+        var m = Machine()
+        let now = ContinuousClock.now
+        let past = try m.enqueue(name: "BLPOP", replies: 1, collects: false, isSubscription: false,
+                                 deadline: now - .seconds(1), timeout: .milliseconds(100))
+        _ = try m.enqueue(name: "GET", replies: 1, collects: false, isSubscription: false,
+                          deadline: now + .seconds(5), timeout: .seconds(5))
+        _ = try m.enqueue(name: "SUBSCRIBE", replies: 1, collects: false, isSubscription: true, deadline: nil, timeout: nil)
+        let (errors, next) = m.expired(at: now)
+        #expect(Array(errors.keys) == [past])
+        #expect("\(errors[past]!)".contains("BLPOP timed out"))
+        #expect(next == now + .seconds(5))
+    }
+}

@@ -1,0 +1,96 @@
+import Reactor
+import S3Lite
+import Synchronization
+import Testing
+
+/// Client behaviour against servers that break S3's rules (no real S3 server does this, so a
+/// loopback server answering fixed bytes stands in; it checks the client, not S3).
+@Suite struct MisbehavingServerTests {
+    /// Answers every request on every connection with `response(requestIndex)`.
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+        var current: Int { value.load(ordering: .relaxed) }
+    }
+
+    static func serve(_ response: @escaping @Sendable (Int) -> String) async throws -> (Listener, Counter) {
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        let counter = Counter()
+        Task(executorPreference: EventLoop.shared) {
+            while let c = try? await listener.accept() {
+                Task(executorPreference: EventLoop.shared) {
+                    var buffer = ByteBuffer()
+                    while true {
+                        do { try await c.read(into: &buffer, timeout: .seconds(5)) } catch { c.close(); return }
+                        let bytes = Array(buffer.readableBytesView)
+                        guard let end = bytes.indices.dropLast(3).first(where: {
+                            bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
+                        }) else { continue }
+                        buffer.moveReaderIndex(forwardBy: end + 4)  // GET requests: no body
+                        let i = counter.value.add(1, ordering: .relaxed).oldValue
+                        do { try await c.write(Array(response(i).utf8)) } catch { c.close(); return }
+                    }
+                }
+            }
+        }
+        return (listener, counter)
+    }
+
+    static func xmlResponse(_ body: String) -> String {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    static func client(port: Int) throws -> S3Client {
+        var config = try S3Configuration(endpoint: "http://127.0.0.1:\(port)", credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "s"))
+        config.retry = .none
+        return S3Client(configuration: config)
+    }
+
+    @Test func truncatedListingWithoutTokenStopsInsteadOfLooping() async throws {
+        let (listener, requests) = try await Self.serve { _ in
+            Self.xmlResponse("<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResult>")
+        }
+        defer { listener.close() }
+        let s3 = try Self.client(port: listener.port)
+        defer { s3.shutdown() }
+        var keys: [String] = []
+        do {
+            for try await page in s3.listObjectsV2(bucket: "b") { keys += page.objects.map(\.key) }
+            Issue.record("listing ended normally")
+        } catch S3ClientError.truncatedListingWithoutToken(let bucket) {
+            #expect(bucket == "b")
+        }
+        #expect(keys == ["a"])  // the page that revealed the problem is still delivered
+        #expect(requests.current == 1)
+    }
+
+    @Test func repeatedContinuationTokenStops() async throws {
+        let (listener, requests) = try await Self.serve { _ in
+            Self.xmlResponse("<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>")
+        }
+        defer { listener.close() }
+        let s3 = try Self.client(port: listener.port)
+        defer { s3.shutdown() }
+        await #expect(throws: S3ClientError.self) {
+            for try await _ in s3.listObjectsV2(bucket: "b") {}
+        }
+        #expect(requests.current == 2)
+    }
+
+    @Test func errorInsideA200IsThrown() async throws {
+        // CompleteMultipartUpload may fail after S3 sent 200 and its headers.
+        let (listener, _) = try await Self.serve { _ in
+            Self.xmlResponse("<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message><RequestId>R</RequestId></Error>")
+        }
+        defer { listener.close() }
+        let s3 = try Self.client(port: listener.port)
+        defer { s3.shutdown() }
+        do {
+            try await s3.completeMultipartUpload(bucket: "b", key: "k", uploadID: "u", parts: [CompletedPart(partNumber: 1, etag: "\"e\"")])
+            Issue.record("an error inside a 200 was taken for success")
+        } catch let e as S3Error {
+            #expect(e.code == "InternalError")
+            #expect(e.requestID == "R")
+            #expect(e.operation == "CompleteMultipartUpload")
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Testing
+@testable import S3Lite
+
+/// Byte vectors in llhttp's spirit: raw response bytes beside the event log they must produce.
+/// Every vector is parsed twice, whole and one byte at a time, to prove the parser is incremental.
+@Suite struct HTTPResponseParserTests {
+    struct Vector: Sendable, CustomStringConvertible {
+        var name: String
+        var method: String = "GET"
+        var bytes: String
+        var closeAtEnd = false
+        var log: [String]
+        var description: String { name }
+    }
+
+    /// Runs the parser, merging adjacent body parts so the log is independent of read sizes.
+    static func run(_ v: Vector, byteByByte: Bool) -> [String] {
+        var parser = HTTPResponseParser()
+        parser.expectResponse(toMethod: v.method)
+        var log: [String] = []
+        var body: [UInt8] = []
+        func record(_ part: HTTPResponsePart) {
+            switch part {
+            case .head(let h):
+                log.append("head \(h.status) \(h.reason) keepAlive=\(h.keepAlive) " + h.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ","))
+            case .body(let b): body += b
+            case .end(let reusable):
+                if !body.isEmpty { log.append("body \(String(decoding: body, as: UTF8.self))"); body = [] }
+                log.append("end reusable=\(reusable)")
+            }
+        }
+        let bytes = Array(v.bytes.utf8)
+        let pieces: [[UInt8]] = byteByByte ? bytes.map { [$0] } : [bytes]
+        do {
+            var done = false
+            for piece in pieces where !done {
+                parser.feed(piece)
+                while !done, let part = try parser.next() {
+                    record(part)
+                    if case .end = part { done = true }
+                }
+            }
+            if v.closeAtEnd && !done { while let part = try parser.endOfInput() { record(part); if case .end = part { break } } }
+        } catch {
+            if !body.isEmpty { log.append("body \(String(decoding: body, as: UTF8.self))") }
+            log.append("error \(error)")
+        }
+        return log
+    }
+
+    static let vectors: [Vector] = [
+        Vector(name: "content-length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\nhello",
+               log: ["head 200 OK keepAlive=true Content-Length=5,ETag=\"x\"", "body hello", "end reusable=true"]),
+        Vector(name: "empty body, header value spaces trimmed", bytes: "HTTP/1.1 204 No Content\r\nx-amz-request-id:   abc  \r\n\r\n",
+               log: ["head 204 No Content keepAlive=true x-amz-request-id=abc", "end reusable=true"]),
+        Vector(name: "HEAD ignores Content-Length", method: "HEAD", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+               log: ["head 200 OK keepAlive=true Content-Length=1000", "end reusable=true"]),
+        Vector(name: "chunked with extensions and trailers",
+               bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\nB\r\n, world!!!!\r\n0\r\nX-Trailer: t\r\n\r\n",
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=chunked", "body hello, world!!!!", "end reusable=true"]),
+        Vector(name: "close-delimited", bytes: "HTTP/1.1 200 OK\r\n\r\nuntil the end", closeAtEnd: true,
+               log: ["head 200 OK keepAlive=true ", "body until the end", "end reusable=false"]),
+        Vector(name: "Connection: close", bytes: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+               log: ["head 200 OK keepAlive=false Connection=close,Content-Length=2", "body ok", "end reusable=false"]),
+        Vector(name: "HTTP/1.0 closes by default", bytes: "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+               log: ["head 200 OK keepAlive=false Content-Length=0", "end reusable=false"]),
+        Vector(name: "100 Continue then final", method: "PUT",
+               bytes: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+               log: ["head 100 Continue keepAlive=true ", "head 200 OK keepAlive=true Content-Length=0", "end reusable=true"]),
+        Vector(name: "status without reason", bytes: "HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n",
+               log: ["head 503  keepAlive=true Content-Length=0", "end reusable=true"]),
+        Vector(name: "truncated fixed body", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", closeAtEnd: true,
+               log: ["head 200 OK keepAlive=true Content-Length=10", "body abc",
+                     "error connection closed mid-response after 3 body bytes of 10"]),
+        Vector(name: "truncated chunked body", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", closeAtEnd: true,
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=chunked", "body ab", "error connection closed mid-response after 2 body bytes"]),
+        Vector(name: "conflicting Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+               log: ["error invalid Content-Length: 1, 2"]),
+        Vector(name: "equal repeated Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx",
+               log: ["head 200 OK keepAlive=true Content-Length=1, 1", "body x", "end reusable=true"]),
+        Vector(name: "negative Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+               log: ["error invalid Content-Length: -1"]),
+        Vector(name: "bad chunk size", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=chunked", "error invalid chunked encoding: bad size zz"]),
+        Vector(name: "gzip transfer coding refused", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+               log: ["error unsupported Transfer-Encoding: gzip, chunked"]),
+        Vector(name: "bad status line", bytes: "HTTX/1.1 200 OK\r\n\r\n", log: ["error invalid HTTP status line: HTTX/1.1 200 OK"]),
+        Vector(name: "space before colon", bytes: "HTTP/1.1 200 OK\r\nBad : x\r\n\r\n", log: ["error invalid HTTP header line: Bad : x"]),
+        Vector(name: "obsolete line folding", bytes: "HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n", log: ["error invalid HTTP header line:  c"]),
+        Vector(name: "extra bytes after response poison reuse", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxy",
+               log: ["head 200 OK keepAlive=true Content-Length=1", "body x", "end reusable=false"]),
+    ]
+
+    @Test(arguments: vectors)
+    func wholeAndByteByByte(_ v: Vector) {
+        let whole = Self.run(v, byteByByte: false)
+        #expect(whole == v.log)
+        // Byte by byte, "extra bytes" are not yet there when the response ends: reuse is then fine.
+        if v.name != "extra bytes after response poison reuse" {
+            #expect(Self.run(v, byteByByte: true) == v.log)
+        }
+    }
+
+    @Test func headLimitIsEnforcedWithoutTheWholeHead() throws {
+        var limits = HTTPResponseParser.Limits()
+        limits.maxHeadBytes = 100
+        var parser = HTTPResponseParser(limits: limits)
+        parser.expectResponse(toMethod: "GET")
+        parser.feed(Array("HTTP/1.1 200 OK\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 200))
+        #expect(throws: HTTPMessageError.headTooLarge(limit: 100)) { try parser.next() }
+    }
+
+    @Test func twoResponsesOnOneConnection() throws {
+        var parser = HTTPResponseParser()
+        parser.expectResponse(toMethod: "GET")
+        parser.feed(Array("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na".utf8))
+        var parts: [HTTPResponsePart] = []
+        while let p = try parser.next() { parts.append(p); if case .end = p { break } }
+        #expect(parts.count == 3)
+        #expect(parser.isIdle)
+        parser.expectResponse(toMethod: "DELETE")
+        parser.feed(Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))
+        guard case .head(let h)? = try parser.next() else { Issue.record("no head"); return }
+        #expect(h.status == 204)
+        #expect(try parser.next() == .end(reusable: true))
+    }
+
+    @Test func bytesWhileIdleAreAnError() {
+        var parser = HTTPResponseParser()
+        parser.feed(Array("HTTP/1.1 200 OK\r\n".utf8))
+        #expect(throws: HTTPMessageError.unexpectedData) { try parser.next() }
+    }
+
+    @Test func requestHeadEncodingRejectsInjection() throws {
+        let ok = HTTPRequestHead(method: "PUT", target: "/b/k%20x?uploads=", headers: ["Host": "h", "X-Amz-Meta-A": "v"])
+        #expect(String(decoding: try ok.encode(), as: UTF8.self) == "PUT /b/k%20x?uploads= HTTP/1.1\r\nHost: h\r\nX-Amz-Meta-A: v\r\n\r\n")
+        let bad = HTTPRequestHead(method: "GET", target: "/", headers: ["X": "a\r\nInjected: 1"])
+        #expect(throws: HTTPMessageError.self) { try bad.encode() }
+        let badTarget = HTTPRequestHead(method: "GET", target: "/a b", headers: [:])
+        #expect(throws: HTTPMessageError.self) { try badTarget.encode() }
+    }
+}
