@@ -1,0 +1,67 @@
+/// The rows of one query, read from the connection as they are iterated: at most one batch
+/// (what one read brought, ≤ 4096 rows) is held at a time, so a million-row result streams in
+/// constant memory. Iterate it once. While it is being read the connection serves nothing else;
+/// dropping it early drains the remaining rows in the background.
+public struct PGRowSequence: AsyncSequence, Sendable {
+    public typealias Element = PGRow
+
+    let connection: PGConnection
+    let requestID: UInt64
+    /// Columns of the result (nil for statements without rows).
+    public let columns: RowDescription?
+    let first: [DataRow]
+    let finished: Bool
+    let guardToken: StreamGuard
+
+    init(connection: PGConnection, requestID: UInt64, columns: RowDescription?, first: [DataRow], finished: Bool) {
+        self.connection = connection
+        self.requestID = requestID
+        self.columns = columns
+        self.first = first
+        self.finished = finished
+        guardToken = StreamGuard(connection: connection, requestID: requestID, finished: finished)
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(sequence: self, batch: first, done: finished)
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let sequence: PGRowSequence
+        var batch: [DataRow]
+        var index = 0
+        var done: Bool
+
+        public mutating func next() async throws -> PGRow? {
+            while true {
+                if index < batch.count {
+                    defer { index += 1 }
+                    return PGRow(columns: sequence.columns!, data: batch[index])
+                }
+                if done { return nil }
+                let (rows, finished) = try await sequence.connection.nextRows(sequence.requestID)
+                batch = rows
+                index = 0
+                done = finished
+            }
+        }
+    }
+}
+
+/// Drains the request when the last copy of its sequence goes away unfinished.
+final class StreamGuard: Sendable {
+    let connection: PGConnection
+    let requestID: UInt64
+    let finished: Bool
+
+    init(connection: PGConnection, requestID: UInt64, finished: Bool) {
+        self.connection = connection
+        self.requestID = requestID
+        self.finished = finished
+    }
+
+    deinit {
+        // A no-op when the request already ended (the connection checks the id).
+        if !finished { connection.abandon(requestID) }
+    }
+}

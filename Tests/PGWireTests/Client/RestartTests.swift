@@ -1,0 +1,104 @@
+import Testing
+import TestSupport
+import Reactor
+@testable import PGWire
+
+/// Server restarts, on a private cluster so the shared server keeps serving other tests.
+@Suite(.serialized) struct RestartTests {
+    @Test func poolAndListenerSurviveAServerRestart() async throws {
+        guard try PGTestEnvironment.get() != nil || !TestServices.isCI, let pg = try await PrivatePostgres.start() else { return }
+        defer { pg.stopAndRemove() }
+        let config = try PGConfiguration(url: pg.url)
+
+        var options = PGPool.Options()
+        options.minConnections = 2
+        options.maxConnections = 4
+        options.healthCheckAfterIdle = .zero
+        let pool = PGPool(configuration: config, options: options)
+        let listener = PGListener(configuration: config, channels: ["pgw_events"], reconnectDelay: .milliseconds(50))
+        defer { listener.stop() }
+
+        // Several connections in use at once, so the pool really holds more than one.
+        try await withThrowingTaskGroup(of: Int.self) { g in
+            for i in 0..<4 { g.addTask { try await pool.collect("SELECT $1::int", [Int32(i)])[0].decode(Int.self, at: 0) } }
+            var seen = Set<Int>()
+            for try await v in g { seen.insert(v) }
+            #expect(seen == [0, 1, 2, 3])
+        }
+        try await waitUntil { listener.listenCount >= 1 }
+        var notes = listener.notifications.makeAsyncIterator()
+        try await pool.execute("SELECT pg_notify('pgw_events', 'before')")
+        #expect(await notes.next()?.payload == "before")
+
+        try pg.restart()
+
+        // Idle pooled connections died with the server: the health check replaces them.
+        #expect(try await pool.collect("SELECT 'after restart'")[0].decode(String.self, at: 0) == "after restart")
+        // The listener reconnects and re-LISTENs by itself.
+        try await waitUntil { listener.listenCount >= 2 }
+        try await pool.execute("SELECT pg_notify('pgw_events', 'after')")
+        #expect(await notes.next()?.payload == "after")
+        await pool.close()
+    }
+
+    @Test func poolWaitersTimeOutAndAreServedInOrder() async throws {
+        guard let env = try PGTestEnvironment.get() else { return }
+        var options = PGPool.Options()
+        options.maxConnections = 1
+        options.acquireTimeout = .milliseconds(300)
+        let pool = PGPool(configuration: env.config(), options: options)
+        let held = try await pool.acquire()
+        await #expect(throws: PGError.poolTimeout) { _ = try await pool.acquire() }
+        let waiter = Task { try await pool.collect("SELECT 1") }
+        try await Task.sleep(for: .milliseconds(50))
+        await pool.release(held)
+        #expect(try await waiter.value.count == 1)
+        #expect(await pool.connectionCount == 1)
+        await pool.close()
+    }
+}
+
+/// Polls `condition` (state changed by another task) for up to 20 s.
+func waitUntil(_ condition: @Sendable () async -> Bool) async throws {
+    for _ in 0..<400 {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("condition not reached in 20 s")
+}
+
+@Suite struct PoolTests {
+    @Test func idleConnectionsAboveMinimumAreClosed() async throws {
+        guard let env = try PGTestEnvironment.get() else { return }
+        var options = PGPool.Options()
+        options.minConnections = 1
+        options.maxConnections = 3
+        options.idleTimeout = .milliseconds(200)
+        let pool = PGPool(configuration: env.config(), options: options)
+        let held = [try await pool.acquire(), try await pool.acquire(), try await pool.acquire()]
+        #expect(await pool.connectionCount == 3)
+        for c in held { await pool.release(c) }
+        // Idle ones above the minimum are closed by the reaper (the minimum may be re-opened).
+        try await waitUntil {
+            let (total, idle) = (await pool.connectionCount, await pool.idleCount)
+            return total == 1 && idle == 1
+        }
+        await pool.close()
+        await #expect(throws: PGError.poolClosed) { _ = try await pool.acquire() }
+    }
+
+    @Test func connectionLeftInATransactionIsNotReused() async throws {
+        guard let env = try PGTestEnvironment.get() else { return }
+        var options = PGPool.Options()
+        options.maxConnections = 1
+        let pool = PGPool(configuration: env.config(), options: options)
+        _ = try await pool.withConnection { c in try await c.simpleQuery("BEGIN") }
+        #expect(await pool.connectionCount == 0)
+        // A fresh session: not inside the abandoned transaction.
+        #expect(try await pool.withConnection { await $0.transactionStatus } == .idle)
+        let rows = try await pool.collect("SELECT txid_current_if_assigned() IS NULL")
+        #expect(try rows[0].decode(Bool.self, at: 0))
+        #expect(await pool.connectionCount == 1)
+        await pool.close()
+    }
+}
