@@ -77,6 +77,9 @@ public struct HTTPRequestParser: Sendable {
         var unsupportedExpectation: String?
     }
 
+    /// No registered method is longer than 17 bytes; a longer token is noise, not a method.
+    static let maxMethodLength = 64
+
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
         self.limits = limits
     }
@@ -207,7 +210,7 @@ public struct HTTPRequestParser: Sendable {
             case .chunkSizeLine:
                 let rest = UnsafeRawBufferPointer(rebasing: input[consumed...])
                 guard let (end, next) = try scanLine(rest, at: consumed) else {
-                    if rest.count > limits.maxChunkLineLength {
+                    if rest.count > limits.maxChunkLineLength + 1 {
                         throw HTTPParseError(.chunkLineTooLong, offset: streamOffset + consumed)
                     }
                     return Step(consumed: consumed, event: nil)
@@ -321,22 +324,24 @@ public struct HTTPRequestParser: Sendable {
     /// An incomplete request line longer than any acceptable one is refused now rather than buffered.
     private func checkIncompleteRequestLine(_ rest: UnsafeRawBufferPointer, at base: Int) throws(HTTPParseError) {
         // method (tokens beyond 64 bytes are not methods) + SP + target + SP + "HTTP/1.1"
-        let maxLine = limits.maxRequestTargetLength + 64 + 10
-        guard rest.count > min(maxLine, limits.maxHeaderBytes) else { return }
+        // The +1 allows for a final CR whose LF has not arrived: only a line certain to be refused
+        // once complete is refused early, so the verdict never depends on how the bytes were split.
+        let maxLine = HTTPRequestParser.maxMethodLength + 1 + limits.maxRequestTargetLength + 1 + 8
+        guard rest.count > min(maxLine + 1, limits.maxHeaderBytes) else { return }
         if rest.count > limits.maxHeaderBytes {
             throw HTTPParseError(.headerSectionTooLarge, offset: streamOffset + base)
         }
-        if let space = rest.prefix(65).firstIndex(of: SP), space > 0 {
+        if let space = rest.prefix(HTTPRequestParser.maxMethodLength + 1).firstIndex(of: SP), space > 0 {
             throw HTTPParseError(.requestTargetTooLong, offset: streamOffset + base + space + 1)
         }
-        throw HTTPParseError(.invalidMethod, offset: streamOffset + base, detail: "no method token in the first 64 bytes")
+        throw HTTPParseError(.invalidMethod, offset: streamOffset + base, detail: "no method token in the first \(HTTPRequestParser.maxMethodLength) bytes")
     }
 
     private mutating func parseRequestLine(_ line: UnsafeRawBufferPointer, at offset: Int) throws(HTTPParseError) {
         let n = line.count
         var i = 0
         while i < n, isTokenChar(line[i]) { i += 1 }
-        guard i > 0, i < n, line[i] == SP else {
+        guard i > 0, i < n, line[i] == SP, i <= HTTPRequestParser.maxMethodLength else {
             throw HTTPParseError(i == n ? .invalidRequestLine : .invalidMethod, offset: offset + i)
         }
         let method = HTTPMethod(String(decoding: UnsafeRawBufferPointer(rebasing: line[..<i]), as: UTF8.self))
