@@ -158,9 +158,11 @@ public struct HTTPConnectionStateMachine: Sendable {
     /// The response head is about to be written. Returns whether the connection persists after this
     /// response, i.e. whether to announce `Connection: close`. `canDrainBody`: the unread rest of the
     /// request body is small enough to read and discard (otherwise we close rather than read it).
-    public mutating func responseStarted(now: Instant, canDrainBody: Bool) -> Bool {
+    /// `closeAfterResponse`: the response itself needs the close (an HTTP/1.0 body of unknown length).
+    public mutating func responseStarted(now: Instant, canDrainBody: Bool, closeAfterResponse: Bool = false) -> Bool {
         guard case .serving(var exchange) = state else { return false }
         exchange.responseStarted = true
+        if closeAfterResponse { exchange.keepAlive = false }
         // A client that sent Expect: 100-continue and got no 100 may or may not send its body:
         // we cannot tell where the next request starts, so we close (as swift-nio does).
         let bodyFramingKnown = exchange.bodyComplete || (canDrainBody && !(exchange.expectsContinue && !exchange.continueSent))
