@@ -1,17 +1,48 @@
 #!/usr/bin/env bash
-# Runs one libFuzzer target of the Fuzz package for SECONDS (default 600).
-#   scripts/fuzz.sh HTTPParserFuzz 600
-# Seeds, if any, come from Fuzz/Seeds/NAME; the growing corpus and crash files stay under
-# Fuzz/.build/fuzz/NAME (never committed). Exit status is libFuzzer's: non-zero on a crash.
+# Builds one libFuzzer target of the Fuzz/ package with AddressSanitizer and runs it.
+#
+#   scripts/fuzz.sh NAME SECONDS [libFuzzer options...]     e.g. scripts/fuzz.sh RESPFuzz 60
+#
+# NAME is a product of Fuzz/Package.swift (RESPFuzz, PGWireFuzz, HTTPParserFuzz). The corpus grows
+# in .tmp/fuzz/NAME (gitignored); committed seeds are read from Fuzz/Seeds/NAME, Fuzz/Corpus/NAME
+# or Fuzz/corpus/<NAME without "Fuzz">, whichever exist.
+# Crashing inputs are written to .tmp/fuzz/NAME-artifacts/; the exit status is libFuzzer's
+# (0 when nothing was found in SECONDS).
 set -euo pipefail
-name=${1:?usage: scripts/fuzz.sh NAME [SECONDS]}
-seconds=${2:-600}
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root/Fuzz"
-swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product "$name"
-work="$root/Fuzz/.build/fuzz/$name"
-mkdir -p "$work/corpus" "$work/crashes"
-seeds=()
-[ -d "$root/Fuzz/Seeds/$name" ] && seeds=("$root/Fuzz/Seeds/$name")
-exec "$root/Fuzz/.build/release/$name" "$work/corpus" "${seeds[@]}" \
-    -max_total_time="$seconds" -artifact_prefix="$work/crashes/" -print_final_stats=1
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if [ "$#" -lt 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then
+    echo "usage: scripts/fuzz.sh NAME SECONDS [libFuzzer options...]" >&2
+    exit 2
+fi
+NAME="$1"
+SECONDS_TO_RUN="$2"
+shift 2
+
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+# SwiftPM links a Swift executable with `main` aliased to `<NAME>_main` (so that tests can link
+# executables). With `-Xswiftc -sanitize=fuzzer` it still does, and a -parse-as-library target that
+# defines no `<NAME>_main` fails to link; SwiftPM's own `--sanitize fuzzer` leaves `main` to
+# libFuzzer, which works whether or not the target also defines `<NAME>_main` itself.
+FLAGS=(-c release --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library)
+cd "$ROOT/Fuzz"
+echo "[fuzz] building $NAME (release, fuzzer + address sanitizers)"
+swift build "${FLAGS[@]}" --product "$NAME"
+BIN="$(swift build "${FLAGS[@]}" --show-bin-path)/$NAME"
+
+CORPUS="$ROOT/.tmp/fuzz/$NAME"
+ARTIFACTS="$ROOT/.tmp/fuzz/$NAME-artifacts/"
+mkdir -p "$CORPUS" "$ARTIFACTS"
+DIRS=("$CORPUS")
+# Committed seeds are read, never written (libFuzzer adds new inputs to the first directory only).
+for seeds in "$ROOT/Fuzz/Seeds/$NAME" "$ROOT/Fuzz/Corpus/$NAME" "$ROOT/Fuzz/corpus/${NAME%Fuzz}"; do
+    if [ -d "$seeds" ]; then DIRS+=("$seeds"); fi
+done
+
+echo "[fuzz] running $NAME for ${SECONDS_TO_RUN} s (corpus: $CORPUS)"
+exec "$BIN" -max_total_time="$SECONDS_TO_RUN" -rss_limit_mb=2048 -artifact_prefix="$ARTIFACTS" \
+    -print_final_stats=1 "$@" "${DIRS[@]}"

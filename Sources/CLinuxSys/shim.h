@@ -16,5 +16,4 @@
 // transparent union Swift cannot pass; declare it plainly instead.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
-static inline int vidd_errno_eagain(void) { return EAGAIN; }
 #endif

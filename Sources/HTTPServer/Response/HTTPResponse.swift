@@ -51,6 +51,12 @@ public struct HTTPResponseBody: Sendable {
         HTTPResponseBody(storage: .stream(length: length, producer))
     }
 
+    /// The body when it is bytes in memory (nil for a stream).
+    public var inMemoryBytes: [UInt8]? {
+        if case .bytes(let b) = storage { return b }
+        return nil
+    }
+
     /// Length when known before sending.
     public var knownLength: Int? {
         switch storage {

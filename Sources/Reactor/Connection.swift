@@ -1,0 +1,360 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxSys
+import Synchronization
+
+/// A connected stream socket (TCP or Unix domain), plain or TLS, driven by the event loop.
+///
+/// Reads and writes are tried straight away; a task suspends only when the kernel says EAGAIN,
+/// and is resumed by the loop when the socket becomes ready. `write` returns only once every byte
+/// was accepted by the kernel, so a slow peer slows its writer instead of growing memory.
+///
+/// One reader task and one writer task may use a connection at the same time; two readers may not.
+public final class Connection: Sendable {
+    let registration: Registration
+    public let remoteAddress: SocketAddress?
+    /// The TLS layer, present after `startTLS` or for connections accepted by a TLS listener.
+    private let tls = Mutex<TLSEngine?>(nil)
+    private let handshake = Mutex<HandshakeState>(.notNeeded)
+
+    enum HandshakeState {
+        case notNeeded
+        case pending
+        case running([UnsafeContinuation<Void, Error>])
+        case done
+        case failed(NetworkError)
+    }
+
+    init(fd: Int32, remote: SocketAddress?, loop: EventLoop = .shared) throws {
+        do {
+            registration = try Registration(fd: fd, loop: loop)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        remoteAddress = remote
+    }
+
+    deinit { registration.close() }
+
+    // MARK: Connecting
+
+    /// Connects over TCP to `host` (a name or an IPv4/IPv6 literal), trying each resolved address
+    /// in turn within `timeout`. With `tls`, the handshake completes before this returns;
+    /// `serverName` (default: `host`) is sent as SNI and verified against the certificate.
+    public static func connect(host: String, port: Int, tls: TLSConfiguration? = nil, serverName: String? = nil,
+                               timeout: Duration = .seconds(10)) async throws -> Connection {
+        let deadlineNs = deadline(after: timeout)
+        let addresses = try await SocketAddress.resolve(host: host, port: port)
+        var lastError: Error = NetworkError.connectionRefused("\(host):\(port)")
+        for address in addresses {
+            do {
+                let conn = try await connect(to: address, deadline: deadlineNs)
+                if let tls {
+                    do {
+                        try await conn.startTLS(tls, serverName: serverName ?? host, deadline: deadlineNs)
+                    } catch {
+                        conn.close()
+                        throw error
+                    }
+                }
+                return conn
+            } catch let error as NetworkError {
+                switch error {
+                case .connectionRefused, .system, .timedOut: lastError = error; continue
+                default: throw error
+                }
+            }
+        }
+        throw lastError
+    }
+
+    /// Connects to a Unix-domain socket (e.g. PostgreSQL's local socket).
+    public static func connect(unixSocketPath: String, timeout: Duration = .seconds(10)) async throws -> Connection {
+        try await connect(to: .unix(unixSocketPath), deadline: deadline(after: timeout))
+    }
+
+    /// Connects to one address.
+    public static func connect(to address: SocketAddress, timeout: Duration = .seconds(10)) async throws -> Connection {
+        try await connect(to: address, deadline: deadline(after: timeout))
+    }
+
+    static func connect(to address: SocketAddress, deadline: UInt64) async throws -> Connection {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw NetworkError.fromErrno("socket") }
+        if address.family != AF_UNIX {
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        let conn = try Connection(fd: fd, remote: address)
+        let (rc, edges) = try conn.registration.perform(.write) { fd in
+            try address.withSockAddr { sa, len in Glibc.connect(fd, sa, len) == 0 ? 0 : errno }
+        }
+        switch rc {
+        case 0:
+            return conn
+        case EINPROGRESS, EAGAIN:
+            do {
+                try await conn.registration.wait(.write, after: edges, deadline: deadline, operation: "connect to \(address)")
+            } catch {
+                conn.close()
+                throw error
+            }
+            var soError: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            _ = try conn.registration.perform(.write) { getsockopt($0, SOL_SOCKET, SO_ERROR, &soError, &len) }
+            if soError == 0 { return conn }
+            conn.close()
+            if soError == ECONNREFUSED { throw NetworkError.connectionRefused(address.description) }
+            throw NetworkError.fromErrno("connect to \(address)", soError)
+        case ECONNREFUSED, ENOENT:
+            conn.close()
+            throw NetworkError.connectionRefused(address.description)
+        default:
+            conn.close()
+            throw NetworkError.fromErrno("connect to \(address)", rc)
+        }
+    }
+
+    // MARK: TLS
+
+    /// Starts TLS on this connection (e.g. after PostgreSQL answered `S` to an SSLRequest) and
+    /// completes the handshake.
+    public func startTLS(_ configuration: TLSConfiguration, serverName: String?, timeout: Duration = .seconds(10)) async throws {
+        try await startTLS(configuration, serverName: serverName, deadline: deadline(after: timeout))
+    }
+
+    func startTLS(_ configuration: TLSConfiguration, serverName: String?, deadline: UInt64) async throws {
+        try installTLS(configuration, serverName: serverName)
+        try await ensureHandshake(deadline: deadline)
+    }
+
+    /// Attaches a TLS engine whose handshake runs on first use (server side).
+    func installTLS(_ configuration: TLSConfiguration, serverName: String?) throws {
+        let engine = try TLSEngine(configuration: configuration, serverName: serverName)
+        try tls.withLock { t in
+            if t != nil { throw NetworkError.tls("TLS already started on this connection") }
+            t = engine
+        }
+        handshake.withLock { $0 = .pending }
+    }
+
+    public var isTLS: Bool { tls.withLock { $0 != nil } }
+    public var tlsVersion: String? { tls.withLock { $0?.version } }
+    public var tlsPeerCertificateDER: [UInt8]? { tls.withLock { $0?.peerCertificateDER } }
+    public var tlsServerEndPointHash: [UInt8]? { tls.withLock { $0?.serverEndPointHash } }
+
+    /// Runs the handshake once; concurrent callers wait for the first one's outcome.
+    private func ensureHandshake(deadline: UInt64?) async throws {
+        enum Next { case proceed, run, wait, fail(NetworkError) }
+        let next = handshake.withLock { s -> Next in
+            switch s {
+            case .notNeeded, .done: return .proceed
+            case .failed(let e): return .fail(e)
+            case .pending: s = .running([]); return .run
+            case .running: return .wait
+            }
+        }
+        switch next {
+        case .proceed: return
+        case .fail(let e): throw e
+        case .wait:
+            try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, Error>) in
+                let immediate = handshake.withLock { s -> Result<Void, Error>? in
+                    switch s {
+                    case .running(var waiters): waiters.append(c); s = .running(waiters); return nil
+                    case .failed(let e): return .failure(e)
+                    default: return .success(())
+                    }
+                }
+                if let immediate { c.resume(with: immediate) }
+            }
+        case .run:
+            var outcome: Result<Void, Error> = .success(())
+            do {
+                try await runHandshake(deadline: deadline)
+            } catch {
+                outcome = .failure(error)
+            }
+            let waiters = handshake.withLock { s -> [UnsafeContinuation<Void, Error>] in
+                guard case .running(let w) = s else { return [] }
+                switch outcome {
+                case .success: s = .done
+                case .failure(let e): s = .failed(e as? NetworkError ?? .tls("\(e)"))
+                }
+                return w
+            }
+            for w in waiters { w.resume(with: outcome) }
+            try outcome.get()
+        }
+    }
+
+    private func runHandshake(deadline: UInt64?) async throws {
+        while true {
+            let step = tls.withLock { $0!.handshake() }
+            try await flushTLS(deadline: deadline)
+            switch step {
+            case .done: return
+            case .failed(let reason): throw NetworkError.tls(reason)
+            case .wantRead:
+                do {
+                    try await readCiphertext(deadline: deadline, operation: "TLS handshake")
+                } catch NetworkError.endOfStream {
+                    throw NetworkError.tls("peer closed the connection during the handshake")
+                }
+            }
+        }
+    }
+
+    /// Sends every byte of ciphertext OpenSSL has produced, waiting for writability as needed.
+    /// The TLS lock is held across the send so that a reader and a writer flushing at the same
+    /// time can never interleave records.
+    private func flushTLS(deadline: UInt64?) async throws {
+        while true {
+            let blockedAt: UInt64? = try tls.withLock { t in
+                guard let engine = t else { return nil }
+                engine.collectOutput()
+                while engine.hasPendingOutput {
+                    let (n, edges) = try registration.perform(.write) { fd in
+                        engine.pendingOut.withUnsafeBytes { raw in
+                            send(fd, raw.baseAddress! + engine.pendingOffset, raw.count - engine.pendingOffset, Int32(MSG_NOSIGNAL))
+                        }
+                    }
+                    if n > 0 { engine.consumedOutput(n); continue }
+                    let e = errno
+                    if e == EAGAIN || e == EWOULDBLOCK { return edges }
+                    if e == EINTR { continue }
+                    throw NetworkError.fromErrno("send", e)
+                }
+                return nil
+            }
+            guard let edges = blockedAt else { return }
+            try await registration.wait(.write, after: edges, deadline: deadline, operation: "write")
+        }
+    }
+
+    /// Reads ciphertext from the socket into the TLS engine (at least one byte).
+    private func readCiphertext(deadline: UInt64?, operation: String) async throws {
+        while true {
+            let (n, edges, err) = try withUnsafeTemporaryAllocation(byteCount: 32 * 1024, alignment: 16) { tmp in
+                let (n, edges) = try registration.perform(.read) { fd in recv(fd, tmp.baseAddress, tmp.count, 0) }
+                let err = n < 0 ? errno : 0
+                if n > 0 { tls.withLock { $0!.feed(UnsafeRawBufferPointer(rebasing: tmp[0..<n])) } }
+                return (n, edges, err)
+            }
+            if n > 0 { return }
+            if n == 0 { throw NetworkError.endOfStream }
+            if err == EAGAIN || err == EWOULDBLOCK {
+                try await registration.wait(.read, after: edges, deadline: deadline, operation: operation)
+            } else if err != EINTR {
+                throw NetworkError.fromErrno("recv", err)
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Appends at least one byte to `buffer`. Throws `NetworkError.endOfStream` at a clean end of
+    /// stream, `.connectionReset` when the peer reset, `.timedOut` after `timeout`, and
+    /// `CancellationError` when the task is cancelled (the connection stays open then).
+    public func read(into buffer: inout ByteBuffer, timeout: Duration? = nil) async throws {
+        let deadlineNs = timeout.map { deadline(after: $0) }
+        if isTLS {
+            try await ensureHandshake(deadline: deadlineNs)
+            while true {
+                let r = tls.withLock { $0!.read(into: &buffer) }
+                switch r {
+                case .bytes:
+                    return
+                case .closed:
+                    throw NetworkError.endOfStream
+                case .failed(let reason):
+                    throw NetworkError.tls(reason)
+                case .wantRead:
+                    try await flushTLS(deadline: deadlineNs)
+                    try await readCiphertext(deadline: deadlineNs, operation: "read")
+                }
+            }
+        }
+        while true {
+            let (n, edges) = try registration.perform(.read) { fd in
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { raw in
+                    recv(fd, raw.baseAddress, raw.count, 0)
+                }
+            }
+            if n > 0 { return }
+            if n == 0 { throw NetworkError.endOfStream }
+            let e = errno
+            if e == EAGAIN || e == EWOULDBLOCK {
+                try await registration.wait(.read, after: edges, deadline: deadlineNs, operation: "read")
+            } else if e != EINTR {
+                throw NetworkError.fromErrno("recv", e)
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes every byte; returns when the kernel (or the TLS layer) has accepted them all.
+    public func write(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
+        try await write(bytes, range: 0..<bytes.count, deadline: timeout.map { deadline(after: $0) })
+    }
+
+    /// Writes the readable bytes of `buffer`.
+    public func write(_ buffer: ByteBuffer, timeout: Duration? = nil) async throws {
+        try await write(buffer.storage, range: buffer.readerIndex..<buffer.writerIndex, deadline: timeout.map { deadline(after: $0) })
+    }
+
+    private func write(_ bytes: [UInt8], range: Range<Int>, deadline deadlineNs: UInt64?) async throws {
+        var offset = range.lowerBound
+        if isTLS {
+            try await ensureHandshake(deadline: deadlineNs)
+            while offset < range.upperBound {
+                let chunk = min(16 * 1024, range.upperBound - offset)
+                let taken = try tls.withLock { t in
+                    try bytes.withUnsafeBytes { raw in
+                        try t!.write(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + chunk]))
+                    }
+                }
+                offset += taken
+                try await flushTLS(deadline: deadlineNs)
+            }
+            return
+        }
+        while offset < range.upperBound {
+            let (n, edges) = try registration.perform(.write) { fd in
+                bytes.withUnsafeBytes { raw in
+                    send(fd, raw.baseAddress! + offset, range.upperBound - offset, Int32(MSG_NOSIGNAL))
+                }
+            }
+            if n > 0 { offset += n; continue }
+            let e = errno
+            if e == EAGAIN || e == EWOULDBLOCK {
+                try await registration.wait(.write, after: edges, deadline: deadlineNs, operation: "write")
+            } else if e != EINTR {
+                throw NetworkError.fromErrno("send", e)
+            }
+        }
+    }
+
+    // MARK: Closing
+
+    /// Half-closes: no more writes from this side (TLS sends close_notify first); reads go on.
+    public func shutdownWrite() async throws {
+        if isTLS {
+            tls.withLock { $0!.shutdown() }
+            try await flushTLS(deadline: deadline(after: .seconds(5)))
+        }
+        let (rc, _) = try registration.perform(.write) { Glibc.shutdown($0, Int32(SHUT_WR)) }
+        if rc != 0 { throw NetworkError.fromErrno("shutdown") }
+    }
+
+    /// Closes the socket. Pending operations fail with `NetworkError.closed`. Idempotent.
+    public func close() { registration.close() }
+
+    /// Closes with a TCP reset (SO_LINGER 0), discarding unsent data.
+    public func abort() { registration.close(abort: true) }
+
+    public var isClosed: Bool { registration.isClosed }
+}

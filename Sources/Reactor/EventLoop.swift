@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxSys
+import Synchronization
+
+/// The process's event loop: one epoll instance waited on by one thread.
+///
+/// It is also a Swift executor. Tasks started with `Task(executorPreference: EventLoop.shared)`
+/// (or actors whose executor is the loop) run on the loop thread, so when a socket becomes ready
+/// the continuation waiting for it is resumed right there, without a hop to another thread.
+/// Everything else (the cooperative pool, transcoder threads) may call into the loop from any
+/// thread: registrations, timers and the job queue are guarded by mutexes, and the loop is woken
+/// through an eventfd only when it is asleep in `epoll_wait`.
+public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable {
+    // @unchecked: every mutable field is inside a Mutex or an Atomic; `epfd`/`wakeFD` are immutable.
+
+    /// The one loop of this process. Its thread starts on first use.
+    public static let shared = EventLoop()
+
+    let epfd: Int32
+    private let wakeFD: Int32
+    private let state = Mutex(LoopState())
+    private let loopThreadID = Atomic<UInt>(0)
+
+    struct LoopState {
+        var jobs: [UnownedJob] = []
+        var timers = TimerHeap()
+        var sleeping = false
+        var wakePending = false
+        /// Registrations removed from epoll, released only after the current batch of events.
+        var retired: [Unmanaged<Registration>] = []
+    }
+
+    private init() {
+        // Writing to a socket whose peer is gone must fail with EPIPE, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epfd >= 0, "epoll_create1 failed: \(String(cString: strerror(errno)))")
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        precondition(wakeFD >= 0, "eventfd failed: \(String(cString: strerror(errno)))")
+        var ev = epoll_event()
+        ev.events = EPOLLIN.rawValue
+        ev.data.u64 = 0  // 0 marks the wake-up eventfd; registrations carry a pointer
+        precondition(epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, &ev) == 0)
+        let unmanaged = Unmanaged.passRetained(self)
+        var tid = pthread_t()
+        let rc = pthread_create(&tid, nil, { arg in
+            let loop = Unmanaged<EventLoop>.fromOpaque(arg!).takeRetainedValue()
+            loop.runLoop()
+            return nil
+        }, unmanaged.toOpaque())
+        precondition(rc == 0, "pthread_create failed")
+        pthread_detach(tid)
+    }
+
+    /// True on the loop's own thread.
+    public var inLoopThread: Bool { loopThreadID.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self())) }
+
+    // MARK: Executor
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let onLoop = inLoopThread
+        let wake = state.withLock { s -> Bool in
+            s.jobs.append(unowned)
+            if !onLoop && s.sleeping && !s.wakePending {
+                s.wakePending = true
+                return true
+            }
+            return false
+        }
+        if wake { signalWake() }
+    }
+
+    public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: self)
+    }
+
+    public func checkIsolated() {
+        precondition(inLoopThread, "expected to run on the EventLoop thread")
+    }
+
+    // MARK: Timers
+
+    /// Runs `body` on the loop thread after `delay`. Cancel with `cancel(_:)`.
+    @discardableResult
+    public func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) -> TimerHandle {
+        schedule(atNanos: deadline(after: delay), body)
+    }
+
+    func schedule(atNanos when: UInt64, _ body: @escaping @Sendable () -> Void) -> TimerHandle {
+        let onLoop = inLoopThread
+        let (handle, wake) = state.withLock { s -> (TimerHandle, Bool) in
+            let earliest = s.timers.nextDeadline()
+            let h = s.timers.schedule(at: when, body)
+            // The sleeping loop computed its timeout from the old earliest deadline.
+            var wake = false
+            if !onLoop && s.sleeping && !s.wakePending && (earliest == nil || when < earliest!) {
+                s.wakePending = true
+                wake = true
+            }
+            return (h, wake)
+        }
+        if wake { signalWake() }
+        return handle
+    }
+
+    /// Cancels a timer; harmless if it already fired.
+    public func cancel(_ timer: TimerHandle) {
+        _ = state.withLock { $0.timers.cancel(timer) }
+    }
+
+    /// Suspends the calling task for `duration` (throws CancellationError when cancelled).
+    public func sleep(for duration: Duration) async throws {
+        let box = SleepState()
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (cont: UnsafeContinuation<Void, Error>) in
+                box.install(cont)
+                let handle = schedule(after: duration) { box.resume(nil) }
+                box.setTimer(handle, loop: self)
+                if Task.isCancelled { box.resume(CancellationError()) }
+            }
+        } onCancel: {
+            box.resume(CancellationError())
+        }
+    }
+
+    // MARK: Registrations
+
+    func register(_ reg: Registration) throws {
+        var ev = epoll_event()
+        ev.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+        let ptr = Unmanaged.passRetained(reg)
+        ev.data.u64 = UInt64(UInt(bitPattern: ptr.toOpaque()))
+        if epoll_ctl(epfd, EPOLL_CTL_ADD, reg.fd, &ev) != 0 {
+            let e = errno
+            ptr.release()
+            throw NetworkError.fromErrno("epoll_ctl(ADD)", e)
+        }
+    }
+
+    /// Adds or removes write interest. Called with the registration's lock held so that the
+    /// mask and the waiter list never disagree.
+    func modify(_ reg: Registration, wantWrite: Bool) {
+        var ev = epoll_event()
+        ev.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue | (wantWrite ? EPOLLOUT.rawValue : 0)
+        ev.data.u64 = UInt64(UInt(bitPattern: Unmanaged.passUnretained(reg).toOpaque()))
+        _ = epoll_ctl(epfd, EPOLL_CTL_MOD, reg.fd, &ev)
+    }
+
+    /// Removes the fd from epoll; the reference held by epoll is dropped after the current batch
+    /// of events, so an event already returned for this fd never touches freed memory.
+    func deregister(_ reg: Registration) {
+        _ = epoll_ctl(epfd, EPOLL_CTL_DEL, reg.fd, nil)
+        let ptr = Unmanaged.passUnretained(reg)
+        state.withLock { $0.retired.append(ptr) }
+    }
+
+    // MARK: The loop
+
+    private func signalWake() {
+        var one: UInt64 = 1
+        _ = withUnsafeBytes(of: &one) { Glibc.write(wakeFD, $0.baseAddress, 8) }
+    }
+
+    private func runLoop() {
+        loopThreadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
+        let maxEvents = 256
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: maxEvents)
+        var batch: [UnownedJob] = []
+        batch.reserveCapacity(64)
+        let serial = asUnownedSerialExecutor()
+        let task = asUnownedTaskExecutor()
+        while true {
+            // 1. Jobs that are ready.
+            state.withLock { s in swap(&s.jobs, &batch) }
+            for job in batch { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
+            batch.removeAll(keepingCapacity: true)
+
+            // 2. Timers that are due.
+            let due = state.withLock { $0.timers.popDue(now: monotonicNanos()) }
+            for cb in due { cb() }
+
+            // 3. Wait for I/O, or just poll when work is queued.
+            let timeoutMs: Int32 = state.withLock { s in
+                if !s.jobs.isEmpty { return 0 }
+                s.sleeping = true
+                guard let next = s.timers.nextDeadline() else { return -1 }
+                let now = monotonicNanos()
+                if next <= now { s.sleeping = false; return 0 }
+                // Round up so we never wake just before the deadline and spin.
+                return Int32(clamping: (next - now + 999_999) / 1_000_000)
+            }
+            let n = epoll_wait(epfd, events, Int32(maxEvents), timeoutMs)
+            state.withLock { $0.sleeping = false }
+            if n < 0 {
+                if errno == EINTR { continue }
+                fatalError("epoll_wait failed: \(String(cString: strerror(errno)))")
+            }
+            for i in 0..<Int(n) {
+                let ev = events[i]
+                if ev.data.u64 == 0 {
+                    var value: UInt64 = 0
+                    _ = withUnsafeMutableBytes(of: &value) { Glibc.read(wakeFD, $0.baseAddress, 8) }
+                    state.withLock { $0.wakePending = false }
+                    continue
+                }
+                let reg = Unmanaged<Registration>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(ev.data.u64))!)
+                    .takeUnretainedValue()
+                reg.handle(events: ev.events)
+            }
+            let retired = state.withLock { s -> [Unmanaged<Registration>] in
+                defer { s.retired.removeAll(keepingCapacity: true) }
+                return s.retired
+            }
+            for r in retired { r.release() }
+        }
+    }
+}
+
+/// One sleeping task: resumed exactly once, by its timer or by cancellation.
+private final class SleepState: @unchecked Sendable {
+    // @unchecked: all fields are behind `lock`.
+    private let lock = Mutex<(UnsafeContinuation<Void, Error>?, TimerHandle?, EventLoop?, Bool)>((nil, nil, nil, false))
+
+    func install(_ c: UnsafeContinuation<Void, Error>) { lock.withLock { $0.0 = c } }
+
+    func setTimer(_ t: TimerHandle, loop: EventLoop) {
+        let alreadyDone = lock.withLock { s -> Bool in
+            if s.3 { return true }
+            s.1 = t; s.2 = loop
+            return false
+        }
+        if alreadyDone { loop.cancel(t) }
+    }
+
+    func resume(_ error: Error?) {
+        let (c, t, loop) = lock.withLock { s -> (UnsafeContinuation<Void, Error>?, TimerHandle?, EventLoop?) in
+            if s.3 { return (nil, nil, nil) }
+            guard let c = s.0 else {
+                // Cancelled before the continuation existed: the body will see Task.isCancelled.
+                return (nil, nil, nil)
+            }
+            s.3 = true
+            s.0 = nil
+            return (c, s.1, s.2)
+        }
+        if let t, let loop { loop.cancel(t) }
+        if let c {
+            if let error { c.resume(throwing: error) } else { c.resume() }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+import Foundation
+import Testing
+@testable import Reactor
+
+@Suite struct ConnectionTests {
+    @Test func echoSmallMessagesOverIPv4() async throws {
+        let (listener, server) = try await startEchoServer()
+        defer { listener.close(); server.cancel() }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { conn.close() }
+        for i in 0..<100 {
+            let msg = Array("message \(i)".utf8)
+            try await conn.write(msg)
+            #expect(try await readExactly(conn, msg.count) == msg)
+        }
+    }
+
+    @Test func ipv6AndNameResolution() async throws {
+        let (listener, server) = try await startEchoServer(host: "::1")
+        defer { listener.close(); server.cancel() }
+        #expect(listener.address.description.hasPrefix("[::1]:"))
+        let addrs = try await SocketAddress.resolve(host: "localhost", port: listener.port)
+        #expect(!addrs.isEmpty)
+        let conn = try await Connection.connect(host: "::1", port: listener.port)
+        defer { conn.close() }
+        try await conn.write(Array("v6".utf8))
+        #expect(try await readExactly(conn, 2) == Array("v6".utf8))
+    }
+
+    @Test func unresolvableHostIsATypedError() async throws {
+        await #expect(throws: NetworkError.self) {
+            _ = try await Connection.connect(host: "no-such-host.invalid", port: 80, timeout: .seconds(5))
+        }
+    }
+
+    @Test func unixDomainSocket() async throws {
+        let path = NSTemporaryDirectory() + "vidd-reactor-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        let listener = try await Listener.bind(unixSocketPath: path)
+        defer { listener.close() }
+        let server = Task(executorPreference: EventLoop.shared) {
+            let c = try await listener.accept()
+            var buf = ByteBuffer()
+            try await c.read(into: &buf)
+            try await c.write(buf)
+            try await c.shutdownWrite()
+            return c
+        }
+        let conn = try await Connection.connect(unixSocketPath: path)
+        defer { conn.close() }
+        try await conn.write(Array("unix".utf8))
+        #expect(try await readExactly(conn, 4) == Array("unix".utf8))
+        var buf = ByteBuffer()
+        await #expect(throws: NetworkError.endOfStream) { try await conn.read(into: &buf) }
+        try await server.value.close()
+    }
+
+    @Test func connectionRefusedIsTyped() async throws {
+        let port = try await freePort()
+        await #expect {
+            _ = try await Connection.connect(host: "127.0.0.1", port: port)
+        } throws: { error in
+            if case NetworkError.connectionRefused = error { return true }
+            return false
+        }
+    }
+
+    @Test func readTimeoutFiresAndConnectionStaysUsable() async throws {
+        let (listener, server) = try await startEchoServer()
+        defer { listener.close(); server.cancel() }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { conn.close() }
+        var buf = ByteBuffer()
+        await #expect(throws: NetworkError.timedOut("read")) {
+            try await conn.read(into: &buf, timeout: .milliseconds(100))
+        }
+        #expect(conn.registration.waiterCount == 0)
+        try await conn.write([1, 2, 3])
+        #expect(try await readExactly(conn, 3) == [1, 2, 3])
+    }
+
+    @Test func connectTimeoutFiresWhenTheAcceptQueueIsFull() async throws {
+        // A listener that never accepts, with a backlog of 0: once its queue is full, Linux drops
+        // further SYNs and the next connect cannot complete.
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0, backlog: 0)
+        defer { listener.close() }
+        var held: [Connection] = []
+        defer { held.forEach { $0.close() } }
+        var timedOut = false
+        for _ in 0..<8 {
+            do {
+                held.append(try await Connection.connect(host: "127.0.0.1", port: listener.port, timeout: .milliseconds(300)))
+            } catch NetworkError.timedOut {
+                timedOut = true
+                break
+            }
+        }
+        #expect(timedOut)
+    }
+
+    @Test func peerResetAndEndOfStreamAreDistinct() async throws {
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        defer { listener.close() }
+        // First connection: the server resets it.
+        let resetter = Task(executorPreference: EventLoop.shared) {
+            let c = try await listener.accept()
+            var b = ByteBuffer()
+            try await c.read(into: &b)
+            c.abort()
+        }
+        let a = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { a.close() }
+        try await a.write([0])
+        try await resetter.value
+        var buf = ByteBuffer()
+        await #expect(throws: NetworkError.connectionReset) { try await a.read(into: &buf, timeout: .seconds(5)) }
+
+        // Second: the server closes cleanly.
+        let closer = Task(executorPreference: EventLoop.shared) {
+            let c = try await listener.accept()
+            c.close()
+        }
+        let b = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { b.close() }
+        try await closer.value
+        await #expect(throws: NetworkError.endOfStream) { try await b.read(into: &buf, timeout: .seconds(5)) }
+    }
+
+    @Test func halfCloseLetsThePeerFinishReplying() async throws {
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        defer { listener.close() }
+        let server = Task(executorPreference: EventLoop.shared) {
+            let c = try await listener.accept()
+            defer { c.close() }
+            var total = 0
+            var b = ByteBuffer()
+            do {
+                while true { try await c.read(into: &b); total += b.readableBytes; b.clear() }
+            } catch NetworkError.endOfStream {}
+            try await c.write(Array("got \(total)".utf8))
+            try await c.shutdownWrite()
+        }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { conn.close() }
+        try await conn.write([UInt8](repeating: 7, count: 1000))
+        try await conn.shutdownWrite()
+        #expect(try await readExactly(conn, 8) == Array("got 1000".utf8))
+        var buf = ByteBuffer()
+        await #expect(throws: NetworkError.endOfStream) { try await conn.read(into: &buf) }
+        try await server.value
+    }
+
+    @Test func cancellationLeavesNoContinuationBehind() async throws {
+        let (listener, server) = try await startEchoServer()
+        defer { listener.close(); server.cancel() }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { conn.close() }
+        let reader = Task {
+            var buf = ByteBuffer()
+            try await conn.read(into: &buf)
+        }
+        // Wait until the reader is really suspended on the socket, then cancel it.
+        while conn.registration.waiterCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        reader.cancel()
+        await #expect(throws: CancellationError.self) { try await reader.value }
+        #expect(conn.registration.waiterCount == 0)
+        // Cancelling before the wait starts is also honoured.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            var buf = ByteBuffer()
+            try await conn.read(into: &buf)
+        }
+        await #expect(throws: CancellationError.self) { try await early.value }
+        #expect(conn.registration.waiterCount == 0)
+        // The connection itself is still fine.
+        try await conn.write([9])
+        #expect(try await readExactly(conn, 1) == [9])
+    }
+
+    @Test func closeFailsPendingOperations() async throws {
+        let (listener, server) = try await startEchoServer()
+        defer { listener.close(); server.cancel() }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        let reader = Task {
+            var buf = ByteBuffer()
+            try await conn.read(into: &buf)
+        }
+        while conn.registration.waiterCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        conn.close()
+        await #expect(throws: NetworkError.closed) { try await reader.value }
+        conn.close()  // idempotent
+    }
+
+    @Test func loopExecutorResumesReadsOnTheLoopThread() async throws {
+        let (listener, server) = try await startEchoServer()
+        defer { listener.close(); server.cancel() }
+        let onLoop = try await Task(executorPreference: EventLoop.shared) { () async throws -> Bool in
+            let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+            defer { conn.close() }
+            try await conn.write([1])
+            _ = try await readExactly(conn, 1)
+            return EventLoop.shared.inLoopThread
+        }.value
+        #expect(onLoop)
+    }
+
+    @Test func slowReaderGivesWriterBackpressure() async throws {
+        // The server does not read; the client's write of 64 MiB must suspend, not buffer it all.
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        defer { listener.close() }
+        let accepted = Task(executorPreference: EventLoop.shared) { try await listener.accept() }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { conn.close() }
+        let peer = try await accepted.value
+        defer { peer.close() }
+        let big = [UInt8](repeating: 1, count: 64 * 1024 * 1024)
+        await #expect(throws: NetworkError.timedOut("write")) {
+            try await conn.write(big, timeout: .milliseconds(300))
+        }
+        #expect(conn.registration.waiterCount == 0)
+    }
+
+    @Test func sleepAndTimers() async throws {
+        let start = ContinuousClock.now
+        try await EventLoop.shared.sleep(for: .milliseconds(20))
+        #expect(ContinuousClock.now - start >= .milliseconds(20))
+        let sleeper = Task { try await EventLoop.shared.sleep(for: .seconds(60)) }
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
+    }
+}
+
+@Suite struct ManyConnectionsTests {
+    /// 1 000 concurrent connections, each echoing 1 MiB, byte-exact; afterwards no socket of this
+    /// process is left on the server's port.
+    @Test func thousandConnectionsEchoOneMiBEach() async throws {
+        raiseFileLimit()
+        let (listener, server) = try await startEchoServer()
+        let port = listener.port
+        let payload = Crypto.randomBytes(1 << 20)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<1000 {
+                group.addTask(executorPreference: EventLoop.shared) {
+                    let conn = try await Connection.connect(host: "127.0.0.1", port: port, timeout: .seconds(30))
+                    defer { conn.close() }
+                    async let sent: Void = conn.write(payload, timeout: .seconds(120))
+                    var buf = ByteBuffer(capacity: 64 * 1024)
+                    var received = 0
+                    while received < payload.count {
+                        try await conn.read(into: &buf, timeout: .seconds(120))
+                        let n = buf.readableBytes
+                        let same = buf.withUnsafeReadableBytes { got in
+                            payload.withUnsafeBytes { want in
+                                memcmp(got.baseAddress!, want.baseAddress! + received, n) == 0
+                            }
+                        }
+                        guard same, received + n <= payload.count else {
+                            throw NetworkError.system(operation: "echo compare", errno: 0, message: "mismatch at \(received)")
+                        }
+                        received += n
+                        buf.clear()
+                    }
+                    try await sent
+                }
+            }
+            try await group.waitForAll()
+        }
+        listener.close()
+        server.cancel()
+        _ = await server.value
+        // Server-side connections close when their client's EOF arrives; give the loop a moment.
+        var open = openSockets(onPort: port)
+        for _ in 0..<100 where open > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            open = openSockets(onPort: port)
+        }
+        #expect(open == 0)
+    }
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real services. This is what CI runs (.ci/run).
+#
+#   scripts/test.sh                       everything
+#   scripts/test.sh --filter RESPTests    extra arguments go to `swift test`
+#
+# 1. installs missing dependencies (scripts/install-deps.sh),
+# 2. starts throw-away Redis, PostgreSQL and S3 (scripts/services.sh) unless they already run,
+#    while it builds the package and its tests,
+# 3. runs `swift test` with the services' variables (Swift Testing runs tests in parallel),
+# 4. stops the services it started, whatever happens (test failure, error, Ctrl-C),
+# and exits with the tests' status.
+#
+# Services you run yourself are used instead when their variables are exported (see README.md).
+# With CI set, a test whose service is missing fails instead of being skipped.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '[test] %s\n' "$*"; }
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f s", b - a }'; }
+
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+T0="$EPOCHREALTIME"
+
+# Some tests hold thousands of sockets at once (e.g. 1 000 echo connections, both ends).
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+STARTED_HERE=0
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ "$STARTED_HERE" = 1 ]; then
+        scripts/services.sh stop >/dev/null 2>&1 || say "warning: scripts/services.sh stop failed"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "dependencies"
+scripts/install-deps.sh
+command -v swift >/dev/null 2>&1 || { say "swift not found on PATH"; exit 1; }
+
+mkdir -p .tmp
+SERVICES_JOB=""
+if scripts/services.sh status >/dev/null 2>&1; then
+    say "services: already running, using them (scripts/services.sh stop to end them)"
+else
+    # They start while the package builds; their messages follow the build's.
+    say "services: starting in the background"
+    STARTED_HERE=1
+    scripts/services.sh start >"$ROOT/.tmp/services-start.log" 2>&1 &
+    SERVICES_JOB=$!
+fi
+
+say "build (swift build --build-tests)"
+T_BUILD="$EPOCHREALTIME"
+BUILD_OK=1
+swift build --build-tests || BUILD_OK=0
+BUILD_TIME="$(elapsed "$T_BUILD")"
+
+if [ -n "$SERVICES_JOB" ]; then
+    SERVICES_OK=1
+    wait "$SERVICES_JOB" || SERVICES_OK=0
+    cat "$ROOT/.tmp/services-start.log"
+    if [ "$SERVICES_OK" = 0 ]; then
+        say "FAILED: the services did not start (see above)"
+        exit 1
+    fi
+fi
+if [ "$BUILD_OK" = 0 ]; then
+    say "FAILED: the build failed (nothing was tested)"
+    exit 1
+fi
+
+set -a
+# shellcheck source=/dev/null
+. "$ROOT/.services/env"
+set +a
+
+say "tests (swift test${*:+ $*})"
+LOG="$ROOT/.tmp/test-output.log"
+T_TEST="$EPOCHREALTIME"
+set +e
+swift test --skip-build "$@" 2>&1 | tee "$LOG"
+STATUS=${PIPESTATUS[0]}
+set -e
+TEST_TIME="$(elapsed "$T_TEST")"
+
+echo
+say "================================ summary ================================"
+# Swift Testing's and XCTest's own totals, as printed above.
+# (XCTest's "Executed 0 tests" lines are left out: the suite is written with Swift Testing.)
+grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 3 | sed 's/^/[test]   /' || true
+SKIPPED="$(grep -c '\*\*\* SKIPPED' "$LOG" || true)"
+if [ "$SKIPPED" != 0 ]; then say "  $SKIPPED test(s) skipped for a missing service (see '*** SKIPPED' above)"; fi
+say "  build $BUILD_TIME, tests $TEST_TIME, total $(elapsed "$T0"); full output in .tmp/test-output.log"
+if [ "$STATUS" -eq 0 ]; then say "PASSED"; else say "FAILED (swift test exit status $STATUS)"; fi
+exit "$STATUS"
