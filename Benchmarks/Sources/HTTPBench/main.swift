@@ -43,6 +43,12 @@ getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 limit.rlim_cur = limit.rlim_max
 setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 
+/// Unbuffered, so that lines reach a log file before the benchmark scripts kill the process.
+func log(_ line: String) {
+    var line = line + "\n"
+    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+}
+
 func residentBytes() -> Int {
     let fd = open("/proc/self/statm", O_RDONLY)
     defer { close(fd) }
@@ -76,7 +82,7 @@ router.get("/stats") { _ in .text("\(residentBytes())\n") }
 router.get("/events") { request in
     .eventStream(for: request, heartbeat: .seconds(5)) { lastEventID, events in
         let after = Int(lastEventID ?? "") ?? 0
-        print("events: connection with Last-Event-ID \(lastEventID ?? "(none)")")
+        log("events: connection with Last-Event-ID \(lastEventID ?? "(none)")")
         for id in (after + 1)...(after + 3) {
             try await events.send(ServerSentEvent(event: "tick", data: "event \(id)", id: "\(id)", retry: 300))
             try await EventLoop.shared.sleep(for: .milliseconds(200))
@@ -95,7 +101,7 @@ router.get("/fanout") { request in
 var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port, maxConnections: 20_000, backlog: 4096)
 configuration.timeouts.header = .seconds(headerTimeout)
 let server = try await HTTPServer.start(configuration, responder: router)
-print("HTTPBench listening on 127.0.0.1:\(server.port)")
+log("HTTPBench listening on 127.0.0.1:\(server.port)")
 
 // 100 events per second to every /fanout subscriber; each carries its send time (CLOCK_REALTIME ns)
 // so the client can measure delivery latency.
