@@ -16,8 +16,11 @@ server=$!
 trap 'kill $server 2>/dev/null' EXIT
 sleep 1
 echo "server RSS idle: $(awk '/VmRSS/ {print $2}' /proc/$server/status) kB"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+before=$(cpu_ticks $server)
 "$bin" --fanout-client "$clients" --port "$port" --seconds "$seconds" &
 client=$!
 sleep $((seconds * 3 / 4))
 echo "server RSS with $clients clients: $(awk '/VmRSS/ {print $2}' /proc/$server/status) kB, peak $(awk '/VmHWM/ {print $2}' /proc/$server/status) kB"
 wait $client
+echo "server CPU during the run: $(echo "scale=2; ($(cpu_ticks $server) - $before) / $(getconf CLK_TCK)" | bc) s of ${seconds} s"

@@ -94,7 +94,7 @@ router.get("/fanout") { request in
     .eventStream(for: request, heartbeat: .seconds(30)) { _, events in
         let (stream, id) = fanout.subscribe()
         defer { fanout.unsubscribe(id) }
-        for await event in stream { try await events.send(event) }
+        for await event in stream { try await events.send(encoded: event) }
     }
 }
 
@@ -112,7 +112,8 @@ Task(executorPreference: EventLoop.shared) {
         n += 1
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        fanout.publish(ServerSentEvent(data: "\(Int(ts.tv_sec) * 1_000_000_000 + Int(ts.tv_nsec))", id: "\(n)"))
+        // encoded once for every subscriber
+        fanout.publish(ServerSentEvent(data: "\(Int(ts.tv_sec) * 1_000_000_000 + Int(ts.tv_nsec))", id: "\(n)").encoded)
     }
 }
 while true {
@@ -122,11 +123,11 @@ while true {
 /// Fan-out of events to every subscriber (each has its own small buffer: a slow client drops
 /// its oldest events rather than growing memory).
 final class Broadcast: Sendable {
-    private let subscribers = Mutex<[Int: AsyncStream<ServerSentEvent>.Continuation]>([:])
+    private let subscribers = Mutex<[Int: AsyncStream<[UInt8]>.Continuation]>([:])
     private let nextID = Atomic<Int>(0)
 
-    func subscribe() -> (AsyncStream<ServerSentEvent>, Int) {
-        let (stream, continuation) = AsyncStream<ServerSentEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
+    func subscribe() -> (AsyncStream<[UInt8]>, Int) {
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let id = nextID.add(1, ordering: .relaxed).newValue
         subscribers.withLock { $0[id] = continuation }
         return (stream, id)
@@ -136,7 +137,7 @@ final class Broadcast: Sendable {
         subscribers.withLock { $0.removeValue(forKey: id) }?.finish()
     }
 
-    func publish(_ event: ServerSentEvent) {
+    func publish(_ event: [UInt8]) {
         for c in subscribers.withLock({ Array($0.values) }) { c.yield(event) }
     }
 }

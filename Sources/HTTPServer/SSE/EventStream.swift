@@ -1,30 +1,93 @@
 import Reactor
+import Synchronization
 
 /// Sends events of a `text/event-stream` response; each `send` returns once the event was written
 /// to the socket (flushed), and throws once the client is gone.
 public struct EventStreamWriter: Sendable {
-    enum Item: Sendable {
-        case bytes([UInt8], CheckedContinuation<Void, any Error>)
-        case heartbeat
-    }
-    let continuation: AsyncStream<Item>.Continuation
+    let body: HTTPBodyWriter
+    let state: EventStreamState
 
     public func send(_ event: ServerSentEvent) async throws {
-        try await write(event.encoded)
+        try await send(encoded: event.encoded)
+    }
+
+    /// Sends an event already encoded with `ServerSentEvent.encoded`: a fan-out to many clients
+    /// encodes each event once.
+    public func send(encoded bytes: [UInt8]) async throws {
+        try Task.checkCancellation()
+        try await state.withWriteLock { try await body.write(bytes) }
     }
 
     /// A comment line (ignored by clients).
     public func comment(_ text: String) async throws {
-        try await write(ServerSentEvent.comment(text))
+        try await send(encoded: ServerSentEvent.comment(text))
     }
+}
 
-    func write(_ bytes: [UInt8]) async throws {
-        try Task.checkCancellation()
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            if case .terminated = continuation.yield(.bytes(bytes, c)) {
-                c.resume(throwing: CancellationError())
+/// Serializes the producer's events and the heartbeats on one connection (a connection has one
+/// writer at a time) without a task hop per event: the producer writes directly, and a heartbeat
+/// that finds a write in progress skips its turn — the stream is evidently not idle.
+final class EventStreamState: Sendable {
+    struct State {
+        var writing = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var lastWrite = ContinuousClock.now
+    }
+    private let state = Mutex(State())
+
+    func withWriteLock<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        let mustWait = state.withLock { s -> Bool in
+            if s.writing { return true }
+            s.writing = true
+            return false
+        }
+        if mustWait {
+            // Woken with the lock handed over.
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let acquired = state.withLock { s -> Bool in
+                    if !s.writing {
+                        s.writing = true
+                        return true
+                    }
+                    s.waiters.append(c)
+                    return false
+                }
+                if acquired { c.resume() }
             }
         }
+        defer {
+            let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                s.lastWrite = .now
+                if s.waiters.isEmpty {
+                    s.writing = false
+                    return nil
+                }
+                return s.waiters.removeFirst()  // stays locked: handed to the next writer
+            }
+            next?.resume()
+        }
+        return try await body()
+    }
+
+    /// For the heartbeat: takes the lock only if it is free and nothing was written for `idle`.
+    func tryLockIfIdle(for idle: Duration) -> Bool {
+        state.withLock { s in
+            guard !s.writing, ContinuousClock.now - s.lastWrite >= idle else { return false }
+            s.writing = true
+            return true
+        }
+    }
+
+    func unlockAfterHeartbeat() {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.lastWrite = .now
+            if s.waiters.isEmpty {
+                s.writing = false
+                return nil
+            }
+            return s.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }
 
@@ -45,55 +108,24 @@ extension HTTPResponse {
             "X-Accel-Buffering": "no",
         ]
         return HTTPResponse(status: .ok, headers: headers, body: .stream { body in
-            // One writer: events and heartbeats meet in this stream and the loop below writes them.
-            let (stream, continuation) = AsyncStream<EventStreamWriter.Item>.makeStream()
-            let writer = EventStreamWriter(continuation: continuation)
+            let state = EventStreamState()
+            let writer = EventStreamWriter(body: body, state: state)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    defer { continuation.finish() }
-                    try await produce(lastEventID, writer)
-                }
                 group.addTask {
                     while true {
                         try await EventLoop.shared.sleep(for: heartbeat)
-                        continuation.yield(.heartbeat)
+                        guard state.tryLockIfIdle(for: heartbeat) else { continue }
+                        defer { state.unlockAfterHeartbeat() }
+                        // A failed heartbeat means the client is gone: ending the group cancels
+                        // the producer.
+                        try await body.write(ServerSentEvent.comment())
                     }
                 }
-                var lastWrite = ContinuousClock.now
-                var failure: (any Error)?
-                for await item in stream {
-                    if let failure {
-                        // Client gone: fail every send still queued, so no producer waits forever.
-                        if case .bytes(_, let c) = item { c.resume(throwing: failure) }
-                        continue
-                    }
-                    switch item {
-                    case .heartbeat:
-                        guard ContinuousClock.now - lastWrite >= heartbeat else { continue }
-                        do { try await body.write(ServerSentEvent.comment()) } catch {
-                            failure = error
-                            continuation.finish()
-                            group.cancelAll()
-                        }
-                    case .bytes(let bytes, let c):
-                        do {
-                            try await body.write(bytes)
-                            c.resume()
-                        } catch {
-                            c.resume(throwing: error)
-                            failure = error
-                            continuation.finish()
-                            group.cancelAll()
-                        }
-                    }
-                    lastWrite = ContinuousClock.now
-                }
-                group.cancelAll()
-                if let failure { throw failure }
-                // The producer finished (or threw): its error, if any, ends the response.
-                while let result = await group.nextResult() {
-                    if case .failure(let error) = result, !(error is CancellationError) { throw error }
-                }
+                group.addTask { try await produce(lastEventID, writer) }
+                // Whichever ends first ends the stream: the producer finishing, or a heartbeat
+                // failing because the client is gone (which cancels the producer).
+                defer { group.cancelAll() }
+                try await group.next()
             }
         })
     }
