@@ -98,7 +98,7 @@ sys.stdout.write(data.decode("latin-1"))
         }
     }
 
-    /// 150 slowloris connections (one header byte every 300 ms) are answered 408 and closed by the
+    /// 150 slowloris connections (one header byte every 300 ms) are answered 408 and closed by the 3 s
     /// header timeout, while a normal client is served throughout. (1 000 connections: see
     /// scripts/http-slowloris.py and docs/httpserver.md.)
     static let slowlorisScript = #"""
@@ -141,7 +141,7 @@ print("closed=%d of %d, 408=%d, served=%d, elapsed=%.1f %s" % (len(closed), coun
 """#
 
     @Test func slowlorisIsClosedByTheHeaderTimeoutWhileOthersAreServed() async throws {
-        try await withServer(Self.echoRouter(), configure: { $0.timeouts.header = .seconds(2) }) { server, _ in
+        try await withServer(Self.echoRouter(), configure: { $0.timeouts.header = .seconds(3) }) { server, _ in
             let r = try await python(Self.slowlorisScript, ["\(server.port)", "150"])
             #expect(r.stderr == "")
             #expect(r.stdout.hasPrefix("closed=150 of 150, 408=150, served=5"), "\(r.stdout)")
