@@ -134,6 +134,12 @@ final class HTTPServerConnection: Sendable {
                 case .close(let reason):
                     body?.fail(HTTPError(.requestTimeout, reason.rawValue))
                     body = nil
+                    if reason == .idleTimeout || reason == .headerTimeout {
+                        // Bytes of a request may have arrived just now: a FIN and a short drain
+                        // instead of a close with unread data, which the kernel turns into a reset.
+                        try? await connection.shutdownWrite()
+                        await drainBriefly(&buffer)
+                    }
                     break readLoop
                 default:
                     if machine.withLock({ $0.isClosed }), inFlight.map({ _ in false }) ?? true { break readLoop }
@@ -264,5 +270,19 @@ final class HTTPServerConnection: Sendable {
         if case .bytes(let b) = response.body.storage { out.append(contentsOf: b) }
         try? await connection.write(out, timeout: configuration.timeouts.writeStall)
         try? await connection.shutdownWrite()
+    }
+
+    /// Reads and discards for a moment (until the client's FIN, 64 KiB or 200 ms), so that closing
+    /// does not reset a connection whose client is still sending.
+    private func drainBriefly(_ buffer: inout ByteBuffer) async {
+        let end = ContinuousClock.now + .milliseconds(200)
+        var drained = 0
+        while drained < 64 * 1024 {
+            let left = end - ContinuousClock.now
+            guard left > .zero else { return }
+            buffer.clear()
+            do { try await connection.read(into: &buffer, timeout: left) } catch { return }
+            drained += buffer.readableBytes
+        }
     }
 }

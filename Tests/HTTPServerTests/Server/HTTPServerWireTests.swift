@@ -148,6 +148,30 @@ print("closed=%d of %d, 408=%d, served=%d, elapsed=%.1f %s" % (len(closed), coun
         }
     }
 
+    /// A connection that never sends anything is closed by the header timeout (counted from accept)
+    /// with a FIN, no response; one that goes idle after a response, by the idle timeout.
+    @Test func silentAndIdleConnectionsAreClosedByTheirTimeouts() async throws {
+        let script = #"""
+import socket, sys, time
+port = int(sys.argv[1])
+silent = socket.create_connection(("127.0.0.1", port)); silent.settimeout(10)
+t = time.time(); data = silent.recv(4096)
+print("silent: %r after %s" % (data, "timeout" if time.time() - t >= 0.9 else "early"))
+idle = socket.create_connection(("127.0.0.1", port)); idle.settimeout(10)
+idle.sendall(b"GET /n/1 HTTP/1.1\r\nHost: a\r\n\r\n")
+first = idle.recv(4096)
+t = time.time(); data = idle.recv(4096)
+print("idle: %s then %r after %s" % (first.split(b"\r\n")[0].decode(), data, "timeout" if time.time() - t >= 1.4 else "early"))
+"""#
+        try await withServer(Self.echoRouter(), configure: {
+            $0.timeouts.header = .seconds(1)
+            $0.timeouts.idle = .milliseconds(1500)
+        }) { server, _ in
+            let r = try await python(script, ["\(server.port)"])
+            #expect(r.stdout == "silent: b'' after timeout\nidle: HTTP/1.1 200 OK then b'' after timeout\n", "\(r.stderr)")
+        }
+    }
+
     @Test func connectionsOverTheLimitGet503() async throws {
         let script = #"""
 import socket, sys, time
