@@ -47,7 +47,9 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Reactor", "TestSupport"]),
         .testTarget(name: "PGWireTests", dependencies: ["PGWire", "Reactor", "TestSupport"]),
         .testTarget(name: "S3LiteTests", dependencies: ["S3Lite", "Reactor", "TestSupport"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"]),
+        .testTarget(
+            name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"],
+            exclude: ["Corpus"]),  // parser test vectors, read from disk by the corpus test
         .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "TestSupport"]),
         .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "TestSupport"]),
     ],
