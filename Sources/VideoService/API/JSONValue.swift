@@ -8,6 +8,8 @@ public indirect enum JSONValue: Sendable, Equatable {
     case null
     case array([JSONValue])
     case object([(String, JSONValue)])
+    /// Text already encoded as JSON (e.g. `ProgressEvent.jsonString()`), inserted verbatim.
+    case raw(String)
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
@@ -18,6 +20,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case (.null, .null): true
         case (.array(let x), .array(let y)): x == y
         case (.object(let x), .object(let y)): x.map(\.0) == y.map(\.0) && x.map(\.1) == y.map(\.1)
+        case (.raw(let x), .raw(let y)): x == y
         default: false
         }
     }
@@ -40,6 +43,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .integer(let i): out += String(i)
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
+        case .raw(let text): out += text
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {

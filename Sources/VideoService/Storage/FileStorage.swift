@@ -57,11 +57,10 @@ public struct FileStorage: Storage {
         for try await chunk in chunks {
             try await offLoop { try Self.writeAll(fd, chunk[...], path: temp) }
         }
-        let info = try await offLoop { () throws(StorageError) -> ObjectInfo in
+        committed = true  // commit consumes the descriptor and cleans up on failure
+        return try await offLoop { () throws(StorageError) -> ObjectInfo in
             try commit(fd: fd, temp: temp, destination: destination, key: key)
         }
-        committed = true
-        return info
     }
 
     public func get(key: String, range: ClosedRange<Int64>?) async throws -> [UInt8] {
@@ -195,19 +194,24 @@ public struct FileStorage: Storage {
         let (temp, fd) = try makeTempFile()
         do {
             try body(fd)
-            return try commit(fd: fd, temp: temp, destination: destination, key: key)
         } catch {
             close(fd)
             unlink(temp)
             throw error
         }
+        return try commit(fd: fd, temp: temp, destination: destination, key: key)
     }
 
-    /// fsync, close, create the parent directories, rename over the destination.
+    /// fsync, close, create the parent directories, rename over the destination. Always consumes
+    /// `fd`; on failure the temp file is removed too.
     private func commit(fd: Int32, temp: String, destination: String, key: String) throws(StorageError) -> ObjectInfo {
-        guard fsync(fd) == 0 else { throw Self.ioError("fsync", temp) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw Self.ioError("fstat", temp) }
+        guard fsync(fd) == 0, fstat(fd, &st) == 0 else {
+            let e = Self.ioError("fsync", temp)
+            close(fd)
+            unlink(temp)
+            throw e
+        }
         fchmod(fd, 0o644)
         guard close(fd) == 0 else { unlink(temp); throw Self.ioError("close", temp) }
         let parent = String(destination[..<destination.lastIndex(of: "/")!])
