@@ -132,3 +132,38 @@ import TestSupport
         }
     }
 }
+
+/// Several vidd processes starting at once, each with its own session: the advisory lock lets
+/// exactly one apply the migrations; the others wait, then find nothing to do.
+@Suite struct ConcurrentMigrationTests {
+    @Test func concurrentStartsApplyEachMigrationOnce() async throws {
+        guard let url = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
+        let schemaOwner = try PsqlExecutor.fresh(url: url, prefix: TestServices.uniqueName("concurrent").replacing("-", with: "_"))
+        defer { schemaOwner.drop() }
+        let sessions = try (0..<4).map { _ in try PsqlSession(url: url, schema: schemaOwner.schema) }
+        defer { sessions.forEach { $0.close() } }
+        // A slow migration widens the window in which the others must wait on the lock.
+        let slow = Migrations.all + [Migration(version: 2, name: "002_slow", sql: "SELECT pg_sleep(0.3); CREATE TABLE slow_marker (x int)")]
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for session in sessions {
+                group.addTask { try await MigrationRunner(migrations: slow).run(on: session) }
+            }
+            var all: [[Int]] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(applied.filter { !$0.isEmpty } == [[1, 2]], "exactly one process applied the migrations: \(applied)")
+        #expect(applied.filter(\.isEmpty).count == 3)
+        let recorded = try await schemaOwner.simpleQuery("SELECT version::text FROM schema_migrations ORDER BY 1")
+        #expect(recorded == [["1"], ["2"]])
+    }
+
+    @Test func sessionReportsErrors() async throws {
+        guard let url = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
+        let session = try PsqlSession(url: url, schema: "public")
+        defer { session.close() }
+        #expect(try await session.simpleQuery("SELECT 1, NULL::text") == [["1", nil]])
+        await #expect(throws: PsqlSession.Failure.self) { _ = try await session.simpleQuery("SELECT no_such_column FROM pg_class") }
+        #expect(try await session.simpleQuery("SELECT 2") == [["2"]], "the session survives an error")
+    }
+}
