@@ -1,0 +1,92 @@
+import FoundationEssentials
+
+/// The progress event: the same JSON on SSE, on pub/sub (`video:progress:{id}`, `video:progress:all`)
+/// and in the `progress:{id}` key. Field names are the contract; every field is always present
+/// (unknown values are `null`) so dashboards can rely on the shape.
+public struct ProgressEvent: Sendable, Equatable, Codable {
+    public enum Stage: String, Sendable, Codable, CaseIterable {
+        case probing, transcoding, uploading, finalizing
+    }
+
+    public enum RenditionState: String, Sendable, Codable, CaseIterable {
+        case pending, transcoding, uploading, done, failed
+    }
+
+    public struct RenditionProgress: Sendable, Equatable, Codable {
+        public var height: Int
+        public var state: RenditionState
+        public var percent: Double
+        public init(height: Int, state: RenditionState, percent: Double) {
+            self.height = height
+            self.state = state
+            self.percent = percent
+        }
+    }
+
+    public var videoID: String
+    public var status: VideoStatus
+    public var stage: Stage?
+    public var percent: Double
+    public var processedFrames: Int64?
+    public var totalFrames: Int64?
+    public var renditions: [RenditionProgress]
+    public var fps: Double?
+    public var speed: Double?
+    public var etaSeconds: Double?
+    public var error: String?
+    public var timestamp: String
+
+    public init(videoID: String, status: VideoStatus, stage: Stage? = nil, percent: Double = 0,
+                processedFrames: Int64? = nil, totalFrames: Int64? = nil, renditions: [RenditionProgress] = [],
+                fps: Double? = nil, speed: Double? = nil, etaSeconds: Double? = nil, error: String? = nil,
+                timestamp: String) {
+        self.videoID = videoID
+        self.status = status
+        self.stage = stage
+        self.percent = percent
+        self.processedFrames = processedFrames
+        self.totalFrames = totalFrames
+        self.renditions = renditions
+        self.fps = fps
+        self.speed = speed
+        self.etaSeconds = etaSeconds
+        self.error = error
+        self.timestamp = timestamp
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case videoID = "video_id", status, stage, percent
+        case processedFrames = "processed_frames", totalFrames = "total_frames"
+        case renditions, fps, speed, etaSeconds = "eta_seconds", error, timestamp
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(videoID, forKey: .videoID)
+        try c.encode(status, forKey: .status)
+        try c.encode(stage, forKey: .stage)
+        try c.encode(percent, forKey: .percent)
+        try c.encode(processedFrames, forKey: .processedFrames)
+        try c.encode(totalFrames, forKey: .totalFrames)
+        try c.encode(renditions, forKey: .renditions)
+        try c.encode(fps, forKey: .fps)
+        try c.encode(speed, forKey: .speed)
+        try c.encode(etaSeconds, forKey: .etaSeconds)
+        try c.encode(error, forKey: .error)
+        try c.encode(timestamp, forKey: .timestamp)
+    }
+
+    /// Compact JSON with keys in a stable order (what is published and stored).
+    public func jsonBytes() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain values cannot fail; a failure here would be a programming error.
+        return Array(try! encoder.encode(self))
+    }
+
+    public func jsonString() -> String { String(decoding: jsonBytes(), as: UTF8.self) }
+
+    public static func decode(_ bytes: some Collection<UInt8>) throws -> ProgressEvent {
+        try JSONDecoder().decode(ProgressEvent.self, from: Data(bytes))
+    }
+}

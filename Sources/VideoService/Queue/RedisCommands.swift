@@ -1,0 +1,87 @@
+/// The Redis commands the queue and progress publishing send, as argument vectors — what any RESP
+/// client's `send(_ arguments: [String])` takes — so the wiring only has to send them and read
+/// the replies.
+public struct RedisCommands: Sendable {
+    public let keys: Configuration.KeyNames
+    public let consumer: String
+    public let streamMaxLength: Int
+    public let progressTTL: Duration
+
+    public init(keys: Configuration.KeyNames, consumer: String, streamMaxLength: Int = 100_000, progressTTL: Duration = .seconds(86_400)) {
+        self.keys = keys
+        self.consumer = consumer
+        self.streamMaxLength = streamMaxLength
+        self.progressTTL = progressTTL
+    }
+
+    public init(_ c: Configuration, consumer: String) {
+        self.init(keys: c.keys, consumer: consumer, streamMaxLength: c.streamMaxLength, progressTTL: c.progressTTL)
+    }
+
+    static func milliseconds(_ d: Duration) -> String {
+        let (s, atto) = d.components
+        return String(s * 1000 + atto / 1_000_000_000_000_000)
+    }
+
+    /// At start; a `BUSYGROUP` error means it exists already (fine). `0`: a new group sees every
+    /// entry already in the stream (jobs enqueued before the first worker ever started).
+    public var createGroup: [String] { ["XGROUP", "CREATE", keys.jobStream, keys.consumerGroup, "0", "MKSTREAM"] }
+
+    /// `POST /jobs`: the stream stays bounded (approximate trimming is O(1) amortised).
+    public func enqueue(_ job: JobMessage) -> [String] {
+        ["XADD", keys.jobStream, "MAXLEN", "~", String(streamMaxLength), "*"] + job.fields.flatMap { [$0.0, $0.1] }
+    }
+
+    /// `WorkerStateMachine.Action.read`.
+    public func read(count: Int, block: Duration) -> [String] {
+        ["XREADGROUP", "GROUP", keys.consumerGroup, consumer, "COUNT", String(count), "BLOCK", Self.milliseconds(block),
+         "STREAMS", keys.jobStream, ">"]
+    }
+
+    /// `.autoclaim`: entries idle longer than the lease move to this consumer (delivery count + 1).
+    public func autoclaim(minIdle: Duration, count: Int, cursor: String = "0-0") -> [String] {
+        ["XAUTOCLAIM", keys.jobStream, keys.consumerGroup, consumer, Self.milliseconds(minIdle), cursor, "COUNT", String(count)]
+    }
+
+    /// Delivery count of one entry (XAUTOCLAIM does not return it): reply [[id, consumer, idle, count]].
+    public func pending(entryID: String) -> [String] {
+        ["XPENDING", keys.jobStream, keys.consumerGroup, "IDLE", "0", entryID, entryID, "1"]
+    }
+
+    /// `.heartbeat`: re-claim our own entries with min-idle 0 — resets their idle time; JUSTID
+    /// does not count a delivery.
+    public func heartbeat(entryIDs: [String]) -> [String] {
+        ["XCLAIM", keys.jobStream, keys.consumerGroup, consumer, "0"] + entryIDs + ["JUSTID"]
+    }
+
+    /// `.acknowledge` (after the database has recorded the outcome).
+    public func acknowledge(entryID: String) -> [String] {
+        ["XACK", keys.jobStream, keys.consumerGroup, entryID]
+    }
+
+    /// `.deadLetter`: the job's fields plus why and where from; then mark failed, then acknowledge.
+    public func deadLetter(_ job: JobMessage, entryID: String, deliveries: Int, reason: String, at timestamp: String) -> [String] {
+        ["XADD", keys.deadLetterStream, "MAXLEN", "~", String(streamMaxLength), "*"]
+            + job.fields.flatMap { [$0.0, $0.1] }
+            + ["original_entry_id", entryID, "deliveries", String(deliveries), "reason", reason, "dead_lettered_at", timestamp]
+    }
+
+    /// The snapshot a late SSE client reads first; expires a day (by default) after the last update.
+    public func storeProgress(_ event: ProgressEvent) -> [String] {
+        ["SET", keys.progressKey(event.videoID), event.jsonString(), "PX", Self.milliseconds(progressTTL)]
+    }
+
+    /// Both channels, same JSON as the key.
+    public func publishProgress(_ event: ProgressEvent) -> [[String]] {
+        let json = event.jsonString()
+        return [["PUBLISH", keys.progressChannel(event.videoID), json], ["PUBLISH", keys.progressAllChannel, json]]
+    }
+
+    public func readProgress(videoID: String) -> [String] { ["GET", keys.progressKey(videoID)] }
+
+    public func subscribe(videoID: String?) -> [String] {
+        ["SUBSCRIBE", videoID.map(keys.progressChannel) ?? keys.progressAllChannel]
+    }
+
+    public func deleteProgress(videoID: String) -> [String] { ["DEL", keys.progressKey(videoID)] }
+}

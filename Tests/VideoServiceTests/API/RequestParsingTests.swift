@@ -1,0 +1,101 @@
+import FoundationEssentials
+import Testing
+@testable import VideoService
+
+@Suite struct APIErrorTests {
+    @Test func bodyShapeAndStatus() throws {
+        let e = APIError(.notFound, "no video \"x\"")
+        #expect(e.status == 404)
+        #expect(e.jsonBody == "{\"error\":{\"code\":\"not_found\",\"message\":\"no video \\\"x\\\"\"}}")
+        struct Body: Decodable { struct Inner: Decodable { var code: String; var message: String }; var error: Inner }
+        let decoded = try JSONDecoder().decode(Body.self, from: Data(e.jsonBody.utf8))
+        #expect(decoded.error.code == "not_found" && decoded.error.message == "no video \"x\"")
+        #expect(APIError(.unauthorized, "m").headers.map(\.0) == ["WWW-Authenticate"])
+    }
+
+    @Test func statusPerCode() {
+        let statuses = Dictionary(uniqueKeysWithValues: APIError.Code.allCases.map { ($0.rawValue, $0.status) })
+        #expect(statuses == ["bad_request": 400, "unauthorized": 401, "not_found": 404, "method_not_allowed": 405, "conflict": 409,
+                             "payload_too_large": 413, "unsupported_media_type": 415, "validation_failed": 422,
+                             "range_not_satisfiable": 416, "internal_error": 500, "unavailable": 503])
+    }
+}
+
+@Suite struct PageRequestTests {
+    @Test func defaultsAndValues() throws {
+        #expect(try PageRequest(query: "") == PageRequest(limit: 20, offset: 0, status: nil))
+        #expect(try PageRequest(query: "limit=5&offset=10&status=failed&other=1") == PageRequest(limit: 5, offset: 10, status: .failed))
+        #expect(try PageRequest(query: "status=processing").status == .processing)
+    }
+
+    @Test(arguments: ["limit=0", "limit=101", "limit=x", "offset=-1", "offset=1.5", "status=done", "limit="])
+    func rejects(query: String) {
+        #expect(throws: APIError.self) { try PageRequest(query: query) }
+        let status = (try? PageRequest(query: query)).map { _ in 0 } ?? 400
+        #expect(status == 400)
+    }
+
+    @Test func queryStringDecoding() {
+        #expect(QueryString.parse("name=my%20clip+1.mp4&x&y=%zz&t=%C3%A9").map { "\($0.0)=\($0.1)" } == ["name=my clip 1.mp4", "x=", "y=%zz", "t=é"])
+    }
+}
+
+@Suite struct JobSubmissionTests {
+    static let id = "0f8e3c9a-1111-4222-8333-444455556666"
+
+    @Test(arguments: [
+        ("application/json", SubmissionForm.json),
+        ("application/json; charset=utf-8", .json),
+        ("video/mp4", .rawUpload),
+        ("Video/QuickTime", .rawUpload),
+        ("application/octet-stream", .rawUpload),
+        ("multipart/form-data; boundary=----WebKitFormBoundaryX", .multipart(boundary: "----WebKitFormBoundaryX")),
+        ("multipart/form-data; charset=utf-8; boundary=\"quoted boundary\"", .multipart(boundary: "quoted boundary")),
+    ])
+    func classifies(contentType: String, form: SubmissionForm) throws {
+        #expect(try SubmissionForm.classify(contentType: contentType) == form)
+    }
+
+    @Test func refusesOtherContentTypes() {
+        #expect(throws: APIError.self) { try SubmissionForm.classify(contentType: nil) }
+        #expect((try? SubmissionForm.classify(contentType: "text/plain")) == nil)
+        do { _ = try SubmissionForm.classify(contentType: "text/plain") } catch { #expect(error.status == 415) }
+        do { _ = try SubmissionForm.classify(contentType: "multipart/form-data") } catch { #expect(error.status == 400) }
+    }
+
+    @Test func jsonForms() throws {
+        #expect(try JobSubmission(json: Array("{\"source_key\": \"source/a/clip.mp4\", \"title\": \"  Clip \"}".utf8))
+                == JobSubmission(videoID: nil, sourceKey: "source/a/clip.mp4", title: "Clip"))
+        let seed = "{\"video_id\": \"\(Self.id.uppercased())\", \"s3_path\": \"s3://videos/source/\(Self.id)/a.mp4\", \"original_name\": \"a.mp4\"}"
+        #expect(try JobSubmission(json: Array(seed.utf8))
+                == JobSubmission(videoID: Self.id, sourceKey: "source/\(Self.id)/a.mp4", title: nil, originalName: "a.mp4"))
+    }
+
+    @Test(arguments: [
+        ("not json", 400),
+        ("[1]", 400),
+        ("{\"source_key\": 5}", 400),
+        ("{}", 422),
+        ("{\"source_key\": \"../x\"}", 422),
+        ("{\"source_key\": \"source/x\", \"video_id\": \"nope\"}", 422),
+        ("{\"source_key\": \"source/x\", \"title\": \"\(String(repeating: "t", count: 501))\"}", 422),
+    ])
+    func jsonErrors(body: String, status: Int) {
+        do {
+            _ = try JobSubmission(json: Array(body.utf8))
+            Issue.record("accepted \(body)")
+        } catch {
+            #expect(error.status == status, "\(body): \(error)")
+        }
+    }
+
+    @Test func rawUploadName() throws {
+        #expect(try JobSubmission.rawUploadName(query: "name=my%20clip.mp4&title=Hi") == ("my clip.mp4", "Hi"))
+        #expect(throws: APIError.self) { try JobSubmission.rawUploadName(query: "title=x") }
+    }
+
+    @Test func headerParameters() {
+        #expect(HeaderParameters.parse("form-data; name=\"file\"; filename=\"a \\\"b\\\".mp4\"") == ["name": "file", "filename": "a \"b\".mp4"])
+        #expect(HeaderParameters.parse("text/plain;CHARSET=utf-8 ; x=y") == ["charset": "utf-8", "x": "y"])
+    }
+}

@@ -1,0 +1,102 @@
+import FoundationEssentials
+import Testing
+@testable import VideoService
+
+@Suite struct RoutesTests {
+    static let id = "0f8e3c9a-1111-4222-8333-444455556666"
+
+    @Test func everyRouteOfTheIssueIsInTheTable() {
+        let table = Set(APIRoutes.all.map { "\($0.method) \($0.path)" })
+        #expect(table == [
+            "POST /jobs", "GET /videos", "GET /videos/{id}", "DELETE /videos/{id}", "POST /videos/{id}/retry",
+            "GET /progress/{id}", "GET /progress", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
+            "GET /media/{id}/{path}",
+        ])
+        #expect(APIRoutes.all.filter(\.mutating).map(\.path) == ["/jobs", "/videos/{id}", "/videos/{id}/retry"])
+        #expect(Set(APIRoutes.all.map(\.handler)) == Set(APIRoute.Handler.allCases), "one handler per route")
+    }
+
+    @Test func matching() {
+        func handler(_ method: String, _ path: String) -> APIRoute.Handler? {
+            if case .found(let r, _) = APIRoutes.match(method: method, path: path) { return r.handler }
+            return nil
+        }
+        #expect(handler("GET", "/videos") == .listVideos)
+        #expect(handler("GET", "/videos/\(Self.id)") == .getVideo)
+        #expect(handler("DELETE", "/videos/\(Self.id)") == .deleteVideo)
+        #expect(handler("POST", "/videos/\(Self.id)/retry") == .retryVideo)
+        #expect(handler("GET", "/progress") == .progressAll)
+        #expect(handler("GET", "/progress/\(Self.id)") == .progressOne)
+        #expect(handler("HEAD", "/media/\(Self.id)/mp4/720p.mp4") == .media)
+        #expect(APIRoutes.match(method: "GET", path: "/media/\(Self.id)/hls/720p/segment_00001.m4s")
+                == .found(APIRoutes.all.first { $0.handler == .media }!, parameters: ["id": Self.id, "path": "hls/720p/segment_00001.m4s"]))
+        #expect(APIRoutes.match(method: "GET", path: "/videos/a%20b") == .found(APIRoutes.all.first { $0.handler == .getVideo }!, parameters: ["id": "a b"]))
+        #expect(APIRoutes.match(method: "PUT", path: "/videos/\(Self.id)") == .methodNotAllowed(allowed: ["GET", "DELETE"]))
+        #expect(APIRoutes.match(method: "GET", path: "/jobs") == .methodNotAllowed(allowed: ["POST"]))
+        for path in ["/", "/nope", "/videos/", "/videos/x/y", "/media/\(Self.id)", "/media/\(Self.id)/", "/media/\(Self.id)/a//b", "videos"] {
+            #expect(APIRoutes.match(method: "GET", path: path) == .notFound, "\(path)")
+        }
+    }
+
+    /// The document, decoded independently: every path and method in it is a route, and back.
+    @Test func openAPIDocumentMatchesTheRoutes() throws {
+        struct Document: Decodable {
+            struct Operation: Decodable {
+                struct Parameter: Decodable { var name: String; var `in`: String }
+                var operationId: String
+                var parameters: [Parameter]?
+                var responses: [String: JSONAny]
+                var security: [[String: [String]]]?
+            }
+            var openapi: String
+            var paths: [String: [String: Operation]]
+            var components: [String: [String: JSONAny]]
+        }
+        let text = OpenAPIDocument.make(version: "0.1.0").text
+        let doc = try JSONDecoder().decode(Document.self, from: Data(text.utf8))
+        #expect(doc.openapi == "3.1.0")
+        var documented = Set<String>()
+        for (path, operations) in doc.paths {
+            for (method, op) in operations {
+                documented.insert("\(method.uppercased()) \(path)")
+                let route = try #require(APIRoutes.all.first { $0.path == path && $0.method == method.uppercased() })
+                #expect(op.operationId == route.handler.rawValue)
+                #expect(op.responses[String(route.successStatus)] != nil, "\(method) \(path) documents its success status")
+                let pathParameters = (op.parameters ?? []).filter { $0.in == "path" }.map(\.name)
+                #expect(pathParameters == route.parameterNames, "\(method) \(path)")
+                #expect((op.security != nil) == route.mutating, "\(method) \(path): bearer security iff mutating")
+            }
+        }
+        #expect(documented == Set(APIRoutes.all.map { "\($0.method) \($0.path)" }))
+        #expect(Set(doc.components["schemas"]?.keys.map { $0 } ?? []) == ["Error", "JobSubmission", "Rendition", "Video", "VideoList", "ProgressEvent"])
+    }
+
+    @Test func openAPIRefsResolve() {
+        let text = OpenAPIDocument.make(version: "x").text
+        var rest = Substring(text)
+        while let r = rest.firstRange(of: "\"#/components/schemas/") {
+            let name = rest[r.upperBound...].prefix { $0 != "\"" }
+            #expect(OpenAPIDocument.make(version: "x")["components"]?["schemas"]?[String(name)] != nil, "dangling $ref \(name)")
+            rest = rest[r.upperBound...]
+        }
+    }
+}
+
+/// Any JSON value (for decoding documents whose parts a test does not inspect).
+struct JSONAny: Decodable {
+    init(from decoder: any Decoder) throws {
+        if var a = try? decoder.unkeyedContainer() {
+            while !a.isAtEnd { _ = try a.decode(JSONAny.self) }
+        } else if let o = try? decoder.container(keyedBy: AnyKey.self) {
+            for k in o.allKeys { _ = try o.decode(JSONAny.self, forKey: k) }
+        } else {
+            _ = try decoder.singleValueContainer()
+        }
+    }
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}

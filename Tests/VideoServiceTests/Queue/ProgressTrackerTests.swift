@@ -1,0 +1,52 @@
+import Testing
+@testable import VideoService
+
+@Suite struct ProgressTrackerTests {
+    func tracker() -> ProgressTracker { ProgressTracker(videoID: "v", interval: .milliseconds(500), clock: { "T" }) }
+    func ms(_ n: Int) -> Duration { .milliseconds(n) }
+
+    @Test func aJobFromStartToCompletion() throws {
+        var t = tracker()
+        let first = t.started(now: ms(0))
+        #expect(first.status == .processing && first.stage == .probing && first.percent == 0 && first.processedFrames == nil)
+        let plan = t.planned(heights: [360, 1080, 720], totalFrames: 1000, sourceFrameRate: 25, now: ms(100))
+        #expect(plan.stage == .transcoding && plan.renditions.map(\.height) == [1080, 720, 360])
+        #expect(plan.renditions.allSatisfy { $0.state == .transcoding })
+
+        let e = t.framesProcessed(250, now: ms(1100))
+        let event = try #require(e)
+        #expect(event.processedFrames == 250 && event.totalFrames == 1000)
+        #expect(event.fps == 250 && event.speed == 10 && event.etaSeconds == 3)
+        #expect(event.percent == 23.75, "25 % of the transcoding share (95 %)")
+        #expect(event.renditions.allSatisfy { $0.percent == 25 })
+
+        #expect(t.framesProcessed(300, now: ms(1200)) == nil, "rate-limited")
+        #expect(t.framesProcessed(400, now: ms(1600)) != nil, "due again after the interval")
+        #expect(t.framesProcessed(100, now: ms(2200))?.processedFrames == 400, "never goes backwards")
+
+        let up = t.rendition(height: 1080, .uploading, now: ms(2300))
+        #expect(up.renditions.first == .init(height: 1080, state: .uploading, percent: 100), "state changes are never rate-limited")
+        #expect(t.stage(.uploading, now: ms(2400)).percent == 95)
+        #expect(t.stage(.finalizing, now: ms(2500)).percent == 99)
+        let done = t.completed(now: ms(2600))
+        #expect(done.status == .completed && done.percent == 100 && done.etaSeconds == 0)
+        #expect(done.renditions.allSatisfy { $0.state == .done && $0.percent == 100 })
+    }
+
+    @Test func failureKeepsThePercentReached() {
+        var t = tracker()
+        _ = t.started(now: ms(0))
+        _ = t.planned(heights: [360], totalFrames: 100, sourceFrameRate: nil, now: ms(0))
+        _ = t.framesProcessed(50, now: ms(1000))
+        let failed = t.failed("decoder error: invalid data", now: ms(1100))
+        #expect(failed.status == .failed && failed.error == "decoder error: invalid data" && failed.percent == 47.5)
+        #expect(failed.speed == nil, "unknown without the source frame rate")
+    }
+
+    @Test func unknownFrameCount() {
+        var t = tracker()
+        _ = t.planned(heights: [360], totalFrames: nil, sourceFrameRate: 30, now: ms(0))
+        let e = t.framesProcessed(30, now: ms(1000))
+        #expect(e?.percent == 0 && e?.etaSeconds == nil && e?.fps == 30)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+@testable import VideoService
+
+/// Runs SQL on the real test PostgreSQL through `psql`, inside one schema of its own, until the
+/// PGWire connection is wired (then these tests switch to it). One psql process per call, so one
+/// session per call: enough to check every statement against the real schema and server, not to
+/// show the advisory lock's exclusion (which needs a session held across calls).
+struct PsqlExecutor: SQLParameterisedExecutor {
+    let url: String
+    let schema: String
+
+    struct Failure: Error, CustomStringConvertible {
+        var sql: String
+        var stderr: String
+        var description: String { "psql failed: \(stderr)\nSQL: \(sql.prefix(400))" }
+    }
+
+    static let fieldSeparator = "\u{1F}"
+    static let recordSeparator = "\u{1E}"
+    static let nullMarker = "<<NULL>>"
+
+    func simpleQuery(_ sql: String) async throws -> [[String?]] {
+        try run("SET search_path TO \(schema);\n\(sql);")
+    }
+
+    func query(_ sql: String, _ parameters: [String?]) async throws -> [[String?]] {
+        let args = parameters.map { $0.map(SQL.literal) ?? "NULL" }.joined(separator: ", ")
+        let execute = parameters.isEmpty ? "EXECUTE q" : "EXECUTE q(\(args))"
+        return try run("SET search_path TO \(schema);\nPREPARE q AS \(sql);\n\(execute);")
+    }
+
+    func run(_ script: String) throws -> [[String?]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-A", "-t",
+                             "-F", Self.fieldSeparator, "-R", Self.recordSeparator, "-P", "null=\(Self.nullMarker)"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(script.utf8))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(sql: script, stderr: String(decoding: err, as: UTF8.self))
+        }
+        var text = String(decoding: out, as: UTF8.self)
+        while text.hasSuffix("\n") { text.removeLast() }
+        if text.isEmpty { return [] }
+        return text.components(separatedBy: Self.recordSeparator).filter { !$0.isEmpty }.map { record in
+            record.components(separatedBy: Self.fieldSeparator).map { $0 == Self.nullMarker ? nil : $0 }
+        }
+    }
+
+    /// A fresh schema on the test server; `drop()` removes it.
+    static func fresh(url: String, prefix: String) throws -> PsqlExecutor {
+        let schema = prefix.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "_" }
+        let admin = PsqlExecutor(url: url, schema: "public")
+        _ = try admin.run("CREATE SCHEMA \(schema);")
+        return PsqlExecutor(url: url, schema: schema)
+    }
+
+    func drop() {
+        _ = try? PsqlExecutor(url: url, schema: "public").run("DROP SCHEMA IF EXISTS \(schema) CASCADE;")
+    }
+}
