@@ -20,13 +20,14 @@ struct PsqlExecutor: SQLParameterisedExecutor {
     static let nullMarker = "<<NULL>>"
 
     func simpleQuery(_ sql: String) async throws -> [[String?]] {
-        try run("SET search_path TO \(schema);\n\(sql);")
+        try await offThePool { try run("SET search_path TO \(schema);\n\(sql);") }
     }
 
     func query(_ sql: String, _ parameters: [String?]) async throws -> [[String?]] {
         let args = parameters.map { $0.map(SQL.literal) ?? "NULL" }.joined(separator: ", ")
         let execute = parameters.isEmpty ? "EXECUTE q" : "EXECUTE q(\(args))"
-        return try run("SET search_path TO \(schema);\nPREPARE q AS \(sql);\n\(execute);")
+        let script = "SET search_path TO \(schema);\nPREPARE q AS \(sql);\n\(execute);"
+        return try await offThePool { try run(script) }
     }
 
     func run(_ script: String) throws -> [[String?]] {
@@ -65,5 +66,12 @@ struct PsqlExecutor: SQLParameterisedExecutor {
 
     func drop() {
         _ = try? PsqlExecutor(url: url, schema: "public").run("DROP SCHEMA IF EXISTS \(schema) CASCADE;")
+    }
+}
+
+/// Runs blocking work (a psql child) on a thread of its own, never on the two-thread cooperative pool.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { cont in
+        Thread.detachNewThread { cont.resume(with: Result { try body() }) }
     }
 }
