@@ -2,9 +2,10 @@ import Foundation
 
 /// Runs a command-line tool (curl, python3, psql, redis-cli …) for a test.
 ///
-/// The child is waited for on a thread of its own: the cooperative pool has only as many
-/// threads as cores (two here), and a test that blocks them starves every other test's
-/// continuations until their deadlines fire.
+/// Children are started with posix_spawn and reaped with waitpid. Foundation's
+/// `Process.waitUntilExit` spins a run loop and was seen spinning forever on the cooperative
+/// pool, and a blocking wait there also starves every other test (the pool has only as many
+/// threads as cores), so `run` waits on a thread of its own.
 public enum TestProcess {
     public struct Result: Sendable {
         public let status: Int32
@@ -13,43 +14,87 @@ public enum TestProcess {
         public var text: String { String(decoding: output, as: UTF8.self) }
     }
 
+    public struct SpawnFailed: Error, CustomStringConvertible {
+        public let command: String
+        public let code: Int32
+        public var description: String { "cannot start \(command): \(String(cString: strerror(code)))" }
+    }
+
+    /// Runs `arguments` (looked up on PATH) to completion, off the cooperative pool.
     public static func run(_ arguments: [String], stdin: Data? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { cont in
             Thread.detachNewThread {
-                cont.resume(with: Swift.Result { try runBlocking(arguments, stdin: stdin) })
+                cont.resume(with: Swift.Result { try runSync(arguments, stdin: stdin) })
             }
         }
     }
 
-    static func runBlocking(_ arguments: [String], stdin: Data?) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        let input = Pipe()
-        p.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try p.run()
-        if let stdin {
-            // Written from another thread: the child may fill its output pipe before reading all input.
-            Thread.detachNewThread {
-                input.fileHandleForWriting.write(stdin)
-                try? input.fileHandleForWriting.close()
-            }
+    /// Runs `arguments` to completion on the calling thread (for short tools in synchronous code).
+    public static func runSync(_ arguments: [String], stdin: Data? = nil) throws -> Result {
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+            throw SpawnFailed(command: arguments.first ?? "", code: errno)
         }
-        // stderr is drained on another thread so that neither pipe can fill up and stall the child.
-        let errBox = DataBox()
-        let done = DispatchSemaphore(value: 0)
+        // Close-on-exec, so another test's child never inherits these ends and keeps a pipe open.
+        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        var cargs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, &cargs, environ)
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        guard rc == 0 else {
+            close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
+            throw SpawnFailed(command: arguments[0], code: rc)
+        }
+        // Feed stdin and drain stderr on threads of their own so no pipe can fill up and stall.
+        let writerDone = DispatchSemaphore(value: 0)
+        let input = stdin ?? Data()
+        let inFD = inPipe[1]
         Thread.detachNewThread {
-            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
-            done.signal()
+            input.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = write(inFD, raw.baseAddress! + off, raw.count - off)
+                    if n <= 0 { if errno == EINTR { continue }; break }
+                    off += n
+                }
+            }
+            close(inFD)
+            writerDone.signal()
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
-        let errData = errBox.data
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, output: outData, errorOutput: errData)
+        let errBox = DataBox()
+        let errDone = DispatchSemaphore(value: 0)
+        let errFD = errPipe[0]
+        Thread.detachNewThread {
+            errBox.data = readAll(errFD)
+            errDone.signal()
+        }
+        let output = readAll(outPipe[0])
+        errDone.wait()
+        writerDone.wait()
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Result(status: code, output: output, errorOutput: errBox.data)
+    }
+
+    private static func readAll(_ fd: Int32) -> Data {
+        var data = Data()
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n > 0 { data.append(buf, count: n); continue }
+            if n < 0 && errno == EINTR { continue }
+            break
+        }
+        close(fd)
+        return data
     }
 }
 

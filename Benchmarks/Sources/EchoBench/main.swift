@@ -152,9 +152,8 @@ func compare(connections: Int, seconds: Double, rounds: Int) async throws {
                         c.close(); ready = true
                     } else { try await Task.sleep(for: .milliseconds(20)) }
                 }
-                FileHandle.standardError.write(Data("  running \(s) size \(size) on port \(port) (ready: \(ready))\n".utf8))
                 let r = try await runClient(port: port, connections: connections, size: size, seconds: seconds)
-                                kill(pid, SIGTERM)
+                                kill(pid, SIGKILL)  // NIO's server blocks SIGTERM in every thread
                 var status: Int32 = 0
                 _ = waitpid(pid, &status, 0)
                 let s4 = summarize(r, seconds: seconds)

@@ -12,16 +12,9 @@ import TestSupport
         let password: String?
 
         func run(_ args: [String]) throws -> Any {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-            var base = ["-h", "127.0.0.1", "-p", port, "--no-auth-warning", "--json"]
+            var base = ["redis-cli", "-h", "127.0.0.1", "-p", port, "--no-auth-warning", "--json"]
             if let password { base += ["-a", password] }
-            p.arguments = base + args
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
+            let data = try TestProcess.runSync(base + args).output
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if text.hasPrefix("error:") { return RedisError(message: text) }
             return try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import VideoService
 
 /// Runs SQL on the real test PostgreSQL through `psql`, inside one schema of its own, until the
@@ -31,23 +32,13 @@ struct PsqlExecutor: SQLParameterisedExecutor {
     }
 
     func run(_ script: String) throws -> [[String?]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-A", "-t",
-                             "-F", Self.fieldSeparator, "-R", Self.recordSeparator, "-P", "null=\(Self.nullMarker)"]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(script.utf8))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(sql: script, stderr: String(decoding: err, as: UTF8.self))
+        let r = try TestProcess.runSync(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-A", "-t",
+                                         "-F", Self.fieldSeparator, "-R", Self.recordSeparator, "-P", "null=\(Self.nullMarker)"],
+                                        stdin: Data(script.utf8))
+        guard r.status == 0 else {
+            throw Failure(sql: script, stderr: String(decoding: r.errorOutput, as: UTF8.self))
         }
+        let out = r.output
         var text = String(decoding: out, as: UTF8.self)
         while text.hasSuffix("\n") { text.removeLast() }
         if text.isEmpty { return [] }

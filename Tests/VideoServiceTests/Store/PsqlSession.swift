@@ -34,9 +34,12 @@ final class PsqlSession: SQLExecutor, @unchecked Sendable {
         }
     }
 
+    /// Ends the session: psql exits at the end of its input. Not waited for with
+    /// `waitUntilExit`, which spins forever on the cooperative pool; Foundation reaps the child.
     func close() {
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        for _ in 0..<400 where process.isRunning { usleep(5_000) }
+        if process.isRunning { process.terminate() }
     }
 
     private func runBlocking(_ sql: String) throws -> [[String?]] {
