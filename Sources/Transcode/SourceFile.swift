@@ -56,13 +56,8 @@ final class SourceFile {
         }
         videoIndex = bestVideo?.index
         audioIndex = defaultAudio ?? firstAudio
-        do {
-            try checkIndexWithinFile()
-        } catch {
-            var c: UnsafeMutablePointer<AVFormatContext>? = ctx
-            avformat_close_input(&c)
-            throw error
-        }
+        // Every stored property is set: from here on a throw runs deinit, which closes the input.
+        try checkIndexWithinFile()
     }
 
     deinit {
