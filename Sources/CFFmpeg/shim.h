@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 
 // Macros Swift cannot import.
 static inline int vidd_AVERROR(int e) { return AVERROR(e); }
@@ -55,4 +56,8 @@ static inline double vidd_stream_rotation(const AVStream *st) {
 static inline void vidd_strerror(int code, char *buf, size_t size) {
     if (av_strerror(code, buf, size) < 0) snprintf(buf, size, "libav error %d", code);
 }
+
+/// Names the calling thread (prctl is variadic, so Swift cannot call it). Threads that libav and
+/// x264 start inherit the name, which lets tests find every thread a transcode owns.
+static inline void vidd_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 #endif

@@ -1,3 +1,4 @@
+import CFFmpeg
 import Glibc
 
 /// A joinable OS thread: transcoding runs on threads of its own, never on the event loop or the
@@ -16,7 +17,8 @@ struct NativeThread {
         pthread_attr_init(&attr)
         defer { pthread_attr_destroy(&attr) }
         pthread_attr_setstacksize(&attr, 8 << 20)
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
+        let threadName = String(name.prefix(15))
+        let box = Unmanaged.passRetained(Body({ vidd_set_thread_name(threadName); body() })).toOpaque()
         var tid = pthread_t()
         let rc = pthread_create(&tid, &attr, { arg in
             let body = Unmanaged<Body>.fromOpaque(arg!).takeRetainedValue()
