@@ -23,6 +23,9 @@ final class RungWorker: @unchecked Sendable {
     private let timeBase: AVRational
     private let hasAudio: Bool
     private var thread: NativeThread?
+    /// CPU seconds this thread spent muxing (scaling is counted by the encoder).
+    private(set) var muxCPU = 0.0
+    var scaleCPU: Double { encoder.scaleCPU }
 
     init(rung: PlannedRung, timeBase: AVRational, preset: String, audio: UnsafeMutablePointer<AVCodecContext>?,
          outputDirectory: String, sink: (any OutputSink)?, control: TranscodeControl, queueDepth: Int) throws(TranscodeError) {
@@ -51,6 +54,13 @@ final class RungWorker: @unchecked Sendable {
 
     func join() { thread?.join(); thread = nil }
 
+    private func mux(_ pkt: UnsafeMutablePointer<AVPacket>) throws(TranscodeError) {
+        let t0 = CPUTime.thread()
+        defer { muxCPU += CPUTime.thread() - t0 }
+        try mp4.write(pkt, stream: 0)
+        try hls.write(pkt, stream: 0)
+    }
+
     private func run() {
         status.state.store(TranscodeProgress.RungState.encoding.rawValue, ordering: .relaxed)
         do {
@@ -59,26 +69,28 @@ final class RungWorker: @unchecked Sendable {
                 switch item {
                 case .frame(let ref, let key, let duration):
                     try encoder.encode(ref.frame, keyframe: key, duration: duration) { (pkt) throws(TranscodeError) in
-                        try mp4.write(pkt, stream: 0)
-                        try hls.write(pkt, stream: 0)
+                        try mux(pkt)
                     }
                     status.frames.add(1, ordering: .relaxed)
                     let t = Double(ref.frame.pointee.pts) * LibAV.double(timeBase)
                     status.mediaTimeMicros.store(Int(t * 1e6), ordering: .relaxed)
                 case .audio(let ref):
-                    if hasAudio { try mp4.write(ref.packet, stream: 1) }
+                    if hasAudio {
+                        let t0 = CPUTime.thread()
+                        try mp4.write(ref.packet, stream: 1)
+                        muxCPU += CPUTime.thread() - t0
+                    }
                 }
             }
             if control.isCancelled {
                 status.state.store(TranscodeProgress.RungState.cancelled.rawValue, ordering: .relaxed)
                 return
             }
-            try encoder.flush { (pkt) throws(TranscodeError) in
-                try mp4.write(pkt, stream: 0)
-                try hls.write(pkt, stream: 0)
-            }
+            try encoder.flush { (pkt) throws(TranscodeError) in try mux(pkt) }
+            let t0 = CPUTime.thread()
             try mp4.finish()
             try hls.finish()
+            muxCPU += CPUTime.thread() - t0
             status.state.store(TranscodeProgress.RungState.finished.rawValue, ordering: .relaxed)
         } catch {
             status.state.store(TranscodeProgress.RungState.failed.rawValue, ordering: .relaxed)

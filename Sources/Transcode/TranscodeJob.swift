@@ -34,6 +34,7 @@ final class TranscodeJob {
     /// Seconds of audio encoded (progress of audio-only sources).
     private var audioTime = 0.0
     private let started = Date()
+    private let startCPU = CPUTime.process()
 
     init(sourcePath: String, outputDirectory: String, options: TranscodeOptions, sink: (any OutputSink)?,
          progress: (@Sendable (TranscodeProgress) -> Void)?, control: TranscodeControl) throws(TranscodeError) {
@@ -73,6 +74,8 @@ final class TranscodeJob {
         threadsStarted = false
         if let failure = control.failure { throw failure }
         if control.isCancelled { throw .cancelled }
+        // Decoder threads are still alive (named like this thread): count them before anything is freed.
+        let coordinatorCPU = CPUTime.threadsNamedLikeCaller()
         if info.hasVideo && framesDecoded == 0 {
             throw .undecodable(path: info.path, reason: "\(damagedVideo) damaged video packets, no frame decoded")
         }
@@ -93,12 +96,16 @@ final class TranscodeJob {
         }
         if droppedFrames > 0 { notes.append("dropped \(droppedFrames) frames with repeated or backward timestamps") }
         reportProgress(force: true)
+        let total = CPUTime.process() - startCPU
+        let scaling = workers.map(\.scaleCPU).reduce(0, +), muxing = workers.map(\.muxCPU).reduce(0, +)
+        let cpu = CPUBreakdown(total: total, decodeAndAudio: coordinatorCPU, scaling: scaling, muxing: muxing,
+                               encoding: max(0, total - coordinatorCPU - scaling - muxing))
         return TranscodeResult(
             source: info, plan: plan, outputDirectory: outputDirectory, masterPlaylist: "master.m3u8",
             mp4Files: workers.map { "\($0.rung.name).mp4" } + (audioMP4 != nil ? ["audio.m4a"] : []),
             poster: poster, storyboard: storyboard, framesDecoded: framesDecoded,
             damagedPackets: damagedVideo + (audio?.damagedPackets ?? 0), posterTime: thumbnailer?.posterTime,
-            notes: notes, elapsed: Date().timeIntervalSince(started))
+            notes: notes, elapsed: Date().timeIntervalSince(started), cpu: cpu)
     }
 
     private func setUp() throws(TranscodeError) {

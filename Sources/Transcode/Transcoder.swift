@@ -34,6 +34,8 @@ public struct TranscodeResult: Sendable {
     public var posterTime: Double?
     public var notes: [String]
     public var elapsed: Double
+    /// Measured only meaningfully when nothing else runs in the process (the CLI, benchmarks).
+    public var cpu: CPUBreakdown
 }
 
 /// Transcodes one file into a ladder: demux and decode once, each rung's scaler + x264 on its own

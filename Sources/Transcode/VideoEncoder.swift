@@ -9,6 +9,8 @@ final class VideoEncoder {
     private var scalerInput: (Int32, Int32, Int32) = (0, 0, -1)
     /// Output durations by pts (the encoder does not carry frame durations through to packets in lavc 59).
     private var durations: [Int64: Int64] = [:]
+    /// CPU seconds spent in swscale by the calling thread.
+    private(set) var scaleCPU = 0.0
 
     init(rung: PlannedRung, timeBase: AVRational, preset: String) throws(TranscodeError) {
         self.rung = rung
@@ -68,12 +70,14 @@ final class VideoEncoder {
             }
             scalerInput = (s.width, s.height, s.format)
         }
+        let t0 = CPUTime.thread()
         let out = try OwnedFrame()
         out.frame.pointee.width = Int32(rung.width)
         out.frame.pointee.height = Int32(rung.height)
         out.frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
         try LibAV.check(av_frame_get_buffer(out.frame, 0), "av_frame_get_buffer")
         try LibAV.check(sws_scale_frame(scaler, out.frame, source), "sws_scale_frame(\(rung.name))")
+        scaleCPU += CPUTime.thread() - t0
         out.frame.pointee.pts = s.pts
         out.frame.pointee.pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE
         durations[s.pts] = duration
