@@ -60,4 +60,6 @@ static inline void vidd_strerror(int code, char *buf, size_t size) {
 /// Names the calling thread (prctl is variadic, so Swift cannot call it). Threads that libav and
 /// x264 start inherit the name, which lets tests find every thread a transcode owns.
 static inline void vidd_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+/// Copies the calling thread's name into `buf` (at least 16 bytes).
+static inline void vidd_get_thread_name(char *buf) { prctl(PR_GET_NAME, buf, 0, 0, 0); }
 #endif

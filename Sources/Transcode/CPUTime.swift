@@ -12,7 +12,7 @@ public struct CPUBreakdown: Sendable, Codable, Equatable {
     public var scaling: Double
     /// Muxing (MP4 + HLS) in the rung threads.
     public var muxing: Double
-    /// The rest: x264.
+    /// x264: its own threads plus the rung threads' time outside scaling and muxing.
     public var encoding: Double
 
     public var outsideEncoders: Double { total - encoding }
@@ -38,10 +38,15 @@ enum CPUTime {
     /// creator's name, so this is the caller plus the decoder threads it started).
     static func threadsNamedLikeCaller() -> Double {
         let own = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+        return threads { $0 == own }
+    }
+
+    /// CPU seconds of this process's live threads whose name satisfies `match` (names end in a newline).
+    static func threads(_ match: (String) -> Bool) -> Double {
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         var sum = 0.0
         for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
-            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8), comm == own,
+            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(tid)/comm", encoding: .utf8), match(comm),
                   let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { continue }
             // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.

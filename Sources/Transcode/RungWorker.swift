@@ -25,6 +25,8 @@ final class RungWorker: @unchecked Sendable {
     private var thread: NativeThread?
     /// CPU seconds this thread spent muxing (scaling is counted by the encoder).
     private(set) var muxCPU = 0.0
+    /// CPU seconds of the whole rung thread (set when it ends).
+    private(set) var threadCPU = 0.0
     var scaleCPU: Double { encoder.scaleCPU }
 
     init(rung: PlannedRung, timeBase: AVRational, preset: String, audio: UnsafeMutablePointer<AVCodecContext>?,
@@ -62,6 +64,7 @@ final class RungWorker: @unchecked Sendable {
     }
 
     private func run() {
+        defer { threadCPU = CPUTime.thread() }
         status.state.store(TranscodeProgress.RungState.encoding.rawValue, ordering: .relaxed)
         do {
             while let item = queue.pop() {

@@ -76,6 +76,7 @@ final class TranscodeJob {
         if control.isCancelled { throw .cancelled }
         // Decoder threads are still alive (named like this thread): count them before anything is freed.
         let coordinatorCPU = CPUTime.threadsNamedLikeCaller()
+        let x264ThreadsCPU = CPUTime.threads { $0.hasPrefix("vidd-x264-") }
         if info.hasVideo && framesDecoded == 0 {
             throw .undecodable(path: info.path, reason: "\(damagedVideo) damaged video packets, no frame decoded")
         }
@@ -98,8 +99,9 @@ final class TranscodeJob {
         reportProgress(force: true)
         let total = CPUTime.process() - startCPU
         let scaling = workers.map(\.scaleCPU).reduce(0, +), muxing = workers.map(\.muxCPU).reduce(0, +)
+        let inRungThreads = workers.map { $0.threadCPU - $0.scaleCPU - $0.muxCPU }.reduce(0, +)
         let cpu = CPUBreakdown(total: total, decodeAndAudio: coordinatorCPU, scaling: scaling, muxing: muxing,
-                               encoding: max(0, total - coordinatorCPU - scaling - muxing))
+                               encoding: x264ThreadsCPU + max(0, inRungThreads))
         return TranscodeResult(
             source: info, plan: plan, outputDirectory: outputDirectory, masterPlaylist: "master.m3u8",
             mp4Files: workers.map { "\($0.rung.name).mp4" } + (audioMP4 != nil ? ["audio.m4a"] : []),

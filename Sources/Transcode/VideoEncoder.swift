@@ -42,7 +42,13 @@ final class VideoEncoder {
         av_dict_set(&opts, "forced-idr", "1", 0)
         av_dict_set(&opts, "sc_threshold", "0", 0)
         av_dict_set(&opts, "x264-params", "scenecut=0:open-gop=0", 0)
+        // x264 starts its threads inside avcodec_open2 and they inherit this thread's name: give
+        // them their own, so CPU accounting and leak checks can tell them apart.
+        var saved = [CChar](repeating: 0, count: 32)
+        vidd_get_thread_name(&saved)
+        vidd_set_thread_name(String("vidd-x264-\(rung.name)".prefix(15)))
         let rc = avcodec_open2(ctx, enc, &opts)
+        vidd_set_thread_name(saved)
         if rc < 0 {
             var c: UnsafeMutablePointer<AVCodecContext>? = ctx
             avcodec_free_context(&c)
