@@ -49,11 +49,8 @@ final class VideoEncoder {
         vidd_set_thread_name(String("vidd-x264-\(rung.name)".prefix(15)))
         let rc = avcodec_open2(ctx, enc, &opts)
         vidd_set_thread_name(saved)
-        if rc < 0 {
-            var c: UnsafeMutablePointer<AVCodecContext>? = ctx
-            avcodec_free_context(&c)
-            throw .libav(operation: "open libx264 for \(rung.name)", code: rc, message: LibAV.message(rc))
-        }
+        // Every stored property is set, so deinit frees the context on this throw.
+        try LibAV.check(rc, "open libx264 for \(rung.name)")
     }
 
     deinit {
