@@ -73,7 +73,7 @@ def run_b(src, out):
 
 def ssim(rendition, src, w, h):
     # Every 3rd frame of both (same decode order), source scaled to the rung size with bicubic.
-    r = subprocess.run(["ffmpeg", "-v", "info", "-nostats", "-i", rendition, "-i", src, "-lavfi",
+    r = subprocess.run(["ffmpeg", "-nostdin", "-v", "info", "-nostats", "-i", rendition, "-i", src, "-lavfi",
                         f"[0:v]framestep=3[d];[1:v]scale={w}:{h}:flags=bicubic,framestep=3[r];[d][r]ssim", "-f", "null", "-"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     m = re.search(r"All:([0-9.]+)", r.stderr)
