@@ -11,9 +11,11 @@ final class VideoEncoder {
     private var durations: [Int64: Int64] = [:]
     /// CPU seconds spent in swscale by the calling thread.
     private(set) var scaleCPU = 0.0
+    private let scaled: OwnedFrame
 
     init(rung: PlannedRung, timeBase: AVRational, preset: String) throws(TranscodeError) {
         self.rung = rung
+        scaled = try OwnedFrame()
         guard let enc = avcodec_find_encoder_by_name("libx264") else {
             throw .libav(operation: "find encoder libx264", code: -1, message: "libx264 is not available in this libavcodec")
         }
@@ -74,11 +76,17 @@ final class VideoEncoder {
             scalerInput = (s.width, s.height, s.format)
         }
         let t0 = CPUTime.thread()
-        let out = try OwnedFrame()
-        out.frame.pointee.width = Int32(rung.width)
-        out.frame.pointee.height = Int32(rung.height)
-        out.frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
-        try LibAV.check(av_frame_get_buffer(out.frame, 0), "av_frame_get_buffer")
+        // One output picture per rung, reused: a fresh 1080p buffer per frame means an mmap, page
+        // faults and an munmap each time. If the encoder still holds a reference, the buffer is not
+        // writable and a new one is allocated instead.
+        let out = scaled
+        if out.frame.pointee.buf.0 == nil || av_frame_is_writable(out.frame) == 0 {
+            av_frame_unref(out.frame)
+            out.frame.pointee.width = Int32(rung.width)
+            out.frame.pointee.height = Int32(rung.height)
+            out.frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
+            try LibAV.check(av_frame_get_buffer(out.frame, 0), "av_frame_get_buffer")
+        }
         try LibAV.check(sws_scale_frame(scaler, out.frame, source), "sws_scale_frame(\(rung.name))")
         scaleCPU += CPUTime.thread() - t0
         out.frame.pointee.pts = s.pts
