@@ -1,0 +1,131 @@
+/// One planned video rendition.
+public struct PlannedRung: Sendable, Equatable, Codable {
+    public var spec: RungSpec
+    public var width: Int
+    public var height: Int
+    /// Keep every n-th source frame (1 = all).
+    public var frameRateDivisor: Int
+    /// Nominal output rate (source average rate / divisor).
+    public var frameRate: Double
+    public var maxRateKbps: Int
+    public var bufSizeKbps: Int
+    /// Largest keyframe distance given to x264 (the forced 2 s keyframes make the real GOPs).
+    public var gopFrames: Int
+    /// x264 threads for this rung (the big rungs get more so no single encoder is the critical path).
+    public var encoderThreads: Int
+
+    public var name: String { spec.name }
+    public var crf: Int { spec.crf }
+}
+
+public struct AudioPlan: Sendable, Equatable, Codable {
+    public var codec = "aac"
+    public var profile = "LC"
+    public var sampleRate = Int(RungTable.audioSampleRate)
+    public var channels = Int(RungTable.audioChannels)
+    public var bitRate = RungTable.audioBitRate
+}
+
+/// What will be produced from a source: the video rungs (largest first) and the audio rendition.
+public struct LadderPlan: Sendable, Equatable, Codable {
+    public var rungs: [PlannedRung]
+    public var audio: AudioPlan?
+    public var preset: String
+    public var keyframeInterval: Double
+    public var segmentDuration: Double
+}
+
+public struct LadderOptions: Sendable, Equatable {
+    /// x264 preset for every rung.
+    public var preset: String
+    /// Restrict to these short sides (must be in `RungTable`); nil = every rung that fits.
+    public var rungs: [Int]?
+    /// Cores the encoders may use (thread counts are derived from it).
+    public var cores: Int
+
+    public init(preset: String = "veryfast", rungs: [Int]? = nil, cores: Int = 2) {
+        self.preset = preset; self.rungs = rungs; self.cores = cores
+    }
+}
+
+/// Pure ladder planning from the display geometry and frame rate of a source.
+public enum LadderPlanner {
+    /// Plans the ladder for a probed source.
+    public static func plan(for info: MediaInfo, options: LadderOptions = LadderOptions()) throws(TranscodeError) -> LadderPlan {
+        try plan(displayWidth: info.video?.displayWidth, displayHeight: info.video?.displayHeight,
+                 frameRate: info.video?.frameRate ?? 0, hasAudio: info.hasAudio, options: options)
+    }
+
+    public static func plan(displayWidth: Int?, displayHeight: Int?, frameRate: Double, hasAudio: Bool,
+                            options: LadderOptions = LadderOptions()) throws(TranscodeError) -> LadderPlan {
+        guard RungTable.x264Presets.contains(options.preset) else {
+            throw .invalidOptions("unknown x264 preset '\(options.preset)' (one of \(RungTable.x264Presets.joined(separator: ", ")))")
+        }
+        if let wanted = options.rungs {
+            if wanted.isEmpty { throw .invalidOptions("the rung list is empty") }
+            for r in wanted where !RungTable.rungs.contains(where: { $0.shortSide == r }) {
+                throw .invalidOptions("unknown rung \(r) (one of \(RungTable.rungs.map { String($0.shortSide) }.joined(separator: ", ")))")
+            }
+        }
+        var rungs: [PlannedRung] = []
+        if let w = displayWidth, let h = displayHeight, w > 0, h > 0 {
+            let fps = frameRate > 0 ? frameRate : 30
+            let short = min(w, h)
+            var specs = RungTable.rungs.filter { $0.shortSide <= short }
+            if let wanted = options.rungs { specs = specs.filter { wanted.contains($0.shortSide) } }
+            if specs.isEmpty && options.rungs == nil {
+                // Smaller than the smallest rung: one rendition at the source's own (even) size.
+                let smallest = RungTable.rungs.last!
+                specs = [RungSpec(shortSide: max(2, short & ~1), crf: smallest.crf,
+                                  maxRateKbps: smallest.maxRateKbps, bufSizeKbps: smallest.bufSizeKbps)]
+            }
+            rungs = specs.map { spec in
+                let (rw, rh) = size(displayWidth: w, displayHeight: h, shortSide: spec.shortSide)
+                let maxFps = spec.shortSide >= RungTable.fullFrameRateMinShortSide ? RungTable.maxFrameRate : RungTable.reducedFrameRate
+                let d = divisor(sourceRate: fps, maxRate: maxFps)
+                let outFps = fps / Double(d)
+                let factor = outFps > RungTable.reducedFrameRate + 0.5 ? RungTable.highFrameRateFactor : 1
+                return PlannedRung(
+                    spec: spec, width: rw, height: rh, frameRateDivisor: d, frameRate: outFps,
+                    maxRateKbps: Int(Double(spec.maxRateKbps) * factor), bufSizeKbps: Int(Double(spec.bufSizeKbps) * factor),
+                    gopFrames: 2 * Int((outFps * RungTable.keyframeInterval).rounded(.up)), encoderThreads: 1)
+            }
+            assignThreads(&rungs, cores: options.cores)
+        }
+        if rungs.isEmpty && !hasAudio {
+            throw .invalidOptions("nothing to produce: no video rung fits the source and it has no audio")
+        }
+        return LadderPlan(rungs: rungs, audio: hasAudio ? AudioPlan() : nil, preset: options.preset,
+                          keyframeInterval: RungTable.keyframeInterval, segmentDuration: RungTable.segmentDuration)
+    }
+
+    /// Output size for a rung: the short side is the rung's, the long side keeps the display
+    /// aspect ratio, both even (4:2:0 needs even sizes); never above the source.
+    public static func size(displayWidth w: Int, displayHeight h: Int, shortSide: Int) -> (Int, Int) {
+        let short = min(w, h), long = max(w, h)
+        let s = min(shortSide, short) & ~1
+        let l = min(long, max(2, Int((Double(s) * Double(long) / Double(short) / 2).rounded()) * 2))
+        let evenS = max(2, s), evenL = max(2, l & ~1)
+        return w >= h ? (evenL, evenS) : (evenS, evenL)
+    }
+
+    /// Smallest integer divisor bringing `sourceRate` to at most `maxRate` (with a small tolerance
+    /// so that 30.0 and 29.97 count as 30, 60 and 59.94 as 60).
+    public static func divisor(sourceRate: Double, maxRate: Double) -> Int {
+        var d = 1
+        while sourceRate / Double(d) > maxRate + 0.5 && d < 64 { d += 1 }
+        return d
+    }
+
+    /// Two cores and N encoders: the rungs carrying the most pixels get a second x264 thread so
+    /// the largest rung does not finish long after the others (it alone is ~half the work).
+    static func assignThreads(_ rungs: inout [PlannedRung], cores: Int) {
+        let load = rungs.map { Double($0.width * $0.height) / Double($0.frameRateDivisor) }
+        let total = load.reduce(0, +)
+        guard total > 0 else { return }
+        for i in rungs.indices {
+            let share = load[i] / total
+            rungs[i].encoderThreads = max(1, min(cores, Int((share * Double(cores) * 1.5).rounded(.up))))
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Glibc
+
+/// The one-shot `vidd transcode` / `vidd probe` commands (no services needed). main.swift parses
+/// arguments; this runs them and renders progress on a terminal.
+public enum TranscodeCommand {
+    /// Returns the process exit code.
+    public static func probe(_ path: String) -> Int32 {
+        do {
+            print(try Prober.probe(path).jsonString())
+            return 0
+        } catch {
+            printError("vidd: \(error)")
+            return 1
+        }
+    }
+
+    public static func transcode(source: String, outputDirectory: String, preset: String?, rungs: [Int]?) -> Int32 {
+        var options = TranscodeOptions()
+        if let preset { options.ladder.preset = preset }
+        options.ladder.rungs = rungs
+        let interactive = isatty(STDERR_FILENO) != 0
+        let transcoder = Transcoder(source: source, outputDirectory: outputDirectory, options: options,
+                                    sink: DirectorySink(directory: outputDirectory),
+                                    progress: { p in renderProgress(p, interactive: interactive) })
+        do {
+            let r = try transcoder.runBlocking()
+            if interactive { printError("") }
+            let rungs = r.plan.rungs.map { "\($0.name) \($0.width)x\($0.height)@\(String(format: "%.2f", $0.frameRate))" }
+            print("done in \(String(format: "%.1f", r.elapsed)) s: \(r.framesDecoded) frames decoded; rungs: \(rungs.joined(separator: ", "))")
+            print("outputs in \(r.outputDirectory): \(r.masterPlaylist), \(r.mp4Files.joined(separator: ", "))" +
+                  (r.poster.map { ", \($0)" } ?? "") + (r.storyboard.map { ", \($0), storyboard.vtt" } ?? ""))
+            for n in r.notes { print("note: \(n)") }
+            print(String(format: "cpu: %.1f s total; x264 %.1f s; outside the encoders %.1f s (%.1f%%): decode+audio+thumbnails %.1f s, scaling %.1f s, muxing %.1f s, other %.1f s",
+                         r.cpu.total, r.cpu.encoding, r.cpu.outsideEncoders, r.cpu.outsideEncodersShare * 100, r.cpu.decodeAndAudio,
+                         r.cpu.scaling, r.cpu.muxing, max(0, r.cpu.total - r.cpu.encoding - r.cpu.decodeAndAudio - r.cpu.scaling - r.cpu.muxing)))
+            return 0
+        } catch {
+            if interactive { printError("") }
+            printError("vidd: \(error)")
+            return 1
+        }
+    }
+
+    /// One progress line: a bar, media time, fps, speed, ETA and per-rung frame counts.
+    public static func progressLine(_ p: TranscodeProgress) -> String {
+        let width = 30
+        let filled = Int(p.fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let eta = p.eta.map { String(format: "%.0fs", $0) } ?? "?"
+        let rungs = p.rungs.map { "\($0.name):\($0.framesEncoded)" }.joined(separator: " ")
+        return String(format: "[%@] %5.1f%% %.1f/%.1fs %.0f fps %.2fx ETA %@ ", bar, p.fraction * 100, p.mediaTime, p.duration,
+                      p.fps, p.speed, eta) + rungs
+    }
+
+    private static func renderProgress(_ p: TranscodeProgress, interactive: Bool) {
+        guard interactive else { return }
+        FileHandle.standardError.write(Data(("\r" + progressLine(p) + "\u{1B}[K").utf8))
+    }
+
+    private static func printError(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+}

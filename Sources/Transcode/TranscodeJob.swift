@@ -1,0 +1,277 @@
+import CFFmpeg
+import Foundation
+
+/// One transcode, run by the coordinator thread: demux, decode, rotate, fan frames out to the rung
+/// threads, encode audio, thumbnails, then the master playlist.
+final class TranscodeJob {
+    let source: SourceFile
+    let info: MediaInfo
+    let plan: LadderPlan
+    let options: TranscodeOptions
+    let outputDirectory: String
+    let sink: (any OutputSink)?
+    let progress: (@Sendable (TranscodeProgress) -> Void)?
+    let control: TranscodeControl
+    private var notes: [String] = []
+
+    private var videoDecoder: UnsafeMutablePointer<AVCodecContext>?
+    private var audio: AudioTranscoder?
+    private var audioHLS: RenditionMuxer?
+    private var audioMP4: RenditionMuxer?
+    private var workers: [RungWorker] = []
+    private var rotator: Rotator?
+    private var thumbnailer: Thumbnailer?
+
+    private var framesDecoded = 0
+    private var damagedVideo = 0
+    private var droppedFrames = 0
+    private var firstPTS: Int64?
+    private var lastPTS: Int64?
+    private var nextKeyTime = 0.0
+    private var lastKeyIndex = 0
+    private var frameIndex = 0
+    private var lastProgress = 0.0
+    /// Seconds of audio encoded (progress of audio-only sources).
+    private var audioTime = 0.0
+    private let started = Date()
+    private let startCPU = CPUTime.process()
+
+    init(sourcePath: String, outputDirectory: String, options: TranscodeOptions, sink: (any OutputSink)?,
+         progress: (@Sendable (TranscodeProgress) -> Void)?, control: TranscodeControl) throws(TranscodeError) {
+        source = try SourceFile(path: sourcePath)
+        info = try Prober.describe(source)
+        try options.limits.check(info)
+        if options.requireVideo && !info.hasVideo { throw .noVideoStream(path: sourcePath) }
+        plan = try LadderPlanner.plan(for: info, options: options.ladder)
+        self.options = options
+        self.outputDirectory = outputDirectory
+        self.sink = sink
+        self.progress = progress
+        self.control = control
+        notes = info.notes
+    }
+
+    deinit {
+        var d = videoDecoder
+        avcodec_free_context(&d)
+    }
+
+    func run() throws(TranscodeError) -> TranscodeResult {
+        do { try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true) } catch {
+            throw .output(path: outputDirectory, operation: "mkdir", message: "\(error)")
+        }
+        try setUp()
+        var threadsStarted = false
+        defer {
+            // Whatever happened, no thread outlives the job.
+            if threadsStarted { for w in workers { w.queue.close() }; for w in workers { w.join() } }
+        }
+        for w in workers { try w.start() }
+        threadsStarted = true
+        try demuxAndDecode()
+        for w in workers { w.queue.close() }
+        for w in workers { w.join() }
+        threadsStarted = false
+        if let failure = control.failure { throw failure }
+        if control.isCancelled { throw .cancelled }
+        // Decoder threads are still alive (named like this thread): count them before anything is freed.
+        let coordinatorCPU = CPUTime.threadsNamedLikeCaller()
+        let x264ThreadsCPU = CPUTime.threads { $0.hasPrefix("vidd-x264-") }
+        if info.hasVideo && framesDecoded == 0 {
+            throw .undecodable(path: info.path, reason: "\(damagedVideo) damaged video packets, no frame decoded")
+        }
+        try audioHLS?.finish()
+        try audioMP4?.finish()
+        var poster: String? = nil, storyboard: String? = nil
+        if let t = thumbnailer {
+            try t.write(to: outputDirectory, sink: sink)
+            if t.posterTime != nil { poster = "poster.jpg" }
+            storyboard = "storyboard.jpg"
+            if t.rejectedCandidates > 0 { notes.append("\(t.rejectedCandidates) poster candidates rejected as too dark or too bright") }
+        } else if !info.hasVideo {
+            notes.append("audio-only source: no video rungs, no poster and no storyboard")
+        }
+        try writeMaster()
+        if damagedVideo + (audio?.damagedPackets ?? 0) > 0 {
+            notes.append("skipped \(damagedVideo) damaged video and \(audio?.damagedPackets ?? 0) damaged audio packets")
+        }
+        if droppedFrames > 0 { notes.append("dropped \(droppedFrames) frames with repeated or backward timestamps") }
+        reportProgress(force: true)
+        let total = CPUTime.process() - startCPU
+        let scaling = workers.map(\.scaleCPU).reduce(0, +), muxing = workers.map(\.muxCPU).reduce(0, +)
+        let inRungThreads = workers.map { $0.threadCPU - $0.scaleCPU - $0.muxCPU }.reduce(0, +)
+        let cpu = CPUBreakdown(total: total, decodeAndAudio: coordinatorCPU, scaling: scaling, muxing: muxing,
+                               encoding: x264ThreadsCPU + max(0, inRungThreads))
+        return TranscodeResult(
+            source: info, plan: plan, outputDirectory: outputDirectory, masterPlaylist: "master.m3u8",
+            mp4Files: workers.map { "\($0.rung.name).mp4" } + (audioMP4 != nil ? ["audio.m4a"] : []),
+            poster: poster, storyboard: storyboard, framesDecoded: framesDecoded,
+            damagedPackets: damagedVideo + (audio?.damagedPackets ?? 0), posterTime: thumbnailer?.posterTime,
+            notes: notes, elapsed: Date().timeIntervalSince(started), cpu: cpu)
+    }
+
+    private func setUp() throws(TranscodeError) {
+        if let plannedAudio = plan.audio, let ai = source.audioIndex {
+            let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio)
+            audio = a
+            audioHLS = try RenditionMuxer(kind: .hls, outputDirectory: outputDirectory, relativePath: "hls/audio/index.m3u8",
+                                          rendition: "audio", streams: [.init(codec: a.encoder)], sink: sink)
+            if plan.rungs.isEmpty {
+                audioMP4 = try RenditionMuxer(kind: .mp4, outputDirectory: outputDirectory, relativePath: "audio.m4a",
+                                              rendition: "audio", streams: [.init(codec: a.encoder)], sink: sink)
+            }
+        }
+        guard let vi = source.videoIndex, let v = info.video, !plan.rungs.isEmpty else { return }
+        let st = source.stream(vi)
+        guard let dec = avcodec_find_decoder(st.pointee.codecpar.pointee.codec_id),
+              let ctx = avcodec_alloc_context3(dec) else {
+            throw .unsupportedCodec(path: info.path, streamIndex: vi, codec: v.codec)
+        }
+        videoDecoder = ctx
+        try LibAV.check(avcodec_parameters_to_context(ctx, st.pointee.codecpar), "video avcodec_parameters_to_context")
+        ctx.pointee.pkt_timebase = st.pointee.time_base
+        ctx.pointee.thread_count = Int32(options.decoderThreads)
+        try LibAV.check(avcodec_open2(ctx, dec, nil), "open \(v.codec) decoder")
+        rotator = Rotator(rotation: v.rotation, timeBase: st.pointee.time_base)
+        if options.thumbnails {
+            thumbnailer = try Thumbnailer(duration: v.duration > 0 ? v.duration : info.duration,
+                                          displayWidth: v.displayWidth, displayHeight: v.displayHeight)
+        }
+        for r in plan.rungs {
+            workers.append(try RungWorker(rung: r, timeBase: st.pointee.time_base, preset: plan.preset, audio: audio?.encoder,
+                                          outputDirectory: outputDirectory, sink: sink, control: control,
+                                          queueDepth: options.queueDepth))
+        }
+    }
+
+    private func demuxAndDecode() throws(TranscodeError) {
+        let pkt = try OwnedPacket()
+        let frame = try OwnedFrame()
+        var readErrors = 0
+        while !control.isCancelled {
+            let rc = av_read_frame(source.format, pkt.packet)
+            if rc == LibAV.eof { break }
+            if rc < 0 {
+                if rc == LibAV.eagain { continue }
+                // A damaged container region: libavformat resyncs on the next read; give up after many.
+                readErrors += 1
+                if readErrors > 1000 || avio_feof(source.format.pointee.pb) != 0 { break }
+                continue
+            }
+            defer { av_packet_unref(pkt.packet) }
+            let index = Int(pkt.packet.pointee.stream_index)
+            if index == source.videoIndex, let dec = videoDecoder {
+                try decodeVideo(dec, pkt.packet, frame.frame)
+            } else if index == source.audioIndex, let audio {
+                try audio.decode(pkt.packet) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+            }
+            reportProgress(force: false)
+        }
+        if control.isCancelled { return }
+        if let dec = videoDecoder { try decodeVideo(dec, nil, frame.frame) }
+        try audio?.decode(nil) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+        if readErrors > 0 { notes.append("\(readErrors) demuxer read errors skipped") }
+    }
+
+    private func decodeVideo(_ dec: UnsafeMutablePointer<AVCodecContext>, _ packet: UnsafeMutablePointer<AVPacket>?,
+                             _ frame: UnsafeMutablePointer<AVFrame>) throws(TranscodeError) {
+        let rc = avcodec_send_packet(dec, packet)
+        if rc < 0 && rc != LibAV.eagain && rc != LibAV.eof {
+            damagedVideo += 1
+            return
+        }
+        while !control.isCancelled {
+            let r = avcodec_receive_frame(dec, frame)
+            if r == LibAV.eagain || r == LibAV.eof { return }
+            if r < 0 { damagedVideo += 1; return }
+            defer { av_frame_unref(frame) }
+            try handleFrame(frame)
+        }
+    }
+
+    private func handleFrame(_ frame: UnsafeMutablePointer<AVFrame>) throws(TranscodeError) {
+        let tb = source.stream(source.videoIndex!).pointee.time_base
+        let fps = info.video?.frameRate ?? 30
+        let nominal = max(1, Int64((1 / fps / LibAV.double(tb)).rounded()))
+        var pts = frame.pointee.best_effort_timestamp
+        if pts == LibAV.noPTS { pts = (lastPTS ?? -nominal) + nominal }
+        if let last = lastPTS, pts <= last { droppedFrames += 1; return }
+        lastPTS = pts
+        if firstPTS == nil { firstPTS = pts }
+        let rel = pts - firstPTS!
+        frame.pointee.pts = rel
+        framesDecoded += 1
+        let duration = frame.pointee.pkt_duration > 0 ? frame.pointee.pkt_duration : nominal
+        let time = Double(rel) * LibAV.double(tb)
+
+        let ref: FrameRef
+        if let rotator {
+            guard let r = try rotator.rotate(frame) else { return }
+            ref = r
+        } else {
+            guard let r = FrameRef.referencing(frame) else { throw .libav(operation: "av_frame_ref", code: -12, message: "out of memory") }
+            ref = r
+        }
+        // Keyframe at the first frame at or after every multiple of 2 s: same instants in every rung.
+        var key = false
+        if frameIndex == 0 || time + 1e-6 >= nextKeyTime {
+            key = true
+            lastKeyIndex = frameIndex
+            nextKeyTime = (floor(time / plan.keyframeInterval + 1e-6) + 1) * plan.keyframeInterval
+        }
+        try thumbnailer?.offer(ref, time: time)
+        for w in workers {
+            let d = w.rung.frameRateDivisor
+            // Decimation restarts at each keyframe so keyframes are never dropped by lower rungs.
+            if (frameIndex - lastKeyIndex) % d == 0 {
+                if !w.queue.push(.frame(ref, keyframe: key, duration: duration * Int64(d))) { return }
+            }
+        }
+        frameIndex += 1
+    }
+
+    private func distributeAudio(_ packet: UnsafeMutablePointer<AVPacket>) throws(TranscodeError) {
+        audioTime = Double(packet.pointee.pts + packet.pointee.duration) / Double(RungTable.audioSampleRate)
+        try audioHLS?.write(packet, stream: 0)
+        try audioMP4?.write(packet, stream: 0)
+        guard !workers.isEmpty else { return }
+        guard let clone = av_packet_clone(packet) else { throw .libav(operation: "av_packet_clone", code: -12, message: "out of memory") }
+        let ref = PacketRef(clone)
+        for w in workers { if !w.queue.push(.audio(ref)) { return } }
+    }
+
+    private func reportProgress(force: Bool) {
+        guard let progress else { return }
+        let elapsed = Date().timeIntervalSince(started)
+        if !force && elapsed - lastProgress < 0.5 { return }
+        lastProgress = elapsed
+        let rungs = workers.map { $0.status.snapshot }
+        var media = rungs.map(\.mediaTime).min() ?? 0
+        if workers.isEmpty { media = audioTime }
+        if force && control.failure == nil && !control.isCancelled { media = info.duration }
+        let speed = elapsed > 0 ? media / elapsed : 0
+        let eta: Double? = speed > 0 ? max(0, (info.duration - media) / speed) : nil
+        progress(TranscodeProgress(mediaTime: media, duration: info.duration, framesDecoded: framesDecoded, rungs: rungs,
+                                   fps: elapsed > 0 ? Double(framesDecoded) / elapsed : 0, speed: speed, eta: eta, elapsed: elapsed))
+    }
+
+    private func writeMaster() throws(TranscodeError) {
+        var variants: [MasterPlaylist.Variant] = []
+        for w in workers {
+            let m = MasterPlaylist.measure(playlistPath: outputDirectory + "/hls/\(w.rung.name)/index.m3u8")
+            variants.append(.init(uri: "hls/\(w.rung.name)/index.m3u8", width: w.rung.width, height: w.rung.height,
+                                  frameRate: w.rung.frameRate, codec: w.codecString, peakBandwidth: m.peak, averageBandwidth: m.average))
+        }
+        var audioEntry: MasterPlaylist.Audio? = nil
+        if audioHLS != nil {
+            let m = MasterPlaylist.measure(playlistPath: outputDirectory + "/hls/audio/index.m3u8")
+            audioEntry = .init(uri: "hls/audio/index.m3u8", peakBandwidth: m.peak, averageBandwidth: m.average)
+        }
+        let text = MasterPlaylist.render(variants: variants, audio: audioEntry)
+        let path = outputDirectory + "/master.m3u8"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+            throw .output(path: path, operation: "write", message: "cannot create file")
+        }
+        sink?.fileCompleted(OutputFile(relativePath: "master.m3u8", localPath: path, kind: .masterPlaylist, rendition: nil, isFinal: true))
+    }
+}

@@ -1,0 +1,109 @@
+import Testing
+@testable import Transcode
+
+@Suite("LadderPlanner")
+struct LadderPlannerTests {
+    func sizes(_ p: LadderPlan) -> [String] { p.rungs.map { "\($0.width)x\($0.height)" } }
+
+    @Test func landscape1080p30() throws {
+        let p = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true)
+        #expect(sizes(p) == ["1920x1080", "1280x720", "854x480", "640x360", "426x240", "256x144"])
+        #expect(p.rungs.allSatisfy { $0.frameRateDivisor == 1 && $0.frameRate == 30 })
+        #expect(p.rungs.map(\.maxRateKbps) == [5000, 2800, 1400, 800, 450, 250])
+        #expect(p.rungs.map(\.bufSizeKbps) == [10000, 5600, 2800, 1600, 900, 500])
+        #expect(p.preset == "veryfast")
+        #expect(p.audio == AudioPlan())
+        #expect(p.keyframeInterval == 2)
+    }
+
+    @Test func portraitUsesTheShortSide() throws {
+        let p = try LadderPlanner.plan(displayWidth: 1080, displayHeight: 1920, frameRate: 30, hasAudio: false)
+        #expect(sizes(p) == ["1080x1920", "720x1280", "480x854", "360x640", "240x426", "144x256"])
+        #expect(p.audio == nil)
+    }
+
+    @Test func rotatedSourceIsPlannedFromItsDisplaySize() throws {
+        let info = try Prober.probe(Fixture.path("portrait_rotated.mp4"))
+        let p = try LadderPlanner.plan(for: info)
+        #expect(sizes(p) == ["360x640", "240x426", "144x256"])
+    }
+
+    @Test func neverAboveTheSource() throws {
+        let p = try LadderPlanner.plan(displayWidth: 1280, displayHeight: 720, frameRate: 25, hasAudio: true)
+        #expect(p.rungs.first?.spec.shortSide == 720)
+        let between = try LadderPlanner.plan(displayWidth: 1000, displayHeight: 600, frameRate: 25, hasAudio: true)
+        #expect(sizes(between) == ["800x480", "600x360", "400x240", "240x144"])
+    }
+
+    @Test func oddSizesGiveEvenDimensionsAndKeepTheAspect() throws {
+        let p = try LadderPlanner.plan(displayWidth: 853, displayHeight: 479, frameRate: 30, hasAudio: false)
+        for r in p.rungs {
+            #expect(r.width % 2 == 0 && r.height % 2 == 0)
+            #expect(abs(Double(r.width) / Double(r.height) - 853.0 / 479.0) < 0.03)
+            #expect(r.width <= 853 && r.height <= 479)
+        }
+        #expect(sizes(p) == ["642x360", "428x240", "256x144"])
+        // SAR-stretched anamorphic display size 1024x576 from 720x576.
+        #expect(LadderPlanner.size(displayWidth: 1023, displayHeight: 575, shortSide: 480) == (854, 480))
+    }
+
+    @Test func fourK() throws {
+        let p = try LadderPlanner.plan(displayWidth: 3840, displayHeight: 2160, frameRate: 30, hasAudio: true)
+        #expect(sizes(p) == ["3840x2160", "2560x1440", "1920x1080", "1280x720", "854x480", "640x360", "426x240", "256x144"])
+        #expect(p.rungs[0].maxRateKbps == 14000)
+        // The biggest rungs get a second encoder thread on two cores.
+        #expect(p.rungs[0].encoderThreads == 2)
+        #expect(p.rungs.last!.encoderThreads == 1)
+    }
+
+    @Test func tinySourceGetsOneRungAtItsOwnSize() throws {
+        let p = try LadderPlanner.plan(displayWidth: 97, displayHeight: 61, frameRate: 15, hasAudio: false)
+        #expect(p.rungs.count == 1)
+        #expect(p.rungs[0].width == 96 && p.rungs[0].height == 60)
+        #expect(p.rungs[0].name == "60p")
+    }
+
+    @Test func highFrameRates() throws {
+        let p120 = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 120, hasAudio: false)
+        #expect(p120.rungs.map(\.frameRateDivisor) == [2, 2, 4, 4, 4, 4])
+        #expect(p120.rungs.map(\.frameRate) == [60, 60, 30, 30, 30, 30])
+        // Rungs above 30 fps get 1.5× the max rate.
+        #expect(p120.rungs[0].maxRateKbps == 7500)
+        #expect(p120.rungs[2].maxRateKbps == 1400)
+        let p60 = try LadderPlanner.plan(displayWidth: 1280, displayHeight: 720, frameRate: 59.94, hasAudio: false)
+        #expect(p60.rungs.map(\.frameRateDivisor) == [1, 2, 2, 2, 2])
+        let p50 = try LadderPlanner.plan(displayWidth: 1280, displayHeight: 720, frameRate: 50, hasAudio: false)
+        #expect(p50.rungs.map(\.frameRate) == [50, 25, 25, 25, 25])
+        let p90 = try LadderPlanner.plan(displayWidth: 640, displayHeight: 360, frameRate: 90, hasAudio: false)
+        #expect(p90.rungs.map(\.frameRate) == [30, 30, 30])
+        // 29.97 is not reduced.
+        #expect(LadderPlanner.divisor(sourceRate: 29.97, maxRate: 30) == 1)
+        // GOP bound: twice the 2 s keyframe interval.
+        #expect(p60.rungs[0].gopFrames == 240)
+    }
+
+    @Test func rungSelectionAndPresetValidation() throws {
+        let p = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true,
+                                       options: LadderOptions(preset: "fast", rungs: [720, 144, 2160]))
+        #expect(sizes(p) == ["1280x720", "256x144"])
+        #expect(p.preset == "fast")
+        #expect(throws: TranscodeError.self) {
+            try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true, options: LadderOptions(preset: "turbo"))
+        }
+        #expect(throws: TranscodeError.self) {
+            try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true, options: LadderOptions(rungs: [700]))
+        }
+    }
+
+    @Test func audioOnlyPlanHasNoRungs() throws {
+        let p = try LadderPlanner.plan(displayWidth: nil, displayHeight: nil, frameRate: 0, hasAudio: true)
+        #expect(p.rungs.isEmpty)
+        #expect(p.audio?.sampleRate == 48000 && p.audio?.channels == 2 && p.audio?.profile == "LC")
+    }
+
+    @Test func rungTableIsOrderedAndConsistent() {
+        let sides = RungTable.rungs.map(\.shortSide)
+        #expect(sides == [2160, 1440, 1080, 720, 480, 360, 240, 144])
+        #expect(RungTable.rungs.allSatisfy { $0.bufSizeKbps == 2 * $0.maxRateKbps })
+    }
+}
