@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Transcode
 
@@ -18,18 +19,11 @@ enum Tools {
 
     @discardableResult
     static func run(_ tool: String, _ args: [String]) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read both pipes before waiting so a chatty tool cannot fill a pipe and block.
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        // posix_spawn + waitpid (TestProcess): Foundation's waitUntilExit can spin forever on
+        // the cooperative pool.
+        let r = try TestProcess.runSync(["/usr/bin/" + tool] + args)
+        return Output(status: r.status, stdout: String(decoding: r.output, as: UTF8.self),
+                      stderr: String(decoding: r.errorOutput, as: UTF8.self))
     }
 
     /// ffprobe's JSON for streams and format.
