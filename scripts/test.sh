@@ -98,7 +98,7 @@ else
   #    the others their RSS figures include other tests' buffers and their deadlines include
   #    time spent waiting for a cooperative thread, so they run on their own.
   # 3. The transcoder's tests, which keep both cores encoding and allocate hundreds of MB of frames.
-  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops'
+  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   swift test --skip-build --skip "TranscodeTests|$ALONE" 2>&1 | tee "$LOG"
   STATUS=${PIPESTATUS[0]}
   say "timing- and memory-sensitive tests, alone (swift test --filter '$ALONE')"
