@@ -32,6 +32,8 @@ final class EventStreamState: Sendable {
         var writing = false
         var waiters: [CheckedContinuation<Void, Never>] = []
         var lastWrite = ContinuousClock.now
+        /// Set when the producer returned: no heartbeat may follow its last event.
+        var finished = false
     }
     private let state = Mutex(State())
 
@@ -72,10 +74,16 @@ final class EventStreamState: Sendable {
     /// For the heartbeat: takes the lock only if it is free and nothing was written for `idle`.
     func tryLockIfIdle(for idle: Duration) -> Bool {
         state.withLock { s in
-            guard !s.writing, ContinuousClock.now - s.lastWrite >= idle else { return false }
+            guard !s.finished, !s.writing, ContinuousClock.now - s.lastWrite >= idle else { return false }
             s.writing = true
             return true
         }
+    }
+
+    /// Called when the producer returns (or throws), before the heartbeat task is cancelled, so a
+    /// heartbeat scheduled in between can never land after the stream's last event.
+    func finish() {
+        state.withLock { $0.finished = true }
     }
 
     func unlockAfterHeartbeat() {
@@ -121,7 +129,10 @@ extension HTTPResponse {
                         try await body.write(ServerSentEvent.comment())
                     }
                 }
-                group.addTask { try await produce(lastEventID, writer) }
+                group.addTask {
+                    defer { state.finish() }
+                    try await produce(lastEventID, writer)
+                }
                 // Whichever ends first ends the stream: the producer finishing, or a heartbeat
                 // failing because the client is gone (which cancels the producer).
                 defer { group.cancelAll() }
