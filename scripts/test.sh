@@ -94,18 +94,19 @@ if [ "$#" -gt 0 ]; then
 else
   # Three passes.
   # 1. The network and codec tests, in parallel.
-  # 2. Tests that measure this process's memory or race a real clock against a server: beside
-  #    the others their RSS figures include other tests' buffers and their deadlines include
-  #    time spent waiting for a cooperative thread, so they run on their own.
+  # 2. Tests that measure this process's memory or threads, or race a real clock against a
+  #    server: beside the others their RSS figures include other tests' buffers, their thread
+  #    counts other transcodes' threads, and their deadlines time spent waiting for a cooperative
+  #    thread, so they run on their own.
   # 3. The transcoder's tests, which keep both cores encoding and allocate hundreds of MB of frames.
-  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
+  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder|cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles'
   swift test --skip-build --skip "TranscodeTests|$ALONE" 2>&1 | tee "$LOG"
   STATUS=${PIPESTATUS[0]}
   say "timing- and memory-sensitive tests, alone (swift test --filter '$ALONE')"
   swift test --skip-build --filter "$ALONE" 2>&1 | tee -a "$LOG"
   ALONE_STATUS=${PIPESTATUS[0]}
-  say "media tests (swift test --filter TranscodeTests)"
-  swift test --skip-build --filter TranscodeTests 2>&1 | tee -a "$LOG"
+  say "media tests (swift test --filter TranscodeTests --skip ...)"
+  swift test --skip-build --filter TranscodeTests --skip "$ALONE" 2>&1 | tee -a "$LOG"
   MEDIA_STATUS=${PIPESTATUS[0]}
   if [ "$STATUS" -eq 0 ]; then STATUS=$ALONE_STATUS; fi
   if [ "$STATUS" -eq 0 ]; then STATUS=$MEDIA_STATUS; fi
