@@ -92,24 +92,28 @@ if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@" 2>&1 | tee "$LOG"
   STATUS=${PIPESTATUS[0]}
 else
-  # Three passes.
+  # Four passes.
   # 1. The network and codec tests, in parallel.
-  # 2. Tests that measure this process's memory or threads, or race a real clock against a
-  #    server: beside the others their RSS figures include other tests' buffers, their thread
-  #    counts other transcodes' threads, and their deadlines time spent waiting for a cooperative
-  #    thread, so they run on their own.
+  # 2. Tests that measure this process's memory or race a real clock against a server: beside
+  #    the others their RSS figures include other tests' buffers and their deadlines time spent
+  #    waiting for a cooperative thread, so they run on their own.
   # 3. The transcoder's tests, which keep both cores encoding and allocate hundreds of MB of frames.
-  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder|cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles'
-  swift test --skip-build --skip "TranscodeTests|$ALONE" 2>&1 | tee "$LOG"
-  STATUS=${PIPESTATUS[0]}
-  say "timing- and memory-sensitive tests, alone (swift test --filter '$ALONE')"
-  swift test --skip-build --filter "$ALONE" 2>&1 | tee -a "$LOG"
-  ALONE_STATUS=${PIPESTATUS[0]}
-  say "media tests (swift test --filter TranscodeTests --skip ...)"
-  swift test --skip-build --filter TranscodeTests --skip "$ALONE" 2>&1 | tee -a "$LOG"
-  MEDIA_STATUS=${PIPESTATUS[0]}
-  if [ "$STATUS" -eq 0 ]; then STATUS=$ALONE_STATUS; fi
-  if [ "$STATUS" -eq 0 ]; then STATUS=$MEDIA_STATUS; fi
+  # 4. The two transcoder tests that count this process's transcoder threads, alone.
+  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
+  MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles'
+  run_pass() {  # run_pass TITLE ARGS...
+    local title="$1"; shift
+    say "$title (swift test $*)"
+    swift test --skip-build "$@" 2>&1 | tee -a "$LOG"
+    local rc=${PIPESTATUS[0]}
+    if [ "$STATUS" -eq 0 ]; then STATUS=$rc; fi
+  }
+  : > "$LOG"
+  STATUS=0
+  run_pass "network and codec tests" --skip "TranscodeTests|$ALONE"
+  run_pass "timing- and memory-sensitive tests, alone" --filter "$ALONE"
+  run_pass "media tests" --filter TranscodeTests --skip "$MEDIA_ALONE"
+  run_pass "transcoder thread-count tests, alone" --filter "$MEDIA_ALONE"
 fi
 set -e
 TEST_TIME="$(elapsed "$T_TEST")"
@@ -118,7 +122,7 @@ echo
 say "================================ summary ================================"
 # Swift Testing's and XCTest's own totals, as printed above.
 # (XCTest's "Executed 0 tests" lines are left out: the suite is written with Swift Testing.)
-grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 3 | sed 's/^/[test]   /' || true
+grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 4 | sed 's/^/[test]   /' || true
 SKIPPED="$(grep -c '\*\*\* SKIPPED' "$LOG" || true)"
 if [ "$SKIPPED" != 0 ]; then say "  $SKIPPED test(s) skipped for a missing service (see '*** SKIPPED' above)"; fi
 say "  build $BUILD_TIME, tests $TEST_TIME, total $(elapsed "$T0"); full output in .tmp/test-output.log"
