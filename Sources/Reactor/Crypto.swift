@@ -7,6 +7,7 @@ import COpenSSL
 public enum Crypto {
     /// SHA-256 of `data`.
     public static func sha256<D: Collection<UInt8>>(_ data: D) -> [UInt8] {
+        _ = openSSLInitialized
         var hasher = SHA256()
         hasher.update(data)
         return hasher.finalize()
@@ -14,7 +15,8 @@ public enum Crypto {
 
     /// MD5 of `data` (only for PostgreSQL's `md5` password method; never for anything new).
     public static func md5<D: Collection<UInt8>>(_ data: D) -> [UInt8] {
-        withContiguousBytes(data) { raw in
+        _ = openSSLInitialized
+        return withContiguousBytes(data) { raw in
             var out = [UInt8](repeating: 0, count: 16)
             var len: UInt32 = 0
             let ok = EVP_Digest(raw.baseAddress, raw.count, &out, &len, EVP_md5(), nil)
@@ -25,7 +27,8 @@ public enum Crypto {
 
     /// HMAC-SHA-256 of `data` under `key`.
     public static func hmacSHA256<K: Collection<UInt8>, D: Collection<UInt8>>(key: K, data: D) -> [UInt8] {
-        withContiguousBytes(key) { k in
+        _ = openSSLInitialized
+        return withContiguousBytes(key) { k in
             withContiguousBytes(data) { d in
                 var out = [UInt8](repeating: 0, count: 32)
                 var len: UInt32 = 32
@@ -42,6 +45,7 @@ public enum Crypto {
         password: P, salt: S, iterations: Int, keyLength: Int = 32
     ) -> [UInt8] {
         precondition(iterations > 0 && keyLength > 0)
+        _ = openSSLInitialized
         return withContiguousBytes(password) { p in
             withContiguousBytes(salt) { s in
                 var out = [UInt8](repeating: 0, count: keyLength)
@@ -57,6 +61,7 @@ public enum Crypto {
 
     /// `count` cryptographically secure random bytes.
     public static func randomBytes(_ count: Int) -> [UInt8] {
+        _ = openSSLInitialized
         var out = [UInt8](repeating: 0, count: count)
         if count > 0 {
             let r = RAND_bytes(&out, Int32(count))
@@ -68,6 +73,7 @@ public enum Crypto {
     /// Compares two byte strings in time independent of where they differ.
     public static func constantTimeEqual<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
         guard a.count == b.count else { return false }
+        _ = openSSLInitialized
         return withContiguousBytes(a) { x in
             withContiguousBytes(b) { y in
                 x.count == 0 || CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) == 0
@@ -80,6 +86,7 @@ public enum Crypto {
         private let ctx: OpaquePointer
 
         public init() {
+            _ = openSSLInitialized
             guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
             precondition(EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1)
             self.ctx = ctx

@@ -36,6 +36,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
     private init() {
         // Writing to a socket whose peer is gone must fail with EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
+        _ = openSSLInitialized
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epfd >= 0, "epoll_create1 failed: \(String(cString: strerror(errno)))")
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))

@@ -54,6 +54,7 @@ public struct TLSConfiguration: Sendable {
     }
 
     private func makeContext() throws -> OpaquePointer {
+        _ = openSSLInitialized
         guard let ctx = SSL_CTX_new(role == .client ? TLS_client_method() : TLS_server_method()) else {
             throw NetworkError.tls("SSL_CTX_new: \(TLSConfiguration.openSSLErrors())")
         }
