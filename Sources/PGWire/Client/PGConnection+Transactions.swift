@@ -75,14 +75,7 @@ extension PGConnection {
                     current = []
                     columns = results.count < presets.count ? presets[results.count] : nil
                 case .done(let status):
-                    transactionStatus = status
-                    let error = active!.machine.error
-                    let reason = active!.cancelReason
-                    end()
-                    if let error {
-                        if error.sqlState == "57014", let reason { throw reason == .timeout ? PGError.queryTimeout : PGError.cancelled }
-                        throw PGError.server(error)
-                    }
+                    try finishRequest(at: status)
                     return results
                 case .close(let e): throw fail(e)
                 default: break

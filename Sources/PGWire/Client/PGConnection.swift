@@ -194,6 +194,23 @@ public actor PGConnection {
     }
 
     /// Hands the session to the next waiter (FIFO), or marks it idle.
+    /// At ReadyForQuery: records the transaction status, releases the connection for the next
+    /// request, and throws the request's error, if the server sent one.
+    func finishRequest(at status: TransactionStatus) throws {
+        transactionStatus = status
+        let error = active!.machine.error
+        let reason = active!.cancelReason
+        end()
+        if let error { throw Self.requestError(error, cancelReason: reason) }
+    }
+
+    /// A server error as the caller sees it: 57014 (query_canceled) after our own cancel is the
+    /// timeout or cancellation that caused it.
+    static func requestError(_ error: PGServerError, cancelReason: CancelReason?) -> PGError {
+        if error.sqlState == "57014", let cancelReason { return cancelReason == .timeout ? .queryTimeout : .cancelled }
+        return .server(error)
+    }
+
     func end() {
         if let t = active?.timer { EventLoop.shared.cancel(t) }
         lastColumns = active?.columns
@@ -336,14 +353,7 @@ public actor PGConnection {
             case .error:
                 break  // remembered by the machine; thrown at ReadyForQuery
             case .done(let status):
-                transactionStatus = status
-                let error = active!.machine.error
-                let reason = active!.cancelReason
-                end()
-                if let error {
-                    if error.sqlState == "57014", let reason { throw reason == .timeout ? PGError.queryTimeout : PGError.cancelled }
-                    throw PGError.server(error)
-                }
+                try finishRequest(at: status)
                 return (rows, true)
             case .close(let e):
                 throw fail(e)
@@ -459,8 +469,7 @@ public actor PGConnection {
                 if let error = active!.machine.error {
                     let reason = active!.cancelReason
                     end()
-                    if error.sqlState == "57014", let reason { throw reason == .timeout ? PGError.queryTimeout : PGError.cancelled }
-                    throw PGError.server(error)
+                    throw Self.requestError(error, cancelReason: reason)
                 }
                 let formats = columns.map { $0.columns.map { $0.dataType.hasBinaryCodec ? PGFormat.binary : .text } } ?? []
                 let statement = PreparedStatement(name: name, columns: columns?.with(formats: formats), resultFormats: formats.isEmpty ? [.binary] : formats)
@@ -518,14 +527,7 @@ public actor PGConnection {
                 f.copyFail("COPY FROM STDIN must use PGConnection.copyFrom")
                 try await write(f.bytes)
             case .done(let status):
-                transactionStatus = status
-                let error = active!.machine.error
-                let reason = active!.cancelReason
-                end()
-                if let error {
-                    if error.sqlState == "57014", let reason { throw reason == .timeout ? PGError.queryTimeout : PGError.cancelled }
-                    throw PGError.server(error)
-                }
+                try finishRequest(at: status)
                 return results
             case .close(let e): throw fail(e)
             default: break
