@@ -51,7 +51,7 @@ let package = Package(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"],
             exclude: ["Corpus"]),  // parser test vectors, read from disk by the corpus test
         .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "TestSupport"]),
-        .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "TestSupport"]),
+        .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "Transcode", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

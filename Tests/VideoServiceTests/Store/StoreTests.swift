@@ -1,15 +1,15 @@
 import Testing
+import PGWire
 import TestSupport
 @testable import VideoService
 
-/// The migrations and every statement in `SQL`, run on the real test PostgreSQL (via psql until
-/// PGWire is wired in).
+/// The migrations and every statement in `SQL`, run on the real test PostgreSQL through PGWire.
 @Suite struct StoreTests {
-    func withDatabase(_ name: String, _ body: (PsqlExecutor) async throws -> Void) async throws {
+    func withDatabase(_ name: String, _ body: (PGPool) async throws -> Void) async throws {
         guard let url = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
-        let db = try PsqlExecutor.fresh(url: url, prefix: TestServices.uniqueName(name).replacing("-", with: "_"))
-        defer { db.drop() }
-        try await body(db)
+        let db = try await TestDatabase.fresh(url: url, prefix: TestServices.uniqueName(name).replacing("-", with: "_"))
+        do { try await body(db.pool) } catch { await db.drop(); throw error }
+        await db.drop()
     }
 
     @Test func migrationsApplyOnceAndAreRecorded() async throws {
@@ -23,8 +23,13 @@ import TestSupport
             #expect(tables == [["resolutions"], ["schema_migrations"], ["videos"]])
             let indexes = try await db.simpleQuery("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'videos' ORDER BY 1")
             #expect(indexes.compactMap(\.first) == ["videos_created_at_idx", "videos_pkey", "videos_status_created_at_idx"])
-            let held = try await db.simpleQuery("SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = \(MigrationRunner.advisoryLockKey)")
-            #expect(held == [["0"]], "the advisory lock is released")
+            // Other tests migrate their own schemas at the same time: count this session's locks only.
+            try await db.withConnection { session in
+                _ = try await runner.run(on: session)
+                let held = try await session.simpleQuery(
+                    "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory' AND objid = \(MigrationRunner.advisoryLockKey) AND pid = pg_backend_pid()")
+                #expect(held == [["0"]], "the advisory lock is released")
+            }
         }
     }
 
@@ -138,10 +143,9 @@ import TestSupport
 @Suite struct ConcurrentMigrationTests {
     @Test func concurrentStartsApplyEachMigrationOnce() async throws {
         guard let url = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
-        let schemaOwner = try PsqlExecutor.fresh(url: url, prefix: TestServices.uniqueName("concurrent").replacing("-", with: "_"))
-        defer { schemaOwner.drop() }
-        let sessions = try (0..<4).map { _ in try PsqlSession(url: url, schema: schemaOwner.schema) }
-        defer { sessions.forEach { $0.close() } }
+        let db = try await TestDatabase.fresh(url: url, prefix: TestServices.uniqueName("concurrent").replacing("-", with: "_"))
+        var sessions: [PGConnection] = []
+        for _ in 0..<4 { sessions.append(try await db.session()) }
         // A slow migration widens the window in which the others must wait on the lock.
         let slow = Migrations.all + [Migration(version: 2, name: "002_slow", sql: "SELECT pg_sleep(0.3); CREATE TABLE slow_marker (x int)")]
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
@@ -154,16 +158,19 @@ import TestSupport
         }
         #expect(applied.filter { !$0.isEmpty } == [[1, 2]], "exactly one process applied the migrations: \(applied)")
         #expect(applied.filter(\.isEmpty).count == 3)
-        let recorded = try await schemaOwner.simpleQuery("SELECT version::text FROM schema_migrations ORDER BY 1")
+        let recorded = try await db.pool.simpleQuery("SELECT version::text FROM schema_migrations ORDER BY 1")
         #expect(recorded == [["1"], ["2"]])
+        for s in sessions { await s.close() }
+        await db.drop()
     }
 
-    @Test func sessionReportsErrors() async throws {
+    @Test func executorReportsErrorsAndSurvivesThem() async throws {
         guard let url = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
-        let session = try PsqlSession(url: url, schema: "public")
-        defer { session.close() }
-        #expect(try await session.simpleQuery("SELECT 1, NULL::text") == [["1", nil]])
-        await #expect(throws: PsqlSession.Failure.self) { _ = try await session.simpleQuery("SELECT no_such_column FROM pg_class") }
-        #expect(try await session.simpleQuery("SELECT 2") == [["2"]], "the session survives an error")
+        let session = try await PGConnection.connect(url: url)
+        #expect(try await session.simpleQuery("SELECT 1, NULL::text") as [[String?]] == [["1", nil]])
+        #expect(try await session.query("SELECT $1::int + 1, $2::text IS NULL", ["41", nil]) == [["42", "t"]])
+        await #expect(throws: PGError.self) { _ = try await session.simpleQuery("SELECT no_such_column FROM pg_class") as [[String?]] }
+        #expect(try await session.simpleQuery("SELECT 2") as [[String?]] == [["2"]], "the session survives an error")
+        await session.close()
     }
 }
