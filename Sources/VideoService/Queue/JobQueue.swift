@@ -1,0 +1,46 @@
+import RESP
+
+/// The Redis side both the API and the worker use: the job stream's group, enqueueing, and
+/// progress publishing (the snapshot key and both channels, one pipelined round trip).
+public struct JobQueue: Sendable {
+    public let redis: RESPClient
+    public let commands: RedisCommands
+
+    public init(redis: RESPClient, commands: RedisCommands) {
+        self.redis = redis
+        self.commands = commands
+    }
+
+    public init(context: ServiceContext, consumer: String) {
+        self.init(redis: context.redis, commands: RedisCommands(context.configuration, consumer: consumer))
+    }
+
+    /// Creates the consumer group (and the stream) unless it exists. The group starts at `0`, so
+    /// jobs enqueued before any worker ever started are still delivered. Both the API and the
+    /// worker call this at start: whichever comes first creates it.
+    public func ensureGroup() async throws {
+        let keys = commands.keys
+        _ = try await redis.xgroupCreate(keys.jobStream, group: keys.consumerGroup, id: "0", makeStream: true)
+    }
+
+    /// XADD with MAXLEN ~: returns the entry id.
+    @discardableResult
+    public func enqueue(_ job: JobMessage) async throws -> String {
+        let reply = try await redis.send(RESPCommand(commands.enqueue(job)))
+        guard let id = reply.string else { throw RESPClientError.unexpectedReply(command: "XADD", reply: reply) }
+        return id
+    }
+
+    /// SET progress:{id} PX ttl, PUBLISH video:progress:{id}, PUBLISH video:progress:all.
+    public func publish(_ event: ProgressEvent) async throws {
+        let all = [commands.storeProgress(event)] + commands.publishProgress(event)
+        let replies = try await redis.pipeline(all.map { RESPCommand($0) })
+        for case .error(let e) in replies.map(\.withoutAttributes) { throw e }
+    }
+
+    /// The latest progress JSON, or nil (never started, or expired).
+    public func snapshot(videoID: String) async throws -> String? {
+        let reply = try await redis.send(RESPCommand(commands.readProgress(videoID: videoID)))
+        return reply.isNull ? nil : reply.string
+    }
+}
