@@ -1,0 +1,83 @@
+import Foundation
+
+/// A long-running child (the real `vidd` daemon) for end-to-end tests: started with its own
+/// environment, its stdout and stderr appended to a log file, signalled, and reaped without ever
+/// blocking a thread (waitpid with WNOHANG between short sleeps).
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    public let logPath: String
+    public let arguments: [String]
+    private let lock = NSLock()
+    private var exitStatus: Int32?
+
+    /// `environment` replaces the test process's environment entirely (PATH is kept).
+    public init(_ arguments: [String], environment: [String: String], logPath: String) throws {
+        self.arguments = arguments
+        self.logPath = logPath
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw TestProcess.SpawnFailed(command: "open \(logPath)", code: errno) }
+        defer { close(fd) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        var env = environment
+        if env["PATH"] == nil { env["PATH"] = ProcessInfo.processInfo.environment["PATH"] }
+        var cargs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        var cenv: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { cargs.forEach { free($0) }; cenv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, arguments[0], &actions, nil, &cargs, &cenv)
+        guard rc == 0 else { throw TestProcess.SpawnFailed(command: arguments[0], code: rc) }
+        self.pid = pid
+    }
+
+    public func signal(_ number: Int32) { _ = kill(pid, number) }
+
+    /// The exit status (or 128 + signal), or nil while it still runs.
+    public func poll() -> Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        guard r == pid else { return nil }
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        exitStatus = code
+        return code
+    }
+
+    public var isRunning: Bool { poll() == nil }
+
+    /// Waits up to `timeout` for the exit; nil if it is still running then.
+    public func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let code = poll() { return code }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return poll()
+    }
+
+    /// SIGKILL and reap (for cleanup: never leaves a process behind).
+    public func kill9() async {
+        guard poll() == nil else { return }
+        signal(SIGKILL)
+        _ = await waitForExit(timeout: .seconds(10))
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until a log line contains `text`; returns that line (nil on timeout or exit).
+    public func waitForLog(_ text: String, timeout: Duration) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = log.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if poll() != nil { return nil }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return nil
+    }
+}
