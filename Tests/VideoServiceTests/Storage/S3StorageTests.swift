@@ -97,6 +97,7 @@ import TestSupport
                 return
             }
             #expect(expiresIn == .seconds(300))
+            #expect(try await f.storage.head(key: key)?.contentType == "video/iso.segment", "content type stored with a single PutObject")
             let whole = try await S3TestServer.curl(url)
             #expect(whole.status == 0 && whole.body == bytes)
             let part = try await S3TestServer.curl(url, range: "1000-1999")
