@@ -16,6 +16,8 @@ public final class APIService: Sendable {
         /// `retry:` sent first on every progress stream: how long EventSource waits to reconnect.
         public var reconnectDelay: Duration = .seconds(2)
         public var timeouts = HTTPTimeouts()
+        /// Longest each `/readyz` check may take before it counts as failed.
+        public var readinessTimeout: Duration = .seconds(2)
         /// Tests only: runs after a progress stream has subscribed and before it reads the
         /// snapshot, so a test can publish exactly in the window the ordering has to cover.
         var afterSubscribe: (@Sendable (_ videoID: String?) async -> Void)?

@@ -1,9 +1,12 @@
 import HTTPServer
+import Reactor
 import RESP
+import Synchronization
 
 /// `/readyz` and `GET /media/{id}/{path}`.
 extension APIHandlers {
-    /// Redis PING, PostgreSQL `SELECT 1` and the storage check, concurrently. 200 with each
+    /// Redis PING, PostgreSQL `SELECT 1` and the storage check, concurrently, each bounded by
+    /// `Options.readinessTimeout` (a probe must answer even when a backend hangs). 200 with each
     /// check's result, or 503 naming the ones that failed (messages redacted).
     func readiness() async -> HTTPResponse {
         async let redis = check { _ = try await self.context.redis.ping() }
@@ -21,12 +24,23 @@ extension APIHandlers {
         return APIResponse.json(.object([("status", "ready"), ("checks", checks)]))
     }
 
-    private func check(_ body: @Sendable () async throws -> Void) async -> String? {
-        do {
-            try await body()
-            return nil
-        } catch {
-            return context.configuration.redactor.redact("\(error)")
+    private func check(_ body: @escaping @Sendable () async throws -> Void) async -> String? {
+        let redactor = context.configuration.redactor
+        let timeout = options.readinessTimeout
+        // Unstructured on purpose: a check stuck in a backend that ignores cancellation must not
+        // hold the answer back (a task group would wait for it).
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+            let answer = FirstAnswer(continuation)
+            let timer = Task {
+                guard (try? await EventLoop.shared.sleep(for: timeout)) != nil else { return }
+                answer.resume("no answer within \(timeout)")
+            }
+            Task {
+                var outcome: String?
+                do { try await body() } catch { outcome = redactor.redact("\(error)") }
+                timer.cancel()
+                answer.resume(outcome)
+            }
         }
     }
 
@@ -107,5 +121,14 @@ extension APIHandlers {
                 offset = last + 1
             }
         })
+    }
+}
+
+/// Resumes a continuation once: with whichever answer comes first.
+private final class FirstAnswer: Sendable {
+    private let continuation: Mutex<CheckedContinuation<String?, Never>?>
+    init(_ continuation: CheckedContinuation<String?, Never>) { self.continuation = Mutex(continuation) }
+    func resume(_ value: String?) {
+        continuation.withLock { c in defer { c = nil }; return c }?.resume(returning: value)
     }
 }

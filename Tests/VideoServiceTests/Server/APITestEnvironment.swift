@@ -53,7 +53,7 @@ struct APITestEnvironment: Sendable {
         let logs = LogSink.memory()
         let logger = Logger(level: .debug, redactor: configuration.redactor, sink: logs)
         var redisOptions = RESPPoolOptions()
-        redisOptions.waitTimeout = .seconds(5)
+        redisOptions.waitTimeout = overrideRedisURL == nil ? .seconds(5) : .seconds(1)
         let redis = RESPClient(configuration: try RESPConfiguration(url: configuration.redisURL), options: redisOptions)
         let metrics = MetricsRegistry()
         ServiceMetrics.registerAll(in: metrics)

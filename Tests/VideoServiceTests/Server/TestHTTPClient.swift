@@ -257,5 +257,8 @@ final class TestEventStream {
         return nil
     }
 
+    /// The server ended the response with the last chunk (not a reset or a bare close).
+    var endedCleanly: Bool { decoder.finished }
+
     func close() { connection.close() }
 }
