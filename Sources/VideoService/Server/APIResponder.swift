@@ -51,10 +51,12 @@ struct APIResponder: HTTPResponder {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let metrics = handlers.context.metrics
+        // Label values stay few: route templates, known methods.
+        let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
         metrics.increment(ServiceMetrics.httpRequests, labels: [
-            ("method", request.method.rawValue), ("route", routeLabel), ("status", String(response.status.code)),
+            ("method", method), ("route", routeLabel), ("status", String(response.status.code)),
         ])
-        metrics.observe(ServiceMetrics.httpDuration, seconds, labels: [("method", request.method.rawValue), ("route", routeLabel)])
+        metrics.observe(ServiceMetrics.httpDuration, seconds, labels: [("method", method), ("route", routeLabel)])
         handlers.context.logger.debug("request", [
             "method": request.method.rawValue, "path": Self.shown(path), "status": String(response.status.code),
             "seconds": String(seconds),
@@ -62,10 +64,9 @@ struct APIResponder: HTTPResponder {
         return response
     }
 
-    /// A path as echoed in a message: bounded, so an error body stays small.
-    static func shown(_ path: String) -> String {
-        path.count > 200 ? String(path.prefix(200)) + "…" : path
-    }
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    static func shown(_ path: String) -> String { RequestText.shown(path, limit: 200) }
 }
 
 /// Responses the handlers build.
