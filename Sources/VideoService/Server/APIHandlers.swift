@@ -1,5 +1,6 @@
 import HTTPServer
 import PGWire
+import Reactor
 import RESP
 
 /// The API's handlers and what they share. One instance per `APIService`; the handlers for each
@@ -69,6 +70,9 @@ final class APIHandlers: Sendable {
             case 500...: apiError = .internalError
             default: apiError = APIError(.badRequest, e.message)
             }
+        case let e as NetworkError:
+            // The client went away or stalled mid-body: its request, not our failure.
+            apiError = APIError(.badRequest, "the request body was cut short (\(e))")
         case let e as MultipartParser.ParseError:
             apiError = APIError(.badRequest, e.description)
         case let e as StorageError:

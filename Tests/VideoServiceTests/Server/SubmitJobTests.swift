@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Reactor
 import RESP
 import TestSupport
 @testable import VideoService
@@ -148,6 +149,33 @@ import TestSupport
             let again = try await env.client.postJSON("/jobs", seed)
             #expect(again.status == 200)
             #expect(try await env.streamEntries().filter { $0["video_id"] == id }.count == 1)
+        }
+    }
+
+    /// Half an upload reaches the disk while the rest has not been sent (streamed, not held in
+    /// memory); when the client goes away, the partial file is removed and nothing is recorded.
+    @Test func anUploadCutShortStoresNothing() async throws {
+        try await APITestEnvironment.with("cutshort") { env in
+            let connection = try await Reactor.Connection.connect(host: "127.0.0.1", port: env.port)
+            let head = "POST /jobs?name=big.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\nContent-Length: \(8 << 20)\r\n\r\n"
+            try await connection.write(Array(head.utf8) + patternBytes(1 << 20))
+            let temp = env.storageRoot + "/.tmp"
+            func partialBytes() -> Int {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: temp)) ?? []
+                return names.compactMap { try? FileManager.default.attributesOfItem(atPath: temp + "/" + $0)[.size] as? Int }.reduce(0, +)
+            }
+            let end = ContinuousClock.now + .seconds(20)
+            while partialBytes() < 1 << 20, ContinuousClock.now < end { try await EventLoop.shared.sleep(for: .milliseconds(20)) }
+            #expect(partialBytes() == 1 << 20, "the first MiB is on disk before the other 7 are sent")
+            connection.close()
+            while (try? FileManager.default.contentsOfDirectory(atPath: temp))?.isEmpty == false, ContinuousClock.now < end {
+                try await EventLoop.shared.sleep(for: .milliseconds(20))
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: temp).isEmpty, "the partial upload is removed")
+            #expect(try await env.storage.list(prefix: "source/").isEmpty)
+            #expect(try await env.store.listVideos(PageRequest()).total == 0)
+            #expect(try await env.streamEntries().isEmpty)
+            #expect(try await env.client.get("/healthz").status == 200, "the service carries on")
         }
     }
 
