@@ -140,6 +140,12 @@ $("upload").addEventListener("submit", (ev) => {
 
 // The list, newest first.
 let selectedID = null;
+const lastPercent = new Map();  // video id → latest percent seen on the live stream
+function progressText(status, percent) {
+  if (status === "completed") return "100%";
+  if (status !== "processing") return "";
+  return percent == null ? "…" : percent.toFixed(0) + "%";
+}
 async function loadVideos() {
   try {
     const r = await fetch("/videos?limit=50");
@@ -152,7 +158,7 @@ async function loadVideos() {
       tr.className = "video" + (v.id === selectedID ? " selected" : "");
       tr.dataset.id = v.id;
       tr.append(cell(v.title || v.original_name || v.id), cell(v.status, "status-" + v.status),
-                cell(v.status === "completed" ? "100%" : v.status === "processing" ? "…" : ""),
+                cell(progressText(v.status, lastPercent.get(v.id))),
                 cell(new Date(v.created_at).toLocaleString()));
       tr.addEventListener("click", () => select(v.id));
       tbody.append(tr);
@@ -163,6 +169,25 @@ async function loadVideos() {
   }
 }
 $("refresh").addEventListener("click", loadVideos);
+
+// The list stays live: one stream for all videos updates rows in place; a video the list does not
+// show yet, or one that just finished, reloads it (at most every two seconds).
+let reloadTimer = null;
+function reloadSoon() {
+  if (reloadTimer) return;
+  reloadTimer = setTimeout(() => { reloadTimer = null; loadVideos(); }, 2000);
+}
+const all = new EventSource("/progress");
+all.onmessage = (e) => {
+  const p = JSON.parse(e.data);
+  lastPercent.set(p.video_id, p.percent || 0);
+  const tr = document.querySelector('tr.video[data-id="' + CSS.escape(p.video_id) + '"]');
+  if (!tr) { reloadSoon(); return; }
+  tr.children[1].textContent = p.status;
+  tr.children[1].className = "status-" + p.status;
+  tr.children[2].textContent = progressText(p.status, p.percent || 0);
+  if (p.status === "completed" || p.status === "failed") reloadSoon();
+};
 
 // The selected video: details, live progress, player.
 let source = null;
