@@ -93,7 +93,8 @@ final class APIHandlers: Sendable {
             if let videoID { fields.insert(("video_id", videoID), at: 0) }
             var logger = context.logger
             for (k, v) in fields { logger = logger.with(k, v) }
-            logger.error("request failed")
+            // A bug is an error; a backend that is down (503) is already reported by /readyz.
+            logger.log(apiError.status == 500 ? .error : .warning, "request failed")
         }
         return APIResponse.error(apiError)
     }

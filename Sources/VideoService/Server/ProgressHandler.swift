@@ -29,9 +29,10 @@ extension APIHandlers {
         do {
             subscription = try await context.redis.pubSub.subscribe(channel)
         } catch {
-            // Headers are gone already: say why in the stream, and end it (EventSource retries).
+            // Refused by the server (an unreachable Redis is waited for inside subscribe). Headers
+            // are gone already: say why in the stream, and end it (EventSource retries).
             logger.error("progress stream could not subscribe", ["error": "\(error)"])
-            try await events.send(encoded: Array(Self.errorEvent("Redis is unavailable; reconnecting later").utf8))
+            try await events.send(encoded: Array(Self.errorEvent("cannot subscribe to progress updates; try again later").utf8))
             return
         }
         guard let registration = progressStreams.add(subscription) else {
