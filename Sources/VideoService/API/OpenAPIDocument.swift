@@ -70,12 +70,23 @@ public enum OpenAPIDocument {
         case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL"]
         }
         var out: [(String, JSONValue)] = [(String(route.successStatus), success)]
-        if route.handler == .media { out.append(("206", ["description": "Partial content"])); out.append(("302", ["description": "Redirect to a presigned URL"])) }
+        if route.handler == .submitJob {
+            out.insert(("200", ["description": "A re-submitted video_id that is already queued or done: the existing video, nothing enqueued",
+                                "content": ["application/json": ["schema": ref("Video")]]]), at: 0)
+        }
+        if route.handler == .media {
+            out.append(("206", ["description": "Partial content"]))
+            out.append(("302", ["description": "Redirect to a presigned URL"]))
+            out.append(("304", ["description": "Not modified (If-None-Match / If-Modified-Since)"]))
+        }
         var errors = [400, 404, 500]
         if route.mutating { errors.append(401) }
         if route.handler == .submitJob { errors += [413, 415, 422] }
         if route.handler == .retryVideo { errors.append(409) }
-        if route.handler == .readyz { errors.append(503) }
+        if route.handler == .media { errors.append(416) }
+        // 503: a backend unreachable (readiness; an enqueue that failed after the row was
+        // recorded — submit again), or the server shutting down (progress streams).
+        if [.readyz, .submitJob, .retryVideo, .progressOne, .progressAll].contains(route.handler) { errors.append(503) }
         for status in errors.sorted() {
             out.append((String(status), ["description": "Error", "content": ["application/json": ["schema": ref("Error")]]]))
         }

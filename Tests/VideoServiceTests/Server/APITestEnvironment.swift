@@ -1,0 +1,145 @@
+import Foundation
+import PGWire
+import RESP
+import TestSupport
+@testable import VideoService
+
+/// One APIService in-process for one test, on the real Redis and PostgreSQL of
+/// `scripts/services.sh`: its own PG schema (migrated), its own Redis key names (a unique prefix
+/// on every stream, key and channel), file storage in its own temporary directory, and a port
+/// picked by the kernel. Clients talk to it over real sockets.
+struct APITestEnvironment: Sendable {
+    let name: String
+    let context: ServiceContext
+    let service: APIService
+    let database: TestDatabase
+    let storageRoot: String
+    let logs: LogSink
+
+    var client: TestHTTPClient { TestHTTPClient(port: service.port) }
+    var port: Int { service.port }
+    var store: VideoStore<PGPool> { context.store }
+    var storage: any Storage { context.storage }
+    var redis: RESPClient { context.redis }
+    var keys: Configuration.KeyNames { context.configuration.keys }
+    var queue: JobQueue { JobQueue(context: context, consumer: "test") }
+
+    /// nil (and a loud skip) when the services are not running locally; a failure in CI.
+    static func with(
+        _ name: String, tokens: [String] = [], options: APIService.Options = APIService.Options(),
+        redisURL overrideRedisURL: String? = nil,
+        _ body: (APITestEnvironment) async throws -> Void
+    ) async throws {
+        guard let redisURL = try TestServices.require(TestServices.redisURL, "VIDD_TEST_REDIS_URL"),
+              let pgURL = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
+        let unique = TestServices.uniqueName("api-" + name)
+        let database = try await TestDatabase.fresh(url: pgURL, prefix: unique.replacing("-", with: "_"))
+        try await MigrationRunner().run(on: database.pool)
+
+        var configuration = Configuration()
+        configuration.listen = .init(host: "127.0.0.1", port: 0)
+        configuration.redisURL = overrideRedisURL ?? redisURL
+        configuration.databaseURL = pgURL
+        configuration.apiTokens = tokens
+        configuration.keys.jobStream = "\(unique):jobs"
+        configuration.keys.consumerGroup = "\(unique):workers"
+        configuration.keys.deadLetterStream = "\(unique):jobs:dead"
+        configuration.keys.progressKeyPrefix = "\(unique):progress:"
+        configuration.keys.progressChannelPrefix = "\(unique):video:progress:"
+        configuration.keys.progressAllChannel = "\(unique):video:progress:all"
+        let root = NSTemporaryDirectory() + unique
+        configuration.storage = .file(directory: root)
+
+        let logs = LogSink.memory()
+        let logger = Logger(level: .debug, redactor: configuration.redactor, sink: logs)
+        var redisOptions = RESPPoolOptions()
+        redisOptions.waitTimeout = overrideRedisURL == nil ? .seconds(5) : .seconds(1)
+        let redis = RESPClient(configuration: try RESPConfiguration(url: configuration.redisURL), options: redisOptions)
+        let metrics = MetricsRegistry()
+        ServiceMetrics.registerAll(in: metrics)
+        let context = ServiceContext(configuration: configuration, logger: logger, metrics: metrics,
+                                     database: database.pool, redis: redis, storage: try FileStorage(root: root))
+        let service: APIService
+        do {
+            service = try await APIService.start(context: context, version: "test", options: options)
+        } catch {
+            await redis.shutdown()
+            await database.drop()
+            throw error
+        }
+        let environment = APITestEnvironment(name: unique, context: context, service: service, database: database,
+                                             storageRoot: root, logs: logs)
+        do {
+            try await body(environment)
+        } catch {
+            await environment.tearDown()
+            throw error
+        }
+        await environment.tearDown()
+    }
+
+    func tearDown() async {
+        await service.shutdown(grace: .seconds(2))
+        if let keys = try? await redis.send("KEYS", "\(name):*").elements?.compactMap(\.string), !keys.isEmpty {
+            _ = try? await redis.del(keys)
+        }
+        await redis.shutdown()
+        await database.drop()
+        try? FileManager.default.removeItem(atPath: storageRoot)
+    }
+
+    // MARK: Helpers
+
+    /// The stream's entries as field maps, oldest first.
+    func streamEntries() async throws -> [[String: String]] {
+        let reply = try await redis.send("XRANGE", keys.jobStream, "-", "+")
+        return (reply.elements ?? []).map { entry in
+            let fields = entry.elements?.last?.elements?.compactMap(\.string) ?? []
+            var map: [String: String] = [:]
+            var i = 0
+            while i + 1 < fields.count { map[fields[i]] = fields[i + 1]; i += 2 }
+            return map
+        }
+    }
+
+    func put(_ key: String, _ bytes: [UInt8]) async throws {
+        _ = try await storage.put(key: key, chunks: OneChunk(bytes: bytes), contentType: nil)
+    }
+
+    /// A video recorded directly through the store (as the worker would leave it).
+    func recordVideo(title: String? = nil, status: VideoStatus = .queued, error: String = "boom") async throws -> Video {
+        let id = VideoID.generate()
+        let key = ObjectKeys.source(videoID: id, originalName: "clip.mp4")
+        _ = try await store.createVideo(id: id, title: title, sourceKey: key, originalName: "clip.mp4")
+        switch status {
+        case .queued: break
+        case .processing: _ = try await store.markProcessing(id: id)
+        case .completed:
+            _ = try await store.markProcessing(id: id)
+            _ = try await store.markCompleted(id: id)
+        case .failed:
+            _ = try await store.markProcessing(id: id)
+            _ = try await store.markFailed(id: id, message: error)
+        }
+        return try await store.video(id: id)!
+    }
+}
+
+struct OneChunk: AsyncSequence, Sendable {
+    typealias Element = [UInt8]
+    let bytes: [UInt8]
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var bytes: [UInt8]?
+        mutating func next() async -> [UInt8]? { defer { bytes = nil }; return bytes }
+    }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes) }
+}
+
+/// Deterministic bytes that are not all alike (so a misplaced chunk shows).
+func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return UInt8(truncatingIfNeeded: state >> 33)
+    }
+}
