@@ -334,14 +334,18 @@ import Transcode
         guard let env = try await WorkerTestEnvironment.make("w-grace") else { return }
         var ids: [String] = []
         do {
-            let (id, _) = try await env.submit("no_audio.mp4")
+            let (id, _) = try await env.submit("landscape_720p.mp4")
             let (queued, _) = try await env.submit("no_audio.mp4")
             ids = [id, queued]
             let worker = Worker(context: env.context)
             let running = env.start(worker)
-            try await env.eventually("processing") { try await env.video(id).status == .processing }
+            try await env.eventually("transcoding") { try await env.progressSnapshot(id)?.stage == .transcoding }
             await worker.stop(grace: .seconds(120))
             try await running.value
+            let lines = env.logs.lines
+            let stopping = try #require(lines.firstIndex { $0.contains("msg=\"stopping: no new jobs\"") && $0.contains("running=1") })
+            let done = try #require(lines.firstIndex { $0.contains("msg=\"job done\"") && $0.contains("video_id=\(id)") })
+            #expect(stopping < done, "stop was requested while the job ran")
             #expect(try await env.video(id).status == .completed, "finished within the grace")
             #expect(try await env.pending().isEmpty, "and acknowledged before stop returned")
             #expect(try await env.video(queued).status == .queued, "no new job taken while stopping")
