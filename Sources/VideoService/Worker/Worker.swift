@@ -54,13 +54,17 @@ public final class Worker: Sendable {
     /// Pause after a failed read or claim (Redis unreachable) before the next one.
     static let retryDelay = Duration.seconds(1)
 
-    public init(context: ServiceContext, consumer: String = ConsumerName.make(), lease: LeasePolicy? = nil) {
+    public convenience init(context: ServiceContext, consumer: String = ConsumerName.make(), lease: LeasePolicy? = nil) {
+        self.init(context: context, consumer: consumer, lease: lease, runner: JobRunner(context: context))
+    }
+
+    init(context: ServiceContext, consumer: String, lease: LeasePolicy?, runner: JobRunner) {
         self.context = context
         self.consumer = consumer
         self.policy = lease ?? LeasePolicy(context.configuration)
         self.commands = RedisCommands(context.configuration, consumer: consumer)
         self.queue = JobQueue(redis: context.redis, commands: commands)
-        self.runner = JobRunner(context: context)
+        self.runner = runner
         self.logger = context.logger.with("consumer", consumer)
     }
 
