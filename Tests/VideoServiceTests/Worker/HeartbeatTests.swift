@@ -71,8 +71,16 @@ import TestSupport
             let began = ContinuousClock.now
             var lastSeenProcessing = began
             var observations = 0
+            var segmentStoredWhileTranscoding = false
             while try await env.video(id).status == .processing {
                 lastSeenProcessing = ContinuousClock.now
+                if !segmentStoredWhileTranscoding, try await env.progressSnapshot(id)?.stage == .transcoding {
+                    let objects = try await env.storage.list(prefix: ObjectKeys.processedDirectory(videoID: id))
+                    // Listed, then the stage read again: the segment was there before transcoding ended.
+                    if objects.contains(where: { $0.key.hasSuffix(".m4s") }), try await env.progressSnapshot(id)?.stage == .transcoding {
+                        segmentStoredWhileTranscoding = true
+                    }
+                }
                 if let entry = try await env.pending().first {
                     #expect(entry.id == entryID && entry.consumer == owner.consumer && entry.deliveryCount == 1)
                     observations += 1
@@ -82,6 +90,7 @@ import TestSupport
             try #require(lastSeenProcessing - began > lease.lease * 2,
                          "the job must outlive its lease for this test to mean anything (it ran \(lastSeenProcessing - began))")
             #expect(observations > 10)
+            #expect(segmentStoredWhileTranscoding, "outputs are uploaded as they are produced, not after the transcode")
             try await env.eventually("acknowledged") { try await env.pending().isEmpty }
             await rival.stop(grace: .seconds(10))
             await owner.stop(grace: .seconds(10))

@@ -356,4 +356,40 @@ import Transcode
         }
         await env.close(videoIDs: ids)
     }
+    /// Entries written by other producers: the seed's JSON form is run like any job; an entry that
+    /// is not a job at all is dead-lettered at once with the reason (never retried, never blocking).
+    @Test func entriesFromOtherProducers() async throws {
+        guard let env = try await WorkerTestEnvironment.make("w-foreign") else { return }
+        var ids: [String] = []
+        do {
+            let id = VideoID.generate()
+            ids = [id]
+            let key = ObjectKeys.source(videoID: id, originalName: "seed.mp4")
+            _ = try await env.storage.put(key: key, fromFile: WorkerTestEnvironment.fixtures + "/no_audio.mp4", contentType: nil)
+            _ = try await env.store.createVideo(id: id, title: nil, sourceKey: key, originalName: "seed.mp4")
+            try await JobQueue(context: env.context, consumer: "producer").ensureGroup()
+            let garbage = try #require(try await env.redis.xadd(env.keys.jobStream, fields: [("hello", "world")]))
+            let seedJSON = "{\"video_id\": \"\(id.uppercased())\", \"s3_path\": \"s3://videos/\(key)\", \"original_name\": \"seed.mp4\"}"
+            try await env.redis.xadd(env.keys.jobStream, fields: [("data", seedJSON)])
+
+            let worker = Worker(context: env.context)
+            let running = env.start(worker)
+            try await env.eventually("seed job completed") { try await env.video(id).status == .completed }
+            try await env.eventually("garbage dead-lettered") { try await env.deadLetters().count == 1 }
+            try await env.eventually("all acknowledged") { try await env.pending().isEmpty }
+            await worker.stop(grace: .seconds(30))
+            try await running.value
+
+            let dead = try #require(try await env.deadLetters().first)
+            #expect(dead.string("hello") == "world", "the entry's fields are kept as they were")
+            #expect(dead.string("original_entry_id") == garbage)
+            #expect(dead.string("reason")?.contains("video_id missing") == true)
+            #expect(try await env.video(id).attempts == 1)
+        } catch {
+            env.dumpLogs()
+            await env.close(videoIDs: ids)
+            throw error
+        }
+        await env.close(videoIDs: ids)
+    }
 }
