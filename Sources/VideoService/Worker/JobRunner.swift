@@ -66,13 +66,21 @@ struct JobRunner: Sendable {
     /// Bytes per ranged GET when a source is copied from a remote bucket.
     var downloadChunk: Int64 = 8 << 20
 
-    var ladder: LadderOptions { LadderOptions(preset: context.configuration.x264Preset) }
+    /// The configured preset; the machine's cores shared among the jobs that may run at once.
+    var ladder: LadderOptions {
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return LadderOptions(preset: context.configuration.x264Preset,
+                             cores: max(1, cores / max(1, context.configuration.workerConcurrency)))
+    }
 
     func run(_ job: RunningJob) async -> JobOutcome {
         let result: Result<JobOutcome, StepError>
         var workDirectory: String?
         do throws(StepError) {
-            let dir = try Self.makeWorkDirectory()
+            let dir: String
+            do { dir = try await OffThread.run { try Self.makeWorkDirectory() } } catch let e as StepError { throw e } catch {
+                throw .transient("\(error)")
+            }
             workDirectory = dir
             result = .success(try await perform(job, in: dir))
         } catch {
@@ -206,9 +214,17 @@ struct JobRunner: Sendable {
         }
         let name = ObjectKeys.sanitizeFileName(String(key.split(separator: "/").last ?? "source"))
         let path = directory + "/source-" + name
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .transient("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        let fd: Int32
+        do {
+            fd = try await OffThread.run { () throws(FileError) -> Int32 in
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw FileError(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+                return fd
+            }
+        } catch {
+            throw .transient("\(error)")
+        }
+        defer { close(fd) }  // a close of a regular file does not wait
         var offset: Int64 = 0
         while offset < head.size {
             try job.checkCancelled()

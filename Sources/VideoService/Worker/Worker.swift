@@ -145,6 +145,9 @@ public final class Worker: Sendable {
             shared.withLock { $0.events = nil }
             continuation.finish()
         }
+        // Jobs cancelled at the deadline ended after the loop: nothing runs any more.
+        shared.withLock { $0.jobs = [:] }
+        context.metrics.set(ServiceMetrics.jobsActive, 0)
         logger.info("worker stopped")
         finishRun()
     }
