@@ -196,7 +196,7 @@ struct JobRunner: Sendable {
             return .alreadyFinished
         }
         job.progress.update { t, now in t.completed(now: now) }
-        job.logger.info("job completed", ["rungs": String(result.plan.rungs.count), "objects": String(stored.count),
+        job.logger.info("outputs recorded", ["rungs": String(result.plan.rungs.count), "objects": String(stored.count),
                                           "frames": String(result.framesDecoded)])
         return .completed
     }

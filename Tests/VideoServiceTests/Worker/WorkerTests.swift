@@ -151,9 +151,10 @@ import Transcode
         await env.close(videoIDs: ids)
     }
 
-    /// Two workers, ten jobs of a source without audio: each completed exactly once.
+    /// Two workers running two jobs each at once, ten jobs of a source without audio: each
+    /// completed exactly once.
     @Test func twoWorkersTenJobs() async throws {
-        guard let env = try await WorkerTestEnvironment.make("w-two") else { return }
+        guard let env = try await WorkerTestEnvironment.make("w-two", configure: { $0.workerConcurrency = 2 }) else { return }
         var ids: [String] = []
         do {
             let expected = try await OffThread.run { try env.expectedRungs("no_audio.mp4") }
