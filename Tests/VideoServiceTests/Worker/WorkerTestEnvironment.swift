@@ -115,11 +115,12 @@ struct WorkerTestEnvironment: Sendable {
     }
 
     /// Polls `check` until it holds; fails after `timeout` (a hang guard, not a performance bound).
-    func eventually(_ what: String, timeout: Duration = .seconds(240), _ check: () async throws -> Bool) async throws {
+    func eventually(_ what: String, timeout: Duration = .seconds(240), every interval: Duration = .milliseconds(100),
+                    _ check: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while try await !check() {
             guard ContinuousClock.now < deadline else { throw Timeout(description: "gave up waiting for: \(what)") }
-            try await EventLoop.shared.sleep(for: .milliseconds(100))
+            try await EventLoop.shared.sleep(for: interval)
         }
     }
 

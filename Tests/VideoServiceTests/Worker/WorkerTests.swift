@@ -302,7 +302,7 @@ import Transcode
             ids = [id]
             let first = Worker(context: env.context, lease: lease)
             let running = env.start(first)
-            try await env.eventually("transcoding") { try await env.progressSnapshot(id)?.stage == .transcoding }
+            try await env.eventually("transcoding", every: .milliseconds(5)) { try await env.progressSnapshot(id)?.stage == .transcoding }
             await first.stop(grace: .zero)
             try await running.value
 
@@ -340,7 +340,7 @@ import Transcode
             ids = [id, queued]
             let worker = Worker(context: env.context)
             let running = env.start(worker)
-            try await env.eventually("transcoding") { try await env.progressSnapshot(id)?.stage == .transcoding }
+            try await env.eventually("transcoding", every: .milliseconds(5)) { try await env.progressSnapshot(id)?.stage == .transcoding }
             await worker.stop(grace: .seconds(120))
             try await running.value
             let lines = env.logs.lines
