@@ -72,7 +72,9 @@ public final class Worker: Sendable {
     public var runningEntryIDs: [String] { shared.withLock { $0.jobs.keys.sorted() } }
 
     /// Runs until `stop(grace:)` has settled every job. Creates the consumer group first (an
-    /// error there — Redis unreachable — is thrown; later Redis errors are retried).
+    /// error there — Redis unreachable — is thrown; later Redis errors are retried). Call it from
+    /// a task on the event loop (`Task(executorPreference: EventLoop.shared)`); a second call
+    /// returns at once.
     public func run() async throws {
         let (events, continuation) = AsyncStream.makeStream(of: Event.self)
         let alreadyStopped = shared.withLock { s -> Bool in
@@ -96,10 +98,10 @@ public final class Worker: Sendable {
         var messages: [String: JobMessage] = [:]
         var timer: TimerHandle?
         await withDiscardingTaskGroup { group in
-            var actions: [WorkerStateMachine.Action] = []
             continuation.yield(.tick)
             loop: for await event in events {
                 let now = ContinuousClock.now - origin
+                var actions: [WorkerStateMachine.Action] = []
                 switch event {
                 case .tick:
                     actions += machine.tick(now: now)
@@ -132,7 +134,6 @@ public final class Worker: Sendable {
                 for action in actions {
                     if execute(action, &messages, &group) { break loop }
                 }
-                actions = []
                 if let timer { EventLoop.shared.cancel(timer) }
                 timer = machine.nextDeadline(now: now).map { deadline in
                     EventLoop.shared.schedule(after: max(.milliseconds(1), deadline - (ContinuousClock.now - origin))) {
