@@ -80,20 +80,35 @@ final class OutputUploader: OutputSink {
     }
 
     private func upload(_ file: OutputFile, key: String, payload: Payload, version: Int) async {
-        let skip = state.withLock { $0.cancelled || $0.firstError != nil || $0.versions[key] != version }
-        if skip { return }
-        do {
-            let contentType = OutputLayout.contentType(forKey: key)
-            let info: ObjectInfo = switch payload {
-            case .file(let path): try await storage.put(key: key, fromFile: path, contentType: contentType)
-            case .bytes(let bytes): try await storage.put(key: key, chunks: SingleChunk(bytes: bytes), contentType: contentType)
+        let contentType = OutputLayout.contentType(forKey: key)
+        var attempt = 0
+        while true {
+            let skip = state.withLock { $0.cancelled || $0.firstError != nil || $0.versions[key] != version }
+            if skip { return }
+            do {
+                let info: ObjectInfo = switch payload {
+                case .file(let path): try await storage.put(key: key, fromFile: path, contentType: contentType)
+                case .bytes(let bytes): try await storage.put(key: key, chunks: SingleChunk(bytes: bytes), contentType: contentType)
+                }
+                state.withLock { $0.stored[key] = info }
+                onStored(file, info)
+                return
+            } catch {
+                attempt += 1
+                if attempt >= Self.uploadAttempts || Task.isCancelled {
+                    fail("upload of \(key) failed after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(error)")
+                    return
+                }
+                // A passing storage hiccup should not cost a whole transcode: back off (with jitter), retry.
+                let cap = Self.uploadBackoff * (1 << (attempt - 1))
+                try? await EventLoop.shared.sleep(for: cap * Double.random(in: 0.5...1))
             }
-            state.withLock { $0.stored[key] = info }
-            onStored(file, info)
-        } catch {
-            fail("upload of \(key) failed: \(error)")
         }
     }
+
+    /// Tries per object, and the first back-off (doubled after each failure).
+    static let uploadAttempts = 3
+    static let uploadBackoff = Duration.milliseconds(250)
 
     private func fail(_ message: String) {
         state.withLock { if $0.firstError == nil { $0.firstError = message } }
