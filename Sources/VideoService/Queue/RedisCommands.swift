@@ -54,6 +54,28 @@ public struct RedisCommands: Sendable {
         ["XCLAIM", keys.jobStream, keys.consumerGroup, consumer, "0"] + entryIDs + ["JUSTID"]
     }
 
+    /// `.heartbeat` as the worker sends it: the same `XCLAIM … 0 id JUSTID`, but only for entries
+    /// still pending under this consumer, checked and claimed atomically in one script. A plain
+    /// XCLAIM with min-idle 0 takes an entry from whoever holds it: a worker that stalled past its
+    /// lease (and was taken over) would steal its job back and both would run it. The reply lists
+    /// the entries still ours; a job whose entry is missing lost its lease and must stop.
+    public func heartbeatOwned(entryIDs: [String]) -> [String] {
+        ["EVAL", Self.heartbeatScript, "1", keys.jobStream, keys.consumerGroup, consumer] + entryIDs
+    }
+
+    /// KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3…] entry ids → the ids re-claimed.
+    public static let heartbeatScript = """
+        local owned = {}
+        for i = 3, #ARGV do
+          local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+          if p[1] ~= nil and p[1][2] == ARGV[2] then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+            owned[#owned + 1] = ARGV[i]
+          end
+        end
+        return owned
+        """
+
     /// `.acknowledge` (after the database has recorded the outcome).
     public func acknowledge(entryID: String) -> [String] {
         ["XACK", keys.jobStream, keys.consumerGroup, entryID]
@@ -61,8 +83,13 @@ public struct RedisCommands: Sendable {
 
     /// `.deadLetter`: the job's fields plus why and where from; then mark failed, then acknowledge.
     public func deadLetter(_ job: JobMessage, entryID: String, deliveries: Int, reason: String, at timestamp: String) -> [String] {
+        deadLetter(fields: job.fields, entryID: entryID, deliveries: deliveries, reason: reason, at: timestamp)
+    }
+
+    /// An entry that is not a job at all (no video id, bad key) keeps its fields as they were.
+    public func deadLetter(fields: [(String, String)], entryID: String, deliveries: Int, reason: String, at timestamp: String) -> [String] {
         ["XADD", keys.deadLetterStream, "MAXLEN", "~", String(streamMaxLength), "*"]
-            + job.fields.flatMap { [$0.0, $0.1] }
+            + fields.flatMap { [$0.0, $0.1] }
             + ["original_entry_id", entryID, "deliveries", String(deliveries), "reason", reason, "dead_lettered_at", timestamp]
     }
 

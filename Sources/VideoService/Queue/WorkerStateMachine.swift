@@ -162,11 +162,12 @@ public struct WorkerStateMachine: Sendable {
     }
 
     /// SIGTERM (or SIGINT). The first stops taking jobs and lets running ones finish within the
-    /// grace period; a second one cancels them at once (they stay unacknowledged for another worker).
-    public mutating func terminationRequested(now: Duration) -> [Action] {
+    /// grace period (`grace`, else the policy's); a second one cancels them at once (they stay
+    /// unacknowledged for another worker).
+    public mutating func terminationRequested(now: Duration, grace: Duration? = nil) -> [Action] {
         switch phase {
         case .running:
-            phase = .draining(deadline: now + policy.shutdownGrace)
+            phase = .draining(deadline: now + (grace ?? policy.shutdownGrace))
             return [.notifyStopping] + tick(now: now)
         case .draining:
             phase = .draining(deadline: now)
