@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Service benchmarks (not part of the test suite), release build, against the throw-away services
+# of scripts/services.sh:
+#
+#   scripts/bench-pipeline.sh pipeline [ROUNDS]   60 s 1080p30 source: `vidd transcode` alone vs the
+#                                                 whole pipeline (upload, queue, probe, transcode with
+#                                                 uploads while encoding, rows, progress), alternating
+#   scripts/bench-pipeline.sh api [RATE] [SECONDS] GET /videos?limit=20 at a fixed rate (open loop)
+#                                                 against `vidd serve` with 1000 videos in the table
+#
+# Pipeline: "alone" is the wall time of `vidd transcode FILE DIR` (same preset, same machine);
+# "pipeline" is completed_at - created_at of the video (the API's row creation after the upload
+# finished, through the queue, to the row saying completed). Overhead = pipeline / alone - 1.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+mode="${1:-pipeline}"
+
+swift build -c release --product vidd >/dev/null
+VIDD="$(swift build -c release --show-bin-path)/vidd"
+scripts/services.sh start >/dev/null
+set -a; . .services/env; set +a
+
+work="$(mktemp -d)"
+db="bench_$(date +%s)"
+psql "$VIDD_TEST_PG_URL" -qXc "CREATE DATABASE $db"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    psql "$VIDD_TEST_PG_URL" -qXc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export VIDD_DATABASE_URL="${VIDD_TEST_PG_URL%/*}/$db"
+export VIDD_REDIS_URL="$VIDD_TEST_REDIS_URL"
+export VIDD_STORAGE="file://$work/storage"
+export VIDD_JOB_STREAM="$db:jobs" VIDD_JOB_GROUP="$db:workers" VIDD_DEAD_LETTER_STREAM="$db:dead"
+export VIDD_PROGRESS_KEY_PREFIX="$db:progress:" VIDD_PROGRESS_CHANNEL_PREFIX="$db:progress:" VIDD_PROGRESS_ALL_CHANNEL="$db:progress:all"
+export VIDD_X264_PRESET="${VIDD_X264_PRESET:-veryfast}"
+export VIDD_LOG_LEVEL=warning
+
+start_vidd() { # COMMAND PORT
+    VIDD_LISTEN="127.0.0.1:$2" "$VIDD" "$1" 2>>"$work/vidd.log" &
+    pids+=($!)
+    for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+    cat "$work/vidd.log" >&2
+    exit 1
+}
+
+case "$mode" in
+pipeline)
+    rounds="${2:-2}"
+    Fixtures/generate.sh large >/dev/null
+    src=".tmp/fixtures/bench_1080p30_60s.mp4"
+    start_vidd all 18090
+    alone=() pipe=()
+    for r in $(seq 1 "$rounds"); do
+        rm -rf "$work/out"
+        t0=$(date +%s.%N)
+        "$VIDD" transcode "$src" "$work/out" --preset "$VIDD_X264_PRESET" >/dev/null 2>&1
+        t1=$(date +%s.%N)
+        a=$(echo "$t1 - $t0" | bc)
+        alone+=("$a")
+        id=$(curl -sf -H 'Content-Type: video/mp4' --data-binary "@$src" "http://127.0.0.1:18090/jobs?name=bench.mp4" \
+            | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("id") or d["video"]["id"])')
+        while :; do
+            s=$(psql "$VIDD_DATABASE_URL" -tAXc "SELECT status FROM videos WHERE id = '$id'")
+            [ "$s" = completed ] && break
+            [ "$s" = failed ] && { echo "pipeline run failed" >&2; exit 1; }
+            sleep 0.2
+        done
+        p=$(psql "$VIDD_DATABASE_URL" -tAXc "SELECT extract(epoch FROM completed_at - created_at) FROM videos WHERE id = '$id'")
+        pipe+=("$p")
+        printf 'round %d: transcode alone %.2f s, pipeline %.2f s (%+.2f%%)\n' "$r" "$a" "$p" "$(echo "($p / $a - 1) * 100" | bc -l)"
+    done
+    python3 - "${alone[*]}" "${pipe[*]}" <<'EOF'
+import statistics, sys
+a = [float(x) for x in sys.argv[1].split()]
+p = [float(x) for x in sys.argv[2].split()]
+ma, mp = statistics.median(a), statistics.median(p)
+print(f"median: transcode alone {ma:.2f} s, pipeline {mp:.2f} s, overhead {100 * (mp / ma - 1):+.2f}%")
+EOF
+    ;;
+api)
+    rate="${2:-500}" seconds="${3:-20}"
+    start_vidd serve 18091
+    # 1000 videos, as a busy instance would list them.
+    psql "$VIDD_DATABASE_URL" -qXc "INSERT INTO videos (id, title, status, source_key, original_name)
+        SELECT gen_random_uuid(), 'video ' || g, (ARRAY['queued','processing','completed','failed'])[1 + g % 4],
+               'source/x/' || g || '.mp4', g || '.mp4' FROM generate_series(1, 1000) g"
+    curl -sf "http://127.0.0.1:18091/videos?limit=20" >/dev/null
+    python3 scripts/api-load.py "http://127.0.0.1:18091/videos?limit=20" --rate "$rate" --seconds "$seconds"
+    ;;
+*)
+    echo "usage: $0 pipeline [ROUNDS] | api [RATE] [SECONDS]" >&2
+    exit 64
+    ;;
+esac
