@@ -92,7 +92,7 @@ if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@" 2>&1 | tee "$LOG"
   STATUS=${PIPESTATUS[0]}
 else
-  # Five passes.
+  # Six passes.
   # 1. The network and codec tests, in parallel.
   # 1b. The HTTP server's tests (many real clients with timeouts measured in hundreds of ms),
   #     apart from pass 1, which starves them of CPU on two cores.
@@ -103,8 +103,11 @@ else
   #    PostgreSQL startups overran their 10 s connect timeout) and its buffers swamp RSS checks.
   # 3. The transcoder's tests, which keep both cores encoding and allocate hundreds of MB of frames.
   # 4. The two transcoder tests that count this process's transcoder threads, alone.
+  # 5. The service's worker and end-to-end tests: they transcode (in this process or in vidd
+  #    daemons it starts) and kill workers mid-job, so they get the machine to themselves.
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
+  SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests'
   run_pass() {  # run_pass TITLE ARGS...
     local title="$1"; shift
     say "$title (swift test $*)"
@@ -114,11 +117,12 @@ else
   }
   : > "$LOG"
   STATUS=0
-  run_pass "network and codec tests" --skip "TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE"
+  run_pass "network and codec tests" --skip "TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE"
   run_pass "HTTP server tests" --filter HTTPServerTests --skip "$ALONE"
   run_pass "timing- and memory-sensitive tests, alone" --filter "$ALONE"
   run_pass "media tests" --filter TranscodeTests --skip "$MEDIA_ALONE"
   run_pass "thread-count tests and the 1000-connection echo, alone" --filter "$MEDIA_ALONE"
+  run_pass "service: worker and end-to-end tests" --filter "$SERVICE"
 fi
 set -e
 TEST_TIME="$(elapsed "$T_TEST")"
@@ -127,7 +131,7 @@ echo
 say "================================ summary ================================"
 # Swift Testing's and XCTest's own totals, as printed above.
 # (XCTest's "Executed 0 tests" lines are left out: the suite is written with Swift Testing.)
-grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 5 | sed 's/^/[test]   /' || true
+grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 8 | sed 's/^/[test]   /' || true
 SKIPPED="$(grep -c '\*\*\* SKIPPED' "$LOG" || true)"
 if [ "$SKIPPED" != 0 ]; then say "  $SKIPPED test(s) skipped for a missing service (see '*** SKIPPED' above)"; fi
 say "  build $BUILD_TIME, tests $TEST_TIME, total $(elapsed "$T0"); full output in .tmp/test-output.log"
