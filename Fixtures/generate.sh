@@ -18,16 +18,16 @@ BITEXACT=(-map_metadata -1 -fflags +bitexact -flags:v +bitexact -flags:a +bitexa
 if [[ "$mode" == "large" ]]; then
   out="$here/../.tmp/fixtures"; mkdir -p "$out"
   # 60 s 1080p30 with audio: the benchmark source (CRF 18: a high-quality source, ~like a camera upload).
-  [[ -s "$out/bench_1080p30_60s.mp4" ]] || ff \
+  [[ -s "$out/bench_1080p30_60s.mp4" ]] || { ff \
     -f lavfi -i "testsrc2=size=1920x1080:rate=30" \
     -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 60 \
     -c:v libx264 -preset veryfast -crf 18 -pix_fmt yuv420p -g 60 -c:a aac -b:a 160k -ac 2 \
-    "${BITEXACT[@]}" -movflags +faststart "$out/bench_tmp.mp4" && mv "$out/bench_tmp.mp4" "$out/bench_1080p30_60s.mp4"
+    "${BITEXACT[@]}" -movflags +faststart "$out/bench_tmp.mp4" && mv "$out/bench_tmp.mp4" "$out/bench_1080p30_60s.mp4"; }
   # 4K 2 s: ladder tests from the top rung.
-  [[ -s "$out/uhd_2160p.mp4" ]] || ff \
+  [[ -s "$out/uhd_2160p.mp4" ]] || { ff \
     -f lavfi -i "testsrc2=size=3840x2160:rate=30" -f lavfi -i "sine=frequency=330:sample_rate=48000" -t 2 \
     -c:v libx264 -preset veryfast -crf 26 -pix_fmt yuv420p -c:a aac -b:a 96k \
-    "${BITEXACT[@]}" "$out/uhd_tmp.mp4" && mv "$out/uhd_tmp.mp4" "$out/uhd_2160p.mp4"
+    "${BITEXACT[@]}" "$out/uhd_tmp.mp4" && mv "$out/uhd_tmp.mp4" "$out/uhd_2160p.mp4"; }
   ls -l "$out"
   exit 0
 fi
