@@ -30,35 +30,40 @@ public indirect enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    public var text: String {
-        var out = ""
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The UTF-8 encoding, built in one buffer.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(to: &out)
         return out
     }
 
-    private func write(to out: inout String) {
+    private func write(to out: inout [UInt8]) {
         switch self {
-        case .string(let s): out += JSONText.string(s)
-        case .number(let d): out += d.isFinite ? "\(d)" : "null"
-        case .integer(let i): out += String(i)
-        case .bool(let b): out += b ? "true" : "false"
-        case .null: out += "null"
-        case .raw(let text): out += text
+        case .string(let s): JSONText.append(s, to: &out)
+        case .number(let d): out.append(contentsOf: (d.isFinite ? "\(d)" : "null").utf8)
+        case .integer(let i): out.append(contentsOf: String(i).utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .raw(let text): out.append(contentsOf: text.utf8)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, (k, v)) in members.enumerated() {
-                if i > 0 { out += "," }
-                out += JSONText.string(k) + ":"
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.append(k, to: &out)
+                out.append(UInt8(ascii: ":"))
                 v.write(to: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 }

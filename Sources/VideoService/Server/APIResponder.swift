@@ -72,14 +72,18 @@ struct APIResponder: HTTPResponder {
 /// Responses the handlers build.
 enum APIResponse {
     static func json(_ value: JSONValue, status: Int = 200, headers: HTTPFields = [:]) -> HTTPResponse {
-        json(text: value.text, status: status, headers: headers)
+        json(bytes: value.bytes, status: status, headers: headers)
     }
 
     static func json(text: String, status: Int = 200, headers: HTTPFields = [:]) -> HTTPResponse {
+        json(bytes: Array(text.utf8), status: status, headers: headers)
+    }
+
+    static func json(bytes: [UInt8], status: Int, headers: HTTPFields) -> HTTPResponse {
         var fields = headers
         fields["Content-Type"] = "application/json"
         fields["Cache-Control"] = "no-store"
-        return HTTPResponse(status: HTTPStatus(code: status), headers: fields, body: .string(text))
+        return HTTPResponse(status: HTTPStatus(code: status), headers: fields, body: .bytes(bytes))
     }
 
     static func error(_ error: APIError) -> HTTPResponse {

@@ -75,10 +75,12 @@ public enum SQL {
         """
 
     /// $1 status or NULL for all, $2 limit, $3 offset. Newest first; ties broken by id for stable pages.
+    /// The sort keys are qualified: a bare `id` would mean the output column `id::text`, which
+    /// no index has, so every row would be formatted and sorted before the LIMIT.
     public static let listVideos = """
         SELECT \(videoColumns) FROM videos
         WHERE ($1::text IS NULL OR status = $1::text)
-        ORDER BY created_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer
+        ORDER BY videos.created_at DESC, videos.id DESC LIMIT $2::integer OFFSET $3::integer
         """
 
     /// $1 status or NULL. The `total` of a listing.

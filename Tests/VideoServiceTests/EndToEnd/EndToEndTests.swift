@@ -289,4 +289,35 @@ import TestSupport
         }
         await sut.cleanup()
     }
+
+    /// Type=notify as systemd runs it: READY once listening, WATCHDOG at half of WATCHDOG_USEC,
+    /// STOPPING on SIGTERM, then a clean exit.
+    @Test func daemonSpeaksSystemdNotify() async throws {
+        guard let sut = try await ServiceUnderTest.make("e2e-notify") else { return }
+        do {
+            let socket = try SystemdNotifierTests.NotifySocket(path: sut.storageDirectory + "/notify")
+            let vidd = try await sut.start("serve", settings: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "200000"])
+            func next() async -> String? {
+                for _ in 0..<250 {
+                    var buffer = [UInt8](repeating: 0, count: 4096)
+                    let n = buffer.withUnsafeMutableBytes { recv(socket.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    if n >= 0 { return String(decoding: buffer[..<n], as: UTF8.self) }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return nil
+            }
+            var messages: [String] = []
+            while messages.filter({ $0 == "WATCHDOG=1" }).count < 2, let m = await next() { messages.append(m) }
+            #expect(messages.first?.hasPrefix("READY=1") == true, "READY first: \(messages)")
+            #expect(messages.filter { $0 == "WATCHDOG=1" }.count >= 2, "watchdog pings: \(messages)")
+            vidd.process.signal(SIGTERM)
+            var stopping = false
+            while !stopping, let m = await next() { stopping = m.hasPrefix("STOPPING=1") }
+            #expect(stopping, "STOPPING=1 on SIGTERM")
+            #expect(await vidd.process.waitForExit(timeout: .seconds(30)) == 0, "\(sut.logs)")
+        } catch {
+            Issue.record("\(error)\n\(sut.logs)")
+        }
+        await sut.cleanup()
+    }
 }
