@@ -54,8 +54,8 @@ start_vidd() { # COMMAND PORT
 case "$mode" in
 pipeline)
     rounds="${2:-2}"
-    Fixtures/generate.sh large >/dev/null
-    src=".tmp/fixtures/bench_1080p30_60s.mp4"
+    src="${VIDD_BENCH_SOURCE:-.tmp/fixtures/bench_1080p30_60s.mp4}"   # another source: VIDD_BENCH_SOURCE=FILE
+    [ -n "${VIDD_BENCH_SOURCE:-}" ] || Fixtures/generate.sh large >/dev/null
     start_vidd all 18090
     alone=() pipe=() alone_cpu=() pipe_cpu=()
     vidd_pid="${pids[0]}"
