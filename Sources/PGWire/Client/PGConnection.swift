@@ -55,6 +55,8 @@ public actor PGConnection {
         var tags: [String] = []
         var timer: TimerHandle?
         var cancelReason: CancelReason?
+        /// CancelRequests sent for this request so far.
+        var cancelsSent = 0
     }
 
     init(configuration: PGConfiguration, socket: Connection, session: StartupStateMachine.Session, buffer: ByteBuffer) {
@@ -248,9 +250,34 @@ public actor PGConnection {
     }
 
     func requestServerCancel() {
-        guard let key = backendKey, pendingCancel == nil else { return }
+        guard let key = backendKey, pendingCancel == nil, let id = active?.id else { return }
         let config = configuration
-        pendingCancel = Task(executorPreference: EventLoop.shared) { await PGTransport.sendCancel(config, key: key) }
+        active?.cancelsSent += 1
+        pendingCancel = Task(executorPreference: EventLoop.shared) { [weak self] in
+            // Returns once the postmaster has closed the connection: it has signalled the backend.
+            await PGTransport.sendCancel(config, key: key)
+            await self?.cancelDelivered(id)
+        }
+    }
+
+    /// PostgreSQL drops a CancelRequest that reaches the backend while it waits for a command, so
+    /// one that overtakes the query it was meant for is lost. While the same request is still
+    /// running, send another, backing off from 50 ms to 1 s. A cancel can never hit the next
+    /// request: that one begins only after the last cancel was delivered (`begin` awaits it), and
+    /// a cancel delivered while the backend waits between requests is dropped by the server.
+    func cancelDelivered(_ id: UInt64) {
+        pendingCancel = nil
+        guard let request = active, request.id == id, request.cancelReason != nil else { return }
+        let delay = Duration.milliseconds(min(50 << min(request.cancelsSent - 1, 5), 1000))
+        _ = EventLoop.shared.schedule(after: delay) { [weak self] in
+            guard let self else { return }
+            Task(executorPreference: EventLoop.shared) { await self.resendCancel(id) }
+        }
+    }
+
+    func resendCancel(_ id: UInt64) {
+        guard active?.id == id, active?.cancelReason != nil else { return }
+        requestServerCancel()
     }
 
     /// Called when the awaiting task was cancelled mid-request: cancel on the server and let a

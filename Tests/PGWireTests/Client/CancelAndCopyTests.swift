@@ -29,6 +29,27 @@ import Reactor
         await observer.close()
     }
 
+    /// Timeouts from 50 µs to 2 ms: the CancelRequest races the query's start on the server
+    /// (sent before, during or just after the backend begins it). A cancel that arrives while the
+    /// backend still waits for the query is dropped by PostgreSQL, so the client must send another
+    /// while the query runs. Every round must end in queryTimeout, never in a 3 s sleep, and the
+    /// next query must get its own answer. (Before the re-send, 2 runs in 3 of this suite had a
+    /// round sleep the full 3 s.)
+    @Test func cancelRacingTheQueryStartStillCancels() async throws {
+        guard let env = try PGTestEnvironment.get() else { return }
+        let c = try await env.connect()
+        for round in 0..<40 {
+            do {
+                _ = try await c.collect("SELECT pg_sleep(3)", timeout: .microseconds(50 + 100 * (round % 20)))
+                Issue.record("round \(round): pg_sleep(3) finished despite the timeout")
+            } catch let error as PGError {
+                #expect(error == .queryTimeout, "round \(round): \(error)")
+            }
+            #expect(try await c.collect("SELECT $1::int", [Int32(round)])[0].decode(Int.self, at: 0) == round, "the next query gets its own answer")
+        }
+        await c.close()
+    }
+
     @Test func taskCancellationCancelsOnTheServer() async throws {
         guard let env = try PGTestEnvironment.get() else { return }
         let c = try await env.connect()
