@@ -24,6 +24,7 @@ public final class RESPPubSub: Sendable {
         var supervisor: Task<Void, Never>?
         var isShutDown = false
         var reconnects = 0
+        var resubscriptions = 0
         var lastError: String?
     }
 
@@ -36,6 +37,12 @@ public final class RESPPubSub: Sendable {
 
     /// How many times the connection was re-established after a loss.
     public var reconnectCount: Int { state.withLock { $0.reconnects } }
+
+    /// How many times every subscription was restored after a loss (the server confirmed the
+    /// SUBSCRIBE). Messages published while the connection was down are lost — pub/sub is
+    /// at-most-once — so a subscriber that must not miss a state change re-reads it from its
+    /// source of truth when this number changes.
+    public var resubscriptionCount: Int { state.withLock { $0.resubscriptions } }
 
     public func subscribe(channels: [String]) async throws -> RESPSubscription {
         try await add(channels: channels, patterns: [])
@@ -151,6 +158,7 @@ public final class RESPPubSub: Sendable {
                 async let channelsDone: Void = Self.send("SUBSCRIBE", channels, on: connection)
                 async let patternsDone: Void = Self.send("PSUBSCRIBE", patterns, on: connection)
                 _ = try await (channelsDone, patternsDone)
+                if everConnected { state.withLock { $0.resubscriptions += 1 } }
             } catch {
                 candidate?.close()
                 state.withLock { $0.lastError = "\(error)" }

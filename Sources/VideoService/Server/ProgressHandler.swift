@@ -1,4 +1,5 @@
 import HTTPServer
+import Reactor
 import RESP
 import Synchronization
 
@@ -41,7 +42,7 @@ extension APIHandlers {
         }
         context.metrics.increment(ServiceMetrics.sseClients, by: 1)
         do {
-            try await relay(subscription, videoID: videoID, events: events, logger: logger)
+            try await relay(subscription, registration: registration, videoID: videoID, events: events, logger: logger)
         } catch {
             await finish(subscription, registration)
             throw error
@@ -55,7 +56,7 @@ extension APIHandlers {
         await subscription.unsubscribe()
     }
 
-    private func relay(_ subscription: RESPSubscription, videoID: String?, events: EventStreamWriter, logger: Logger) async throws {
+    private func relay(_ subscription: RESPSubscription, registration: UInt64, videoID: String?, events: EventStreamWriter, logger: Logger) async throws {
         let (seconds, attoseconds) = options.reconnectDelay.components
         let retry = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
         try await events.send(encoded: Array(ServerSentEvent.retry(milliseconds: retry).utf8))
@@ -67,14 +68,39 @@ extension APIHandlers {
         } else {
             _ = try await perform(stream.snapshotLoaded(nil), events)
         }
-        // Ends when the subscription is cancelled (shutdown) or this task is (client gone).
-        for await message in subscription {
-            guard let event = try? ProgressEvent.decode(message.payload) else {
-                logger.warning("ignoring a progress message that is not a progress event", ["channel": message.channel])
-                continue
-            }
-            if try await perform(stream.published(event), events) { return }
+        // Pub/sub is at-most-once: what is published while the subscriber's connection is down
+        // is lost (the final event included, which would leave this stream open for ever). So a
+        // per-video stream re-reads the snapshot each time the subscriptions were restored;
+        // ProgressStream drops it unless it is newer than what was sent.
+        let (inputs, feed) = AsyncStream<RelayInput>.makeStream()
+        let forward = Task(executorPreference: EventLoop.shared) {
+            for await message in subscription { feed.yield(.message(message)) }
+            feed.finish()
         }
+        if videoID != nil {
+            progressStreams.onResubscribed(registration) { feed.yield(.resubscribed) }
+        }
+        defer { forward.cancel() }
+        // Ends when the subscription is cancelled (shutdown) or this task is (client gone).
+        for await input in inputs {
+            switch input {
+            case .message(let message):
+                guard let event = try? ProgressEvent.decode(message.payload) else {
+                    logger.warning("ignoring a progress message that is not a progress event", ["channel": message.channel])
+                    continue
+                }
+                if try await perform(stream.published(event), events) { return }
+            case .resubscribed:
+                guard let videoID, let current = try await snapshot(videoID: videoID) else { continue }
+                logger.info("progress subscription restored; snapshot re-read")
+                if try await perform(stream.published(current), events) { return }
+            }
+        }
+    }
+
+    enum RelayInput: Sendable {
+        case message(RESPPubSubMessage)
+        case resubscribed
     }
 
     /// Sends the frames; true once the stream is to end.
@@ -115,12 +141,15 @@ extension APIHandlers {
 }
 
 /// The open progress streams, so shutdown can end them (their subscriptions finish, the
-/// responses complete, the connections close) instead of waiting out the grace period.
+/// responses complete, the connections close) instead of waiting out the grace period; and so one
+/// watcher can tell every per-video stream when pub/sub restored its subscriptions.
 final class ProgressStreamRegistry: Sendable {
     private struct State {
         var stopping = false
         var next: UInt64 = 0
         var open: [UInt64: RESPSubscription] = [:]
+        var resubscribed: [UInt64: @Sendable () -> Void] = [:]
+        var watcher: Task<Void, Never>?
     }
     private let state = Mutex(State())
 
@@ -138,14 +167,41 @@ final class ProgressStreamRegistry: Sendable {
     }
 
     func remove(_ id: UInt64) {
-        _ = state.withLock { $0.open.removeValue(forKey: id) }
+        state.withLock { s in
+            s.open.removeValue(forKey: id)
+            s.resubscribed.removeValue(forKey: id)
+        }
+    }
+
+    /// `action` runs (on the watcher's task) each time `pubSub` restored its subscriptions.
+    func onResubscribed(_ id: UInt64, _ action: @escaping @Sendable () -> Void) {
+        state.withLock { s in if s.open[id] != nil { s.resubscribed[id] = action } }
+    }
+
+    /// One task for all streams: polls the counter (a lock read) every `interval`.
+    func watch(_ pubSub: RESPPubSub, every interval: Duration) {
+        state.withLock { s in
+            guard s.watcher == nil, !s.stopping else { return }
+            s.watcher = Task(executorPreference: EventLoop.shared) { [self] in
+                var seen = pubSub.resubscriptionCount
+                while !Task.isCancelled {
+                    try? await EventLoop.shared.sleep(for: interval)
+                    let now = pubSub.resubscriptionCount
+                    guard now != seen else { continue }
+                    seen = now
+                    for action in state.withLock({ Array($0.resubscribed.values) }) { action() }
+                }
+            }
+        }
     }
 
     func endAll() async {
-        let open = state.withLock { s in
+        let (open, watcher) = state.withLock { s in
             s.stopping = true
-            return Array(s.open.values)
+            defer { s.watcher = nil }
+            return (Array(s.open.values), s.watcher)
         }
+        watcher?.cancel()
         for subscription in open { await subscription.unsubscribe() }
     }
 }

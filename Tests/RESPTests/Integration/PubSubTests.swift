@@ -123,6 +123,7 @@ func collect(_ sub: RESPSubscription, count: Int) async -> [RESPPubSubMessage] {
         }
         #expect(patternReceivers == 1)
         #expect(await collect(psub, count: 1).map(\.string) == ["50%"])
+        #expect(pubsub.resubscriptionCount == pubsub.reconnectCount, "every reconnection restored the subscriptions")
         // Drain the probes, then the next real message arrives in order.
         try await p.publish("jobs", "after")
         var seen: [String] = []

@@ -54,7 +54,10 @@ struct APITestEnvironment: Sendable {
         let logger = Logger(level: .debug, redactor: configuration.redactor, sink: logs)
         var redisOptions = RESPPoolOptions()
         redisOptions.waitTimeout = overrideRedisURL == nil ? .seconds(5) : .seconds(1)
-        let redis = RESPClient(configuration: try RESPConfiguration(url: configuration.redisURL), options: redisOptions)
+        // Named, so a test can find this service's connections in CLIENT LIST (and kill one).
+        var redisConfiguration = try RESPConfiguration(url: configuration.redisURL)
+        redisConfiguration.clientName = unique.replacing(":", with: "_")
+        let redis = RESPClient(configuration: redisConfiguration, options: redisOptions)
         let metrics = MetricsRegistry()
         ServiceMetrics.registerAll(in: metrics)
         let context = ServiceContext(configuration: configuration, logger: logger, metrics: metrics,

@@ -119,6 +119,39 @@ import TestSupport
         }
     }
 
+    /// Pub/sub is at-most-once: a final event published while the API's subscriber connection is
+    /// down never reaches it. The stream must still end with that event (re-read from the
+    /// snapshot once the subscriptions are restored) instead of staying open for ever. The lost
+    /// publish is made deterministic: the snapshot key turns final without any PUBLISH, then the
+    /// subscriber's connection is killed.
+    @Test func aFinalEventLostWhilePubSubWasDownStillEndsTheStream() async throws {
+        var options = APIService.Options()
+        options.resubscriptionCheck = .milliseconds(50)
+        // No heartbeats: if the final event never comes, the client's 30 s read bound fails the
+        // test instead of heartbeats keeping it waiting for ever.
+        options.heartbeat = .seconds(3600)
+        try await APITestEnvironment.with("ssegap", options: options) { env in
+            let video = try await env.recordVideo(status: .processing)
+            try await env.queue.publish(Self.event(video.id, .processing, 10, at: 1))
+            let stream = try await TestEventStream.open(port: env.port, "/progress/\(video.id)")
+            defer { stream.close() }
+            _ = try #require(try await stream.nextEvent())  // the snapshot: subscribed by now
+
+            let final = Self.event(video.id, .completed, 100, at: 2)
+            _ = try await env.redis.send("SET", env.keys.progressKey(video.id), final.jsonString())
+            let clients = try await env.redis.send("CLIENT", "LIST", "TYPE", "pubsub").string ?? ""
+            let name = "name=\(env.name.replacing(":", with: "_"))"
+            let ids = clients.split(separator: "\n").filter { $0.split(separator: " ").contains { $0 == name } }
+                .compactMap { $0.split(separator: " ").first { $0.hasPrefix("id=") }?.dropFirst(3) }.map(String.init)
+            try #require(ids.count == 1, "one pub/sub connection named \(name): \(clients)")
+            _ = try await env.redis.send("CLIENT", "KILL", "ID", ids[0])
+
+            let done = try #require(try await stream.nextEvent(), "the stream ended without the final event")
+            #expect(try done.progress()["status"] as? String == "completed")
+            #expect(try await stream.next() == nil, "the stream ends after completed")
+        }
+    }
+
     @Test func unknownVideoIsA404BeforeStreaming() async throws {
         try await APITestEnvironment.with("sse404") { env in
             for path in ["/progress/\(VideoID.generate())", "/progress/nope"] {
