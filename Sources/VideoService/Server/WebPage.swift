@@ -128,7 +128,7 @@ $("upload").addEventListener("submit", (ev) => {
     if (xhr.status === 202 || xhr.status === 200) {
       const video = JSON.parse(xhr.responseText);
       bar.value = 100;
-      $("upload-status").textContent = "Queued " + (video.title || video.original_name || video.id);
+      $("upload-status").textContent = "Uploaded " + (video.title || video.original_name || video.id) + ": progress below";
       loadVideos().then(() => select(video.id));
     } else {
       $("upload-status").textContent = "Upload failed: " + errorText(xhr.responseText, xhr.status);
