@@ -3,10 +3,11 @@
 
 Runs, interleaved N times on the same source:
   vidd   : vidd transcode SRC -o OUT --rungs 1080,...,144   (MP4 + HLS fMP4 + master + poster + storyboard)
+  direct : the same with VIDD_TRANSCODE_CASCADE=0 (every rung scaled from the source, no cascade)
   a      : one ffmpeg process per rung, one after another   (MP4 + HLS fMP4 through the tee muxer)
   b      : one ffmpeg process, split filter, all outputs    (MP4 + HLS fMP4 through the tee muxer)
 and reports median wall and CPU time, the ratios, per-rung SSIM vs the source (first run) and sizes.
-Usage: bench.py SRC VIDD_BINARY [--runs N] [--work DIR] [--ssim vidd,a,b]
+Usage: bench.py SRC VIDD_BINARY [--runs N] [--work DIR] [--ssim vidd,a,b] [--variants vidd,direct,a,b]
 """
 import argparse, json, os, re, shutil, statistics, subprocess, sys, time
 
@@ -30,12 +31,13 @@ def tee(out, name):
             f"[f=hls:hls_time=6:hls_playlist_type=vod:hls_segment_type=fmp4:hls_flags=independent_segments:"
             f"hls_segment_filename={out}/hls/{name}/seg_%04d.m4s:hls_fmp4_init_filename=init.mp4]{out}/hls/{name}/index.m3u8")
 
-def timed(cmd):
+def timed(cmd, env=None):
     """Runs cmd; returns (wall s, cpu s of the child: user + sys, stdout). Peak RSS goes to PEAK_RSS."""
     cmd = ["/usr/bin/time", "-f", "%M", "-o", "/tmp/vidd-bench-rss"] + cmd
     before = os.times()
     t0 = time.monotonic()
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env=dict(os.environ, **env) if env else None)
     wall = time.monotonic() - t0
     after = os.times()
     if r.returncode != 0:
@@ -46,9 +48,10 @@ def timed(cmd):
 
 PEAK_RSS = []
 
-def run_vidd(vidd, src, out):
+def run_vidd(vidd, src, out, cascade=True):
     shutil.rmtree(out, ignore_errors=True)
-    wall, cpu, stdout = timed([vidd, "transcode", src, "-o", out, "--preset", "veryfast", "--rungs", ",".join(r[0][:-1] for r in RUNGS)])
+    wall, cpu, stdout = timed([vidd, "transcode", src, "-o", out, "--preset", "veryfast", "--rungs", ",".join(r[0][:-1] for r in RUNGS)],
+                              env=None if cascade else {"VIDD_TRANSCODE_CASCADE": "0"})
     return wall, cpu, stdout
 
 def run_a(src, out):
@@ -88,7 +91,8 @@ def main():
     ap.add_argument("--variants", default="vidd,a,b")
     args = ap.parse_args()
     variants = args.variants.split(",")
-    runners = {"vidd": lambda o: run_vidd(args.vidd, args.src, o), "a": lambda o: run_a(args.src, o), "b": lambda o: run_b(args.src, o)}
+    runners = {"vidd": lambda o: run_vidd(args.vidd, args.src, o), "direct": lambda o: run_vidd(args.vidd, args.src, o, cascade=False),
+               "a": lambda o: run_a(args.src, o), "b": lambda o: run_b(args.src, o)}
     results = {v: [] for v in variants}
     cpu_lines = []
     for i in range(args.runs):
@@ -99,8 +103,8 @@ def main():
             results[v].append((wall, cpu))
             load = os.getloadavg()[0]
             print(f"run {i + 1} {v:5s}: wall {wall:7.1f} s  cpu {cpu:7.1f} s  peak RSS {rss:6.0f} MB  (load avg {load:.1f})", flush=True)
-            if v == "vidd":
-                cpu_lines += [l for l in stdout.splitlines() if l.startswith("cpu:")]
+            if v in ("vidd", "direct"):
+                cpu_lines += [f"{v:6s} run {i + 1} " + l for l in stdout.splitlines() if l.startswith("cpu:")]
     print()
     med = {v: (statistics.median(w for w, _ in results[v]), statistics.median(c for _, c in results[v])) for v in variants}
     for v in variants:
@@ -109,7 +113,7 @@ def main():
         for v in variants:
             if v != "vidd":
                 print(f"vidd vs {v}: {med[v][0] / med['vidd'][0]:.2f}x faster wall, {med[v][1] / med['vidd'][1]:.2f}x less CPU")
-    for l in cpu_lines: print("vidd " + l)
+    for l in cpu_lines: print(l)
     print()
     chosen = [v for v in args.ssim.split(",") if v in variants]
     print("rung   " + "".join(f"{'SSIM ' + v:>12s}" for v in chosen) + "".join(f"{'MB ' + v:>10s}" for v in variants))

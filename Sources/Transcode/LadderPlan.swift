@@ -13,6 +13,9 @@ public struct PlannedRung: Sendable, Equatable, Codable {
     public var gopFrames: Int
     /// x264 threads for this rung (the big rungs get more so no single encoder is the critical path).
     public var encoderThreads: Int
+    /// Cascade scaling: index in `LadderPlan.rungs` of the (larger) rung whose scaled picture this
+    /// rung is scaled from; nil = scaled from the decoded source. See `LadderPlanner.assignScaleSources`.
+    public var scaledFrom: Int? = nil
 
     public var name: String { spec.name }
     public var crf: Int { spec.crf }
@@ -42,9 +45,12 @@ public struct LadderOptions: Sendable, Equatable {
     public var rungs: [Int]?
     /// Cores the encoders may use (thread counts are derived from it).
     public var cores: Int
+    /// Cascade scaling: lower rungs scale from a larger rung's picture instead of the source where
+    /// the rule in `LadderPlanner.assignScaleSources` allows; false = every rung from the source.
+    public var cascade: Bool
 
-    public init(preset: String = "veryfast", rungs: [Int]? = nil, cores: Int = 2) {
-        self.preset = preset; self.rungs = rungs; self.cores = cores
+    public init(preset: String = "veryfast", rungs: [Int]? = nil, cores: Int = 2, cascade: Bool = true) {
+        self.preset = preset; self.rungs = rungs; self.cores = cores; self.cascade = cascade
     }
 }
 
@@ -91,6 +97,7 @@ public enum LadderPlanner {
                     gopFrames: 2 * Int((outFps * RungTable.keyframeInterval).rounded(.up)), encoderThreads: 1)
             }
             assignThreads(&rungs, cores: options.cores)
+            if options.cascade { assignScaleSources(&rungs, sourceShortSide: short) }
         }
         if rungs.isEmpty && !hasAudio {
             throw .invalidOptions("nothing to produce: no video rung fits the source and it has no audio")
@@ -115,6 +122,36 @@ public enum LadderPlanner {
         var d = 1
         while sourceRate / Double(d) > maxRate + 0.5 && d < 64 { d += 1 }
         return d
+    }
+
+    /// A rung is scaled from a larger rung's picture only if that one is at least this many times
+    /// its short side (measured: docs/transcode.md, "Cascade scaling").
+    public static let cascadeMinRatio = 1.5
+
+    /// The cascade rule, the one place it lives. Scaling cost is dominated by the input picture
+    /// (swscale's bicubic filter widens with the downscale ratio, so every output pixel reads the
+    /// whole input footprint): the smaller the input, the cheaper. A rung (largest first) is
+    /// scaled from the smallest other planned rung that
+    /// 1. is itself scaled down (short side below the source's: a rung at the source's own size
+    ///    holds the source picture, nothing is gained by going through it),
+    /// 2. has a short side ≥ `cascadeMinRatio` × this rung's (bicubic from a picture barely larger
+    ///    would compound the two filters' losses), and
+    /// 3. receives every frame this rung encodes (its frame-rate divisor divides this rung's);
+    /// otherwise from the decoded source. 1080p source: 1080p and 720p from the source, 480p and
+    /// 360p from 720p, 240p from 360p, 144p from 240p.
+    static func assignScaleSources(_ rungs: inout [PlannedRung], sourceShortSide: Int) {
+        for i in rungs.indices {
+            let short = min(rungs[i].width, rungs[i].height)
+            var parent: Int? = nil
+            for j in rungs.indices where j != i {
+                let s = min(rungs[j].width, rungs[j].height)
+                guard s < sourceShortSide, Double(s) >= cascadeMinRatio * Double(short),
+                      rungs[i].frameRateDivisor % rungs[j].frameRateDivisor == 0 else { continue }
+                if let p = parent, min(rungs[p].width, rungs[p].height) <= s { continue }
+                parent = j
+            }
+            rungs[i].scaledFrom = parent
+        }
     }
 
     /// Two cores and N encoders: the rungs carrying the most pixels get a second x264 thread so

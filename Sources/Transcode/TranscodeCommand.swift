@@ -19,6 +19,8 @@ public enum TranscodeCommand {
         var options = TranscodeOptions()
         if let preset { options.ladder.preset = preset }
         options.ladder.rungs = rungs
+        // VIDD_TRANSCODE_CASCADE=0 scales every rung from the source (the benchmark compares both).
+        if let v = ProcessInfo.processInfo.environment["VIDD_TRANSCODE_CASCADE"] { options.ladder.cascade = !(v == "0" || v == "false") }
         let interactive = isatty(STDERR_FILENO) != 0
         let transcoder = Transcoder(source: source, outputDirectory: outputDirectory, options: options,
                                     sink: DirectorySink(directory: outputDirectory),
@@ -26,7 +28,10 @@ public enum TranscodeCommand {
         do {
             let r = try transcoder.runBlocking()
             if interactive { printError("") }
-            let rungs = r.plan.rungs.map { "\($0.name) \($0.width)x\($0.height)@\(String(format: "%.2f", $0.frameRate))" }
+            let rungs = r.plan.rungs.map { rung in
+                "\(rung.name) \(rung.width)x\(rung.height)@\(String(format: "%.2f", rung.frameRate))" +
+                    (rung.scaledFrom.map { " (from \(r.plan.rungs[$0].name))" } ?? "")
+            }
             print("done in \(String(format: "%.1f", r.elapsed)) s: \(r.framesDecoded) frames decoded; rungs: \(rungs.joined(separator: ", "))")
             print("outputs in \(r.outputDirectory): \(r.masterPlaylist), \(r.mp4Files.joined(separator: ", "))" +
                   (r.poster.map { ", \($0)" } ?? "") + (r.storyboard.map { ", \($0), storyboard.vtt" } ?? ""))

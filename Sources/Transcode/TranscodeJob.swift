@@ -69,7 +69,8 @@ final class TranscodeJob {
         for w in workers { try w.start() }
         threadsStarted = true
         try demuxAndDecode()
-        for w in workers { w.queue.close() }
+        // The roots' input ends here; each rung closes the queues of the rungs it feeds.
+        for w in workers where w.rung.scaledFrom == nil { w.queue.close() }
         for w in workers { w.join() }
         threadsStarted = false
         if let failure = control.failure { throw failure }
@@ -142,6 +143,8 @@ final class TranscodeJob {
                                           outputDirectory: outputDirectory, sink: sink, control: control,
                                           queueDepth: options.queueDepth))
         }
+        // Cascade (LadderPlanner.assignScaleSources): a rung scaled from another is fed by that rung's thread.
+        for (i, r) in plan.rungs.enumerated() { if let p = r.scaledFrom { workers[p].children.append(workers[i]) } }
     }
 
     private func demuxAndDecode() throws(TranscodeError) {
@@ -220,11 +223,11 @@ final class TranscodeJob {
             nextKeyTime = (floor(time / plan.keyframeInterval + 1e-6) + 1) * plan.keyframeInterval
         }
         try thumbnailer?.offer(ref, time: time)
-        for w in workers {
-            let d = w.rung.frameRateDivisor
+        let phase = frameIndex - lastKeyIndex
+        for w in workers where w.rung.scaledFrom == nil {
             // Decimation restarts at each keyframe so keyframes are never dropped by lower rungs.
-            if (frameIndex - lastKeyIndex) % d == 0 {
-                if !w.queue.push(.frame(ref, keyframe: key, duration: duration * Int64(d))) { return }
+            if phase % w.rung.frameRateDivisor == 0 {
+                if !w.queue.push(.frame(ref, keyframe: key, phase: phase, duration: duration)) { return }
             }
         }
         frameIndex += 1
@@ -237,7 +240,7 @@ final class TranscodeJob {
         guard !workers.isEmpty else { return }
         guard let clone = av_packet_clone(packet) else { throw .libav(operation: "av_packet_clone", code: -12, message: "out of memory") }
         let ref = PacketRef(clone)
-        for w in workers { if !w.queue.push(.audio(ref)) { return } }
+        for w in workers where w.rung.scaledFrom == nil { if !w.queue.push(.audio(ref)) { return } }
     }
 
     private func reportProgress(force: Bool) {

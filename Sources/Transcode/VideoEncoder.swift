@@ -1,7 +1,7 @@
 import CFFmpeg
 
-/// One rung's scaler and x264 encoder: source frames in (any size and pixel format, already
-/// rotated), H.264 High yuv420p packets out.
+/// One rung's scaler and x264 encoder: frames in (the decoded source or, in a cascade, a larger
+/// rung's scaled picture; any size and pixel format, already rotated), H.264 High yuv420p packets out.
 final class VideoEncoder {
     let rung: PlannedRung
     let codec: UnsafeMutablePointer<AVCodecContext>
@@ -11,11 +11,14 @@ final class VideoEncoder {
     private var durations: [Int64: Int64] = [:]
     /// CPU seconds spent in swscale by the calling thread.
     private(set) var scaleCPU = 0.0
-    private let scaled: OwnedFrame
+    /// Scaled pictures, reused once nobody references them any more (see `scale`).
+    private var pool: [OwnedFrame] = []
+    /// The picture handed to x264 when the source needs no scaling (a reference, no copy).
+    private let passThrough: OwnedFrame
 
     init(rung: PlannedRung, timeBase: AVRational, preset: String) throws(TranscodeError) {
         self.rung = rung
-        scaled = try OwnedFrame()
+        passThrough = try OwnedFrame()
         guard let enc = avcodec_find_encoder_by_name("libx264") else {
             throw .libav(operation: "find encoder libx264", code: -1, message: "libx264 is not available in this libavcodec")
         }
@@ -64,7 +67,24 @@ final class VideoEncoder {
     /// Scales `source` to the rung size and sends it to x264; delivers finished packets to `output`.
     func encode(_ source: UnsafePointer<AVFrame>, keyframe: Bool, duration: Int64,
                 output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
+        let picture = try scale(source)
+        try encodeScaled(picture, keyframe: keyframe, duration: duration, output: output)
+    }
+
+    /// The rung-size yuv420p picture of `source` (same pts). Valid until the next call; other
+    /// threads may hold `av_frame_ref` references to it (a cascade's lower rungs scale from it):
+    /// its buffers are only rewritten once nobody else holds them.
+    ///
+    /// A source already at the rung's size in yuv420p is not scaled at all: the result is a new
+    /// reference to its buffers (x264 only reads its input).
+    func scale(_ source: UnsafePointer<AVFrame>) throws(TranscodeError) -> UnsafeMutablePointer<AVFrame> {
         let s = source.pointee
+        if s.width == Int32(rung.width) && s.height == Int32(rung.height) && s.format == AV_PIX_FMT_YUV420P.rawValue {
+            av_frame_unref(passThrough.frame)
+            try LibAV.check(av_frame_ref(passThrough.frame, source), "av_frame_ref(\(rung.name))")
+            passThrough.frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
+            return passThrough.frame
+        }
         if scaler == nil || scalerInput != (s.width, s.height, s.format) {
             sws_freeContext(scaler)
             scaler = sws_getContext(s.width, s.height, AVPixelFormat(rawValue: s.format),
@@ -76,23 +96,35 @@ final class VideoEncoder {
             scalerInput = (s.width, s.height, s.format)
         }
         let t0 = CPUTime.thread()
-        // One output picture per rung, reused: a fresh 1080p buffer per frame means an mmap, page
-        // faults and an munmap each time. If the encoder still holds a reference, the buffer is not
-        // writable and a new one is allocated instead.
-        let out = scaled
-        if out.frame.pointee.buf.0 == nil || av_frame_is_writable(out.frame) == 0 {
-            av_frame_unref(out.frame)
-            out.frame.pointee.width = Int32(rung.width)
-            out.frame.pointee.height = Int32(rung.height)
-            out.frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
-            try LibAV.check(av_frame_get_buffer(out.frame, 0), "av_frame_get_buffer")
+        defer { scaleCPU += CPUTime.thread() - t0 }
+        // Output pictures are reused: a fresh 1080p buffer per frame means an mmap, page faults and
+        // an munmap each time. A picture whose buffers someone else still references (the encoder,
+        // or a lower rung of the cascade that has not scaled from it yet) is not writable: take the
+        // next one, or add one. The pool stays small: references are dropped within a queue's depth.
+        var out: OwnedFrame? = nil
+        for f in pool where f.frame.pointee.buf.0 != nil && av_frame_is_writable(f.frame) != 0 { out = f; break }
+        if out == nil {
+            let f = try OwnedFrame()
+            f.frame.pointee.width = Int32(rung.width)
+            f.frame.pointee.height = Int32(rung.height)
+            f.frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
+            try LibAV.check(av_frame_get_buffer(f.frame, 0), "av_frame_get_buffer")
+            pool.append(f)
+            out = f
         }
-        try LibAV.check(sws_scale_frame(scaler, out.frame, source), "sws_scale_frame(\(rung.name))")
-        scaleCPU += CPUTime.thread() - t0
-        out.frame.pointee.pts = s.pts
-        out.frame.pointee.pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE
-        durations[s.pts] = duration
-        try send(out.frame, output: output)
+        let picture = out!.frame
+        try LibAV.check(sws_scale_frame(scaler, picture, source), "sws_scale_frame(\(rung.name))")
+        picture.pointee.pts = s.pts
+        picture.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        return picture
+    }
+
+    /// Sends a picture returned by `scale` to x264.
+    func encodeScaled(_ picture: UnsafeMutablePointer<AVFrame>, keyframe: Bool, duration: Int64,
+                      output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
+        picture.pointee.pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE
+        durations[picture.pointee.pts] = duration
+        try send(picture, output: output)
     }
 
     /// Drains the encoder at the end of the stream.

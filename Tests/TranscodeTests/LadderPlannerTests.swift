@@ -106,4 +106,64 @@ struct LadderPlannerTests {
         #expect(sides == [2160, 1440, 1080, 720, 480, 360, 240, 144])
         #expect(RungTable.rungs.allSatisfy { $0.bufSizeKbps == 2 * $0.maxRateKbps })
     }
+
+    // Cascade scaling: each rung's source is the smallest planned rung that is itself scaled down,
+    // ≥ 1.5× its short side and fed every frame it needs; else the decoded source (nil).
+    func sources(_ p: LadderPlan) -> [String] { p.rungs.map { r in r.scaledFrom.map { p.rungs[$0].name } ?? "source" } }
+
+    @Test func cascadeLandscape1080p() throws {
+        let p = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true)
+        #expect(sources(p) == ["source", "source", "720p", "720p", "360p", "240p"])
+        #expect(p.rungs.map(\.scaledFrom) == [nil, nil, 1, 1, 3, 4])
+        let off = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true,
+                                         options: LadderOptions(cascade: false))
+        #expect(off.rungs.allSatisfy { $0.scaledFrom == nil })
+        // Everything else is the same plan.
+        #expect(sizes(off) == sizes(p))
+    }
+
+    @Test func cascadePortraitAndFourK() throws {
+        let portrait = try LadderPlanner.plan(displayWidth: 1080, displayHeight: 1920, frameRate: 30, hasAudio: false)
+        #expect(sources(portrait) == ["source", "source", "720p", "720p", "360p", "240p"])
+        let uhd = try LadderPlanner.plan(displayWidth: 3840, displayHeight: 2160, frameRate: 30, hasAudio: true)
+        // 1440p is not 1.5 × 1080: 1080p comes from the source; 720p from the smallest rung that is, 1080p.
+        #expect(sources(uhd) == ["source", "source", "source", "1080p", "720p", "720p", "360p", "240p"])
+        // A rung at the source's own size is never a cascade source, whatever its short side.
+        let p720 = try LadderPlanner.plan(displayWidth: 1280, displayHeight: 720, frameRate: 30, hasAudio: true)
+        #expect(sources(p720) == ["source", "source", "source", "360p", "240p"])
+    }
+
+    @Test func cascadeOddSizesAndSelectedRungs() throws {
+        let odd = try LadderPlanner.plan(displayWidth: 853, displayHeight: 479, frameRate: 30, hasAudio: false)
+        #expect(sizes(odd) == ["642x360", "428x240", "256x144"])
+        #expect(sources(odd) == ["source", "360p", "240p"])
+        let between = try LadderPlanner.plan(displayWidth: 1000, displayHeight: 600, frameRate: 25, hasAudio: true)
+        #expect(sources(between) == ["source", "source", "360p", "240p"])
+        let portraitOdd = try LadderPlanner.plan(displayWidth: 727, displayHeight: 1291, frameRate: 30, hasAudio: false)
+        #expect(sizes(portraitOdd) == ["720x1278", "480x852", "360x640", "240x426", "144x256"])
+        // 720p is below the source's 727: it feeds 480p and 360p.
+        #expect(sources(portraitOdd) == ["source", "720p", "720p", "360p", "240p"])
+        // Only planned rungs feed others.
+        let some = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true,
+                                          options: LadderOptions(rungs: [720, 144]))
+        #expect(sources(some) == ["source", "720p"])
+        let tiny = try LadderPlanner.plan(displayWidth: 97, displayHeight: 61, frameRate: 15, hasAudio: false)
+        #expect(sources(tiny) == ["source"])
+    }
+
+    @Test func cascadeOnlyFromRungsThatGetEveryFrameNeeded() throws {
+        // 120 fps: 1080p/720p at 60 (÷2), the rest at 30 (÷4); 2 divides 4, so the cascade holds.
+        let p120 = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 120, hasAudio: false)
+        #expect(sources(p120) == ["source", "source", "720p", "720p", "360p", "240p"])
+        // 1000x800 at 60: 720p keeps 60 fps and feeds 360p at 30.
+        let p60 = try LadderPlanner.plan(displayWidth: 1000, displayHeight: 800, frameRate: 60, hasAudio: false,
+                                         options: LadderOptions(rungs: [720, 360]))
+        #expect(p60.rungs.map(\.frameRateDivisor) == [1, 2])
+        #expect(sources(p60) == ["source", "720p"])
+        // The other way round never happens: a rung does not feed one that needs frames it skipped.
+        var rungs = p60.rungs
+        rungs[0].frameRateDivisor = 2; rungs[1].frameRateDivisor = 1
+        LadderPlanner.assignScaleSources(&rungs, sourceShortSide: 800)
+        #expect(rungs.map(\.scaledFrom) == [nil, nil])
+    }
 }
