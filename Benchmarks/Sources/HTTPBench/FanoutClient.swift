@@ -21,6 +21,7 @@ enum FanoutClient {
                         var buffer = ByteBuffer(capacity: 16 * 1024)
                         var local: [Int] = []
                         var seen = 0
+                        var lastID = 0
                         let end = ContinuousClock.now + .seconds(seconds)
                         while ContinuousClock.now < end {
                             try await c.read(into: &buffer, timeout: .seconds(5))
@@ -31,7 +32,13 @@ enum FanoutClient {
                             var consumed = bytes.startIndex
                             for i in bytes.indices where bytes[i] == 10 {
                                 let line = bytes[lineStart..<i]
-                                if line.starts(with: "data: ".utf8), stats.measuring.load(ordering: .relaxed),
+                                if line.starts(with: "id: ".utf8), let id = Int(String(decoding: line.dropFirst(4), as: UTF8.self)) {
+                                    // ids are consecutive: a jump is events this client never got
+                                    if lastID > 0, id > lastID + 1, stats.measuring.load(ordering: .relaxed) {
+                                        stats.missed.add(id - lastID - 1, ordering: .relaxed)
+                                    }
+                                    lastID = id
+                                } else if line.starts(with: "data: ".utf8), stats.measuring.load(ordering: .relaxed),
                                     let sent = Int(String(decoding: line.dropFirst(6), as: UTF8.self))
                                 {
                                     stats.received.add(1, ordering: .relaxed)
@@ -61,8 +68,12 @@ enum FanoutClient {
         var all = stats.latencies.withLock { $0 }
         all.sort()
         func pct(_ p: Double) -> Double { all.isEmpty ? -1 : Double(all[min(all.count - 1, Int(Double(all.count) * p))]) / 1e6 }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        print("client CPU: \((cpu * 100).rounded() / 100) s")
         print("fanout clients: \(connections), connected \(stats.connected.load(ordering: .relaxed)), failed \(stats.failed.load(ordering: .relaxed))")
-        print("events received while measuring: \(stats.received.load(ordering: .relaxed)); latency samples \(all.count): p50 \(pct(0.5)) ms, p99 \(pct(0.99)) ms, max \(pct(1.0)) ms")
+        print("events received while measuring: \(stats.received.load(ordering: .relaxed)), missed (id gaps) \(stats.missed.load(ordering: .relaxed)); latency samples \(all.count): p50 \(pct(0.5)) ms, p99 \(pct(0.99)) ms, max \(pct(1.0)) ms")
     }
 
     final class Stats: Sendable {
@@ -70,6 +81,7 @@ enum FanoutClient {
         let received = Atomic<Int>(0)
         let connected = Atomic<Int>(0)
         let failed = Atomic<Int>(0)
+        let missed = Atomic<Int>(0)
         let measuring = Atomic<Bool>(false)
     }
 
