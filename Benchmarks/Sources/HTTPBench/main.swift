@@ -59,7 +59,7 @@ func residentBytes() -> Int {
 }
 
 if fanoutClients > 0 {
-    try await FanoutClient.run(connections: fanoutClients, port: port, seconds: seconds)
+    FanoutClient.run(connections: fanoutClients, port: port, seconds: seconds)
     exit(0)
 }
 

@@ -1,18 +1,18 @@
 import Reactor
 import Synchronization
 
-/// Fans Server-Sent Events out to many clients at the cost of one pass over the subscribers per
-/// batch of events, not a task wake-up per client per event.
+/// Fans Server-Sent Events out to many clients without a task wake-up per client per event.
 ///
-/// `publish` (from any thread) queues the event's bytes; one pass on the loop thread then takes
-/// everything queued since the last pass, frames it once (as one HTTP chunk, and raw for HTTP/1.0
-/// streams) and offers it to every subscriber's socket with a non-blocking `send`. Events that pile
-/// up while a pass runs go out together in the next one, so under load a client gets several
-/// events per `send` instead of falling behind. A subscriber whose socket buffer is full gets the
-/// rest queued and its own task (the stream's producer, asleep otherwise) writes it, waiting for
-/// the socket as any write does; meanwhile its new events are queued behind. A subscriber whose
-/// queue grows past `maxQueuedBytes` is dropped: its connection is reset (EventSource reconnects
-/// with `Last-Event-ID`), `onDrop` is told, and nobody else waits for it.
+/// `publish` (from any thread) appends the event to a log kept once for all subscribers (framed
+/// once as HTTP chunks, and raw for HTTP/1.0 streams). A rotation on the loop thread visits the
+/// subscribers in turn, a few hundred per turn of the loop, and gives each one everything
+/// published since its last visit with one non-blocking `send`. No event waits more than one round
+/// for a subscriber, and under load a round carries several events per `send` instead of falling
+/// behind. A subscriber whose socket buffer is full gets the rest queued, and its own task (the
+/// stream's producer, asleep otherwise) writes it, waiting for the socket as any write does;
+/// meanwhile its new events are queued behind. A subscriber whose queue grows past
+/// `maxQueuedBytes` is dropped: its connection is reset (EventSource reconnects with
+/// `Last-Event-ID`), `onDrop` is told, and nobody else waits for it.
 ///
 /// One timer serves every subscriber's heartbeat: a comment goes to each one that was sent nothing
 /// for `heartbeat` (so comments go out between 1 and 1.5 × `heartbeat` apart on an idle stream).
@@ -66,48 +66,44 @@ public final class EventBroadcaster: Sendable {
     /// Queues bytes already in `text/event-stream` form (one or more whole events or comments).
     public func publish(encoded bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
-        let schedule = queue.withLock { q -> Bool in
+        let start = queue.withLock { q -> Bool in
             q.bytes.append(contentsOf: bytes)
-            if q.passScheduled { return false }
-            q.passScheduled = true
-            return true
+            return q.startRotation()
         }
-        if schedule { EventLoop.shared.schedule(after: .zero) { self.pass() } }
+        if start { scheduleSlice() }
     }
 
     /// Ends every current subscriber's stream after the events published before this call.
     public func finish() {
-        let schedule = queue.withLock { q -> Bool in
+        let start = queue.withLock { q -> Bool in
             q.finish = true
-            if q.passScheduled { return false }
-            q.passScheduled = true
-            return true
+            return q.startRotation()
         }
-        if schedule { EventLoop.shared.schedule(after: .zero) { self.pass() } }
-    }
-
-    private func finishSubscribers() {
-        let woken = subscribers.withLock { s -> [UnsafeContinuation<Void, Never>] in
-            var woken: [UnsafeContinuation<Void, Never>] = []
-            for i in s.slots.indices where s.slots[i].ending == nil {
-                s.slots[i].ending = .finished
-                if let w = s.slots[i].takeWaiter() { woken.append(w) }
-            }
-            return woken
-        }
-        for w in woken { w.resume() }
+        if start { scheduleSlice() }
     }
 
     public var subscriberCount: Int { subscribers.withLock { $0.slots.count } }
     /// Subscribers dropped so far for falling behind.
     public var droppedCount: Int { subscribers.withLock { $0.dropped } }
 
+    /// Subscribers served per turn of the loop: between turns the loop accepts, reads and runs
+    /// timers, so a rotation over 10 000 sockets never stalls it for long.
+    static let sliceSize = 256
+
     // MARK: State
 
+    /// What publishers hand over (from any thread) to the rotation on the loop thread.
     struct Queue {
         var bytes: [UInt8] = []
-        var passScheduled = false
         var finish = false
+        var rotating = false
+
+        /// True when the caller must schedule the rotation.
+        mutating func startRotation() -> Bool {
+            if rotating { return false }
+            rotating = true
+            return true
+        }
     }
 
     enum Ending {
@@ -123,9 +119,11 @@ public final class EventBroadcaster: Sendable {
         let connection: Connection?
         let chunked: Bool
         let remoteAddress: String?
+        /// How far into its log (chunked or raw) this subscriber was served, as an absolute offset.
+        var cursor: Int
         var queued: [UInt8] = []
         /// The subscriber's task owns the socket's writing (it writes `queued`, or replays events
-        /// before joining): a pass may only queue.
+        /// before joining): the rotation may only queue.
         var taskWrites = true
         var ending: Ending?
         var waiter: UnsafeContinuation<Void, Never>?
@@ -137,12 +135,35 @@ public final class EventBroadcaster: Sendable {
         }
     }
 
+    /// Bytes published and not yet served to every subscriber: `bytes[0]` is absolute offset `base`.
+    struct Log {
+        var bytes: [UInt8] = []
+        var base = 0
+        var end: Int { base + bytes.count }
+
+        mutating func trim(upTo offset: Int) {
+            let n = min(offset, end) - base
+            guard n > 0 else { return }
+            bytes.removeFirst(n)
+            base += n
+        }
+    }
+
     struct Subscribers {
         var slots: [Slot] = []
         var index: [Int: Int] = [:]
         var nextID = 0
         var dropped = 0
         var heartbeatScheduled = false
+        /// Every event as one HTTP chunk per publishing batch (any range of whole batches is valid
+        /// chunked coding), and the same bytes unframed for HTTP/1.0 streams.
+        var chunkedLog = Log()
+        var rawLog = Log()
+        /// The next slot the rotation visits, and how many visits in a row found nothing to send.
+        var position = 0
+        var idleVisits = 0
+        /// A `finish()` being carried out: subscribers up to `lastID` end once served up to the ends.
+        var finishing: (lastID: Int, chunkedEnd: Int, rawEnd: Int)?
 
         mutating func remove(_ id: Int) {
             guard let i = index.removeValue(forKey: id) else { return }
@@ -152,10 +173,26 @@ public final class EventBroadcaster: Sendable {
                 index[slots[i].id] = i
             }
             slots.removeLast()
+            // The moved slot may sit where this round already went: make the rotation go round again.
+            idleVisits = 0
+            if slots.isEmpty {
+                chunkedLog.trim(upTo: chunkedLog.end)
+                rawLog.trim(upTo: rawLog.end)
+            }
+        }
+
+        /// Drops what every subscriber has been served.
+        mutating func trimLogs() {
+            var chunked = chunkedLog.end, raw = rawLog.end
+            for slot in slots {
+                if slot.chunked { chunked = min(chunked, slot.cursor) } else { raw = min(raw, slot.cursor) }
+            }
+            chunkedLog.trim(upTo: chunked)
+            rawLog.trim(upTo: raw)
         }
     }
 
-    /// What a pass does for one subscriber, outside the lock.
+    /// Side effects of a turn, carried out after the lock is released.
     struct Effects {
         var woken: [UnsafeContinuation<Void, Never>] = []
         var reset: [Connection] = []
@@ -168,42 +205,91 @@ public final class EventBroadcaster: Sendable {
         }
     }
 
-    // MARK: The pass (loop thread)
+    // MARK: The rotation (loop thread)
 
-    private func pass() {
+    // Every subscriber is visited in turn and sent everything published since its last visit, in
+    // one `send`. An event published mid-round reaches the rest of this round's subscribers at
+    // once and the others on their next visit, so no event waits longer than one round, and a
+    // round that takes longer (more subscribers, a slower machine) carries more events per `send`.
+
+    private func scheduleSlice() {
+        EventLoop.shared.schedule(after: .zero) { self.slice() }
+    }
+
+    private func slice() {
         let (bytes, finish) = queue.withLock { q -> ([UInt8], Bool) in
-            q.passScheduled = false
             defer { q.bytes = []; q.finish = false }
             return (q.bytes, q.finish)
         }
-        deliver(bytes)
-        if finish { finishSubscribers() }
-    }
-
-    private func deliver(_ raw: [UInt8], onlyIdleFor idle: Duration? = nil) {
-        guard !raw.isEmpty else { return }
-        var chunked: [UInt8] = []
-        chunked.reserveCapacity(raw.count + 12)
-        HTTPResponseHeadEncoder.appendChunk(raw, to: &chunked)
         let limit = configuration.maxQueuedBytes
         let now = ContinuousClock.now
         var effects = Effects()
-        raw.withUnsafeBytes { rawBytes in
-            chunked.withUnsafeBytes { chunkedBytes in
-                subscribers.withLock { s in
-                    for i in s.slots.indices {
-                        if let idle {
-                            let slot = s.slots[i]
-                            guard !slot.taskWrites, slot.queued.isEmpty, now - slot.lastSent >= idle else { continue }
-                        }
-                        if Self.offer(s.slots[i].chunked ? chunkedBytes : rawBytes, to: &s.slots[i], limit: limit, now: now, &effects) {
-                            s.dropped += 1
-                        }
-                    }
-                }
+        let caughtUp = subscribers.withLock { s -> Bool in
+            if !bytes.isEmpty {
+                HTTPResponseHeadEncoder.appendChunk(bytes, to: &s.chunkedLog.bytes)
+                s.rawLog.bytes.append(contentsOf: bytes)
+                s.idleVisits = 0
             }
+            if finish { s.finishing = (s.nextID, s.chunkedLog.end, s.rawLog.end) }
+            if s.slots.isEmpty {
+                s.trimLogs()
+                s.finishing = nil
+                return true
+            }
+            for _ in 0..<Self.sliceSize {
+                if s.position >= s.slots.count {
+                    s.position = 0
+                    s.trimLogs()
+                }
+                if visit(&s, s.position, limit: limit, now: now, &effects) {
+                    s.idleVisits = 0
+                } else {
+                    s.idleVisits += 1
+                }
+                s.position += 1
+                if s.idleVisits >= s.slots.count { break }
+            }
+            if let f = s.finishing, !s.slots.contains(where: { $0.id <= f.lastID && $0.ending == nil }) {
+                s.finishing = nil
+            }
+            return s.idleVisits >= s.slots.count && s.finishing == nil
         }
         effects.perform(onDrop)
+        // Stop only when everyone is served and nothing new came in meanwhile.
+        let goOn = !caughtUp || queue.withLock { q -> Bool in
+            if q.bytes.isEmpty && !q.finish {
+                q.rotating = false
+                return false
+            }
+            return true
+        }
+        if goOn { scheduleSlice() }
+    }
+
+    /// Serves one subscriber everything since its last visit; true when it had something to get.
+    private func visit(_ s: inout Subscribers, _ i: Int, limit: Int, now: ContinuousClock.Instant, _ effects: inout Effects) -> Bool {
+        let chunked = s.slots[i].chunked
+        let end = chunked ? s.chunkedLog.end : s.rawLog.end
+        var served = false
+        if s.slots[i].cursor < end {
+            served = true
+            if s.slots[i].ending == nil {
+                let log = chunked ? s.chunkedLog : s.rawLog
+                let from = s.slots[i].cursor - log.base
+                let drops = log.bytes.withUnsafeBytes { raw in
+                    Self.offer(UnsafeRawBufferPointer(rebasing: raw[from...]), to: &s.slots[i], limit: limit, now: now, &effects)
+                }
+                if drops { s.dropped += 1 }
+            }
+            s.slots[i].cursor = end
+        }
+        if let f = s.finishing, s.slots[i].id <= f.lastID, s.slots[i].ending == nil,
+            s.slots[i].cursor >= (chunked ? f.chunkedEnd : f.rawEnd)
+        {
+            s.slots[i].ending = .finished
+            if let w = s.slots[i].takeWaiter() { effects.woken.append(w) }
+        }
+        return served
     }
 
     /// Writes to the socket what it takes now and queues the rest; true when this drops the subscriber.
@@ -238,15 +324,35 @@ public final class EventBroadcaster: Sendable {
         return false
     }
 
+    /// One timer for every subscriber: a comment to each that is served up to date and was sent
+    /// nothing for `heartbeat`.
     private func heartbeatTick() {
         let interval = configuration.heartbeat
-        let keepGoing = subscribers.withLock { s -> Bool in
-            s.heartbeatScheduled = !s.slots.isEmpty
-            return s.heartbeatScheduled
+        let comment = ServerSentEvent.comment()
+        var chunkedComment: [UInt8] = []
+        HTTPResponseHeadEncoder.appendChunk(comment, to: &chunkedComment)
+        let limit = configuration.maxQueuedBytes
+        let now = ContinuousClock.now
+        var effects = Effects()
+        let keepGoing = comment.withUnsafeBytes { raw in
+            chunkedComment.withUnsafeBytes { chunked in
+                subscribers.withLock { s -> Bool in
+                    for i in s.slots.indices {
+                        let slot = s.slots[i]
+                        guard slot.ending == nil, !slot.taskWrites, slot.queued.isEmpty, now - slot.lastSent >= interval,
+                            slot.cursor == (slot.chunked ? s.chunkedLog.end : s.rawLog.end)
+                        else { continue }
+                        if Self.offer(slot.chunked ? chunked : raw, to: &s.slots[i], limit: limit, now: now, &effects) {
+                            s.dropped += 1
+                        }
+                    }
+                    s.heartbeatScheduled = !s.slots.isEmpty
+                    return s.heartbeatScheduled
+                }
+            }
         }
-        guard keepGoing else { return }
-        deliver(ServerSentEvent.comment(), onlyIdleFor: interval)
-        EventLoop.shared.schedule(after: interval / 2) { self.heartbeatTick() }
+        effects.perform(onDrop)
+        if keepGoing { EventLoop.shared.schedule(after: interval / 2) { self.heartbeatTick() } }
     }
 
     // MARK: A subscriber's task
@@ -261,9 +367,10 @@ public final class EventBroadcaster: Sendable {
         let direct = body.transport
         let (id, startHeartbeat) = subscribers.withLock { s -> (Int, Bool) in
             s.nextID += 1
+            let chunked = direct?.chunked ?? false
             let slot = Slot(
-                id: s.nextID, connection: direct?.connection, chunked: direct?.chunked ?? false,
-                remoteAddress: remoteAddress, lastSent: .now)
+                id: s.nextID, connection: direct.flatMap { $0.connection.isTLS ? nil : $0.connection }, chunked: chunked,
+                remoteAddress: remoteAddress, cursor: chunked ? s.chunkedLog.end : s.rawLog.end, lastSent: .now)
             s.index[slot.id] = s.slots.count
             s.slots.append(slot)
             defer { s.heartbeatScheduled = true }
