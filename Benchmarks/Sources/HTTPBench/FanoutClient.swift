@@ -18,6 +18,8 @@ enum FanoutClient {
         var partial: [UInt8] = []
         var lastID = 0
         var seen = 0
+        /// The first id received while measuring.
+        var firstID = 0
     }
 
     static func run(connections: Int, port: Int, seconds: Int) {
@@ -59,6 +61,7 @@ enum FanoutClient {
         var missed = 0
         var latencies: [Int] = []
         var closed = 0
+        var maxID = 0
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 1024)
         while monotonicNanoseconds() < end {
@@ -95,7 +98,9 @@ enum FanoutClient {
                         let id = decimal(line, from: 4)
                         // ids are consecutive: a jump is events this client never got
                         if measuring, client.lastID > 0, id > client.lastID + 1 { missed += id - client.lastID - 1 }
+                        if measuring, client.firstID == 0 { client.firstID = id }
                         client.lastID = id
+                        maxID = max(maxID, id)
                     } else if line.starts(with: "data: ".utf8), measuring {
                         received += 1
                         client.seen += 1
@@ -113,10 +118,18 @@ enum FanoutClient {
             latencies.isEmpty ? -1 : Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1e6
         }
         let measured = Double(end - measureFrom) / 1e9
+        // Behind: what each client had not received of the events published by the end (the
+        // newest id any client saw), counted from its first id while measuring; a client that
+        // received nothing while measuring is counted apart.
+        var starved = 0
+        var behind = 0
+        for c in clients {
+            if c.firstID == 0 { starved += 1 } else { behind += maxID - c.lastID }
+        }
         print("client CPU: \((cpu * 100).rounded() / 100) s")
         print("fanout clients: \(connections), connected \(connected), failed \(failed), closed by the server \(closed)")
         print("events received in \((measured * 10).rounded() / 10) s of measuring: \(received) (\(Int(Double(received) / measured)) /s), "
-            + "missed (id gaps) \(missed); latency samples \(latencies.count): p50 \(pct(0.5)) ms, p99 \(pct(0.99)) ms, max \(pct(1.0)) ms")
+            + "missed (id gaps) \(missed), not yet received at the end \(behind), clients that received nothing \(starved); latency samples \(latencies.count): p50 \(pct(0.5)) ms, p99 \(pct(0.99)) ms, max \(pct(1.0)) ms")
     }
 
     static func decimal(_ line: UnsafeRawBufferPointer, from start: Int) -> Int {
