@@ -109,9 +109,12 @@ Task(executorPreference: EventLoop.shared) {
     let period = 10_000_000  // ns
     var n = 0
     while true {
-        try await EventLoop.shared.sleep(for: .milliseconds(10))
+        // until the next event is due (not 10 ms after this wake-up, which would add the wake-up's lateness)
         let elapsed = start.duration(to: .now).components
-        let due = Int(elapsed.seconds) * 1_000_000_000 + Int(elapsed.attoseconds / 1_000_000_000)
+        let now = Int(elapsed.seconds) * 1_000_000_000 + Int(elapsed.attoseconds / 1_000_000_000)
+        try await EventLoop.shared.sleep(for: .nanoseconds(max(0, (n + 1) * period - now)))
+        let after = start.duration(to: .now).components
+        let due = Int(after.seconds) * 1_000_000_000 + Int(after.attoseconds / 1_000_000_000)
         while (n + 1) * period <= due {
             n += 1
             // encoded once for every subscriber
