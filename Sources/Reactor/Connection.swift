@@ -314,6 +314,24 @@ public final class Connection: Sendable {
         try await write(buffer.storage, range: buffer.readerIndex..<buffer.writerIndex, deadline: timeout.map { deadline(after: $0) })
     }
 
+    /// Sends as much of `bytes` as the kernel accepts right now, without waiting: returns how many
+    /// (0 when the socket buffer is full). For a writer that serves many sockets from one pass
+    /// (a broadcast) and queues the rest itself. Returns nil on a TLS connection, whose records
+    /// must go through `write`. Must not run while a `write` on this connection is in progress.
+    public func writeNow(_ bytes: UnsafeRawBufferPointer) throws -> Int? {
+        if isTLS { return nil }
+        var offset = 0
+        while offset < bytes.count {
+            let (n, _, e) = try registration.perform(.write) { fd in
+                send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 { offset += n; continue }
+            if e == EAGAIN || e == EWOULDBLOCK { break }
+            if e != EINTR { throw NetworkError.fromErrno("send", e) }
+        }
+        return offset
+    }
+
     private func write(_ bytes: [UInt8], range: Range<Int>, deadline deadlineNs: UInt64?) async throws {
         var offset = range.lowerBound
         if isTLS {

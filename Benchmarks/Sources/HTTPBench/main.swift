@@ -59,11 +59,12 @@ func residentBytes() -> Int {
 }
 
 if fanoutClients > 0 {
-    try await FanoutClient.run(connections: fanoutClients, port: port, seconds: seconds)
+    FanoutClient.run(connections: fanoutClients, port: port, seconds: seconds)
     exit(0)
 }
 
-let fanout = Broadcast()
+// One pass per batch of events over every subscriber (EventBroadcaster), heartbeats every 30 s.
+let fanout = EventBroadcaster(.init(heartbeat: .seconds(30))) { dropped in log("fanout: \(dropped)") }
 let files = try StaticFiles(root: root)
 var router = Router()
 router.get("/json") { _ in
@@ -90,54 +91,38 @@ router.get("/events") { request in
     }
 }
 router.get("/static/*path") { request in try await files.respond(to: request, path: request.parameters["path"] ?? "") }
-router.get("/fanout") { request in
-    .eventStream(for: request, heartbeat: .seconds(30)) { _, events in
-        let (stream, id) = fanout.subscribe()
-        defer { fanout.unsubscribe(id) }
-        for await event in stream { try await events.send(encoded: event) }
-    }
-}
+router.get("/fanout") { request in .eventStream(for: request, from: fanout) }
 
 var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port, maxConnections: 20_000, backlog: 4096)
 configuration.timeouts.header = .seconds(headerTimeout)
 let server = try await HTTPServer.start(configuration, responder: router)
 log("HTTPBench listening on 127.0.0.1:\(server.port)")
 
-// 100 events per second to every /fanout subscriber; each carries its send time (CLOCK_REALTIME ns)
-// so the client can measure delivery latency.
+// 100 events per second to every /fanout subscriber. Each carries the time it was due
+// (CLOCK_REALTIME ns): when the loop is late, the events it owes go out at once and their latency
+// counts the lateness, as events arriving from elsewhere (Redis) would.
 Task(executorPreference: EventLoop.shared) {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    let startRealtime = Int(ts.tv_sec) * 1_000_000_000 + Int(ts.tv_nsec)
+    let start = ContinuousClock.now
+    let period = 10_000_000  // ns
     var n = 0
     while true {
-        try await EventLoop.shared.sleep(for: .milliseconds(10))
-        n += 1
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        // encoded once for every subscriber
-        fanout.publish(ServerSentEvent(data: "\(Int(ts.tv_sec) * 1_000_000_000 + Int(ts.tv_nsec))", id: "\(n)").encoded)
+        // until the next event is due (not 10 ms after this wake-up, which would add the wake-up's lateness)
+        let elapsed = start.duration(to: .now).components
+        let now = Int(elapsed.seconds) * 1_000_000_000 + Int(elapsed.attoseconds / 1_000_000_000)
+        try await EventLoop.shared.sleep(for: .nanoseconds(max(0, (n + 1) * period - now)))
+        let after = start.duration(to: .now).components
+        let due = Int(after.seconds) * 1_000_000_000 + Int(after.attoseconds / 1_000_000_000)
+        while (n + 1) * period <= due {
+            n += 1
+            // encoded once for every subscriber
+            fanout.publish(ServerSentEvent(data: "\(startRealtime + n * period)", id: "\(n)"))
+        }
     }
 }
 while true {
     try await Task.sleep(for: .seconds(3600))
 }
 
-/// Fan-out of events to every subscriber (each has its own small buffer: a slow client drops
-/// its oldest events rather than growing memory).
-final class Broadcast: Sendable {
-    private let subscribers = Mutex<[Int: AsyncStream<[UInt8]>.Continuation]>([:])
-    private let nextID = Atomic<Int>(0)
-
-    func subscribe() -> (AsyncStream<[UInt8]>, Int) {
-        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        let id = nextID.add(1, ordering: .relaxed).newValue
-        subscribers.withLock { $0[id] = continuation }
-        return (stream, id)
-    }
-
-    func unsubscribe(_ id: Int) {
-        subscribers.withLock { $0.removeValue(forKey: id) }?.finish()
-    }
-
-    func publish(_ event: [UInt8]) {
-        for c in subscribers.withLock({ Array($0.values) }) { c.yield(event) }
-    }
-}

@@ -1,3 +1,5 @@
+import Reactor
+
 /// What a handler returns: a status, header fields and a body, which is either bytes already in
 /// memory or a producer that writes the body as it is made (streaming; SSE; files).
 public struct HTTPResponse: Sendable {
@@ -26,7 +28,27 @@ public struct HTTPResponse: Sendable {
 /// is the backpressure and, for event streams, the flush).
 public struct HTTPBodyWriter: Sendable {
     let sink: @Sendable ([UInt8]) async throws -> Void
-    public init(_ sink: @escaping @Sendable ([UInt8]) async throws -> Void) { self.sink = sink }
+    /// Set by the server: the socket and the body's framing, so that a broadcast can write bytes it
+    /// framed once for every subscriber straight to the socket (`EventBroadcaster`).
+    let transport: Transport?
+
+    struct Transport: Sendable {
+        let connection: Connection
+        /// Chunked transfer coding (HTTP/1.1); otherwise the body is delimited by the close.
+        let chunked: Bool
+        /// Writes bytes already framed, waiting for the socket as `write` does (with the write-stall timeout).
+        let writeFramed: @Sendable ([UInt8]) async throws -> Void
+    }
+
+    public init(_ sink: @escaping @Sendable ([UInt8]) async throws -> Void) {
+        self.sink = sink
+        self.transport = nil
+    }
+
+    init(transport: Transport, _ sink: @escaping @Sendable ([UInt8]) async throws -> Void) {
+        self.sink = sink
+        self.transport = transport
+    }
     public func write(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
         try await sink(bytes)

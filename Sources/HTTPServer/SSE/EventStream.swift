@@ -110,12 +110,7 @@ extension HTTPResponse {
         _ produce: @escaping @Sendable (_ lastEventID: String?, EventStreamWriter) async throws -> Void
     ) -> HTTPResponse {
         let lastEventID = request.headers["Last-Event-ID"]
-        let headers: HTTPFields = [
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        ]
-        return HTTPResponse(status: .ok, headers: headers, body: .stream { body in
+        return HTTPResponse(status: .ok, headers: eventStreamHeaders, body: .stream { body in
             let state = EventStreamState()
             let writer = EventStreamWriter(body: body, state: state)
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -46,6 +46,11 @@ import Testing
             }
             return .text("\(total) \(Hex.encode(hasher.finalize()))")
         }
+        let configured = router
+        try await ExclusiveSection.memory.run { try await Self.uploadAndMeasure(configured) }
+    }
+
+    static func uploadAndMeasure(_ router: Router) async throws {
         try await withServer(router) { _, base in
             let size = 64 << 20
             let before = residentBytes()

@@ -21,6 +21,15 @@ import Testing
         router.get("/events") { req in
             .eventStream(for: req) { _, events in try await events.send(ServerSentEvent(data: "tls event")) }
         }
+        // A broadcast cannot write to a TLS socket directly: its events go through the connection's writer.
+        let broadcaster = EventBroadcaster()
+        router.get("/broadcast") { req in
+            .eventStream(for: req, from: broadcaster) { _, _ in
+                broadcaster.publish(ServerSentEvent(data: "one", id: "1"))
+                broadcaster.publish(ServerSentEvent(data: "two", id: "2"))
+                broadcaster.finish()
+            }
+        }
         try await withServer(router, configure: { $0.tls = .server(certificateFile: cert, keyFile: key) }) { server, _ in
             let base = "https://127.0.0.1:\(server.port)"
             let r = try await curl(["--cacert", cert, "-v", "\(base)/secure", "\(base)/secure"])
@@ -28,6 +37,8 @@ import Testing
             #expect(r.stderr.contains("SSL connection using TLSv1.3"))
             let sse = try await curl(["--cacert", cert, "-N", "\(base)/events"])
             #expect(sse.stdout == "data: tls event\n\n")
+            let broadcast = try await curl(["--cacert", cert, "-N", "\(base)/broadcast"])
+            #expect(broadcast.stdout == "id: 1\ndata: one\n\nid: 2\ndata: two\n\n", "\(broadcast.stderr)")
         }
     }
 }

@@ -40,3 +40,23 @@ final class Counter: Sendable {
     @discardableResult func add(_ n: Int = 1) -> Int { value.withLock { $0 += n; return $0 } }
     var current: Int { value.withLock { $0 } }
 }
+
+/// Tests that measure the process's memory and tests that allocate tens of MB take turns (Swift
+/// Testing runs suites in parallel, and they share one process).
+actor ExclusiveSection {
+    static let memory = ExclusiveSection()
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func run<R: Sendable>(_ body: @Sendable () async throws -> R) async rethrows -> R {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        } else {
+            busy = true
+        }
+        defer {
+            if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }  // handed over
+        }
+        return try await body()
+    }
+}
