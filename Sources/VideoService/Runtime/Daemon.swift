@@ -162,12 +162,11 @@ struct ServiceRunner: Sendable {
         // Until a signal, or the worker ending on its own (it only does when Redis is unusable).
         let first = FirstOf<String>()
         let signalWait = Task { if let n = await signals.next() { first.resolve("signal \(n)") } }
-        let workerWait = workerTask.map { task in
-            Task { first.resolve(await task.value.map { "worker failed: \($0)" } ?? "worker stopped") }
+        if let workerTask {
+            Task { first.resolve(await workerTask.value.map { "worker failed: \($0)" } ?? "worker stopped") }
         }
         let stopReason = await first.value
         signalWait.cancel()
-        _ = workerWait
         logger.info("stopping", ["reason": stopReason, "grace_seconds": String(configuration.shutdownGrace.components.seconds)])
         try? notifier.stopping()
 
