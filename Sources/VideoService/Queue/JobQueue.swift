@@ -43,4 +43,9 @@ public struct JobQueue: Sendable {
         let reply = try await redis.send(RESPCommand(commands.readProgress(videoID: videoID)))
         return reply.isNull ? nil : reply.string
     }
+
+    /// The latest progress event, or nil (never started, expired, or not a progress event).
+    public func latestProgress(videoID: String) async throws -> ProgressEvent? {
+        try await snapshot(videoID: videoID).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
+    }
 }

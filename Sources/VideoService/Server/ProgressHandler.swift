@@ -122,7 +122,7 @@ extension APIHandlers {
     /// row with a stale (non-final) snapshot yields the final event, so the stream still ends.
     /// nil when the video no longer exists.
     func snapshot(videoID: String) async throws -> ProgressEvent? {
-        let stored = try await queue.snapshot(videoID: videoID).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
+        let stored = try await queue.latestProgress(videoID: videoID)
         guard let video = try await store.video(id: videoID) else { return nil }
         if let stored, stored.status.isFinal || !video.status.isFinal { return stored }
         return Self.event(from: video)

@@ -83,7 +83,7 @@ extension APIHandlers {
         }
         var enqueue = created
         if !created, video.status == .queued {
-            let snapshot = try await queue.snapshot(videoID: id).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
+            let snapshot = try await queue.latestProgress(videoID: id)
             enqueue = snapshot == nil || snapshot!.status.isFinal
         }
         if enqueue { try await enqueueRecorded(video) }

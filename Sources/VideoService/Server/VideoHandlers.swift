@@ -13,7 +13,7 @@ extension APIHandlers {
     func getVideo(id: String) async throws -> HTTPResponse {
         let video = try await existingVideo(id)
         let renditions = try await store.renditions(videoID: video.id)
-        let progress = try await queue.snapshot(videoID: video.id).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
+        let progress = try await queue.latestProgress(videoID: video.id)
         return APIResponse.json(VideoJSON.video(video, renditions: renditions, progress: progress))
     }
 
@@ -52,7 +52,7 @@ extension APIHandlers {
             video = requeued
         } else {
             guard let current = try await store.video(id: existing.id) else { throw APIError(.notFound, "no video with id \(existing.id)") }
-            let snapshot = try await queue.snapshot(videoID: current.id).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
+            let snapshot = try await queue.latestProgress(videoID: current.id)
             guard current.status == .queued, snapshot == nil || snapshot!.status.isFinal else {
                 throw APIError(.conflict, "video \(current.id) is \(current.status.rawValue); only a failed video can be retried")
             }
