@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import VideoService
 
 /// Small file helpers for tests (temp directories and files), on plain Glibc.
 enum FileFixture {
@@ -24,27 +25,15 @@ enum FileFixture {
 
     /// A fresh directory under /tmp; remove it with `removeTree`.
     static func makeTemporaryDirectory() throws -> String {
-        var template = Array("/tmp/vidd-test-XXXXXX".utf8CString)
-        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+        guard let dir = FileTree.makeTemporaryDirectory(in: "/tmp", prefix: "vidd-test-") else {
             throw Failure(description: "mkdtemp: \(String(cString: strerror(errno)))")
         }
-        return String(cString: p)
+        return dir
     }
 
     static func removeTree(_ path: String) {
         precondition(path.hasPrefix("/tmp/vidd-test-"))
-        guard let dir = opendir(path) else { unlink(path); return }
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            let child = path + "/" + name
-            var st = stat()
-            if lstat(child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
-        }
-        closedir(dir)
-        rmdir(path)
+        FileTree.remove(path)
     }
 
     /// Every regular file below `path`, relative, sorted.

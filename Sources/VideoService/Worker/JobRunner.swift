@@ -216,9 +216,9 @@ struct JobRunner: Sendable {
         let path = directory + "/source-" + name
         let fd: Int32
         do {
-            fd = try await OffThread.run { () throws(FileError) -> Int32 in
+            fd = try await OffThread.run { () throws(StorageError) -> Int32 in
                 let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-                guard fd >= 0 else { throw FileError(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+                guard fd >= 0 else { throw FileStorage.ioError("open", path) }
                 return fd
             }
         } catch {
@@ -233,7 +233,7 @@ struct JobRunner: Sendable {
             do { bytes = try await storage.get(key: key, range: offset...end) } catch { throw .transient("download of \(key): \(error)") }
             guard !bytes.isEmpty else { throw .transient("download of \(key): empty range \(offset)-\(end)") }
             do {
-                try await OffThread.run { try Self.writeAll(fd, bytes, path: path) }
+                try await OffThread.run { try FileStorage.writeAll(fd, bytes[...], path: path) }
             } catch {
                 throw .transient("\(error)")
             }
@@ -260,45 +260,15 @@ struct JobRunner: Sendable {
         }
     }
 
-    struct FileError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(FileError) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(description: "write \(path): \(String(cString: strerror(errno)))")
-            }
-            done += n
-        }
-    }
-
     /// A private directory for one job's files (`$TMPDIR`, else /tmp).
     static func makeWorkDirectory() throws(StepError) -> String {
         let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((base + "/vidd-job-XXXXXX").utf8CString)
-        guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+        guard let dir = FileTree.makeTemporaryDirectory(in: base, prefix: "vidd-job-") else {
             throw .transient("cannot create a work directory in \(base): \(String(cString: strerror(errno)))")
         }
-        return String(cString: p)
+        return dir
     }
 
     /// Deletes a job's work directory (only ever one `makeWorkDirectory` made).
-    static func removeTree(_ path: String) {
-        guard let dir = opendir(path) else { unlink(path); return }
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            let child = path + "/" + name
-            var st = stat()
-            if lstat(child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
-        }
-        closedir(dir)
-        rmdir(path)
-    }
+    static func removeTree(_ path: String) { FileTree.remove(path) }
 }
