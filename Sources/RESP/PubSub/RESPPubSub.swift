@@ -25,6 +25,7 @@ public final class RESPPubSub: Sendable {
         var isShutDown = false
         var reconnects = 0
         var resubscriptions = 0
+        var resubscribedHandlers: [@Sendable () -> Void] = []
         var lastError: String?
     }
 
@@ -43,6 +44,13 @@ public final class RESPPubSub: Sendable {
     /// at-most-once — so a subscriber that must not miss a state change re-reads it from its
     /// source of truth when this number changes.
     public var resubscriptionCount: Int { state.withLock { $0.resubscriptions } }
+
+    /// Calls `handler` (on the supervisor's task; keep it quick) each time the subscriptions were
+    /// restored after a loss, once the server confirmed them: the moment to re-read whatever a
+    /// lost message might have said.
+    public func onResubscribed(_ handler: @escaping @Sendable () -> Void) {
+        state.withLock { $0.resubscribedHandlers.append(handler) }
+    }
 
     public func subscribe(channels: [String]) async throws -> RESPSubscription {
         try await add(channels: channels, patterns: [])
@@ -158,7 +166,13 @@ public final class RESPPubSub: Sendable {
                 async let channelsDone: Void = Self.send("SUBSCRIBE", channels, on: connection)
                 async let patternsDone: Void = Self.send("PSUBSCRIBE", patterns, on: connection)
                 _ = try await (channelsDone, patternsDone)
-                if everConnected { state.withLock { $0.resubscriptions += 1 } }
+                if everConnected {
+                    let handlers = state.withLock { s in
+                        s.resubscriptions += 1
+                        return s.resubscribedHandlers
+                    }
+                    for handler in handlers { handler() }
+                }
             } catch {
                 candidate?.close()
                 state.withLock { $0.lastError = "\(error)" }

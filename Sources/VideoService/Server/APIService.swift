@@ -18,9 +18,6 @@ public final class APIService: Sendable {
         public var timeouts = HTTPTimeouts()
         /// Longest each `/readyz` check may take before it counts as failed.
         public var readinessTimeout: Duration = .seconds(2)
-        /// How often a per-video progress stream checks whether pub/sub reconnected (it then
-        /// re-reads the snapshot so nothing published during the outage is missed).
-        public var resubscriptionCheck: Duration = .milliseconds(500)
         /// Tests only: runs after a progress stream has subscribed and before it reads the
         /// snapshot, so a test can publish exactly in the window the ordering has to cover.
         var afterSubscribe: (@Sendable (_ videoID: String?) async -> Void)?
@@ -57,7 +54,7 @@ public final class APIService: Sendable {
         var configuration = HTTPServer.Configuration(host: listen.host, port: listen.port)
         configuration.timeouts = options.timeouts
         let server = try await HTTPServer.start(configuration, responder: APIResponder(handlers: handlers))
-        handlers.progressStreams.watch(context.redis.pubSub, every: options.resubscriptionCheck)
+        handlers.progressStreams.follow(context.redis.pubSub)
         context.logger.info("API listening", ["address": "\(listen.host):\(server.port)"])
         return APIService(server: server, handlers: handlers)
     }

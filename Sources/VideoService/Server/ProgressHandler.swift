@@ -141,15 +141,14 @@ extension APIHandlers {
 }
 
 /// The open progress streams, so shutdown can end them (their subscriptions finish, the
-/// responses complete, the connections close) instead of waiting out the grace period; and so one
-/// watcher can tell every per-video stream when pub/sub restored its subscriptions.
+/// responses complete, the connections close) instead of waiting out the grace period; and so
+/// every per-video stream hears when pub/sub restored its subscriptions.
 final class ProgressStreamRegistry: Sendable {
     private struct State {
         var stopping = false
         var next: UInt64 = 0
         var open: [UInt64: RESPSubscription] = [:]
         var resubscribed: [UInt64: @Sendable () -> Void] = [:]
-        var watcher: Task<Void, Never>?
     }
     private let state = Mutex(State())
 
@@ -173,35 +172,24 @@ final class ProgressStreamRegistry: Sendable {
         }
     }
 
-    /// `action` runs (on the watcher's task) each time `pubSub` restored its subscriptions.
+    /// `action` runs (on the pub/sub supervisor's task) each time `pubSub` restored its subscriptions.
     func onResubscribed(_ id: UInt64, _ action: @escaping @Sendable () -> Void) {
         state.withLock { s in if s.open[id] != nil { s.resubscribed[id] = action } }
     }
 
-    /// One task for all streams: polls the counter (a lock read) every `interval`.
-    func watch(_ pubSub: RESPPubSub, every interval: Duration) {
-        state.withLock { s in
-            guard s.watcher == nil, !s.stopping else { return }
-            s.watcher = Task(executorPreference: EventLoop.shared) { [self] in
-                var seen = pubSub.resubscriptionCount
-                while !Task.isCancelled {
-                    try? await EventLoop.shared.sleep(for: interval)
-                    let now = pubSub.resubscriptionCount
-                    guard now != seen else { continue }
-                    seen = now
-                    for action in state.withLock({ Array($0.resubscribed.values) }) { action() }
-                }
-            }
+    /// Tells every per-video stream when `pubSub` restored its subscriptions.
+    func follow(_ pubSub: RESPPubSub) {
+        pubSub.onResubscribed { [weak self] in
+            guard let self else { return }
+            for action in state.withLock({ Array($0.resubscribed.values) }) { action() }
         }
     }
 
     func endAll() async {
-        let (open, watcher) = state.withLock { s in
+        let open = state.withLock { s in
             s.stopping = true
-            defer { s.watcher = nil }
-            return (Array(s.open.values), s.watcher)
+            return Array(s.open.values)
         }
-        watcher?.cancel()
         for subscription in open { await subscription.unsubscribe() }
     }
 }

@@ -94,6 +94,8 @@ func collect(_ sub: RESPSubscription, count: Int) async -> [RESPPubSubMessage] {
         let pubsub = RESPPubSub(configuration: config, backoff: RESPBackoff(initial: .milliseconds(20), maximum: .milliseconds(200)))
         let sub = try await pubsub.subscribe("jobs")
         let psub = try await pubsub.psubscribe(patterns: ["progress:*"])
+        let restored = Mutex(0)
+        pubsub.onResubscribed { restored.withLock { $0 += 1 } }
         do {
             let p = try await RESPConnection.connect(config)
             #expect(try await p.publish("jobs", "before") == 1)
@@ -124,6 +126,7 @@ func collect(_ sub: RESPSubscription, count: Int) async -> [RESPPubSubMessage] {
         #expect(patternReceivers == 1)
         #expect(await collect(psub, count: 1).map(\.string) == ["50%"])
         #expect(pubsub.resubscriptionCount == pubsub.reconnectCount, "every reconnection restored the subscriptions")
+        #expect(restored.withLock { $0 } == pubsub.resubscriptionCount, "the handler heard every restoration")
         // Drain the probes, then the next real message arrives in order.
         try await p.publish("jobs", "after")
         var seen: [String] = []

@@ -126,7 +126,6 @@ import TestSupport
     /// subscriber's connection is killed.
     @Test func aFinalEventLostWhilePubSubWasDownStillEndsTheStream() async throws {
         var options = APIService.Options()
-        options.resubscriptionCheck = .milliseconds(50)
         // No heartbeats: if the final event never comes, the client's 30 s read bound fails the
         // test instead of heartbeats keeping it waiting for ever.
         options.heartbeat = .seconds(3600)
