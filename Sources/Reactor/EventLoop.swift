@@ -182,6 +182,19 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
         _ = withUnsafeBytes(of: &one) { Glibc.write(wakeFD, $0.baseAddress, 8) }
     }
 
+    /// Hands one epoll event to its registration (or drains the wake-up eventfd).
+    private func dispatch(_ ev: epoll_event) {
+        if ev.data.u64 == 0 {
+            var value: UInt64 = 0
+            _ = withUnsafeMutableBytes(of: &value) { Glibc.read(wakeFD, $0.baseAddress, 8) }
+            state.withLock { $0.wakePending = false }
+            return
+        }
+        Unmanaged<Registration>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(ev.data.u64))!)
+            .takeUnretainedValue()
+            .handle(events: ev.events)
+    }
+
     private func runLoop() {
         loopThreadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
         let maxEvents = 256
@@ -202,11 +215,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
             }
             batch.removeAll(keepingCapacity: true)
 
-            // 2. Timers that are due.
-            let due = state.withLock { $0.timers.popDue(now: monotonicNanos()) }
-            for cb in due { cb() }
-
-            // 3. Wait for I/O, or just poll when work is queued.
+            // 2. Wait for I/O, or just poll when work is queued or a timer is due.
             let timeoutMs: Int32 = state.withLock { s in
                 if !s.jobs.isEmpty { return 0 }
                 s.sleeping = true
@@ -216,29 +225,31 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
                 // Round up so we never wake just before the deadline and spin.
                 return Int32(clamping: (next - now + 999_999) / 1_000_000)
             }
-            let n = epoll_wait(epfd, events, Int32(maxEvents), timeoutMs)
-            state.withLock { $0.sleeping = false }
-            if n < 0 {
-                if errno == EINTR { continue }
-                fatalError("epoll_wait failed: \(String(cString: strerror(errno)))")
-            }
-            for i in 0..<Int(n) {
-                let ev = events[i]
-                if ev.data.u64 == 0 {
-                    var value: UInt64 = 0
-                    _ = withUnsafeMutableBytes(of: &value) { Glibc.read(wakeFD, $0.baseAddress, 8) }
-                    state.withLock { $0.wakePending = false }
-                    continue
+            // A full batch may leave ready fds behind: drain them (bounded, so a flood of I/O
+            // cannot starve timers forever) before any deadline is judged in step 3.
+            var wait = timeoutMs
+            for _ in 0..<16 {
+                let n = epoll_wait(epfd, events, Int32(maxEvents), wait)
+                state.withLock { $0.sleeping = false }
+                if n < 0 {
+                    if errno == EINTR { break }
+                    fatalError("epoll_wait failed: \(String(cString: strerror(errno)))")
                 }
-                let reg = Unmanaged<Registration>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(ev.data.u64))!)
-                    .takeUnretainedValue()
-                reg.handle(events: ev.events)
+                for i in 0..<Int(n) { dispatch(events[i]) }
+                if n < maxEvents { break }
+                wait = 0
             }
             let retired = state.withLock { s -> [Unmanaged<Registration>] in
                 defer { s.retired.removeAll(keepingCapacity: true) }
                 return s.retired
             }
             for r in retired { r.release() }
+
+            // 3. Timers that are due, only now: I/O that became ready while the thread was busy
+            // has just resumed its waiters (and cancelled their deadlines), so a deadline that
+            // passed only because the loop could not look never beats bytes that are there.
+            let due = state.withLock { $0.timers.popDue(now: monotonicNanos()) }
+            for cb in due { cb() }
         }
     }
 }

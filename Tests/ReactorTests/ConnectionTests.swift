@@ -78,6 +78,37 @@ import Testing
         #expect(try await readExactly(conn, 3) == [1, 2, 3])
     }
 
+    @Test func dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout() async throws {
+        // The loop thread is kept busy past a read's deadline while the peer's bytes arrive.
+        // When it comes back, the bytes are already there: a timeout that expired only because
+        // the loop could not look must not win over I/O that is ready (CI saw a loopback connect
+        // "time out" this way while other tests ran long jobs on the loop).
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        defer { listener.close() }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { conn.close() }
+        let peer = try await listener.accept()
+        defer { peer.close() }
+        // The deadline is generous so that a loop busy with other tests still reaches the blocker
+        // before it; the blocker then holds the thread until the deadline is well past.
+        let deadline = ContinuousClock.now + .seconds(2)
+        let reader = Task(executorPreference: EventLoop.shared) { () async throws -> [UInt8] in
+            try await readExactly(conn, 3, timeout: .seconds(2))
+        }
+        while conn.registration.waiterCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let blocker = Task(executorPreference: EventLoop.shared) { () -> (sent: Int, startedInTime: Bool) in
+            // On the loop thread: the peer's bytes go out, then the thread is hogged past the deadline.
+            let startedInTime = ContinuousClock.now < deadline
+            let sent = [UInt8]([7, 8, 9]).withUnsafeBytes { Glibc.send(peer.registration.fd, $0.baseAddress, 3, 0) }
+            while ContinuousClock.now < deadline + .milliseconds(300) { usleep(10_000) }
+            return (sent, startedInTime)
+        }
+        let blocked = await blocker.value
+        #expect(blocked.sent == 3)
+        #expect(blocked.startedInTime, "the loop was busy for 2 s before the test could block it")
+        #expect(try await reader.value == [7, 8, 9])
+    }
+
     @Test func connectTimeoutFiresWhenTheAcceptQueueIsFull() async throws {
         // A listener that never accepts, with a backlog of 0: once its queue is full, Linux drops
         // further SYNs and the next connect cannot complete.
