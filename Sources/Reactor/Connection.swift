@@ -121,11 +121,11 @@ public final class Connection: Sendable {
 
     /// Starts TLS on this connection (e.g. after PostgreSQL answered `S` to an SSLRequest) and
     /// completes the handshake.
-    public func startTLS(_ configuration: TLSConfiguration, serverName: String?, timeout: Duration = .seconds(10)) async throws {
+    nonisolated(nonsending) public func startTLS(_ configuration: TLSConfiguration, serverName: String?, timeout: Duration = .seconds(10)) async throws {
         try await startTLS(configuration, serverName: serverName, deadline: deadline(after: timeout))
     }
 
-    func startTLS(_ configuration: TLSConfiguration, serverName: String?, deadline: UInt64) async throws {
+    nonisolated(nonsending) func startTLS(_ configuration: TLSConfiguration, serverName: String?, deadline: UInt64) async throws {
         try installTLS(configuration, serverName: serverName)
         try await ensureHandshake(deadline: deadline)
     }
@@ -146,7 +146,7 @@ public final class Connection: Sendable {
     public var tlsServerEndPointHash: [UInt8]? { tls.withLock { $0?.serverEndPointHash } }
 
     /// Runs the handshake once; concurrent callers wait for the first one's outcome.
-    private func ensureHandshake(deadline: UInt64?) async throws {
+    nonisolated(nonsending) private func ensureHandshake(deadline: UInt64?) async throws {
         enum Next { case proceed, run, wait, fail(NetworkError) }
         let next = handshake.withLock { s -> Next in
             switch s {
@@ -190,7 +190,7 @@ public final class Connection: Sendable {
         }
     }
 
-    private func runHandshake(deadline: UInt64?) async throws {
+    nonisolated(nonsending) private func runHandshake(deadline: UInt64?) async throws {
         while true {
             let step = tls.withLock { $0!.handshake() }
             try await flushTLS(deadline: deadline)
@@ -210,7 +210,7 @@ public final class Connection: Sendable {
     /// Sends every byte of ciphertext OpenSSL has produced, waiting for writability as needed.
     /// The TLS lock is held across the send so that a reader and a writer flushing at the same
     /// time can never interleave records.
-    private func flushTLS(deadline: UInt64?) async throws {
+    nonisolated(nonsending) private func flushTLS(deadline: UInt64?) async throws {
         while true {
             let blockedAt: UInt64? = try tls.withLock { t in
                 guard let engine = t else { return nil }
@@ -234,7 +234,7 @@ public final class Connection: Sendable {
     }
 
     /// Reads ciphertext from the socket into the TLS engine (at least one byte).
-    private func readCiphertext(deadline: UInt64?, operation: String) async throws {
+    nonisolated(nonsending) private func readCiphertext(deadline: UInt64?, operation: String) async throws {
         while true {
             let (n, edges, err) = try withUnsafeTemporaryAllocation(byteCount: 32 * 1024, alignment: 16) { tmp in
                 let (n, edges, e) = try registration.perform(.read) { fd in recv(fd, tmp.baseAddress, tmp.count, 0) }
@@ -257,7 +257,7 @@ public final class Connection: Sendable {
     /// Appends at least one byte to `buffer`. Throws `NetworkError.endOfStream` at a clean end of
     /// stream, `.connectionReset` when the peer reset, `.timedOut` after `timeout`, and
     /// `CancellationError` when the task is cancelled (the connection stays open then).
-    public func read(into buffer: inout ByteBuffer, timeout: Duration? = nil) async throws {
+    nonisolated(nonsending) public func read(into buffer: inout ByteBuffer, timeout: Duration? = nil) async throws {
         let deadlineNs = timeout.map { deadline(after: $0) }
         if isTLS {
             try await ensureHandshake(deadline: deadlineNs)
@@ -305,12 +305,12 @@ public final class Connection: Sendable {
     // MARK: Writing
 
     /// Writes every byte; returns when the kernel (or the TLS layer) has accepted them all.
-    public func write(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
+    nonisolated(nonsending) public func write(_ bytes: [UInt8], timeout: Duration? = nil) async throws {
         try await write(bytes, range: 0..<bytes.count, deadline: timeout.map { deadline(after: $0) })
     }
 
     /// Writes the readable bytes of `buffer`.
-    public func write(_ buffer: ByteBuffer, timeout: Duration? = nil) async throws {
+    nonisolated(nonsending) public func write(_ buffer: ByteBuffer, timeout: Duration? = nil) async throws {
         try await write(buffer.storage, range: buffer.readerIndex..<buffer.writerIndex, deadline: timeout.map { deadline(after: $0) })
     }
 
@@ -332,7 +332,7 @@ public final class Connection: Sendable {
         return offset
     }
 
-    private func write(_ bytes: [UInt8], range: Range<Int>, deadline deadlineNs: UInt64?) async throws {
+    nonisolated(nonsending) private func write(_ bytes: [UInt8], range: Range<Int>, deadline deadlineNs: UInt64?) async throws {
         var offset = range.lowerBound
         if isTLS {
             try await ensureHandshake(deadline: deadlineNs)
@@ -366,7 +366,7 @@ public final class Connection: Sendable {
     // MARK: Closing
 
     /// Half-closes: no more writes from this side (TLS sends close_notify first); reads go on.
-    public func shutdownWrite() async throws {
+    nonisolated(nonsending) public func shutdownWrite() async throws {
         if isTLS {
             tls.withLock { $0!.shutdown() }
             try await flushTLS(deadline: deadline(after: .seconds(5)))

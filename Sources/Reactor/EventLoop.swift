@@ -204,16 +204,21 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
         let serial = asUnownedSerialExecutor()
         let task = asUnownedTaskExecutor()
         while true {
-            // 1. Jobs that are ready.
-            state.withLock { s in swap(&s.jobs, &batch) }
-            for (job, isolated) in batch {
-                if isolated {
-                    job.runSynchronously(isolatedTo: serial, taskExecutor: task)
-                } else {
-                    job.runSynchronously(on: task)
+            // 1. Jobs that are ready, and the jobs they enqueue in turn (an actor call and its
+            // return are hops through this queue: a query is several of them). Bounded, so I/O
+            // is still polled between rounds when jobs keep producing jobs.
+            for _ in 0..<8 {
+                state.withLock { s in swap(&s.jobs, &batch) }
+                if batch.isEmpty { break }
+                for (job, isolated) in batch {
+                    if isolated {
+                        job.runSynchronously(isolatedTo: serial, taskExecutor: task)
+                    } else {
+                        job.runSynchronously(on: task)
+                    }
                 }
+                batch.removeAll(keepingCapacity: true)
             }
-            batch.removeAll(keepingCapacity: true)
 
             // 2. Wait for I/O, or just poll when work is queued or a timer is due.
             let timeoutMs: Int32 = state.withLock { s in

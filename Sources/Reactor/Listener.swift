@@ -67,7 +67,7 @@ public final class Listener: Sendable {
     }
 
     /// Waits for and returns the next connection.
-    public func accept() async throws -> Connection {
+    nonisolated(nonsending) public func accept() async throws -> Connection {
         while true {
             var storage = sockaddr_storage()
             var len = socklen_t(MemoryLayout<sockaddr_storage>.size)

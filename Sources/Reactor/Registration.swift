@@ -67,7 +67,7 @@ final class Registration: @unchecked Sendable {
     var waiterCount: Int { state.withLock { $0.readWaiters.count + $0.writeWaiters.count } }
 
     /// Suspends until an edge in `direction` newer than `edges`, the deadline, cancellation or close.
-    func wait(_ direction: Direction, after edges: UInt64, deadline: UInt64?, operation: String) async throws {
+    nonisolated(nonsending) func wait(_ direction: Direction, after edges: UInt64, deadline: UInt64?, operation: String) async throws {
         let token = Self.tokens.add(1, ordering: .relaxed).newValue
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (cont: UnsafeContinuation<Void, Error>) in

@@ -119,6 +119,22 @@ func nioFetch() async throws -> Double {
 
 // MARK: Run, interleaved so both see the same machine load
 
+// PGBENCH_PGWIRE_ONLY=1: PGWire's round trips alone (for strace -c / perf of our side only).
+if let only = getenv("PGBENCH_PGWIRE_ONLY"), String(cString: only) == "1" {
+    func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+    _ = try await pgwireRoundTrips()  // warm-up: prepare, caches
+    var t = [Double]()
+    let cpu0 = cpuSeconds()
+    for _ in 0..<runs { t.append(try await pgwireRoundTrips()) }
+    let cpuPerQuery = (cpuSeconds() - cpu0) / Double(runs * roundTrips) * 1e6
+    print("PGWire alone: \(Int(Double(roundTrips) / median(t))) queries/s (median of \(runs)), \(Int(cpuPerQuery * 10) / 10) µs CPU per query")
+    exit(0)
+}
+
 var rtPGWire = [Double](), rtNIO = [Double](), fPGWire = [Double](), fNIO = [Double]()
 _ = try await pgwireRoundTrips(); _ = try await nioRoundTrips()  // warm-up: prepare, caches
 _ = try await pgwireFetch(); _ = try await nioFetch()

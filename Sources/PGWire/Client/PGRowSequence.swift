@@ -33,6 +33,11 @@ public struct PGRowSequence: AsyncSequence, Sendable {
         var done: Bool
 
         public mutating func next() async throws -> PGRow? {
+            try await next(isolation: nil)
+        }
+
+        /// Runs on the caller's executor (no hop when the caller is on the loop).
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> PGRow? {
             while true {
                 if index < batch.count {
                     defer { index += 1 }
