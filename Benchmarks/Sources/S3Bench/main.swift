@@ -55,8 +55,10 @@ func makeClient() throws -> S3Client {
         endpoint: env("VIDD_TEST_S3_ENDPOINT"), region: ProcessInfo.processInfo.environment["VIDD_TEST_S3_REGION"] ?? "us-east-1",
         credentials: S3Credentials(accessKeyID: env("VIDD_TEST_S3_ACCESS_KEY"), secretAccessKey: env("VIDD_TEST_S3_SECRET_KEY")))
     var tuned = config
-    // S3BENCH_UNSIGNED=1: UNSIGNED-PAYLOAD instead of aws-chunked (to see what chunk signing costs the server).
+    // S3BENCH_UNSIGNED=1: UNSIGNED-PAYLOAD; S3BENCH_STREAMING=1: aws-chunked file bodies (the
+    // default signs each body's SHA-256, a file read once to hash and once to send).
     if ProcessInfo.processInfo.environment["S3BENCH_UNSIGNED"] == "1" { tuned.payloadSigning = .unsigned }
+    if ProcessInfo.processInfo.environment["S3BENCH_STREAMING"] == "1" { tuned.payloadSigning = .streaming }
     return S3Client(configuration: tuned)
 }
 

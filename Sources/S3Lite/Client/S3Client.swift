@@ -36,8 +36,15 @@ public final class S3Client: Sendable {
         let policy = configuration.retry
         var attempt = 0
         var request = request
-        if case .bytes(let bytes, nil) = request.payload, configuration.payloadSigning == .signed {
-            request.payload = .bytes(bytes, sha256: Crypto.sha256(bytes))  // once, not per attempt
+        switch (request.payload, configuration.payloadSigning) {  // digests once, not per attempt
+        case (.bytes(let bytes, nil), .signed), (.bytes(let bytes, nil), .streaming):
+            request.payload = .bytes(bytes, sha256: Crypto.sha256(bytes))
+        case (.file(let file, let offset, let length, nil), .signed):
+            request.payload = .file(file, offset: offset, length: length,
+                                    sha256: try await Self.sha256(of: file, offset: offset, length: length,
+                                                                  chunkSize: configuration.streamingChunkSize))
+        default:
+            break
         }
         var staleRetries = 0
         while true {
@@ -81,8 +88,10 @@ public final class S3Client: Sendable {
             payloadHash = .empty
         case .bytes(_, let digest):
             payloadHash = digest.map { .sha256($0) } ?? .unsigned
-        case .file:
-            if configuration.payloadSigning == .signed {
+        case .file(_, _, _, let digest):
+            if let digest {
+                payloadHash = .sha256(digest)
+            } else if configuration.payloadSigning == .streaming {
                 payloadHash = .streaming
                 chunked = true
             } else {
@@ -180,7 +189,7 @@ public final class S3Client: Sendable {
             return
         case .bytes(let bytes, _):
             try await connection.write(bytes)
-        case .file(let file, let offset, let length):
+        case .file(let file, let offset, let length, _):
             let chunkSize = configuration.streamingChunkSize
             var chunkSigner = signed.map { signer.chunkSigner(for: $0) }
             var sent: Int64 = 0
@@ -205,6 +214,26 @@ public final class S3Client: Sendable {
                 try await connection.write(chunkSigner!.chunkHeader(for: [UInt8]()) + [0x0d, 0x0a])
             }
         }
+    }
+}
+
+extension S3Client {
+    /// SHA-256 of a file region, read `chunkSize` at a time; other tasks get the thread between
+    /// chunks, since a part takes milliseconds to hash.
+    static func sha256(of file: FileHandle, offset: Int64, length: Int64, chunkSize: Int) async throws -> [UInt8] {
+        var hasher = Crypto.SHA256()
+        var chunk = [UInt8]()
+        chunk.reserveCapacity(chunkSize)
+        var done: Int64 = 0
+        while done < length {
+            let n = Int(min(Int64(chunkSize), length - done))
+            chunk.removeAll(keepingCapacity: true)
+            try file.read(at: offset + done, count: n, into: &chunk)
+            hasher.update(chunk)
+            done += Int64(n)
+            await Task.yield()
+        }
+        return hasher.finalize()
     }
 }
 

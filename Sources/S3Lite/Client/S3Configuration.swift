@@ -11,8 +11,14 @@ public struct S3Configuration: Sendable {
     }
 
     public enum PayloadSigning: Sendable, Hashable {
-        /// Hash in-memory bodies; stream files as aws-chunked with per-chunk signatures.
+        /// Every body's SHA-256 is signed. A file region is read once to hash it (before the
+        /// first attempt) and again to send it, as botocore does over plain HTTP: nothing is
+        /// buffered, and the server checks one digest instead of one signature per chunk.
         case signed
+        /// Files go up aws-chunked (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`): one pass over the
+        /// file, every `streamingChunkSize` chunk signed. In-memory bodies are hashed as with
+        /// `.signed`. For servers that gain from not hashing the whole body first.
+        case streaming
         /// `UNSIGNED-PAYLOAD` for every body (rely on TLS); saves hashing CPU.
         case unsigned
     }
@@ -50,10 +56,10 @@ public struct S3Configuration: Sendable {
     public var partSize = 8 * 1024 * 1024
     /// Parts uploaded at once from a stream; memory is about partSize × (this + 1).
     public var maxConcurrentParts = 4
-    /// Parts uploaded at once from a file: they stream from the file in aws-chunked chunks, so
-    /// each costs a chunk of memory, not a part, and more of them can be in flight.
+    /// Parts uploaded at once from a file: they stream from the file a chunk at a time, so each
+    /// costs a chunk of memory, not a part, and more of them can be in flight.
     public var maxConcurrentFileParts = 8
-    /// aws-chunked chunk size for file uploads.
+    /// How much of a file is read (and, with `.streaming`, signed) at a time when sending it.
     public var streamingChunkSize = 256 * 1024
 
     /// A custom endpoint such as MinIO (`http://127.0.0.1:9000`), path-style by default.

@@ -6,14 +6,15 @@ enum RequestPayload: Sendable {
     case empty
     /// In memory; `sha256` computed once, reused across retries.
     case bytes([UInt8], sha256: [UInt8]?)
-    /// A region of a file, re-read on each attempt (aws-chunked when payloads are signed).
-    case file(FileHandle, offset: Int64, length: Int64)
+    /// A region of a file, re-read on each attempt; `sha256` computed once, reused across
+    /// retries (nil: aws-chunked or unsigned, per the configuration).
+    case file(FileHandle, offset: Int64, length: Int64, sha256: [UInt8]? = nil)
 
     var length: Int64 {
         switch self {
         case .empty: return 0
         case .bytes(let b, _): return Int64(b.count)
-        case .file(_, _, let length): return length
+        case .file(_, _, let length, _): return length
         }
     }
 }

@@ -143,9 +143,13 @@ import TestSupport
     }
 
     @Test func awsChunkedFileUploadIsAccepted() async throws {
-        // A file below the multipart threshold goes up as one aws-chunked request: the server
-        // verifies every chunk signature (several chunks of 64 KiB plus a short last one).
-        guard let s3 = try S3Test.client(configure: { $0.streamingChunkSize = 64 * 1024 }) else { return }
+        // With `.streaming`, a file below the multipart threshold goes up as one aws-chunked
+        // request: the server verifies every chunk signature (several chunks of 64 KiB plus a
+        // short last one).
+        guard let s3 = try S3Test.client(configure: {
+            $0.streamingChunkSize = 64 * 1024
+            $0.payloadSigning = .streaming
+        }) else { return }
         let bucket = try await S3Test.bucket(s3, "a")
         defer { Task { await S3Test.cleanup(s3, bucket) } }
         let body = S3Test.bytes(3 * 64 * 1024 + 1234, seed: 3)
