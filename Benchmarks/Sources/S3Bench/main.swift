@@ -59,6 +59,10 @@ func makeClient() throws -> S3Client {
     // default signs each body's SHA-256, a file read once to hash and once to send).
     if ProcessInfo.processInfo.environment["S3BENCH_UNSIGNED"] == "1" { tuned.payloadSigning = .unsigned }
     if ProcessInfo.processInfo.environment["S3BENCH_STREAMING"] == "1" { tuned.payloadSigning = .streaming }
+    // S3BENCH_FILE_PARTS=N: file parts in flight (default maxConcurrentFileParts).
+    if let n = ProcessInfo.processInfo.environment["S3BENCH_FILE_PARTS"].flatMap({ Int($0) }) { tuned.maxConcurrentFileParts = n }
+    // S3BENCH_PART_MIB=N: preferred part size.
+    if let n = ProcessInfo.processInfo.environment["S3BENCH_PART_MIB"].flatMap({ Int($0) }) { tuned.partSize = n << 20 }
     return S3Client(configuration: tuned)
 }
 

@@ -40,9 +40,13 @@ public final class S3Client: Sendable {
         case (.bytes(let bytes, nil), .signed), (.bytes(let bytes, nil), .streaming):
             request.payload = .bytes(bytes, sha256: Crypto.sha256(bytes))
         case (.file(let file, let offset, let length, nil), .signed):
-            request.payload = .file(file, offset: offset, length: length,
-                                    sha256: try await Self.sha256(of: file, offset: offset, length: length,
-                                                                  chunkSize: configuration.streamingChunkSize))
+            // On the global executor: hashing a part takes milliseconds, which the event loop
+            // spends on the other transfers meanwhile.
+            let chunkSize = configuration.streamingChunkSize
+            let digest = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                try await Self.sha256(of: file, offset: offset, length: length, chunkSize: chunkSize)
+            }
+            request.payload = .file(file, offset: offset, length: length, sha256: digest)
         default:
             break
         }
@@ -219,7 +223,7 @@ public final class S3Client: Sendable {
 
 extension S3Client {
     /// SHA-256 of a file region, read `chunkSize` at a time; other tasks get the thread between
-    /// chunks, since a part takes milliseconds to hash.
+    /// chunks.
     static func sha256(of file: FileHandle, offset: Int64, length: Int64, chunkSize: Int) async throws -> [UInt8] {
         var hasher = Crypto.SHA256()
         var chunk = [UInt8]()
