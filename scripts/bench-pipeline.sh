@@ -41,7 +41,7 @@ export VIDD_STORAGE="file://$work/storage"
 export VIDD_JOB_STREAM="$db:jobs" VIDD_JOB_GROUP="$db:workers" VIDD_DEAD_LETTER_STREAM="$db:dead"
 export VIDD_PROGRESS_KEY_PREFIX="$db:progress:" VIDD_PROGRESS_CHANNEL_PREFIX="$db:progress:" VIDD_PROGRESS_ALL_CHANNEL="$db:progress:all"
 export VIDD_X264_PRESET="${VIDD_X264_PRESET:-veryfast}"
-export VIDD_LOG_LEVEL=warning
+export VIDD_LOG_LEVEL=info   # the worker's "outputs recorded" line carries each step's time
 
 start_vidd() { # COMMAND PORT
     VIDD_LISTEN="127.0.0.1:$2" "$VIDD" "$1" 2>>"$work/vidd.log" &
@@ -57,9 +57,18 @@ pipeline)
     src="${VIDD_BENCH_SOURCE:-.tmp/fixtures/bench_1080p30_60s.mp4}"   # another source: VIDD_BENCH_SOURCE=FILE
     [ -n "${VIDD_BENCH_SOURCE:-}" ] || Fixtures/generate.sh large >/dev/null
     start_vidd all 18090
-    alone=() pipe=() alone_cpu=() pipe_cpu=()
+    alone=() pipe=() alone_cpu=() pipe_cpu=() inrun=() svc=()
     vidd_pid="${pids[0]}"
     ticks() { awk '{print $14 + $15}' "/proc/$vidd_pid/stat"; }
+    # "TID ticks" of the daemon's own threads: every thread but the transcoder's (vidd-transcode,
+    # vidd-<rung> and the libav/x264 threads they start, which inherit those names).
+    service_threads() {
+        for t in /proc/"$vidd_pid"/task/*; do
+            n=$(cat "$t/comm" 2>/dev/null) || continue
+            case "$n" in vidd-transcode|vidd-[0-9]*p) continue ;; esac
+            echo "${t##*/} $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null)"
+        done | sort
+    }
     hz=$(getconf CLK_TCK)
     for r in $(seq 1 "$rounds"); do
         rm -rf "$work/out"
@@ -71,6 +80,7 @@ pipeline)
             | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("id") or d["video"]["id"])')
         # CPU of the daemon from the moment the upload is in (the job starts) until completed.
         t0=$(ticks)
+        service_threads >"$work/svc0"
         # Poll cheaply and rarely: the figure comes from the row's timestamps, and a psql (SCRAM
         # login, a new backend) five times a second took CPU the transcode needed (+13 % wall).
         while :; do
@@ -80,17 +90,37 @@ pipeline)
             sleep 2
         done
         pc=$(echo "scale=2; ($(ticks) - $t0) / $hz" | bc)
+        service_threads >"$work/svc1"
+        # CPU of the service's threads over the job (threads alive at both ends; the short-lived
+        # probe and download threads are missed — tens of milliseconds).
+        sc=$(join "$work/svc0" "$work/svc1" | awk -v hz="$hz" '{d += $3 - $2} END {printf "%.2f", d / hz}')
         p=$(psql "$VIDD_DATABASE_URL" -tAXc "SELECT extract(epoch FROM completed_at - created_at) FROM videos WHERE id = '$id'")
         pipe+=("$p") pipe_cpu+=("$pc")
         printf 'round %d: transcode alone %.2f s wall, %.2f CPU-s | pipeline %.2f s wall (%+.2f%%), %.2f CPU-s (%+.2f%%) | load %s\n' \
             "$r" "$a" "$ac" "$p" "$(echo "($p / $a - 1) * 100" | bc -l)" "$pc" "$(echo "($pc / $ac - 1) * 100" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+        # Within the same run, immune to the machine's speed changing between runs: the worker's
+        # own step times. Overhead = everything but the transcode step (which includes the uploads
+        # made while encoding) over the transcode step.
+        line=$(grep 'msg="outputs recorded"' "$work/vidd.log" | grep "$id" | tail -1)
+        field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
+        t=$(echo "scale=3; $(field transcode_ms) / 1000" | bc)
+        o=$(echo "scale=3; $p - $t" | bc)
+        inrun+=("$(echo "scale=4; $o / $t * 100" | bc)")
+        svc+=("$(echo "scale=4; $sc / $pc * 100" | bc)")
+        printf '         service threads (API, worker, queue, uploads, progress): %.2f CPU-s = %.2f%% of the daemon CPU over the job\n' "$sc" "${svc[-1]}"
+        printf '         in the pipeline: queue+start %.2f s, fetch %s ms, probe %s ms, transcode %.2f s (%s CPU-s), upload tail %s ms, rows+completion %s ms => overhead %.2f s = %+.2f%% of its transcode\n' \
+            "$(echo "$p - $(field job_ms) / 1000" | bc -l)" "$(field fetch_ms)" "$(field probe_ms)" "$t" "$(field transcode_cpu_s)" \
+            "$(field upload_tail_ms)" "$(field finalize_ms)" "$o" "${inrun[-1]}"
     done
-    python3 - "${alone[*]}" "${pipe[*]}" "${alone_cpu[*]}" "${pipe_cpu[*]}" <<'EOF'
+    python3 - "${alone[*]}" "${pipe[*]}" "${alone_cpu[*]}" "${pipe_cpu[*]}" "${inrun[*]}" "${svc[*]}" <<'EOF'
 import statistics, sys
-a, p, ac, pc = ([float(x) for x in arg.split()] for arg in sys.argv[1:5])
+a, p, ac, pc, ir, sv = ([float(x) for x in arg.split()] for arg in sys.argv[1:7])
 ma, mp, mac, mpc = (statistics.median(v) for v in (a, p, ac, pc))
 print(f"median wall: transcode alone {ma:.2f} s, pipeline {mp:.2f} s, overhead {100 * (mp / ma - 1):+.2f}%")
+print(f"median of the per-round wall ratios (each pair ran back to back): {100 * (statistics.median(y / x for x, y in zip(a, p)) - 1):+.2f}%")
 print(f"median CPU:  transcode alone {mac:.2f} s, pipeline {mpc:.2f} s, overhead {100 * (mpc / mac - 1):+.2f}%")
+print(f"median in-run overhead (pipeline minus its own transcode step): {statistics.median(ir):+.2f}%  (rounds: {', '.join(f'{x:+.2f}%' for x in ir)})")
+print(f"median CPU of the service's own threads during the job: {statistics.median(sv):.2f}% of the daemon's  (rounds: {', '.join(f'{x:.2f}%' for x in sv)})")
 EOF
     ;;
 api)

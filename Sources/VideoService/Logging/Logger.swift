@@ -126,8 +126,14 @@ public struct Logger: Sendable {
 
     public func log(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String> = [:]) {
         guard level >= self.level else { return }
+        log(level, message, fields: fields.map { ($0.key, $0.value) })
+    }
+
+    /// Fields built at run time (e.g. one per step of a job), in order.
+    public func log(_ level: LogLevel, _ message: String, fields: [(String, String)]) {
+        guard level >= self.level else { return }
         var all = metadata
-        for (k, v) in fields { all.append((k, v)) }
+        all.append(contentsOf: fields)
         let record = LogRecord(timestamp: clock(), level: level, message: redactor.redact(message),
                                fields: all.map { ($0.0, redactor.redact($0.1)) })
         sink.write(format == .json ? record.json() : record.logfmt())

@@ -112,9 +112,11 @@ struct JobRunner: Sendable {
         }
         job.logger.info("job started", ["attempt": String(attempt), "source_key": sourceKey])
         job.progress.update { t, now in t.started(now: now) }
+        var phases = PhaseClock()
 
         try job.checkCancelled()
         let sourcePath = try await fetchSource(key: sourceKey, into: directory, job: job)
+        phases.mark("fetch")
         try job.checkCancelled()
 
         let info: MediaInfo
@@ -136,6 +138,7 @@ struct JobRunner: Sendable {
         do { plan = try LadderPlanner.plan(for: info, options: ladder) } catch {
             throw Self.classify(error, localPath: sourcePath, sourceKey: sourceKey)
         }
+        phases.mark("probe")
         job.logger.info("probed", ["width": String(video.displayWidth), "height": String(video.displayHeight),
                                    "duration": String(info.duration), "rungs": plan.rungs.map(\.name).joined(separator: ",")])
         let heightOfRung = Dictionary(plan.rungs.map { ($0.name, $0.height) }, uniquingKeysWith: { a, _ in a })
@@ -167,11 +170,13 @@ struct JobRunner: Sendable {
         } catch {
             throw Self.classify(error, localPath: sourcePath, sourceKey: sourceKey)
         }
+        phases.mark("transcode")
         try job.checkCancelled()
 
         job.progress.update { t, now in t.stage(.uploading, now: now) }
         let stored: [String: ObjectInfo]
         do { stored = try await uploader.finish() } catch { throw .transient(error.description) }
+        phases.mark("upload_tail")
         try job.checkCancelled()
 
         job.progress.update { t, now in t.stage(.finalizing, now: now) }
@@ -196,8 +201,14 @@ struct JobRunner: Sendable {
             return .alreadyFinished
         }
         job.progress.update { t, now in t.completed(now: now) }
-        job.logger.info("outputs recorded", ["rungs": String(result.plan.rungs.count), "objects": String(stored.count),
-                                          "frames": String(result.framesDecoded)])
+        phases.mark("finalize")
+        // Where the job's time went: fetch, probe, transcode (outputs uploaded meanwhile), the
+        // uploads still running when encoding ended, and rows + completion. The rest of a video's
+        // created_at → completed_at is queueing. scripts/bench-pipeline.sh reads these.
+        job.logger.log(.info, "outputs recorded", fields: [
+            ("rungs", String(result.plan.rungs.count)), ("objects", String(stored.count)),
+            ("frames", String(result.framesDecoded)),
+        ] + phases.fields + [("transcode_cpu_s", String(format: "%.2f", result.cpu.total))])
         return .completed
     }
 
@@ -271,4 +282,22 @@ struct JobRunner: Sendable {
 
     /// Deletes a job's work directory (only ever one `makeWorkDirectory` made).
     static func removeTree(_ path: String) { FileTree.remove(path) }
+}
+
+/// Milliseconds spent in each step of a job, for the completion log.
+struct PhaseClock {
+    private var last = ContinuousClock.now
+    private let start = ContinuousClock.now
+    private(set) var phases: [(String, Duration)] = []
+
+    mutating func mark(_ name: String) {
+        let now = ContinuousClock.now
+        phases.append((name, now - last))
+        last = now
+    }
+
+    var fields: [(String, String)] {
+        func ms(_ d: Duration) -> String { String(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000) }
+        return phases.map { ("\($0.0)_ms", ms($0.1)) } + [("job_ms", ms(last - start))]
+    }
 }

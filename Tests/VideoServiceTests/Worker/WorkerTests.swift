@@ -109,6 +109,17 @@ import Transcode
             let jobLines = env.logs.lines.filter { $0.contains("entry_id=") && !$0.contains("msg=\"not a job") }
             #expect(!jobLines.isEmpty)
             for line in jobLines { #expect(line.contains("video_id=\(id)"), "\(line)") }
+            // The completion line says where the time went, step by step, adding up to the job.
+            let done = try #require(jobLines.first { $0.contains("msg=\"outputs recorded\"") })
+            func ms(_ key: String) -> Int? {
+                done.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+            }
+            let steps = ["fetch_ms", "probe_ms", "transcode_ms", "upload_tail_ms", "finalize_ms"].map(ms)
+            #expect(steps.allSatisfy { $0 != nil }, "\(done)")
+            #expect(try #require(ms("transcode_ms")) > 0, "\(done)")
+            let total = try #require(ms("job_ms"))
+            let sum = steps.compactMap { $0 }.reduce(0, +)
+            #expect(sum <= total && total - sum <= 5, "steps \(sum) ms vs job \(total) ms: \(done)")
         } catch {
             env.dumpLogs()
             await env.close(videoIDs: ids)
