@@ -109,6 +109,36 @@ import Testing
         #expect(try await reader.value == [7, 8, 9])
     }
 
+    @Test func aShortReadDoesNotHideTheEndOfStreamOrLaterBytes() async throws {
+        // After a read that came back short the next read waits for a new edge instead of
+        // calling recv; end of stream must still be seen when the peer's FIN (and its edge) came
+        // before that short read, and bytes sent later must still wake the reader.
+        let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        defer { listener.close() }
+        let conn = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+        defer { conn.close() }
+        let peer = try await listener.accept()
+        defer { peer.close() }
+
+        try await peer.write([1, 2])
+        var buf = ByteBuffer(capacity: 64 * 1024)
+        try await conn.read(into: &buf, timeout: .seconds(5))      // short: 2 of 64 KiB
+        #expect(Array(buf.readableBytesView) == [1, 2])
+        let later = Task { try await Task.sleep(for: .milliseconds(100)); try await peer.write([3]) }
+        try await conn.read(into: &buf, timeout: .seconds(5))      // waits for the edge of [3]
+        #expect(Array(buf.readableBytesView) == [1, 2, 3])
+        try await later.value
+
+        try await peer.write([4])
+        peer.close()
+        try await Task.sleep(for: .milliseconds(100))              // FIN's edge handled first
+        try await conn.read(into: &buf, timeout: .seconds(5))      // short: the 4 only
+        #expect(buf.readableBytesView.last == 4)
+        await #expect(throws: NetworkError.endOfStream) {
+            try await conn.read(into: &buf, timeout: .seconds(5))  // not timedOut
+        }
+    }
+
     @Test func connectTimeoutFiresWhenTheAcceptQueueIsFull() async throws {
         // A listener that never accepts, with a backlog of 0: once its queue is full, Linux drops
         // further SYNs and the next connect cannot complete.
