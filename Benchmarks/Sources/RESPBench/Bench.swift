@@ -19,6 +19,8 @@ struct Options {
     var depth = 16
     /// `--no-peer`: run only our client (for profiling).
     var peer = true
+    /// `--only SET|GET`: one command (with --no-peer, for profiling one reply type).
+    var only: String?
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -29,6 +31,7 @@ struct Options {
             case "--runs": runs = Int(args.popFirst() ?? "") ?? runs
             case "--depth": depth = Int(args.popFirst() ?? "") ?? depth
             case "--no-peer": peer = false
+            case "--only": only = args.popFirst()
             default: fatalError("unknown argument \(a)")
             }
         }
@@ -113,7 +116,7 @@ func runBenchmark(_ options: Options) async throws {
     for round in 1...options.runs {
         for depth in [1, options.depth] {
             let label = depth == 1 ? "" : " P\(depth)"
-            for command in ["SET", "GET"] {
+            for command in ["SET", "GET"] where options.only == nil || options.only == command {
                 let ops = try await ours(conn, command: command, requests: options.requests, depth: depth)
                 results["ours \(command)\(label)", default: []].append(ops)
             }
