@@ -276,20 +276,12 @@ public final class Connection: Sendable {
                 }
             }
         }
-        if let drained = registration.takeDrained() {
-            // The last read came back short: the socket was empty then, and with edge-triggered
-            // epoll every arrival since has moved the edge count. If it has not moved, a recv
-            // would only say EAGAIN: wait for the edge instead (one syscall less per
-            // request/response round trip). If it has, this returns at once.
-            try await registration.wait(.read, after: drained, deadline: deadlineNs, operation: "read")
-        }
         while true {
-            let ((n, asked), edges, e) = try registration.perform(.read) { fd -> (Int, Int) in
+            let (n, edges, e) = try registration.perform(.read) { fd in
                 if buffer.writableBytes >= 4096 {
-                    let asked = buffer.writableBytes
-                    return (buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { raw in
+                    return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { raw in
                         recv(fd, raw.baseAddress, raw.count, 0)
-                    }, asked)
+                    }
                 }
                 // Little room in the caller's buffer: receive on the stack and copy what came,
                 // so a buffer grows only by what actually arrived and an idle connection waiting
@@ -297,13 +289,10 @@ public final class Connection: Sendable {
                 return withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { tmp in
                     let n = recv(fd, tmp.baseAddress, tmp.count, 0)
                     if n > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: tmp[0..<n])) }
-                    return (n, tmp.count)
+                    return n
                 }
             }
-            if n > 0 {
-                if n < asked { registration.noteDrained(after: edges) }
-                return
-            }
+            if n > 0 { return }
             if n == 0 { throw NetworkError.endOfStream }
             if e == EAGAIN || e == EWOULDBLOCK {
                 try await registration.wait(.read, after: edges, deadline: deadlineNs, operation: "read")

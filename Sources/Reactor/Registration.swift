@@ -34,12 +34,6 @@ final class Registration: @unchecked Sendable {
         var writeWaiters: [Waiter] = []
         var writeInterest = false
         var closed = false
-        /// `readEdges` as it was before the last read that came back short (the socket was
-        /// drained then), until the next read takes it.
-        var drainedAt: UInt64?
-        /// The peer's end-of-stream, a reset or an error was signalled: unlike data, that state is
-        /// not consumed by a short read, so its edge may already be spent — never skip a read then.
-        var hangupSeen = false
     }
 
     let fd: Int32
@@ -68,18 +62,6 @@ final class Registration: @unchecked Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
-
-    /// A read returned less than it asked for: the socket held nothing more when `edges` was current.
-    func noteDrained(after edges: UInt64) { state.withLock { $0.drainedAt = edges } }
-
-    /// The edge count of the last short read, if no read happened since (cleared by taking it)
-    /// and no hang-up was ever signalled.
-    func takeDrained() -> UInt64? {
-        state.withLock { s in
-            defer { s.drainedAt = nil }
-            return s.hangupSeen ? nil : s.drainedAt
-        }
-    }
 
     /// Tasks currently suspended on this fd (tests use it to prove no continuation is left behind).
     var waiterCount: Int { state.withLock { $0.readWaiters.count + $0.writeWaiters.count } }
@@ -159,7 +141,6 @@ final class Registration: @unchecked Sendable {
         state.withLock { s in
             if s.closed { return }
             if readable {
-                if events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 { s.hangupSeen = true }
                 s.readEdges &+= 1
                 woken.append(contentsOf: s.readWaiters)
                 s.readWaiters.removeAll()
