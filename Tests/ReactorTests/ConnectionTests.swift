@@ -89,23 +89,25 @@ import Testing
         defer { conn.close() }
         let peer = try await listener.accept()
         defer { peer.close() }
-        // The deadline is generous so that a loop busy with other tests still reaches the blocker
-        // before it; the blocker then holds the thread until the deadline is well past.
-        let deadline = ContinuousClock.now + .seconds(2)
+        // It hogs the one loop thread every loop-based test shares, so scripts/test.sh runs it in
+        // the pass of tests that run alone (in the parallel pass it made a 200 ms pool-timeout
+        // test fail). The deadline leaves room for the blocker to start before it; the blocker
+        // then holds the thread until the deadline is well past.
+        let deadline = ContinuousClock.now + .milliseconds(500)
         let reader = Task(executorPreference: EventLoop.shared) { () async throws -> [UInt8] in
-            try await readExactly(conn, 3, timeout: .seconds(2))
+            try await readExactly(conn, 3, timeout: .milliseconds(500))
         }
         while conn.registration.waiterCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
         let blocker = Task(executorPreference: EventLoop.shared) { () -> (sent: Int, startedInTime: Bool) in
             // On the loop thread: the peer's bytes go out, then the thread is hogged past the deadline.
             let startedInTime = ContinuousClock.now < deadline
             let sent = [UInt8]([7, 8, 9]).withUnsafeBytes { Glibc.send(peer.registration.fd, $0.baseAddress, 3, 0) }
-            while ContinuousClock.now < deadline + .milliseconds(300) { usleep(10_000) }
+            while ContinuousClock.now < deadline + .milliseconds(200) { usleep(10_000) }
             return (sent, startedInTime)
         }
         let blocked = await blocker.value
         #expect(blocked.sent == 3)
-        #expect(blocked.startedInTime, "the loop was busy for 2 s before the test could block it")
+        #expect(blocked.startedInTime, "the loop was busy for 500 ms before the test could block it")
         #expect(try await reader.value == [7, 8, 9])
     }
 
