@@ -107,7 +107,7 @@ else
   # 4. The two transcoder tests that count this process's transcoder threads, alone.
   # 5. The service's worker and end-to-end tests: they transcode (in this process or in vidd
   #    daemons it starts) and kill workers mid-job, so they get the machine to themselves.
-  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
+  ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
   SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests'
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
