@@ -235,10 +235,11 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
             var wait = timeoutMs
             for _ in 0..<16 {
                 let n = epoll_wait(epfd, events, Int32(maxEvents), wait)
+                let err = errno  // before the lock, whose futex calls may overwrite it
                 state.withLock { $0.sleeping = false }
                 if n < 0 {
-                    if errno == EINTR { break }
-                    fatalError("epoll_wait failed: \(String(cString: strerror(errno)))")
+                    if err == EINTR { break }
+                    fatalError("epoll_wait failed: \(String(cString: strerror(err)))")
                 }
                 for i in 0..<Int(n) { dispatch(events[i]) }
                 if n < maxEvents { break }
