@@ -287,8 +287,7 @@ struct JobRunner: Sendable {
 /// Milliseconds spent in each step of a job, for the completion log.
 struct PhaseClock {
     private var last = ContinuousClock.now
-    private let start = ContinuousClock.now
-    private(set) var phases: [(String, Duration)] = []
+    private var phases: [(String, Duration)] = []
 
     mutating func mark(_ name: String) {
         let now = ContinuousClock.now
@@ -296,8 +295,10 @@ struct PhaseClock {
         last = now
     }
 
+    /// `<step>_ms` for each step, then `job_ms`: their sum.
     var fields: [(String, String)] {
         func ms(_ d: Duration) -> String { String(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000) }
-        return phases.map { ("\($0.0)_ms", ms($0.1)) } + [("job_ms", ms(last - start))]
+        let total = phases.reduce(Duration.zero) { $0 + $1.1 }
+        return phases.map { ("\($0.0)_ms", ms($0.1)) } + [("job_ms", ms(total))]
     }
 }
