@@ -25,6 +25,19 @@ func startEchoServer(host: String = "127.0.0.1", tls: TLSConfiguration? = nil) a
     return (listener, task)
 }
 
+/// A loopback TCP connection and the listener's side of it (the listener is closed once accepted).
+func connectedPair() async throws -> (client: Connection, server: Connection) {
+    let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+    defer { listener.close() }
+    let client = try await Connection.connect(host: "127.0.0.1", port: listener.port)
+    do {
+        return (client, try await listener.accept())
+    } catch {
+        client.close()
+        throw error
+    }
+}
+
 /// Reads exactly `count` bytes.
 func readExactly(_ conn: Connection, _ count: Int, timeout: Duration? = .seconds(30)) async throws -> [UInt8] {
     var buf = ByteBuffer(capacity: min(count, 64 * 1024))
