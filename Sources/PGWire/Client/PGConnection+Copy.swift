@@ -7,20 +7,20 @@ public struct PGCopyWriter: ~Copyable {
     var pending = 0
 
     /// Queues `bytes` (rows in the COPY format the statement chose), writing when ~64 KiB are queued.
-    public mutating func write<C: Collection<UInt8>>(_ bytes: C) async throws {
+    nonisolated(nonsending) public mutating func write<C: Collection<UInt8>>(_ bytes: C) async throws {
         encoder.copyData(bytes)
         pending += bytes.count
         if pending >= 1 << 16 { try await flush() }
     }
 
     /// Convenience: a text row, tab-separated, newline-terminated (values must be COPY-escaped).
-    public mutating func writeRow(_ fields: [String]) async throws {
+    nonisolated(nonsending) public mutating func writeRow(_ fields: [String]) async throws {
         var line = fields.joined(separator: "\t")
         line.append("\n")
         try await write(line.utf8)
     }
 
-    mutating func flush() async throws {
+    nonisolated(nonsending) mutating func flush() async throws {
         guard !encoder.bytes.isEmpty else { return }
         try await connection.write(encoder.bytes)
         encoder.bytes.removeAll(keepingCapacity: true)
@@ -32,7 +32,7 @@ extension PGConnection {
     /// Runs `COPY … FROM STDIN` and feeds it from `body`. If `body` throws, CopyFail aborts the
     /// COPY on the server (nothing is inserted) and the error is rethrown. Returns the row count.
     @discardableResult
-    public func copyFrom(_ sql: String, _ body: (inout PGCopyWriter) async throws -> Void) async throws -> Int {
+    nonisolated(nonsending) public func copyFrom(_ sql: String, _ body: (inout PGCopyWriter) async throws -> Void) async throws -> Int {
         let id = try await begin(timeout: nil)
         var e = FrontendMessageEncoder()
         e.query(sql)
@@ -40,15 +40,10 @@ extension PGConnection {
         try await write(e.bytes)
         // Wait for CopyInResponse (or an error, e.g. no such table).
         while true {
-            let message: BackendMessage
-            do {
-                guard let m = try nextBuffered() else { try await fill(); continue }
-                message = m
-            } catch is CancellationError { throw abandonAfterTaskCancel(id) } catch let e as PGError { throw fail(e) } catch { throw fail(Self.map(error)) }
-            switch active!.machine.received(message) {
+            switch active!.machine.received(try await nextMessage(id)) {
             case .copyIn: break
             case .done(let status):
-                transactionStatus = status
+                shared.withLock { $0.transactionStatus = status }
                 let error = active!.machine.error
                 end()
                 throw error.map { PGError.server($0) } ?? PGError.misuse("\(sql) is not a COPY FROM STDIN")
@@ -70,20 +65,21 @@ extension PGConnection {
         var end = FrontendMessageEncoder()
         if let bodyError { end.copyFail("client error: \(bodyError)") } else { end.copyDone() }
         try await write(end.bytes)
+        let finished: Batch
         do {
-            _ = try await pump(id, collectRows: false, limit: .max)
+            finished = try await pump(id, collectRows: false, limit: .max)
         } catch {
             // After CopyFail the server answers 57014 "COPY from stdin failed": report the cause.
             throw bodyError ?? error
         }
         if let bodyError { throw bodyError }
-        return PGCommandResult(tag: lastTag ?? "").rowCount ?? 0
+        return PGCommandResult(tag: finished.tag ?? "").rowCount ?? 0
     }
 
     /// Runs `COPY … TO STDOUT`, handing each CopyData payload (one row in text/CSV formats) to
     /// `body` as it arrives. Returns the row count.
     @discardableResult
-    public func copyTo(_ sql: String, _ body: (ArraySlice<UInt8>) throws -> Void) async throws -> Int {
+    nonisolated(nonsending) public func copyTo(_ sql: String, _ body: (ArraySlice<UInt8>) throws -> Void) async throws -> Int {
         let id = try await begin(timeout: nil)
         var e = FrontendMessageEncoder()
         e.query(sql)
@@ -98,12 +94,12 @@ extension PGConnection {
             } catch is CancellationError { throw abandonAfterTaskCancel(id) } catch let e as PGError { throw fail(e) } catch { throw fail(Self.map(error)) }
             switch active!.machine.received(message) {
             case .done(let status):
-                transactionStatus = status
+                shared.withLock { $0.transactionStatus = status }
                 let error = active!.machine.error
-                end()
+                let finished = end()
                 if let bodyError { throw bodyError }
                 if let error { throw PGError.server(error) }
-                return PGCommandResult(tag: lastTag ?? "").rowCount ?? 0
+                return PGCommandResult(tag: finished.tag ?? "").rowCount ?? 0
             case .commandComplete(let tag): active!.tags.append(tag)
             case .close(let e): throw fail(e)
             default: break

@@ -1,6 +1,6 @@
 extension PGConnection {
     /// Runs `body` in BEGIN … COMMIT; ROLLBACK if it throws (the error is rethrown).
-    public func transaction<T: Sendable>(
+    nonisolated(nonsending) public func transaction<T: Sendable>(
         _ begin: String = "BEGIN", _ body: (PGConnection) async throws -> T
     ) async throws -> T {
         try await simpleQuery(begin)
@@ -19,7 +19,7 @@ extension PGConnection {
 
     /// Runs `body` inside SAVEPOINT name … RELEASE; ROLLBACK TO on error (rethrown). Must be
     /// called inside a transaction.
-    public func savepoint<T: Sendable>(_ name: String = "pgwire_sp", _ body: (PGConnection) async throws -> T) async throws -> T {
+    nonisolated(nonsending) public func savepoint<T: Sendable>(_ name: String = "pgwire_sp", _ body: (PGConnection) async throws -> T) async throws -> T {
         let quoted = quoteIdentifier(name)
         try await simpleQuery("SAVEPOINT \(quoted)")
         do {
@@ -35,7 +35,7 @@ extension PGConnection {
     /// Sends several statements with one Sync (one round trip after their statements are
     /// prepared). They run in one implicit transaction: if one fails, none takes effect and the
     /// error is thrown. Returns each statement's rows.
-    public func pipeline(_ statements: [(String, [any PGEncodable])], timeout: Duration? = nil) async throws -> [[PGRow]] {
+    nonisolated(nonsending) public func pipeline(_ statements: [(String, [any PGEncodable])], timeout: Duration? = nil) async throws -> [[PGRow]] {
         if statements.contains(where: { $0.0.utf8.contains(0) }) { throw PGError.encoding("SQL text contains a NUL byte") }
         let encoded = try statements.map { ($0.0, try PGBindings($0.1)) }
         let id = try await begin(timeout: timeout)
@@ -62,12 +62,7 @@ extension PGConnection {
             var current = [PGRow]()
             var columns: RowDescription? = presets.first ?? nil
             while true {
-                let message: BackendMessage
-                do {
-                    guard let m = try nextBuffered() else { try await fill(); continue }
-                    message = m
-                } catch is CancellationError { throw abandonAfterTaskCancel(id) } catch let e as PGError { throw fail(e) } catch { throw fail(Self.map(error)) }
-                switch active!.machine.received(message) {
+                switch active!.machine.received(try await nextMessage(id)) {
                 case .rowDescription(let d): columns = d
                 case .row(let r): current.append(PGRow(columns: columns!, data: r))
                 case .commandComplete:
@@ -75,7 +70,7 @@ extension PGConnection {
                     current = []
                     columns = results.count < presets.count ? presets[results.count] : nil
                 case .done(let status):
-                    try finishRequest(at: status)
+                    _ = try finishRequest(at: status)
                     return results
                 case .close(let e): throw fail(e)
                 default: break
@@ -88,7 +83,7 @@ extension PGConnection {
 
     /// Prepares `sql` now (cached for later queries on this connection) and returns its
     /// parameter count and result columns.
-    public func prepare(_ sql: String, parameterTypes: [PGOID] = []) async throws -> RowDescription? {
+    nonisolated(nonsending) public func prepare(_ sql: String, parameterTypes: [PGOID] = []) async throws -> RowDescription? {
         let id = try await begin(timeout: nil)
         do {
             let columns = try await prepared(sql, parameterTypes, id: id).columns

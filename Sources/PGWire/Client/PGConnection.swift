@@ -1,44 +1,65 @@
 import Reactor
+import Synchronization
 
 /// One session with a PostgreSQL server.
 ///
-/// An actor whose executor is the reactor's event loop: when the caller also runs on the loop
-/// (`Task(executorPreference: EventLoop.shared)`), awaiting a query costs no thread hop. Requests
-/// are served one after another in arrival order; a request keeps the session until its
+/// Requests are served one after another in arrival order; a request keeps the session until its
 /// ReadyForQuery, so a row stream holds it until read to the end (or dropped: then the rest is
 /// drained in the background before the next request starts).
-public actor PGConnection {
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { EventLoop.shared.asUnownedSerialExecutor() }
+///
+/// Every method runs on its caller's executor (`nonisolated(nonsending)`): a caller on the
+/// reactor's loop (`Task(executorPreference: EventLoop.shared)`) reads and writes the socket and
+/// decodes rows without a single executor switch. (This type was an actor on the loop's serial
+/// executor; each call into it was then a trip through the loop's job queue and a task-status
+/// lookup, ~10 % of the CPU of a point query.)
+public final class PGConnection: @unchecked Sendable {
+    // @unchecked: two kinds of mutable state.
+    // - `shared` holds what other tasks, the loop's timers and public accessors touch; always
+    //   behind its lock.
+    // - The session state below (`buffer`, `active`, `statements`, …) is touched only by the task
+    //   holding the request slot, which `begin` acquires and `end`/`fail` release or hand on
+    //   (FIFO) through `shared`'s lock, so one holder's accesses happen before the next one's.
+    //   When a holder is cancelled mid-request, the slot passes to the background task that
+    //   drains the rest (`abandonAfterTaskCancel`); the cancelled caller touches nothing after.
 
-    public nonisolated let configuration: PGConfiguration
+    public let configuration: PGConfiguration
     /// The key a CancelRequest quotes (nil if the server sent none).
-    public nonisolated let backendKey: BackendKeyData?
+    public let backendKey: BackendKeyData?
     /// The SASL mechanism used at login ("SCRAM-SHA-256-PLUS" with channel binding), if any.
-    public nonisolated let saslMechanism: String?
+    public let saslMechanism: String?
     /// TLS protocol version in use, nil for plaintext.
-    public nonisolated let tlsVersion: String?
-    nonisolated let socket: Connection
+    public let tlsVersion: String?
+    let socket: Connection
+    let shared: Mutex<Shared>
 
-    /// Server run-time parameters (server_version, TimeZone, …), updated by ParameterStatus.
-    public private(set) var parameters: [String: String]
-    public internal(set) var transactionStatus: TransactionStatus = .idle
+    struct Shared {
+        var parameters: [String: String]
+        var transactionStatus: TransactionStatus
+        /// Someone holds the request slot.
+        var busy = false
+        /// Tasks waiting for the slot; resumed with true when it is theirs, false when the session failed.
+        var waiters: [UnsafeContinuation<Bool, Never>] = []
+        var requestCounter: UInt64 = 0
+        /// The request holding the slot (nil between requests).
+        var activeID: UInt64?
+        var timer: TimerHandle?
+        var cancelReason: CancelReason?
+        /// CancelRequests sent for the active request so far.
+        var cancelsSent = 0
+        var pendingCancel: Task<Void, Never>?
+        /// Set once the session is unusable; every later request fails with it.
+        var failure: PGError?
+        var lastUsed = ContinuousClock.now
+        var noticeHandler: (@Sendable (PGServerError) -> Void)?
+        var notificationHandler: (@Sendable (PGNotification) -> Void)?
+    }
+
+    // Session state: the request slot's holder only (see above).
     var buffer = ByteBuffer(capacity: 1 << 16)
     let decoder: BackendMessageDecoder
     var statements: [String: PreparedStatement] = [:]
     var statementCounter = 0
-
-    // Request serialisation.
-    var busy = false
-    var waiters: [CheckedContinuation<Void, Never>] = []
-    var requestCounter: UInt64 = 0
     var active: ActiveRequest?
-    var pendingCancel: Task<Void, Never>?
-    /// Set once the session is unusable; every later request fails with it.
-    public internal(set) var failure: PGError?
-    var lastUsed = ContinuousClock.now
-
-    var noticeHandler: (@Sendable (PGServerError) -> Void)?
-    var notificationHandler: (@Sendable (PGNotification) -> Void)?
 
     struct PreparedStatement {
         var name: String
@@ -53,10 +74,15 @@ public actor PGConnection {
         var machine: QueryStateMachine
         var columns: RowDescription?
         var tags: [String] = []
-        var timer: TimerHandle?
-        var cancelReason: CancelReason?
-        /// CancelRequests sent for this request so far.
-        var cancelsSent = 0
+    }
+
+    /// What `pump` read: rows (when collecting), whether the request ended, and the result's
+    /// columns and last command tag (taken before the slot is released at the end).
+    struct Batch {
+        var rows: [DataRow]
+        var done: Bool
+        var columns: RowDescription?
+        var tag: String?
     }
 
     init(configuration: PGConfiguration, socket: Connection, session: StartupStateMachine.Session, buffer: ByteBuffer) {
@@ -65,8 +91,7 @@ public actor PGConnection {
         backendKey = session.backendKey
         saslMechanism = session.saslMechanism
         tlsVersion = socket.tlsVersion
-        parameters = session.parameters
-        transactionStatus = session.transactionStatus
+        shared = Mutex(Shared(parameters: session.parameters, transactionStatus: session.transactionStatus))
         decoder = BackendMessageDecoder(maxMessageLength: configuration.maxMessageLength)
         self.buffer = buffer
     }
@@ -132,55 +157,100 @@ public actor PGConnection {
         return .network("\(error)")
     }
 
-    // MARK: Handlers
+    // MARK: Handlers and state
 
     /// Called for every NoticeResponse (RAISE NOTICE, warnings).
-    public func setNoticeHandler(_ handler: (@Sendable (PGServerError) -> Void)?) { noticeHandler = handler }
+    public func setNoticeHandler(_ handler: (@Sendable (PGServerError) -> Void)?) {
+        shared.withLock { $0.noticeHandler = handler }
+    }
+
     /// Called for every NotificationResponse (LISTEN/NOTIFY) this session receives.
-    public func setNotificationHandler(_ handler: (@Sendable (PGNotification) -> Void)?) { notificationHandler = handler }
+    public func setNotificationHandler(_ handler: (@Sendable (PGNotification) -> Void)?) {
+        shared.withLock { $0.notificationHandler = handler }
+    }
+
+    /// Server run-time parameters (server_version, TimeZone, …), updated by ParameterStatus.
+    public var parameters: [String: String] { shared.withLock { $0.parameters } }
+
+    /// The transaction status the server reported at the last ReadyForQuery.
+    public var transactionStatus: TransactionStatus { shared.withLock { $0.transactionStatus } }
+
+    /// Why the session is unusable, once it is.
+    public var failure: PGError? { shared.withLock { $0.failure } }
 
     public var isClosed: Bool { failure != nil || socket.isClosed }
 
     /// How long the session has been idle.
-    public var idleDuration: Duration { ContinuousClock.now - lastUsed }
+    public var idleDuration: Duration { ContinuousClock.now - shared.withLock { $0.lastUsed } }
 
-    /// Sends Terminate and closes the socket.
-    public func close() async {
-        guard failure == nil else { return }
-        failure = .connectionClosed("closed by the client")
-        var e = FrontendMessageEncoder()
-        e.terminate()
-        try? await socket.write(e.bytes, timeout: .seconds(1))
+    /// Sends Terminate (when no request is running) and closes the socket. A request in flight
+    /// fails with `connectionClosed`, and so does every later one.
+    nonisolated(nonsending) public func close() async {
+        let idle = shared.withLock { s -> Bool? in
+            guard s.failure == nil else { return nil }
+            s.failure = .connectionClosed("closed by the client")
+            guard !s.busy else { return false }
+            s.busy = true  // for good: nobody may write after the Terminate
+            return true
+        }
+        guard let idle else { return }
+        if idle {
+            var e = FrontendMessageEncoder()
+            e.terminate()
+            try? await socket.write(e.bytes, timeout: .seconds(1))
+        }
         socket.close()
-        failAllWaiters()
+        for w in shared.withLock({ s in defer { s.waiters = [] }; return s.waiters }) { w.resume(returning: false) }
     }
 
     // MARK: Request serialisation
 
-    func begin(timeout: Duration?) async throws -> UInt64 {
-        if let failure { throw failure }
-        if busy {
-            await withCheckedContinuation { waiters.append($0) }
+    /// Acquires the request slot (waiting in FIFO order) and starts request `id`'s clock.
+    nonisolated(nonsending) func begin(timeout: Duration?) async throws -> UInt64 {
+        let free = try shared.withLock { s throws(PGError) -> Bool in
+            if let failure = s.failure { throw failure }
+            if s.busy { return false }
+            s.busy = true
+            return true
         }
-        busy = true
-        if let c = pendingCancel {
-            await c.value
-            pendingCancel = nil
-        }
-        if let failure {
-            end()
-            throw failure
-        }
-        requestCounter += 1
-        let id = requestCounter
-        if let timeout = timeout ?? configuration.queryTimeout {
-            let timer = EventLoop.shared.schedule(after: timeout) { [weak self] in
-                guard let self else { return }
-                Task(executorPreference: EventLoop.shared) { await self.timeoutFired(id) }
+        if !free {
+            let owned = await withUnsafeContinuation { (c: UnsafeContinuation<Bool, Never>) in
+                let now = shared.withLock { s -> Bool? in
+                    if s.failure != nil { return false }
+                    if !s.busy { s.busy = true; return true }
+                    s.waiters.append(c)
+                    return nil
+                }
+                if let now { c.resume(returning: now) }
             }
-            active = ActiveRequest(id: id, machine: QueryStateMachine(.simple), timer: timer)
-        } else {
-            active = ActiveRequest(id: id, machine: QueryStateMachine(.simple))
+            if !owned { throw failure ?? .connectionClosed("the connection was closed") }
+        }
+        // A CancelRequest for the previous request may still be on its way: let it land first,
+        // so it cannot hit this one.
+        if let cancel = shared.withLock({ $0.pendingCancel }) {
+            await cancel.value
+        }
+        let id = try shared.withLock { s throws(PGError) -> UInt64 in
+            s.pendingCancel = nil
+            if let failure = s.failure {
+                s.busy = false
+                throw failure
+            }
+            s.requestCounter += 1
+            s.activeID = s.requestCounter
+            s.cancelReason = nil
+            s.cancelsSent = 0
+            return s.requestCounter
+        }
+        active = ActiveRequest(id: id, machine: QueryStateMachine(.simple))
+        if let timeout = timeout ?? configuration.queryTimeout {
+            let timer = EventLoop.shared.schedule(after: timeout) { [weak self] in self?.timeoutFired(id) }
+            let stale = shared.withLock { s -> Bool in
+                guard s.activeID == id else { return true }
+                s.timer = timer
+                return false
+            }
+            if stale { EventLoop.shared.cancel(timer) }
         }
         return id
     }
@@ -189,21 +259,23 @@ public actor PGConnection {
     /// session before throwing, and a cancelled one is drained in the background; anything
     /// else leaves the session in an unknown state, so it is closed rather than reused.
     func abortRequest(_ id: UInt64, _ error: any Error) -> any Error {
-        if active?.id == id, !(error as? PGError == .cancelled) {
+        if !(error as? PGError == .cancelled), shared.withLock({ $0.activeID == id }) {
             return fail(Self.map(error))
         }
         return error
     }
 
-    /// Hands the session to the next waiter (FIFO), or marks it idle.
-    /// At ReadyForQuery: records the transaction status, releases the connection for the next
+    /// At ReadyForQuery: records the transaction status, releases the session for the next
     /// request, and throws the request's error, if the server sent one.
-    func finishRequest(at status: TransactionStatus) throws {
-        transactionStatus = status
+    func finishRequest(at status: TransactionStatus) throws -> Batch {
         let error = active!.machine.error
-        let reason = active!.cancelReason
-        end()
+        let reason = shared.withLock { s in
+            s.transactionStatus = status
+            return s.cancelReason
+        }
+        let finished = end()
         if let error { throw Self.requestError(error, cancelReason: reason) }
+        return finished
     }
 
     /// A server error as the caller sees it: 57014 (query_canceled) after our own cancel is the
@@ -213,50 +285,68 @@ public actor PGConnection {
         return .server(error)
     }
 
-    func end() {
-        if let t = active?.timer { EventLoop.shared.cancel(t) }
-        lastColumns = active?.columns
-        lastTag = active?.tags.last
+    /// Ends the active request and hands the slot to the next waiter (FIFO), or marks it free.
+    /// Returns the request's columns and last tag, read before anyone else may run.
+    @discardableResult
+    func end() -> Batch {
+        let finished = Batch(rows: [], done: true, columns: active?.columns, tag: active?.tags.last)
         active = nil
-        lastUsed = .now
-        if !waiters.isEmpty {
-            waiters.removeFirst().resume()  // `busy` stays true: ownership passes on
-        } else {
-            busy = false
+        let (timer, next) = shared.withLock { s -> (TimerHandle?, UnsafeContinuation<Bool, Never>?) in
+            let timer = s.timer
+            s.timer = nil
+            s.activeID = nil
+            s.lastUsed = .now
+            if s.waiters.isEmpty {
+                s.busy = false
+                return (timer, nil)
+            }
+            return (timer, s.waiters.removeFirst())  // `busy` stays true: ownership passes on
         }
-    }
-
-    func failAllWaiters() {
-        let w = waiters
-        waiters.removeAll()
-        for c in w { c.resume() }  // each re-checks `failure` and throws it
+        if let timer { EventLoop.shared.cancel(timer) }
+        next?.resume(returning: true)
+        return finished
     }
 
     /// Marks the session broken: closes the socket and fails the current and every queued request.
     func fail(_ error: PGError) -> PGError {
-        if failure == nil { failure = error }
-        socket.close()
-        if let t = active?.timer { EventLoop.shared.cancel(t) }
         active = nil
-        failAllWaiters()
-        busy = false
+        let (timer, waiters) = shared.withLock { s -> (TimerHandle?, [UnsafeContinuation<Bool, Never>]) in
+            if s.failure == nil { s.failure = error }
+            let timer = s.timer
+            s.timer = nil
+            s.activeID = nil
+            s.busy = false
+            defer { s.waiters = [] }
+            return (timer, s.waiters)
+        }
+        socket.close()
+        if let timer { EventLoop.shared.cancel(timer) }
+        for w in waiters { w.resume(returning: false) }
         return error
     }
 
+    /// The query timer of request `id` fired (on the loop's thread).
     func timeoutFired(_ id: UInt64) {
-        guard active?.id == id, active?.cancelReason == nil else { return }
-        active?.cancelReason = .timeout
-        requestServerCancel()
+        let cancel = shared.withLock { s -> Bool in
+            guard s.activeID == id, s.cancelReason == nil else { return false }
+            s.cancelReason = .timeout
+            return true
+        }
+        if cancel { requestServerCancel(id) }
     }
 
-    func requestServerCancel() {
-        guard let key = backendKey, pendingCancel == nil, let id = active?.id else { return }
+    /// Sends a CancelRequest for request `id` on a connection of its own, unless one is on its way.
+    func requestServerCancel(_ id: UInt64) {
+        guard let key = backendKey else { return }
         let config = configuration
-        active?.cancelsSent += 1
-        pendingCancel = Task(executorPreference: EventLoop.shared) { [weak self] in
-            // Returns once the postmaster has closed the connection: it has signalled the backend.
-            await PGTransport.sendCancel(config, key: key)
-            await self?.cancelDelivered(id)
+        shared.withLock { s in
+            guard s.activeID == id, s.pendingCancel == nil else { return }
+            s.cancelsSent += 1
+            s.pendingCancel = Task(executorPreference: EventLoop.shared) { [weak self] in
+                // Returns once the postmaster has closed the connection: it has signalled the backend.
+                await PGTransport.sendCancel(config, key: key)
+                self?.cancelDelivered(id)
+            }
         }
     }
 
@@ -266,33 +356,37 @@ public actor PGConnection {
     /// request: that one begins only after the last cancel was delivered (`begin` awaits it), and
     /// a cancel delivered while the backend waits between requests is dropped by the server.
     func cancelDelivered(_ id: UInt64) {
-        pendingCancel = nil
-        guard let request = active, request.id == id, request.cancelReason != nil else { return }
-        let delay = Duration.milliseconds(min(50 << min(request.cancelsSent - 1, 5), 1000))
-        _ = EventLoop.shared.schedule(after: delay) { [weak self] in
-            guard let self else { return }
-            Task(executorPreference: EventLoop.shared) { await self.resendCancel(id) }
+        let delay = shared.withLock { s -> Duration? in
+            s.pendingCancel = nil
+            guard s.activeID == id, s.cancelReason != nil else { return nil }
+            return .milliseconds(min(50 << min(s.cancelsSent - 1, 5), 1000))
         }
+        guard let delay else { return }
+        _ = EventLoop.shared.schedule(after: delay) { [weak self] in self?.resendCancel(id) }
     }
 
     func resendCancel(_ id: UInt64) {
-        guard active?.id == id, active?.cancelReason != nil else { return }
-        requestServerCancel()
+        if shared.withLock({ $0.activeID == id && $0.cancelReason != nil }) { requestServerCancel(id) }
     }
 
     /// Called when the awaiting task was cancelled mid-request: cancel on the server and let a
-    /// background task read the rest up to ReadyForQuery so the session stays in sync.
+    /// background task read the rest up to ReadyForQuery so the session stays in sync. The slot
+    /// passes to that task: the caller must not touch the session state after this.
     func abandonAfterTaskCancel(_ id: UInt64) -> PGError {
-        guard active?.id == id else { return .cancelled }
-        if active?.cancelReason == nil { active?.cancelReason = .task }
-        requestServerCancel()
+        let mine = shared.withLock { s -> Bool in
+            guard s.activeID == id else { return false }
+            if s.cancelReason == nil { s.cancelReason = .task }
+            return true
+        }
+        guard mine else { return .cancelled }
+        requestServerCancel(id)
         Task(executorPreference: EventLoop.shared) { await self.drain(id) }
         return .cancelled
     }
 
     /// Reads and discards the rest of request `id` (a dropped row stream or a cancelled task).
-    func drain(_ id: UInt64) async {
-        while active?.id == id {
+    nonisolated(nonsending) func drain(_ id: UInt64) async {
+        while shared.withLock({ $0.activeID == id }) {
             do {
                 _ = try await pump(id, collectRows: false, limit: .max)
             } catch {
@@ -304,7 +398,7 @@ public actor PGConnection {
     // MARK: Reading
 
     /// Reads more bytes into the receive buffer. Task cancellation surfaces as CancellationError.
-    func fill() async throws {
+    nonisolated(nonsending) func fill() async throws {
         var b = buffer
         buffer = ByteBuffer()  // keep `b` uniquely referenced: no copy on append
         defer { buffer = b }
@@ -321,9 +415,9 @@ public actor PGConnection {
             }
             buffer.moveReaderIndex(forwardBy: used)
             switch message {
-            case .noticeResponse(let n): noticeHandler?(n)
-            case .notificationResponse(let n): notificationHandler?(n)
-            case .parameterStatus(let name, let value): parameters[name] = value
+            case .noticeResponse(let n): shared.withLock { $0.noticeHandler }?(n)
+            case .notificationResponse(let n): shared.withLock { $0.notificationHandler }?(n)
+            case .parameterStatus(let name, let value): shared.withLock { $0.parameters[name] = value }
             case .errorResponse(let e) where e.severity == "FATAL" || e.severity == "PANIC":
                 // e.g. 57P01 on server shutdown: the server closes right after.
                 if active == nil { throw fail(.server(e)) }
@@ -333,20 +427,37 @@ public actor PGConnection {
         }
     }
 
+    /// The next message of request `id`, reading from the socket as needed. Errors fail the
+    /// session, except task cancellation, which hands the request to a background drain.
+    nonisolated(nonsending) func nextMessage(_ id: UInt64) async throws -> BackendMessage {
+        do {
+            while true {
+                if let m = try nextBuffered() { return m }
+                try await fill()
+            }
+        } catch is CancellationError {
+            throw abandonAfterTaskCancel(id)
+        } catch let e as PGError {
+            throw fail(e)
+        } catch {
+            throw fail(Self.map(error))
+        }
+    }
+
     /// Processes messages of request `id` until `limit` rows were collected, a result boundary
     /// the caller wants to see, or ReadyForQuery. Returns the rows gathered (if collecting).
     /// At ReadyForQuery the request ends; a server error is thrown after the request ended.
-    func pump(_ id: UInt64, collectRows: Bool, limit: Int, stopAtRowDescription: Bool = false) async throws -> (rows: [DataRow], done: Bool) {
+    nonisolated(nonsending) func pump(_ id: UInt64, collectRows: Bool, limit: Int, stopAtRowDescription: Bool = false) async throws -> Batch {
         var rows = [DataRow]()
         if collectRows { rows.reserveCapacity(min(limit, 1024)) }
         while true {
-            guard active?.id == id else { return (rows, true) }
+            guard active?.id == id else { return Batch(rows: rows, done: true) }
             let message: BackendMessage
             do {
                 if let m = try nextBuffered() {
                     message = m
                 } else {
-                    if !rows.isEmpty { return (rows, false) }
+                    if !rows.isEmpty { return Batch(rows: rows, done: false, columns: active?.columns) }
                     try await fill()
                     continue
                 }
@@ -362,11 +473,11 @@ public actor PGConnection {
                 break
             case .rowDescription(let d):
                 active!.columns = d
-                if stopAtRowDescription { return (rows, false) }
+                if stopAtRowDescription { return Batch(rows: rows, done: false, columns: d) }
             case .row(let r):
                 if collectRows {
                     rows.append(r)
-                    if rows.count >= limit { return (rows, false) }
+                    if rows.count >= limit { return Batch(rows: rows, done: false, columns: active?.columns) }
                 }
             case .commandComplete(let tag):
                 active!.tags.append(tag)
@@ -380,15 +491,16 @@ public actor PGConnection {
             case .error:
                 break  // remembered by the machine; thrown at ReadyForQuery
             case .done(let status):
-                try finishRequest(at: status)
-                return (rows, true)
+                var finished = try finishRequest(at: status)
+                finished.rows = rows
+                return finished
             case .close(let e):
                 throw fail(e)
             }
         }
     }
 
-    func write(_ bytes: [UInt8]) async throws {
+    nonisolated(nonsending) func write(_ bytes: [UInt8]) async throws {
         do { try await socket.write(bytes) } catch { throw fail(Self.map(error)) }
     }
 
@@ -396,48 +508,42 @@ public actor PGConnection {
 
     /// Runs a query with parameters ($1, $2, …) over the extended protocol and streams its rows.
     /// Errors of the statement (syntax, constraint, …) are thrown here, before any row.
-    public func query(_ sql: String, _ parameters: [any PGEncodable] = [], timeout: Duration? = nil) async throws -> PGRowSequence {
+    nonisolated(nonsending) public func query(_ sql: String, _ parameters: [any PGEncodable] = [], timeout: Duration? = nil) async throws -> PGRowSequence {
         let bindings = try PGBindings(parameters)
         let id = try await begin(timeout: timeout)
         do {
             try await sendExecution(sql, bindings, id: id)
-            let (rows, done) = try await pump(id, collectRows: true, limit: 1024)
-            let columns = done ? lastColumns : active?.columns
-            return PGRowSequence(connection: self, requestID: id, columns: columns, first: rows, finished: done)
+            let first = try await pump(id, collectRows: true, limit: 1024)
+            return PGRowSequence(connection: self, requestID: id, columns: first.columns, first: first.rows, finished: first.done)
         } catch {
             throw abortRequest(id, error)
         }
     }
-
-    /// Columns of a request that ended during `query` (kept for the sequence it returns).
-    var lastColumns: RowDescription?
 
     /// Runs a statement and returns its command tag (rows, if any, are read and dropped).
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [any PGEncodable] = [], timeout: Duration? = nil) async throws -> PGCommandResult {
+    nonisolated(nonsending) public func execute(_ sql: String, _ parameters: [any PGEncodable] = [], timeout: Duration? = nil) async throws -> PGCommandResult {
         let bindings = try PGBindings(parameters)
         let id = try await begin(timeout: timeout)
         do {
             try await sendExecution(sql, bindings, id: id)
-            _ = try await pump(id, collectRows: false, limit: .max)
+            let finished = try await pump(id, collectRows: false, limit: .max)
+            return PGCommandResult(tag: finished.tag ?? "")
         } catch {
             throw abortRequest(id, error)
         }
-        return PGCommandResult(tag: lastTag ?? "")
     }
 
     /// Runs the query and collects every row (convenience for small results).
-    public func collect(_ sql: String, _ parameters: [any PGEncodable] = [], timeout: Duration? = nil) async throws -> [PGRow] {
+    nonisolated(nonsending) public func collect(_ sql: String, _ parameters: [any PGEncodable] = [], timeout: Duration? = nil) async throws -> [PGRow] {
         var out = [PGRow]()
         for try await row in try await query(sql, parameters, timeout: timeout) { out.append(row) }
         return out
     }
 
-    var lastTag: String?
-
     /// Encodes Bind/Execute (after Parse/Describe when needed) for one statement and sets up
     /// the state machine of request `id`.
-    func sendExecution(_ sql: String, _ bindings: PGBindings, id: UInt64) async throws {
+    nonisolated(nonsending) func sendExecution(_ sql: String, _ bindings: PGBindings, id: UInt64) async throws {
         // A NUL would end the SQL text early on the wire: refuse instead of running a prefix.
         if sql.utf8.contains(0) {
             end()
@@ -466,7 +572,7 @@ public actor PGConnection {
 
     /// The cached prepared statement for `sql` with these parameter types, preparing it (one
     /// round trip: Parse/Describe/Sync) the first time.
-    func prepared(_ sql: String, _ types: [PGOID], id: UInt64) async throws -> PreparedStatement {
+    nonisolated(nonsending) func prepared(_ sql: String, _ types: [PGOID], id: UInt64) async throws -> PreparedStatement {
         var key = sql
         for t in types { key += "\u{0}\(t.rawValue)" }
         if let s = statements[key] { return s }
@@ -482,19 +588,14 @@ public actor PGConnection {
         // Read to ReadyForQuery without ending the request: the execution follows on it.
         var columns: RowDescription?
         while true {
-            let message: BackendMessage
-            do {
-                guard let m = try nextBuffered() else { try await fill(); continue }
-                message = m
-            } catch is CancellationError {
-                throw abandonAfterTaskCancel(id)
-            } catch let e as PGError { throw fail(e) } catch { throw fail(Self.map(error)) }
-            switch active!.machine.received(message) {
+            switch active!.machine.received(try await nextMessage(id)) {
             case .rowDescription(let d): columns = d
             case .done(let status):
-                transactionStatus = status
+                let reason = shared.withLock { s in
+                    s.transactionStatus = status
+                    return s.cancelReason
+                }
                 if let error = active!.machine.error {
-                    let reason = active!.cancelReason
                     end()
                     throw Self.requestError(error, cancelReason: reason)
                 }
@@ -509,14 +610,15 @@ public actor PGConnection {
     }
 
     /// Fetches the next rows of request `id` for its row sequence.
-    func nextRows(_ id: UInt64) async throws -> (rows: [DataRow], done: Bool) {
+    nonisolated(nonsending) func nextRows(_ id: UInt64) async throws -> (rows: [DataRow], done: Bool) {
         guard active?.id == id else { return ([], true) }
         if Task.isCancelled { throw abandonAfterTaskCancel(id) }
-        return try await pump(id, collectRows: true, limit: 4096)
+        let batch = try await pump(id, collectRows: true, limit: 4096)
+        return (batch.rows, batch.done)
     }
 
     /// A row sequence was dropped before its end: read the rest in the background.
-    nonisolated func abandon(_ id: UInt64) {
+    func abandon(_ id: UInt64) {
         Task(executorPreference: EventLoop.shared) { await self.drain(id) }
     }
 
@@ -525,7 +627,7 @@ public actor PGConnection {
     /// Runs one or more ';'-separated statements with the simple protocol (no parameters).
     /// Values arrive as text. Stops at the first error, which is thrown.
     @discardableResult
-    public func simpleQuery(_ sql: String, timeout: Duration? = nil) async throws -> [PGSimpleResult] {
+    nonisolated(nonsending) public func simpleQuery(_ sql: String, timeout: Duration? = nil) async throws -> [PGSimpleResult] {
         if sql.utf8.contains(0) { throw PGError.encoding("SQL text contains a NUL byte") }
         let id = try await begin(timeout: timeout)
         var e = FrontendMessageEncoder()
@@ -535,14 +637,7 @@ public actor PGConnection {
         var results = [PGSimpleResult]()
         var current = PGSimpleResult(columns: nil, rows: [], command: .init(tag: ""))
         while true {
-            let message: BackendMessage
-            do {
-                guard let m = try nextBuffered() else { try await fill(); continue }
-                message = m
-            } catch is CancellationError {
-                throw abandonAfterTaskCancel(id)
-            } catch let e as PGError { throw fail(e) } catch { throw fail(Self.map(error)) }
-            switch active!.machine.received(message) {
+            switch active!.machine.received(try await nextMessage(id)) {
             case .rowDescription(let d): current.columns = d
             case .row(let r): current.rows.append(PGRow(columns: current.columns!, data: r))
             case .commandComplete(let tag):
@@ -554,7 +649,7 @@ public actor PGConnection {
                 f.copyFail("COPY FROM STDIN must use PGConnection.copyFrom")
                 try await write(f.bytes)
             case .done(let status):
-                try finishRequest(at: status)
+                _ = try finishRequest(at: status)
                 return results
             case .close(let e): throw fail(e)
             default: break

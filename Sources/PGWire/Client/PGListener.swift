@@ -38,7 +38,11 @@ public final class PGListener: Sendable {
             // Written beside the reader loop; its answer is read (and ignored) there.
             var e = FrontendMessageEncoder()
             e.query("LISTEN \(quoteIdentifier(channel))")
-            try await c.write(e.bytes)
+            // Straight to the socket: the session state belongs to the reader loop.
+            do { try await c.socket.write(e.bytes) } catch {
+                c.socket.close()  // the reader loop fails and reconnects, re-LISTENing
+                throw PGConnection.map(error)
+            }
         }
     }
 
@@ -55,7 +59,7 @@ public final class PGListener: Sendable {
                 let c = try await PGConnection.connect(configuration)
                 connection.withLock { $0 = c }
                 let cont = continuation
-                await c.setNotificationHandler { cont.yield($0) }
+                c.setNotificationHandler { cont.yield($0) }
                 let names = channels.withLock { $0 }
                 try await c.simpleQuery(names.map { "LISTEN \(quoteIdentifier($0))" }.joined(separator: ";"))
                 generation.add(1, ordering: .releasing)
@@ -75,14 +79,14 @@ public final class PGListener: Sendable {
 extension PGConnection {
     /// Holds the session and reads until it fails, delivering notifications to the handler.
     /// Ends (throwing) when the connection breaks or the task is cancelled.
-    func waitForNotifications() async throws {
+    nonisolated(nonsending) func waitForNotifications() async throws {
         let id = try await begin(timeout: nil)
         defer { if active?.id == id { end() } }
         while true {
             do {
                 // Answers to LISTENs written by PGListener.listen are not a request's: skip them.
                 while let m = try nextBuffered() {
-                    if case .errorResponse(let e) = m { noticeHandler?(e) }
+                    if case .errorResponse(let e) = m { shared.withLock { $0.noticeHandler }?(e) }
                 }
                 try await fill()
             } catch let e as PGError {

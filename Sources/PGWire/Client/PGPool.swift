@@ -69,8 +69,8 @@ public actor PGPool {
     public func acquire() async throws -> PGConnection {
         if closed { throw PGError.poolClosed }
         while let c = idle.popLast() {
-            if await c.isClosed { total -= 1; continue }
-            if await c.idleDuration >= options.healthCheckAfterIdle {
+            if c.isClosed { total -= 1; continue }
+            if c.idleDuration >= options.healthCheckAfterIdle {
                 do { try await c.simpleQuery("") } catch {
                     await c.close()
                     total -= 1
@@ -104,8 +104,8 @@ public actor PGPool {
     }
 
     public func release(_ c: PGConnection) async {
-        let isClosed = await c.isClosed
-        let status = await c.transactionStatus
+        let isClosed = c.isClosed
+        let status = c.transactionStatus
         let reusable = !isClosed && status == .idle && !closed
         if !reusable {
             await c.close()
@@ -161,8 +161,8 @@ public actor PGPool {
         // Connections may be released or acquired while this awaits: decide per connection,
         // and only remove one that is still in `idle` after the await (never overwrite `idle`).
         for c in idle {
-            let isClosed = await c.isClosed
-            let idleFor = await c.idleDuration
+            let isClosed = c.isClosed
+            let idleFor = c.idleDuration
             guard let i = idle.firstIndex(where: { $0 === c }) else { continue }
             if isClosed {
                 idle.remove(at: i)

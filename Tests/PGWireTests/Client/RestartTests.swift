@@ -95,7 +95,7 @@ func waitUntil(_ condition: @Sendable () async -> Bool) async throws {
         _ = try await pool.withConnection { c in try await c.simpleQuery("BEGIN") }
         #expect(await pool.connectionCount == 0)
         // A fresh session: not inside the abandoned transaction.
-        #expect(try await pool.withConnection { await $0.transactionStatus } == .idle)
+        #expect(try await pool.withConnection { $0.transactionStatus } == .idle)
         let rows = try await pool.collect("SELECT txid_current_if_assigned() IS NULL")
         #expect(try rows[0].decode(Bool.self, at: 0))
         #expect(await pool.connectionCount == 1)
