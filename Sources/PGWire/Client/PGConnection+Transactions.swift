@@ -36,7 +36,7 @@ extension PGConnection {
     /// prepared). They run in one implicit transaction: if one fails, none takes effect and the
     /// error is thrown. Returns each statement's rows.
     nonisolated(nonsending) public func pipeline(_ statements: [(String, [any PGEncodable])], timeout: Duration? = nil) async throws -> [[PGRow]] {
-        if statements.contains(where: { $0.0.utf8.contains(0) }) { throw PGError.encoding("SQL text contains a NUL byte") }
+        if statements.contains(where: { $0.0.containsNUL }) { throw PGError.encoding("SQL text contains a NUL byte") }
         let encoded = try statements.map { ($0.0, try PGBindings($0.1)) }
         let id = try await begin(timeout: timeout)
         do {

@@ -57,9 +57,14 @@ public final class PGConnection: @unchecked Sendable {
     // Session state: the request slot's holder only (see above).
     var buffer = ByteBuffer(capacity: 1 << 16)
     let decoder: BackendMessageDecoder
-    var statements: [String: PreparedStatement] = [:]
+    var statements: [StatementKey: PreparedStatement] = [:]
     var statementCounter = 0
     var active: ActiveRequest?
+
+    struct StatementKey: Hashable {
+        let sql: String
+        let types: [PGOID]
+    }
 
     struct PreparedStatement {
         var name: String
@@ -545,7 +550,7 @@ public final class PGConnection: @unchecked Sendable {
     /// the state machine of request `id`.
     nonisolated(nonsending) func sendExecution(_ sql: String, _ bindings: PGBindings, id: UInt64) async throws {
         // A NUL would end the SQL text early on the wire: refuse instead of running a prefix.
-        if sql.utf8.contains(0) {
+        if sql.containsNUL {
             end()
             throw PGError.encoding("SQL text contains a NUL byte")
         }
@@ -573,8 +578,7 @@ public final class PGConnection: @unchecked Sendable {
     /// The cached prepared statement for `sql` with these parameter types, preparing it (one
     /// round trip: Parse/Describe/Sync) the first time.
     nonisolated(nonsending) func prepared(_ sql: String, _ types: [PGOID], id: UInt64) async throws -> PreparedStatement {
-        var key = sql
-        for t in types { key += "\u{0}\(t.rawValue)" }
+        let key = StatementKey(sql: sql, types: types)
         if let s = statements[key] { return s }
         statementCounter += 1
         let name = "pgw\(statementCounter)"
@@ -628,7 +632,7 @@ public final class PGConnection: @unchecked Sendable {
     /// Values arrive as text. Stops at the first error, which is thrown.
     @discardableResult
     nonisolated(nonsending) public func simpleQuery(_ sql: String, timeout: Duration? = nil) async throws -> [PGSimpleResult] {
-        if sql.utf8.contains(0) { throw PGError.encoding("SQL text contains a NUL byte") }
+        if sql.containsNUL { throw PGError.encoding("SQL text contains a NUL byte") }
         let id = try await begin(timeout: timeout)
         var e = FrontendMessageEncoder()
         e.query(sql)

@@ -182,7 +182,7 @@ extension String: PGCodable, PGArrayElement {
     public static var pgArrayType: PGOID { .textArray }
     public func encode(into bytes: inout [UInt8]) throws(PGError) {
         // A NUL cannot be stored in a PostgreSQL text value: refuse rather than truncate silently.
-        if utf8.contains(0) { throw PGError.encoding("text contains a NUL byte") }
+        if containsNUL { throw PGError.encoding("text contains a NUL byte") }
         bytes.append(contentsOf: utf8)
     }
 
