@@ -102,6 +102,12 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
             }
             switch decision {
             case .use(let idle):
+                // The server may have closed it while it sat idle (nobody reads an idle connection):
+                // an input edge since its last read says to look, so the command never meets it.
+                if idle.connection.socket.hasReadEdgeSinceLastRead, await idle.connection.checkClosed() {
+                    freeSlot()
+                    continue
+                }
                 if ContinuousClock.now - idle.since > options.healthCheckAfterIdle {
                     do {
                         _ = try await idle.connection.execute(RESPCommand("PING"), timeout: .after(configuration.connectTimeout))

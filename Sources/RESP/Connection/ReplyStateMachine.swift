@@ -44,15 +44,27 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
         return id
     }
 
-    /// The caller of `id` starts waiting: returns its result if already known, else attaches `waiter`.
-    mutating func attach(_ waiter: Waiter, to id: UInt64) -> Result<RESPValue, any Error>? {
+    /// The result of `id` if it is known (the reply arrived, or the request failed), taking it out;
+    /// nil while the reply is still outstanding.
+    mutating func result(for id: UInt64) -> Result<RESPValue, any Error>? {
         if let result = parked.removeValue(forKey: id) { return result }
-        guard let i = queue.index(of: id) else {
+        guard queue.index(of: id) != nil else {
             return .failure(closeReason ?? RESPClientError.connectionClosed(reason: "reply lost"))
         }
-        queue.setWaiter(waiter, at: i)
         return nil
     }
+
+    /// The caller of `id` starts waiting: returns its result if already known, else attaches `waiter`.
+    mutating func attach(_ waiter: Waiter, to id: UInt64) -> Result<RESPValue, any Error>? {
+        if let result = result(for: id) { return result }
+        queue.setWaiter(waiter, at: queue.index(of: id)!)
+        return nil
+    }
+
+    /// Takes the waiter of the oldest outstanding request that has one, leaving that request
+    /// without a waiter (its result is then parked for its caller): how the connection wakes a
+    /// waiting caller for something other than its reply (to read the socket in turn).
+    mutating func detachFirstWaiter() -> Waiter? { queue.detachFirstWaiter() }
 
     func isPending(_ id: UInt64) -> Bool { queue.index(of: id) != nil }
 
