@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Each command leases a connection, runs, and returns it. A connection that failed (closed by the
 /// server, timed out with a reply outstanding, protocol error) is dropped, and the next lease opens
-/// a new one. Commands that were in flight on a failed connection fail; they are not retried,
+/// a new one; an idle one the server closed is noticed when it is leased (`checkClosed()`) and
+/// replaced before any command is sent on it. Commands that were in flight on a failed connection fail; they are not retried,
 /// because the client cannot know whether the server executed them.
 public final class RESPClient: RESPCommandExecutor, Sendable {
     public let configuration: RESPConfiguration

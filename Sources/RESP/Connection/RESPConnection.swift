@@ -71,6 +71,9 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     /// Whether someone holds the reader role (for tests).
     var readerActive: Bool { state.withLock { $0.readerActive } }
 
+    /// Callers waiting on a continuation (for tests).
+    var waitingCallers: Int { state.withLock { $0.replies.queue.waiterCount } }
+
     struct State: Sendable {
         var outbound = ByteBuffer(capacity: 4096)
         var spare = ByteBuffer(capacity: 4096)
@@ -511,7 +514,7 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
             let own: Result<RESPValue, any Error>?
             if case .reply(let id) = goal {
                 own = s.replies.result(for: id)
-                s.counters.readByCaller += 1
+                if case .success? = own { s.counters.readByCaller += 1 }
             } else {
                 own = nil
             }

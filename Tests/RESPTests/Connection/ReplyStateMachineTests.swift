@@ -69,6 +69,37 @@ private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
         #expect(try m.attach("late", to: id)?.get() == b("v"))
     }
 
+    /// A caller reading its own reply attaches no waiter: its reply is parked for it, and other
+    /// callers' replies still go to their waiters in order.
+    @Test func aCallerReadingItselfFindsItsReplyParked() throws {
+        var m = Machine()
+        let reader = try m.enqueue(name: "GET", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        let other = try enqueue(&m, "OTHER")
+        #expect(m.result(for: reader) == nil)                   // outstanding
+        guard case .complete(reader, nil, b("mine")) = m.received(b("mine")) else { Issue.record("own"); return }
+        #expect(m.isPending(reader) == false)
+        #expect(try m.result(for: reader)?.get() == b("mine"))
+        guard case .complete(other, "OTHER", b("theirs")) = m.received(b("theirs")) else { Issue.record("other"); return }
+        #expect(m.queue.isEmpty)
+    }
+
+    /// Handing the reader role on: the oldest request that has a waiter gives it up, and its reply
+    /// is then parked for its caller (who reads it) instead of resuming that waiter a second time.
+    @Test func detachingTheFirstWaiterSkipsCallersNotWaitingYet() throws {
+        var m = Machine()
+        let writing = try m.enqueue(name: "W", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        let a = try enqueue(&m, "A")
+        _ = try enqueue(&m, "B")
+        #expect(m.queue.waiterCount == 2)
+        #expect(m.detachFirstWaiter() == "A")
+        #expect(m.queue.waiterCount == 1)
+        guard case .complete(writing, nil, _) = m.received(.integer(0)) else { Issue.record("W"); return }
+        guard case .complete(a, nil, .integer(1)) = m.received(.integer(1)) else { Issue.record("A parked"); return }
+        #expect(try m.result(for: a)?.get() == .integer(1))
+        #expect(m.detachFirstWaiter() == "B")
+        #expect(m.detachFirstWaiter() == nil)
+    }
+
     @Test func closeFailsEveryoneAndRefusesNewRequests() throws {
         var m = Machine()
         let a = try enqueue(&m, "A")
