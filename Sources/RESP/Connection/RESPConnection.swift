@@ -482,7 +482,7 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
 
     /// Matches the decoded values to pending commands in order and routes push frames to the push
     /// handler; then, in the same critical section, decides whether `goal` is met and if so hands
-    /// the reader role on.
+    /// the reader role on — after which `inbound` is no longer this holder's to touch.
     private func deliver(for goal: ReadGoal) throws(RESPClientError) -> Next {
         var resumes: [(Waiter, Wakeup)] = []
         var pushes: [RESPValue] = []
@@ -504,6 +504,8 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
                     throw .connectionClosed(reason: "unsolicited reply from server: \(value)")
                 }
             }
+            // Still under the lock: once it is released the role may have a new holder.
+            inbound.values.removeAll(keepingCapacity: true)
             let done: Bool
             switch goal {
             case .reply(let id): done = !s.replies.isPending(id)
@@ -520,7 +522,6 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
             }
             return (s.pushHandler, .stop(own), Self.handOn(&s))
         }
-        inbound.values.removeAll(keepingCapacity: true)
         // Pushes first: a message published before a command's reply is seen before that reply.
         if let handler { for p in pushes { handler(p) } }
         for (continuation, wakeup) in resumes { continuation.resume(returning: wakeup) }
