@@ -307,7 +307,9 @@ public final class Connection: Sendable {
     /// a read that filled its buffer, or a TLS engine, may have left bytes it had already been
     /// signalled about). A client that reads only while it expects a reply checks it before
     /// reusing an idle connection, to notice input that came meanwhile — typically the peer closing
-    /// the connection — without a read per use. False once closed.
+    /// the connection — without a read per use. True means "look", not "there is input": an edge can
+    /// repeat for bytes a read already took (epoll re-reports readiness when the interest set
+    /// changes, e.g. when write interest is dropped). False once closed.
     public var hasReadEdgeSinceLastRead: Bool { registration.hasReadEdgeSinceLastRead }
 
     // MARK: Writing

@@ -135,7 +135,9 @@ import Testing
     }
 
     @Test func readEdgeSinceLastReadFlagsInputThatCameWhileNobodyRead() async throws {
-        let (conn, peer) = try await connectedPair()
+        // Reads on the accepted side: the connecting side still has write interest from its
+        // connect, and dropping it re-reports unread input (a second edge for the same bytes).
+        let (peer, conn) = try await connectedPair()
         defer { conn.close(); peer.close() }
         #expect(!conn.hasReadEdgeSinceLastRead)
         try await peer.write([1])
