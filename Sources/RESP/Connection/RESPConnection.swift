@@ -487,19 +487,29 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         var resumes: [(Waiter, Wakeup)] = []
         var pushes: [RESPValue] = []
         let inbound = self.inbound
+        var ownID: UInt64?
+        if case .reply(let id) = goal { ownID = id }
+        var own: Result<RESPValue, any Error>?
         let (handler, next, handoff) = try state.withLock { s throws(RESPClientError) in
             for value in inbound.values {
-                switch s.replies.received(value) {
-                case .complete(_, let waiter, let value):
+                switch s.replies.received(value, reader: ownID) {
+                case .complete(let id, let waiter, let value):
                     if let waiter {
                         resumes.append((waiter, .reply(value)))
                         s.counters.deliveredToWaiters += 1
+                    } else if id == ownID {
+                        own = .success(value)
+                        s.counters.readByCaller += 1
                     }
                 case .partial:
                     break
                 case .push(let push, let completing):
                     pushes.append(push)
-                    if let waiter = completing?.waiter { resumes.append((waiter, .reply(.null))) }
+                    if let waiter = completing?.waiter {
+                        resumes.append((waiter, .reply(.null)))
+                    } else if let completing, completing.id == ownID {
+                        own = .success(.null)
+                    }
                 case .unsolicited(let value):
                     throw .connectionClosed(reason: "unsolicited reply from server: \(value)")
                 }
@@ -508,18 +518,14 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
             inbound.values.removeAll(keepingCapacity: true)
             let done: Bool
             switch goal {
-            case .reply(let id): done = !s.replies.isPending(id)
+            case .reply(let id):
+                // Its reply came in this batch, or it failed meanwhile (closed): then it is parked.
+                if own == nil, !s.replies.isPending(id) { own = s.replies.result(for: id) }
+                done = own != nil
             case .outstanding: done = s.replies.queue.isEmpty && s.pushHandler == nil
             case .drain: done = true
             }
             guard done else { return (s.pushHandler, Next.goOn, Handoff.none) }
-            let own: Result<RESPValue, any Error>?
-            if case .reply(let id) = goal {
-                own = s.replies.result(for: id)
-                if case .success? = own { s.counters.readByCaller += 1 }
-            } else {
-                own = nil
-            }
             return (s.pushHandler, .stop(own), Self.handOn(&s))
         }
         // Pushes first: a message published before a command's reply is seen before that reply.

@@ -69,17 +69,23 @@ private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
         #expect(try m.attach("late", to: id)?.get() == b("v"))
     }
 
-    /// A caller reading its own reply attaches no waiter: its reply is parked for it, and other
-    /// callers' replies still go to their waiters in order.
-    @Test func aCallerReadingItselfFindsItsReplyParked() throws {
+    /// A caller reading its own reply attaches no waiter: its reply comes back in the action (not
+    /// parked); a caller that has not started waiting gets its reply parked; waiters are resumed.
+    @Test func theReadersOwnReplyIsReturnedOthersAreParkedOrResumed() throws {
         var m = Machine()
         let reader = try m.enqueue(name: "GET", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        let notYet = try m.enqueue(name: "SET", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
         let other = try enqueue(&m, "OTHER")
         #expect(m.result(for: reader) == nil)                   // outstanding
-        guard case .complete(reader, nil, b("mine")) = m.received(b("mine")) else { Issue.record("own"); return }
-        #expect(m.isPending(reader) == false)
-        #expect(try m.result(for: reader)?.get() == b("mine"))
-        guard case .complete(other, "OTHER", b("theirs")) = m.received(b("theirs")) else { Issue.record("other"); return }
+        guard case .complete(reader, nil, b("mine")) = m.received(b("mine"), reader: reader) else { Issue.record("own"); return }
+        #expect(!m.isPending(reader))
+        guard case .complete(notYet, nil, .simpleString("OK")) = m.received(.simpleString("OK"), reader: reader) else {
+            Issue.record("parked"); return
+        }
+        guard case .complete(other, "OTHER", b("theirs")) = m.received(b("theirs"), reader: reader) else { Issue.record("other"); return }
+        #expect(try m.result(for: notYet)?.get() == .simpleString("OK"))
+        // Nothing was parked for the reader: asking now says "lost", which only a closed connection would.
+        #expect(throws: RESPClientError.self) { try m.result(for: reader)?.get() }
         #expect(m.queue.isEmpty)
     }
 
