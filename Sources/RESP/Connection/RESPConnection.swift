@@ -26,7 +26,12 @@ import Synchronization
 ///
 /// A command whose reply is still outstanding when it times out or is cancelled closes the
 /// connection: a late reply would otherwise be read as the answer to the next command
-/// (go-redis #1113). Every other waiting command then fails with `connectionClosed`.
+/// (go-redis #1113). Every other waiting command then fails with `connectionClosed` — also when
+/// the cancelled caller was the one reading, so nobody is left waiting for a reader.
+///
+/// Callers may run on any executor, but the holder of the role reads for everyone behind it:
+/// callers sharing a connection are best kept on the event loop, off a cooperative pool that CPU
+/// work might block.
 public final class RESPConnection: RESPCommandExecutor, Sendable {
     public let configuration: RESPConfiguration
     let socket: Connection
