@@ -456,16 +456,21 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
 
     /// Decodes every complete value in the receive buffer into `inbound.values`.
     private func decode() throws(RESPDecodingError) {
-        let inbound = self.inbound
-        while inbound.buffer.readableBytes > 0 {
+        // The fields go in as inout arguments: one exclusivity check each per read, not per value.
+        try Self.decode(&inbound.buffer, with: &inbound.decoder, into: &inbound.values)
+    }
+
+    private static func decode(_ buffer: inout ByteBuffer, with decoder: inout RESPDecoder,
+                               into values: inout [RESPValue]) throws(RESPDecodingError) {
+        while buffer.readableBytes > 0 {
             // withUnsafeReadableBytes rethrows untyped errors: carry the typed one in a Result.
-            let outcome = inbound.buffer.withUnsafeReadableBytes { raw in
-                Result { () throws(RESPDecodingError) in try inbound.decoder.decode(raw) }
+            let outcome = buffer.withUnsafeReadableBytes { raw in
+                Result { () throws(RESPDecodingError) in try decoder.decode(raw) }
             }
             let (value, consumed) = try outcome.get()
-            inbound.buffer.moveReaderIndex(forwardBy: consumed)
+            buffer.moveReaderIndex(forwardBy: consumed)
             guard let value else { break }
-            inbound.values.append(value)
+            values.append(value)
         }
     }
 
