@@ -273,4 +273,46 @@ final class ScriptedServer: Sendable {
         #expect(conn.socket.registration.waiterCount == 0)
         try await conn.del((0..<24).map { "\(prefix)\($0)" })
     }
+
+    /// Callers cancelled at random moments while others share the connection: whoever held the
+    /// reader role, every caller finishes (a reply, or an error once the connection closed) —
+    /// nobody is left waiting for a reader — and every reply that did arrive is the caller's own.
+    @Test func randomCancellationsLeaveNoCallerHanging() async throws {
+        guard let config = try TestRedis.configuration() else { return }
+        let prefix = TestServices.uniqueName("resp:role-cancel:")
+        for round in 0..<15 {
+            let conn = try await RESPConnection.connect(config)
+            defer { conn.close() }
+            let tasks = (0..<8).map { t in
+                Task(executorPreference: t % 2 == 0 ? EventLoop.shared : nil) { () -> Int in
+                    var ok = 0
+                    for i in 0..<30 {
+                        let key = "\(prefix)\(t)"
+                        do {
+                            try await conn.set(key, "v\(i)")
+                            let got = try await conn.getString(key)
+                            #expect(got == "v\(i)", "round \(round) task \(t)")
+                            ok += 1
+                        } catch {
+                            return ok
+                        }
+                    }
+                    return ok
+                }
+            }
+            try await EventLoop.shared.sleep(for: .microseconds(Int64(300 + 700 * (round % 8))))
+            tasks[round % tasks.count].cancel()
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(10))
+                Issue.record("round \(round): a caller is still waiting 10 s after the cancellation")
+                conn.close()
+            }
+            for task in tasks { _ = await task.value }
+            watchdog.cancel()
+            #expect(conn.waitingCallers == 0)
+        }
+        guard let cleanup = try await TestRedis.connect() else { return }
+        defer { cleanup.close() }
+        try await cleanup.del((0..<8).map { "\(prefix)\($0)" })
+    }
 }
