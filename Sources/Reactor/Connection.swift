@@ -302,6 +302,16 @@ public final class Connection: Sendable {
         }
     }
 
+    /// Whether the event loop reported this socket readable (input, end of stream or an error) after
+    /// the latest read on it began; no syscall. When false, nothing arrived since that read (though
+    /// a read that filled its buffer, or a TLS engine, may have left bytes it had already been
+    /// signalled about). A client that reads only while it expects a reply checks it before
+    /// reusing an idle connection, to notice input that came meanwhile — typically the peer closing
+    /// the connection — without a read per use. True means "look", not "there is input": an edge can
+    /// repeat for bytes a read already took (epoll re-reports readiness when the interest set
+    /// changes, e.g. when write interest is dropped). False once closed.
+    public var hasReadEdgeSinceLastRead: Bool { registration.hasReadEdgeSinceLastRead }
+
     // MARK: Writing
 
     /// Writes every byte; returns when the kernel (or the TLS layer) has accepted them all.

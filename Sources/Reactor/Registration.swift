@@ -29,6 +29,8 @@ final class Registration: @unchecked Sendable {
 
     struct State {
         var readEdges: UInt64 = 0
+        /// `readEdges` as the latest read syscall found it (see `hasReadEdgeSinceLastRead`).
+        var readEdgesAtLastRead: UInt64 = 0
         var writeEdges: UInt64 = 0
         var readWaiters: [Waiter] = []
         var writeWaiters: [Waiter] = []
@@ -55,6 +57,7 @@ final class Registration: @unchecked Sendable {
         try state.withLock { s in
             if s.closed { throw NetworkError.closed }
             let edges = direction == .read ? s.readEdges : s.writeEdges
+            if direction == .read { s.readEdgesAtLastRead = edges }
             errno = 0
             let r = try body(fd)
             return (r, edges, Glibc.errno)
@@ -62,6 +65,9 @@ final class Registration: @unchecked Sendable {
     }
 
     var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Whether a read edge arrived after the latest read syscall on the fd began (false once closed).
+    var hasReadEdgeSinceLastRead: Bool { state.withLock { !$0.closed && $0.readEdges != $0.readEdgesAtLastRead } }
 
     /// Tasks currently suspended on this fd (tests use it to prove no continuation is left behind).
     var waiterCount: Int { state.withLock { $0.readWaiters.count + $0.writeWaiters.count } }

@@ -134,6 +134,25 @@ import Testing
         }
     }
 
+    @Test func readEdgeSinceLastReadFlagsInputThatCameWhileNobodyRead() async throws {
+        // Reads on the accepted side: the connecting side still has write interest from its
+        // connect, and dropping it re-reports unread input (a second edge for the same bytes).
+        let (peer, conn) = try await connectedPair()
+        defer { conn.close(); peer.close() }
+        #expect(!conn.hasReadEdgeSinceLastRead)
+        try await peer.write([1])
+        try await eventually { conn.hasReadEdgeSinceLastRead }     // nobody waits: counted anyway
+        var buf = ByteBuffer(capacity: 64)
+        try await conn.read(into: &buf, timeout: .seconds(5))
+        #expect(!conn.hasReadEdgeSinceLastRead)                     // that read began after the edge
+        peer.close()                                                // the end of stream is an edge too
+        try await eventually { conn.hasReadEdgeSinceLastRead }
+        await #expect(throws: NetworkError.endOfStream) { try await conn.read(into: &buf, timeout: .seconds(5)) }
+        #expect(!conn.hasReadEdgeSinceLastRead)
+        conn.close()
+        #expect(!conn.hasReadEdgeSinceLastRead)
+    }
+
     @Test func connectTimeoutFiresWhenTheAcceptQueueIsFull() async throws {
         // A listener that never accepts, with a backlog of 0: once its queue is full, Linux drops
         // further SYNs and the next connect cannot complete.
@@ -354,4 +373,13 @@ actor LoopBoundCounter {
         let onLoop = await Task(executorPreference: EventLoop.shared) { EventLoop.shared.inLoopThread }.value
         #expect(onLoop)
     }
+}
+
+/// Polls `condition` every 5 ms for up to 5 s.
+func eventually(_ condition: () -> Bool) async throws {
+    for _ in 0..<1000 {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    Issue.record("condition never became true")
 }

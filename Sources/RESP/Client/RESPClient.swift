@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Each command leases a connection, runs, and returns it. A connection that failed (closed by the
 /// server, timed out with a reply outstanding, protocol error) is dropped, and the next lease opens
-/// a new one. Commands that were in flight on a failed connection fail; they are not retried,
+/// a new one; an idle one the server closed is noticed when it is leased (`checkClosed()`) and
+/// replaced before any command is sent on it. Commands that were in flight on a failed connection fail; they are not retried,
 /// because the client cannot know whether the server executed them.
 public final class RESPClient: RESPCommandExecutor, Sendable {
     public let configuration: RESPConfiguration
@@ -102,6 +103,12 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
             }
             switch decision {
             case .use(let idle):
+                // The server may have closed it while it sat idle (nobody reads an idle connection):
+                // an input edge since its last read says to look, so the command never meets it.
+                if idle.connection.socket.hasReadEdgeSinceLastRead, await idle.connection.checkClosed() {
+                    freeSlot()
+                    continue
+                }
                 if ContinuousClock.now - idle.since > options.healthCheckAfterIdle {
                     do {
                         _ = try await idle.connection.execute(RESPCommand("PING"), timeout: .after(configuration.connectTimeout))

@@ -5,22 +5,89 @@ import Synchronization
 /// in order, RESP3 push frames routed apart, and close-on-timeout.
 ///
 /// Any number of tasks may send concurrently: their commands are appended to one outbound buffer
-/// that the first of them writes (later ones ride along in the same write — implicit pipelining),
-/// and one reader task, running on the event loop, decodes replies and resumes the waiting callers.
+/// that the first of them writes (later ones ride along in the same write — implicit pipelining).
+///
+/// Replies are read by whoever holds the *reader role* (one holder at a time, `State.readerActive`).
+/// A caller whose reply is outstanding takes the role if it is free and reads the socket itself:
+/// it decodes, delivers replies in order (resuming other callers' continuations, keeping its own
+/// without any) and stops once its own reply is complete — so a lone caller costs one task
+/// suspension per command (waiting for the socket), like a blocking client's write, poll, read.
+/// Callers that find the role taken wait on a continuation. A holder that stops while other
+/// replies are outstanding hands the role to the oldest waiting caller (resumed to read in turn);
+/// callers not waiting yet take it when they get there. A reader task on the event loop holds the
+/// role instead while a push handler is installed (pushes must arrive with no command outstanding)
+/// and while a large write is in progress (the server's replies must not back up behind it).
+///
+/// Nobody reads an idle connection, so the server closing it is noticed before the next command
+/// is written instead: the event loop counts read edges even when nobody waits, and a command sent
+/// with no reader active first drains the socket if an edge came since it was last read; an end of
+/// stream then fails the command with `connectionClosed` before any byte of it is written.
+/// `checkClosed()` does the same for a pool about to reuse an idle connection.
 ///
 /// A command whose reply is still outstanding when it times out or is cancelled closes the
 /// connection: a late reply would otherwise be read as the answer to the next command
-/// (go-redis #1113). Every other waiting command then fails with `connectionClosed`.
+/// (go-redis #1113). Every other waiting command then fails with `connectionClosed` — also when
+/// the cancelled caller was the one reading, so nobody is left waiting for a reader.
+///
+/// Callers may run on any executor, but the holder of the role reads for everyone behind it:
+/// callers sharing a connection are best kept on the event loop, off a cooperative pool that CPU
+/// work might block.
 public final class RESPConnection: RESPCommandExecutor, Sendable {
     public let configuration: RESPConfiguration
     let socket: Connection
     private let state: Mutex<State>
+    /// The receive side; only the holder of the reader role touches it.
+    private let inbound: Inbound
+
+    /// How a waiting caller is resumed: with its reply, or to take over the reader role.
+    enum Wakeup: Sendable {
+        case reply(RESPValue)
+        case read
+    }
+
+    typealias Waiter = UnsafeContinuation<Wakeup, any Error>
+
+    /// The receive buffer, the decoder's partial state and a scratch array, carried over from one
+    /// holder of the reader role to the next. @unchecked: only the role's holder touches it, and
+    /// the role changes hands under `state`'s lock, which orders one holder's accesses before the
+    /// next one's.
+    final class Inbound: @unchecked Sendable {
+        var buffer = ByteBuffer(capacity: 16 * 1024)
+        var decoder: RESPDecoder
+        var values: [RESPValue] = []
+
+        init(limits: RESPDecoderLimits) { decoder = RESPDecoder(limits: limits) }
+    }
+
+    /// How replies reached their callers (tests check which path a scenario took).
+    struct ReaderCounters: Sendable, Equatable {
+        /// Replies read by their own caller, holding the reader role.
+        var readByCaller = 0
+        /// Replies delivered to a caller waiting on its continuation.
+        var deliveredToWaiters = 0
+        /// Times the reader role was handed to a waiting caller.
+        var handedToCallers = 0
+        /// Reader tasks started (push handler, large write).
+        var readerTasks = 0
+    }
+
+    var readerCounters: ReaderCounters { state.withLock { $0.counters } }
+
+    /// Whether someone holds the reader role (for tests).
+    var readerActive: Bool { state.withLock { $0.readerActive } }
+
+    /// Callers waiting on a continuation (for tests).
+    var waitingCallers: Int { state.withLock { $0.replies.queue.waiterCount } }
 
     struct State: Sendable {
         var outbound = ByteBuffer(capacity: 4096)
         var spare = ByteBuffer(capacity: 4096)
         var writerActive = false
-        var replies = ReplyStateMachine<UnsafeContinuation<RESPValue, any Error>>()
+        var replies = ReplyStateMachine<Waiter>()
+        /// Someone holds the reader role: a caller reading for its own reply, a caller resumed to
+        /// take the role over, or a reader task. While it is free, no caller waits on a continuation.
+        var readerActive = false
+        var counters = ReaderCounters()
         var closeWaiters: [CheckedContinuation<RESPClientError, Never>] = []
         var pushHandler: (@Sendable (RESPValue) -> Void)?
         var protocolVersion = 3
@@ -35,9 +102,10 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         self.socket = socket
         self.configuration = configuration
         self.state = Mutex(State())
+        self.inbound = Inbound(limits: configuration.decoderLimits)
     }
 
-    /// Connects, starts the reader on the event loop and performs the handshake: `HELLO 3` with
+    /// Connects and performs the handshake: `HELLO 3` with
     /// `AUTH` and `SETNAME`, then `SELECT` when a database is configured — pipelined in one write.
     /// A wrong password surfaces as `RESPServerError` with code `WRONGPASS`.
     public static func connect(_ configuration: RESPConfiguration) async throws -> RESPConnection {
@@ -58,7 +126,6 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
             throw RESPClientError.connectFailed(endpoint: configuration.endpoint.description, underlying: "\(error)")
         }
         let connection = RESPConnection(socket: socket, configuration: configuration)
-        connection.startReader()
         do {
             try await connection.handshake()
         } catch {
@@ -109,12 +176,31 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     /// 3 after a successful HELLO 3; 2 when the server does not speak RESP3 (pub/sub then unavailable).
     public var protocolVersion: Int { state.withLock { $0.protocolVersion } }
 
+    /// Whether the connection is closed. A server closing an idle connection is noticed only when
+    /// it is next used (or by `checkClosed()`), unless a push handler is installed.
     public var isClosed: Bool { state.withLock { $0.replies.closeReason != nil } }
 
+    /// `isClosed`, after first reading what arrived while nobody was reading — only when the event
+    /// loop signalled input since the socket was last read, so usually without a syscall. A pool
+    /// calls it before reusing an idle connection, so that one the server closed meanwhile is
+    /// dropped instead of failing the next command.
+    public func checkClosed() async -> Bool {
+        if socket.hasReadEdgeSinceLastRead { await drainIfIdle() }
+        return isClosed
+    }
+
     /// Receives every RESP3 push frame (pub/sub messages, subscription confirmations, client-side
-    /// caching invalidations) on the reader's thread. Must not block.
+    /// caching invalidations) on the reader's thread. Must not block. While a handler is installed
+    /// a reader task reads the connection at all times, so pushes arrive with no command outstanding.
     public func setPushHandler(_ handler: (@Sendable (RESPValue) -> Void)?) {
-        state.withLock { $0.pushHandler = handler }
+        let start = state.withLock { s -> Bool in
+            s.pushHandler = handler
+            guard handler != nil, !s.readerActive, s.replies.closeReason == nil else { return false }
+            s.readerActive = true
+            s.counters.readerTasks += 1
+            return true
+        }
+        if start { startReaderTask() }
     }
 
     // MARK: Sending
@@ -148,6 +234,9 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     // hop through the loop's job queue (see docs/benchmarks.md); inlining removed ~10% of them.
     @inline(__always) private func submit(name: String, replies: Int, collects: Bool, isSubscription: Bool, timeout: RESPTimeout,
                         encode: (inout ByteBuffer) -> Void) async throws -> RESPValue {
+        // Input on a connection nobody reads: most likely the server closed it. Read it first, so
+        // that this command then fails before it is written.
+        if socket.hasReadEdgeSinceLastRead { await drainIfIdle() }
         let limit = deadline(for: timeout)
         let due = limit.map { ContinuousClock.now + $0 }
         let (id, mustWrite, arm) = try state.withLock { s throws(RESPClientError) -> (UInt64, Bool, ContinuousClock.Instant?) in
@@ -214,6 +303,9 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     @inline(__always) private func flush() async {
         var chunk: ByteBuffer? = state.withLock { s in Self.takeOutbound(&s) }
         while var bytes = chunk {
+            // A write this large may block until the server has read part of it, and the server
+            // may stop reading while its replies to the start of it are not read: read meanwhile.
+            if bytes.readableBytes >= Self.largeWrite { startReaderIfIdle() }
             do {
                 try await socket.write(bytes)
             } catch {
@@ -228,6 +320,9 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         }
     }
 
+    /// See `flush()`.
+    private static let largeWrite = 64 * 1024
+
     private static func takeOutbound(_ s: inout State) -> ByteBuffer? {
         guard s.outbound.readableBytes > 0, s.replies.closeReason == nil else {
             s.writerActive = false
@@ -239,12 +334,41 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         return out
     }
 
+    /// Returns the reply of `id`: already delivered, read by this caller itself when nobody else
+    /// holds the reader role, or delivered by the holder to this caller's continuation.
     @inline(__always) private func wait(for id: UInt64) async throws -> RESPValue {
+        enum Start { case done(Result<RESPValue, any Error>), read, suspend }
+        let start = state.withLock { s -> Start in
+            if let result = s.replies.result(for: id) { return .done(result) }
+            if s.readerActive { return .suspend }
+            s.readerActive = true
+            return .read
+        }
+        switch start {
+        case .done(let result): return try result.get()
+        case .read: return try await read(for: .reply(id))!.get()
+        case .suspend: break
+        }
+        switch try await suspend(until: id) {
+        case .reply(let value): return value
+        case .read: return try await read(for: .reply(id))!.get()
+        }
+    }
+
+    private func suspend(until id: UInt64) async throws -> Wakeup {
         try await withTaskCancellationHandler {
-            // Unsafe is sound here: an entry is resumed exactly once, by whoever removes it from the
-            // queue (reader, close) or, if it finished early, right here.
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<RESPValue, any Error>) in
-                let early = state.withLock { s in s.replies.attach(continuation, to: id) }
+            // Unsafe is sound here: an entry's waiter is resumed exactly once, by whoever removes it
+            // from the queue (a reader delivering the reply or handing the role on, close) or, if
+            // the reply came or the role fell free meanwhile, right here.
+            try await withUnsafeThrowingContinuation { (continuation: Waiter) in
+                let early = state.withLock { s -> Result<Wakeup, any Error>? in
+                    if let result = s.replies.result(for: id) { return result.map(Wakeup.reply) }
+                    if !s.readerActive {
+                        s.readerActive = true
+                        return .success(.read)
+                    }
+                    return s.replies.attach(continuation, to: id).map { $0.map(Wakeup.reply) }
+                }
                 if let early { continuation.resume(with: early) }
             }
         } onCancel: {
@@ -262,66 +386,210 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
 
     // MARK: Receiving
 
-    private func startReader() {
+    /// What a holder of the reader role reads for, which says when it stops.
+    enum ReadGoal: Equatable {
+        /// A caller: until its own request is complete (or failed).
+        case reply(UInt64)
+        /// A reader task: while replies are outstanding, and for good while a push handler is set.
+        case outstanding
+        /// Before sending on a connection nobody reads: what has arrived, without waiting.
+        case drain
+    }
+
+    /// Takes the free reader role for a reader task, if replies are outstanding.
+    private func startReaderIfIdle() {
+        let start = state.withLock { s -> Bool in
+            guard !s.readerActive, !s.replies.queue.isEmpty, s.replies.closeReason == nil else { return false }
+            s.readerActive = true
+            s.counters.readerTasks += 1
+            return true
+        }
+        if start { startReaderTask() }
+    }
+
+    /// Starts a reader task for a reader role already taken on its behalf.
+    private func startReaderTask() {
         Task(executorPreference: EventLoop.shared) { [self] in
-            await self.readLoop()
+            _ = await self.read(for: .outstanding)
         }
     }
 
-    private func readLoop() async {
-        var buffer = ByteBuffer(capacity: 16 * 1024)
-        var decoder = RESPDecoder(limits: configuration.decoderLimits)
-        var values: [RESPValue] = []
-        do {
-            while true {
-                try await socket.read(into: &buffer)
-                while buffer.readableBytes > 0 {
-                    // withUnsafeReadableBytes rethrows untyped errors: carry the typed one in a Result.
-                    let outcome = buffer.withUnsafeReadableBytes { raw in
-                        Result { () throws(RESPDecodingError) in try decoder.decode(raw) }
+    /// Reads what arrived on a connection nobody reads (typically the server's end of stream, which
+    /// closes the connection), unless someone holds the reader role: they will read it.
+    private func drainIfIdle() async {
+        let take = state.withLock { s -> Bool in
+            guard !s.readerActive, s.replies.closeReason == nil else { return false }
+            s.readerActive = true
+            return true
+        }
+        if take { _ = await read(for: .drain) }
+    }
+
+    /// Runs with the reader role, already taken for it, until `goal` is met: reads the socket,
+    /// decodes, delivers replies in order and pushes to the handler, then hands the role on. For a
+    /// caller (`.reply`), returns its own result.
+    private func read(for goal: ReadGoal) async -> Result<RESPValue, any Error>? {
+        while true {
+            let next: Next
+            do {
+                if goal == .drain {
+                    do {
+                        try await socket.read(into: &inbound.buffer, timeout: .zero)
+                    } catch NetworkError.timedOut {
+                        // Nothing after all (the edge was for bytes the last read already took).
+                    } catch is CancellationError {
+                        // The caller is being cancelled before it sent anything: nothing outstanding.
                     }
-                    let (value, consumed) = try outcome.get()
-                    buffer.moveReaderIndex(forwardBy: consumed)
-                    guard let value else { break }
-                    values.append(value)
+                } else {
+                    try await socket.read(into: &inbound.buffer)
                 }
-                if !values.isEmpty {
-                    try deliver(values)
-                    values.removeAll(keepingCapacity: true)
-                }
+                try decode()
+                // Only complete values can meet a caller's goal (or the queue's, for a task).
+                if inbound.values.isEmpty && goal != .drain { continue }
+                next = try deliver(for: goal)
+            } catch {
+                return stop(for: goal, after: error)
             }
-        } catch let error as RESPDecodingError {
-            close(reason: .protocolError(error))
-        } catch let error as RESPClientError {
-            close(reason: error)
-        } catch {
-            close(reason: .connectionClosed(reason: "\(error)"))
+            if case .stop(let own) = next { return own }
         }
     }
 
-    /// Matches replies to pending commands in order and routes push frames to the push handler.
-    private func deliver(_ values: [RESPValue]) throws(RESPClientError) {
-        var resumes: [(UnsafeContinuation<RESPValue, any Error>, RESPValue)] = []
+    /// Decodes every complete value in the receive buffer into `inbound.values`.
+    private func decode() throws(RESPDecodingError) {
+        // The fields go in as inout arguments: one exclusivity check each per read, not per value.
+        try Self.decode(&inbound.buffer, with: &inbound.decoder, into: &inbound.values)
+    }
+
+    private static func decode(_ buffer: inout ByteBuffer, with decoder: inout RESPDecoder,
+                               into values: inout [RESPValue]) throws(RESPDecodingError) {
+        while buffer.readableBytes > 0 {
+            // withUnsafeReadableBytes rethrows untyped errors: carry the typed one in a Result.
+            let outcome = buffer.withUnsafeReadableBytes { raw in
+                Result { () throws(RESPDecodingError) in try decoder.decode(raw) }
+            }
+            let (value, consumed) = try outcome.get()
+            buffer.moveReaderIndex(forwardBy: consumed)
+            guard let value else { break }
+            values.append(value)
+        }
+    }
+
+    enum Next {
+        case goOn
+        /// The goal is met and the role handed on; the caller's own result for `.reply`.
+        case stop(Result<RESPValue, any Error>?)
+    }
+
+    /// How the reader role passes on when its holder stops.
+    private enum Handoff {
+        /// Released (nobody is waiting on a continuation), or the connection is closed.
+        case none
+        /// A waiting caller, resumed to read in turn.
+        case caller(Waiter)
+        /// A push handler is installed: a reader task reads for good.
+        case task
+    }
+
+    /// Matches the decoded values to pending commands in order and routes push frames to the push
+    /// handler; then, in the same critical section, decides whether `goal` is met and if so hands
+    /// the reader role on — after which `inbound` is no longer this holder's to touch.
+    private func deliver(for goal: ReadGoal) throws(RESPClientError) -> Next {
+        var resumes: [(Waiter, Wakeup)] = []
         var pushes: [RESPValue] = []
-        let handler = try state.withLock { s throws(RESPClientError) -> (@Sendable (RESPValue) -> Void)? in
-            for value in values {
-                switch s.replies.received(value) {
-                case .complete(_, let waiter, let value):
-                    if let waiter { resumes.append((waiter, value)) }
+        let inbound = self.inbound
+        var ownID: UInt64?
+        if case .reply(let id) = goal { ownID = id }
+        var own: Result<RESPValue, any Error>?
+        let (handler, next, handoff) = try state.withLock { s throws(RESPClientError) in
+            for value in inbound.values {
+                switch s.replies.received(value, reader: ownID) {
+                case .complete(let id, let waiter, let value):
+                    if let waiter {
+                        resumes.append((waiter, .reply(value)))
+                        s.counters.deliveredToWaiters += 1
+                    } else if id == ownID {
+                        own = .success(value)
+                        s.counters.readByCaller += 1
+                    }
                 case .partial:
                     break
                 case .push(let push, let completing):
                     pushes.append(push)
-                    if let waiter = completing?.waiter { resumes.append((waiter, .null)) }
+                    if let waiter = completing?.waiter {
+                        resumes.append((waiter, .reply(.null)))
+                    } else if let completing, completing.id == ownID {
+                        own = .success(.null)
+                    }
                 case .unsolicited(let value):
                     throw .connectionClosed(reason: "unsolicited reply from server: \(value)")
                 }
             }
-            return s.pushHandler
+            // Still under the lock: once it is released the role may have a new holder.
+            inbound.values.removeAll(keepingCapacity: true)
+            let done: Bool
+            switch goal {
+            case .reply(let id):
+                // Its reply came in this batch, or it failed meanwhile (closed): then it is parked.
+                if own == nil, !s.replies.isPending(id) { own = s.replies.result(for: id) }
+                done = own != nil
+            case .outstanding: done = s.replies.queue.isEmpty && s.pushHandler == nil
+            case .drain: done = true
+            }
+            guard done else { return (s.pushHandler, Next.goOn, Handoff.none) }
+            return (s.pushHandler, .stop(own), Self.handOn(&s))
         }
         // Pushes first: a message published before a command's reply is seen before that reply.
         if let handler { for p in pushes { handler(p) } }
-        for (continuation, value) in resumes { continuation.resume(returning: value) }
+        for (continuation, wakeup) in resumes { continuation.resume(returning: wakeup) }
+        switch handoff {
+        case .none: break
+        case .caller(let waiter): waiter.resume(returning: .read)
+        case .task: startReaderTask()
+        }
+        return next
+    }
+
+    /// The holder of the reader role stops: the role goes to a reader task in push mode, else to
+    /// the oldest caller waiting on a continuation, else it is released (callers that have not
+    /// started waiting take it when they do).
+    private static func handOn(_ s: inout State) -> Handoff {
+        if s.replies.closeReason == nil {
+            if s.pushHandler != nil {
+                s.counters.readerTasks += 1
+                return .task
+            }
+            if let waiter = s.replies.detachFirstWaiter() {
+                s.counters.handedToCallers += 1
+                return .caller(waiter)
+            }
+        }
+        s.readerActive = false
+        return .none
+    }
+
+    /// The holder of the reader role failed (end of stream, protocol error, cancellation, closed by
+    /// another task): the connection is closed, which fails every outstanding request.
+    private func stop(for goal: ReadGoal, after error: any Error) -> Result<RESPValue, any Error>? {
+        var specific: [UInt64: any Error] = [:]
+        let reason: RESPClientError
+        switch error {
+        case let e as RESPDecodingError:
+            reason = .protocolError(e)
+        case let e as RESPClientError:
+            reason = e
+        case is CancellationError:
+            // Only a caller's read is cancelled, with its own reply outstanding.
+            reason = .connectionClosed(reason: "a command was cancelled with its reply outstanding")
+            if case .reply(let id) = goal { specific[id] = error }
+        default:
+            reason = .connectionClosed(reason: "\(error)")
+        }
+        close(reason: reason, failing: specific)
+        return state.withLock { s in
+            s.readerActive = false
+            guard case .reply(let id) = goal else { return nil }
+            return s.replies.result(for: id)
+        }
     }
 
     // MARK: Closing
@@ -333,7 +601,7 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
 
     /// Closes with `reason`; entries in `specific` fail with their own error (timeout, cancellation).
     func close(reason: RESPClientError, failing specific: [UInt64: any Error] = [:]) {
-        typealias Resumes = [(UnsafeContinuation<RESPValue, any Error>, any Error)]
+        typealias Resumes = [(Waiter, any Error)]
         let (resumes, waiters, watchdog) = state.withLock { s -> (Resumes, [CheckedContinuation<RESPClientError, Never>], TimerHandle?) in
             guard let resumes = s.replies.close(reason, failing: specific) else { return ([], [], nil) }
             let watchdog = s.watchdog
@@ -348,7 +616,9 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         for w in waiters { w.resume(returning: reason) }
     }
 
-    /// Suspends until the connection is closed (by either side) and returns why.
+    /// Suspends until the connection is closed (by either side) and returns why. The server closing
+    /// an idle connection is noticed at once only while a push handler is installed (a reader task
+    /// reads then); otherwise when the connection is next used, or by `checkClosed()`.
     public func waitUntilClosed() async -> RESPClientError {
         await withCheckedContinuation { (c: CheckedContinuation<RESPClientError, Never>) in
             let reason: RESPClientError? = state.withLock { s in

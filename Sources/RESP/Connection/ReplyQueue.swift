@@ -60,6 +60,18 @@ struct ReplyQueue<Waiter: Sendable>: Sendable {
     /// Sets one entry's waiter in place (a subscript get/set would copy the whole entry).
     mutating func setWaiter(_ waiter: Waiter, at index: Int) { storage[index].waiter = waiter }
 
+    /// Entries with a waiter attached (for tests).
+    var waiterCount: Int { storage[head...].count { $0.waiter != nil } }
+
+    /// Removes and returns the waiter of the frontmost entry that has one.
+    mutating func detachFirstWaiter() -> Waiter? {
+        for i in head..<storage.count where storage[i].waiter != nil {
+            defer { storage[i].waiter = nil }
+            return storage[i].waiter
+        }
+        return nil
+    }
+
     /// Entries whose deadline passed, and the earliest deadline still ahead.
     func expired(at now: ContinuousClock.Instant) -> (ids: [UInt64], next: ContinuousClock.Instant?) {
         var ids: [UInt64] = []

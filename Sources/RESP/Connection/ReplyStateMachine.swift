@@ -44,19 +44,33 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
         return id
     }
 
-    /// The caller of `id` starts waiting: returns its result if already known, else attaches `waiter`.
-    mutating func attach(_ waiter: Waiter, to id: UInt64) -> Result<RESPValue, any Error>? {
+    /// The result of `id` if it is known (the reply arrived, or the request failed), taking it out;
+    /// nil while the reply is still outstanding.
+    mutating func result(for id: UInt64) -> Result<RESPValue, any Error>? {
         if let result = parked.removeValue(forKey: id) { return result }
-        guard let i = queue.index(of: id) else {
+        guard queue.index(of: id) != nil else {
             return .failure(closeReason ?? RESPClientError.connectionClosed(reason: "reply lost"))
         }
-        queue.setWaiter(waiter, at: i)
         return nil
     }
 
+    /// The caller of `id` starts waiting: returns its result if already known, else attaches `waiter`.
+    mutating func attach(_ waiter: Waiter, to id: UInt64) -> Result<RESPValue, any Error>? {
+        if let result = result(for: id) { return result }
+        queue.setWaiter(waiter, at: queue.index(of: id)!)
+        return nil
+    }
+
+    /// Takes the waiter of the oldest outstanding request that has one, leaving that request
+    /// without a waiter (its result is then parked for its caller): how the connection wakes a
+    /// waiting caller for something other than its reply (to read the socket in turn).
+    mutating func detachFirstWaiter() -> Waiter? { queue.detachFirstWaiter() }
+
     func isPending(_ id: UInt64) -> Bool { queue.index(of: id) != nil }
 
-    mutating func received(_ value: RESPValue) -> ReceiveAction {
+    /// Routes one frame from the server. `reader` is the request whose caller is reading the socket
+    /// itself: its result is returned in the action only, not parked (the caller has no waiter).
+    mutating func received(_ value: RESPValue, reader: UInt64? = nil) -> ReceiveAction {
         if case .push(let items) = value.withoutAttributes {
             guard queue.firstIsSubscription == true, let kind = items.first?.string,
                 Self.confirmationKinds.contains(kind)
@@ -67,13 +81,13 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
             }
             guard done else { return .push(value, completing: nil) }
             let e = queue.removeFirst()
-            if e.waiter == nil { parked[e.id] = .success(.null) }
+            if e.waiter == nil, e.id != reader { parked[e.id] = .success(.null) }
             return .push(value, completing: Completion(id: e.id, waiter: e.waiter))
         }
         guard let isSubscription = queue.firstIsSubscription else { return .unsolicited(value) }
         if isSubscription {
             // A subscription request answered by a reply instead of pushes: refused (e.g. NOPERM).
-            return finish(queue.removeFirst(), with: value)
+            return finish(queue.removeFirst(), with: value, reader: reader)
         }
         let done = queue.updateFirst { e -> Bool in
             if e.collects { e.values.append(value) } else { e.single = value }
@@ -82,11 +96,11 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
         }
         guard done else { return .partial }
         let e = queue.removeFirst()
-        return finish(e, with: e.collects ? .array(e.values) : e.single)
+        return finish(e, with: e.collects ? .array(e.values) : e.single, reader: reader)
     }
 
-    private mutating func finish(_ e: PendingReply<Waiter>, with value: RESPValue) -> ReceiveAction {
-        if e.waiter == nil { parked[e.id] = .success(value) }
+    private mutating func finish(_ e: PendingReply<Waiter>, with value: RESPValue, reader: UInt64?) -> ReceiveAction {
+        if e.waiter == nil, e.id != reader { parked[e.id] = .success(value) }
         return .complete(id: e.id, waiter: e.waiter, value: value)
     }
 

@@ -332,7 +332,7 @@ public final class Worker: Sendable {
     }
 
     private func readConnection() async throws -> RESPConnection {
-        if let c = shared.withLock({ $0.readConnection }), !c.isClosed { return c }
+        if let c = shared.withLock({ $0.readConnection }), !(await c.checkClosed()) { return c }
         let c = try await RESPConnection.connect(context.redis.configuration)
         let closed = shared.withLock { s -> Bool in
             if s.readsClosed { return true }

@@ -69,6 +69,43 @@ private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
         #expect(try m.attach("late", to: id)?.get() == b("v"))
     }
 
+    /// A caller reading its own reply attaches no waiter: its reply comes back in the action (not
+    /// parked); a caller that has not started waiting gets its reply parked; waiters are resumed.
+    @Test func theReadersOwnReplyIsReturnedOthersAreParkedOrResumed() throws {
+        var m = Machine()
+        let reader = try m.enqueue(name: "GET", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        let notYet = try m.enqueue(name: "SET", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        let other = try enqueue(&m, "OTHER")
+        #expect(m.result(for: reader) == nil)                   // outstanding
+        guard case .complete(reader, nil, b("mine")) = m.received(b("mine"), reader: reader) else { Issue.record("own"); return }
+        #expect(!m.isPending(reader))
+        guard case .complete(notYet, nil, .simpleString("OK")) = m.received(.simpleString("OK"), reader: reader) else {
+            Issue.record("parked"); return
+        }
+        guard case .complete(other, "OTHER", b("theirs")) = m.received(b("theirs"), reader: reader) else { Issue.record("other"); return }
+        #expect(try m.result(for: notYet)?.get() == .simpleString("OK"))
+        // Nothing was parked for the reader: asking now says "lost", which only a closed connection would.
+        #expect(throws: RESPClientError.self) { try m.result(for: reader)?.get() }
+        #expect(m.queue.isEmpty)
+    }
+
+    /// Handing the reader role on: the oldest request that has a waiter gives it up, and its reply
+    /// is then parked for its caller (who reads it) instead of resuming that waiter a second time.
+    @Test func detachingTheFirstWaiterSkipsCallersNotWaitingYet() throws {
+        var m = Machine()
+        let writing = try m.enqueue(name: "W", replies: 1, collects: false, isSubscription: false, deadline: nil, timeout: nil)
+        let a = try enqueue(&m, "A")
+        _ = try enqueue(&m, "B")
+        #expect(m.queue.waiterCount == 2)
+        #expect(m.detachFirstWaiter() == "A")
+        #expect(m.queue.waiterCount == 1)
+        guard case .complete(writing, nil, _) = m.received(.integer(0)) else { Issue.record("W"); return }
+        guard case .complete(a, nil, .integer(1)) = m.received(.integer(1)) else { Issue.record("A parked"); return }
+        #expect(try m.result(for: a)?.get() == .integer(1))
+        #expect(m.detachFirstWaiter() == "B")
+        #expect(m.detachFirstWaiter() == nil)
+    }
+
     @Test func closeFailsEveryoneAndRefusesNewRequests() throws {
         var m = Machine()
         let a = try enqueue(&m, "A")

@@ -1,0 +1,318 @@
+@testable import Reactor
+@testable import RESP
+import Synchronization
+import Testing
+import TestSupport
+
+/// A loopback server the test drives by hand: it answers HELLO, counts the commands it receives
+/// and sends what the test says, when the test says it — so a test can hold replies back and
+/// decide who is waiting when they arrive.
+final class ScriptedServer: Sendable {
+    let listener: Listener
+    private let state = Mutex<(connection: Connection?, commands: Int, ended: Bool)>((nil, 0, false))
+
+    init() async throws {
+        listener = try await Listener.bind(host: "127.0.0.1", port: 0)
+        let listener = self.listener
+        Task(executorPreference: EventLoop.shared) { [self] in
+            guard let conn = try? await listener.accept() else { return }
+            state.withLock { $0.connection = conn }
+            var reader = RESPReader()
+            var buffer = ByteBuffer()
+            var helloAnswered = false
+            do {
+                while true {
+                    try await conn.read(into: &buffer)
+                    reader.feed(buffer.readableBytesView)
+                    buffer.clear()
+                    while try reader.next() != nil {
+                        if helloAnswered {
+                            state.withLock { $0.commands += 1 }
+                        } else {
+                            helloAnswered = true
+                            try await conn.write(Array("%1\r\n+proto\r\n:3\r\n".utf8))
+                        }
+                    }
+                }
+            } catch {}
+            state.withLock { $0.ended = true }
+        }
+    }
+
+    var port: Int { listener.port }
+    var configuration: RESPConfiguration {
+        var c = RESPConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
+        c.commandTimeout = .seconds(10)
+        return c
+    }
+    /// Commands received after HELLO.
+    var commands: Int { state.withLock { $0.commands } }
+    /// The client's end of stream was read.
+    var ended: Bool { state.withLock { $0.ended } }
+
+    func send(_ raw: String) async throws {
+        try await state.withLock { $0.connection }!.write(Array(raw.utf8))
+    }
+
+    /// Sends a FIN but goes on reading, so a command written after it would still be counted.
+    func halfClose() async throws {
+        try await state.withLock { $0.connection }!.shutdownWrite()
+    }
+
+    func stop() {
+        listener.close()
+        state.withLock { $0.connection }?.close()
+    }
+}
+
+/// The reader role (see `RESPConnection`): callers read their own replies, read for each other,
+/// hand the role on, and an idle connection's input is read before the next command is sent.
+@Suite struct ReaderRoleTests {
+    @Test func aLoneCallerReadsItsOwnRepliesAndLeavesNothingWaitingOnTheSocket() async throws {
+        guard let conn = try await TestRedis.connect() else { return }
+        defer { conn.close() }
+        let key = TestServices.uniqueName("resp:role:")
+        let before = conn.readerCounters
+        for i in 0..<50 {
+            try await conn.set(key, "v\(i)")
+            #expect(try await conn.getString(key) == "v\(i)")
+        }
+        let counters = conn.readerCounters
+        #expect(counters.readByCaller - before.readByCaller == 100)
+        #expect(counters.deliveredToWaiters == 0)
+        #expect(counters.readerTasks == 0)
+        // No reader task parked on the socket between commands, and the role is free.
+        #expect(!conn.readerActive)
+        #expect(conn.socket.registration.waiterCount == 0)
+        try await conn.del(key)
+    }
+
+    /// Two replies in one segment: the caller holding the role reads both and resumes the other.
+    @Test func theCallerHoldingTheRoleDeliversTheOtherCallersReply() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        let a = Task { try await conn.send("A") }
+        try await eventually { server.commands == 1 && conn.readerActive }
+        let b = Task { try await conn.send("B") }
+        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
+        try await server.send("+a\r\n+b\r\n")
+        #expect(try await a.value == .simpleString("a"))
+        #expect(try await b.value == .simpleString("b"))
+        let counters = conn.readerCounters
+        #expect(counters.deliveredToWaiters == 1)
+        #expect(counters.handedToCallers == 0)
+        #expect(!conn.readerActive)
+    }
+
+    /// The holder's reply comes alone: it hands the role to the caller still waiting, which then
+    /// reads its own reply when it comes.
+    @Test func theRoleIsHandedToTheNextWaitingCaller() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        let a = Task { try await conn.send("A") }
+        try await eventually { server.commands == 1 && conn.readerActive }
+        let b = Task { try await conn.send("B") }
+        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
+        try await server.send("+a\r\n")
+        #expect(try await a.value == .simpleString("a"))
+        try await eventually { conn.readerCounters.handedToCallers == 1 }
+        #expect(conn.readerActive)          // held by B, reading
+        #expect(conn.waitingCallers == 0)
+        try await server.send("+b\r\n")
+        #expect(try await b.value == .simpleString("b"))
+        #expect(conn.readerCounters.deliveredToWaiters == 0)
+        #expect(!conn.readerActive)
+    }
+
+    @Test func theServerClosingAnIdleConnectionFailsTheNextCommandBeforeItIsWritten() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        let first = Task { try await conn.send("FIRST") }
+        try await eventually { server.commands == 1 }
+        try await server.send("+ok\r\n")
+        #expect(try await first.value == .simpleString("ok"))
+        try await server.halfClose()
+        try await eventually { conn.socket.hasReadEdgeSinceLastRead }
+        #expect(!conn.isClosed)             // nobody read the end of stream yet
+        await #expect(throws: RESPClientError.self) { try await conn.send("SECOND") }
+        #expect(conn.isClosed)
+        try await eventually { server.ended }
+        #expect(server.commands == 1)       // SECOND was never written
+    }
+
+    /// A reply nobody asked for, arriving while the connection is idle, must never be taken as the
+    /// answer to the next command (go-redis #1113): the connection closes first.
+    @Test func anUnsolicitedReplyOnAnIdleConnectionIsNeverTheNextCommandsAnswer() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        try await server.send("+stale\r\n")
+        try await eventually { conn.socket.hasReadEdgeSinceLastRead }
+        await #expect(throws: RESPClientError.self) { try await conn.send("NEXT") }
+        #expect(conn.isClosed)
+        try await eventually { server.ended }
+        #expect(server.commands == 0)
+    }
+
+    @Test func checkClosedNoticesAnIdleClose() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        #expect(await conn.checkClosed() == false)
+        try await server.halfClose()
+        try await eventually { conn.socket.hasReadEdgeSinceLastRead }
+        #expect(await conn.checkClosed())
+    }
+
+    /// The pool never hands out a connection the server closed while it sat idle.
+    @Test func thePoolDropsAConnectionKilledWhileIdle() async throws {
+        guard let config = try TestRedis.configuration() else { return }
+        let client = RESPClient(configuration: config, options: RESPPoolOptions(maxConnections: 1))
+        defer { Task { await client.shutdown() } }
+        let (conn, id) = try await client.withConnection { c in (c, try await c.send("CLIENT", "ID").int ?? -1) }
+        guard let admin = try await TestRedis.connect() else { return }
+        defer { admin.close() }
+        #expect(try await admin.send("CLIENT", "KILL", "ID", id) == .integer(1))
+        try await eventually { conn.socket.hasReadEdgeSinceLastRead }
+        #expect(!conn.isClosed)
+        #expect(try await client.ping() == "PONG")     // on a new connection
+        #expect(conn.isClosed)
+        #expect(client.openConnections == 1)
+    }
+
+    @Test func cancellingTheCallerThatHoldsTheRoleClosesAndFailsTheOthers() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        let a = Task { try await conn.send("A") }
+        try await eventually { server.commands == 1 && conn.readerActive }
+        let b = Task { try await conn.send("B") }
+        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
+        a.cancel()
+        await #expect(throws: CancellationError.self) { try await a.value }
+        await #expect(throws: RESPClientError.self) { try await b.value }
+        #expect(conn.isClosed)
+        // A reply arriving now reaches nobody.
+        try? await server.send("+a\r\n+b\r\n")
+        await #expect(throws: RESPClientError.self) { try await conn.send("C") }
+    }
+
+    @Test func cancellingAWaitingCallerClosesAndFailsTheReader() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        let a = Task { try await conn.send("A") }
+        try await eventually { server.commands == 1 && conn.readerActive }
+        let b = Task { try await conn.send("B") }
+        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
+        b.cancel()
+        await #expect(throws: CancellationError.self) { try await b.value }
+        await #expect(throws: RESPClientError.self) { try await a.value }
+        #expect(conn.isClosed)
+    }
+
+    @Test func aPushHandlerKeepsAReaderTaskSoPushesArriveWhileIdle() async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        let log = PushLog()
+        conn.setPushHandler { log.append($0) }
+        #expect(conn.readerActive)
+        #expect(conn.readerCounters.readerTasks == 1)
+        try await server.send(">3\r\n+message\r\n+ch\r\n+hello\r\n")
+        try await eventually { log.values.count == 1 }
+        let reply = Task { try await conn.send("X") }
+        try await eventually { server.commands == 1 }
+        try await server.send("+x\r\n")
+        #expect(try await reply.value == .simpleString("x"))
+        #expect(conn.readerCounters.deliveredToWaiters == 1)
+        #expect(conn.readerActive)          // still reading for pushes
+    }
+
+    /// Many callers from the event loop and from the global executor on one connection: every
+    /// reply reaches its own caller, whoever read it.
+    @Test func concurrentCallersFromAnyExecutorGetTheirOwnReplies() async throws {
+        guard let conn = try await TestRedis.connect() else { return }
+        defer { conn.close() }
+        let prefix = TestServices.uniqueName("resp:role-conc:")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<24 {
+                let body: @Sendable () async throws -> Void = {
+                    for i in 0..<40 {
+                        let key = "\(prefix)\(t)"
+                        if i % 5 == 4 {
+                            let r = try await conn.pipeline([RESPCommand("SET", key, "p\(i)"), RESPCommand("GET", key)])
+                            #expect(r.last?.string == "p\(i)")
+                        } else {
+                            try await conn.set(key, "v\(i)")
+                            #expect(try await conn.getString(key) == "v\(i)")
+                        }
+                    }
+                }
+                if t % 2 == 0 {
+                    group.addTask(executorPreference: EventLoop.shared) { try await body() }
+                } else {
+                    group.addTask { try await body() }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(!conn.readerActive)
+        #expect(conn.waitingCallers == 0)
+        #expect(conn.socket.registration.waiterCount == 0)
+        try await conn.del((0..<24).map { "\(prefix)\($0)" })
+    }
+
+    /// Callers cancelled at random moments while others share the connection: whoever held the
+    /// reader role, every caller finishes (a reply, or an error once the connection closed) —
+    /// nobody is left waiting for a reader — and every reply that did arrive is the caller's own.
+    @Test func randomCancellationsLeaveNoCallerHanging() async throws {
+        guard let config = try TestRedis.configuration() else { return }
+        let prefix = TestServices.uniqueName("resp:role-cancel:")
+        for round in 0..<15 {
+            let conn = try await RESPConnection.connect(config)
+            defer { conn.close() }
+            let tasks = (0..<8).map { t in
+                Task(executorPreference: t % 2 == 0 ? EventLoop.shared : nil) { () -> Int in
+                    var ok = 0
+                    for i in 0..<30 {
+                        let key = "\(prefix)\(t)"
+                        do {
+                            try await conn.set(key, "v\(i)")
+                            let got = try await conn.getString(key)
+                            #expect(got == "v\(i)", "round \(round) task \(t)")
+                            ok += 1
+                        } catch {
+                            return ok
+                        }
+                    }
+                    return ok
+                }
+            }
+            try await EventLoop.shared.sleep(for: .microseconds(Int64(300 + 700 * (round % 8))))
+            tasks[round % tasks.count].cancel()
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(10))
+                Issue.record("round \(round): a caller is still waiting 10 s after the cancellation")
+                conn.close()
+            }
+            for task in tasks { _ = await task.value }
+            watchdog.cancel()
+            #expect(conn.waitingCallers == 0)
+        }
+        guard let cleanup = try await TestRedis.connect() else { return }
+        defer { cleanup.close() }
+        try await cleanup.del((0..<8).map { "\(prefix)\($0)" })
+    }
+}
