@@ -125,7 +125,11 @@ func collect(_ sub: RESPSubscription, count: Int) async -> [RESPPubSubMessage] {
         }
         #expect(patternReceivers == 1)
         #expect(await collect(psub, count: 1).map(\.string) == ["50%"])
+        // The server may deliver PUBLISH to the restored subscription before the supervisor has
+        // read the confirmations and counted the restoration: wait for the counters to settle.
+        try await eventually { pubsub.resubscriptionCount == pubsub.reconnectCount }
         #expect(pubsub.resubscriptionCount == pubsub.reconnectCount, "every reconnection restored the subscriptions")
+        try await eventually { restored.withLock { $0 } == pubsub.resubscriptionCount }
         #expect(restored.withLock { $0 } == pubsub.resubscriptionCount, "the handler heard every restoration")
         // Drain the probes, then the next real message arrives in order.
         try await p.publish("jobs", "after")
