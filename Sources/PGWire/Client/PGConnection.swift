@@ -454,7 +454,9 @@ public final class PGConnection: @unchecked Sendable {
     /// At ReadyForQuery the request ends; a server error is thrown after the request ended.
     nonisolated(nonsending) func pump(_ id: UInt64, collectRows: Bool, limit: Int, stopAtRowDescription: Bool = false) async throws -> Batch {
         var rows = [DataRow]()
-        if collectRows { rows.reserveCapacity(min(limit, 1024)) }
+        // Most results are a row or a few: start small (a 1024-row reservation was a 16 KiB
+        // allocation per point query); continuation batches of a large result start bigger.
+        if collectRows { rows.reserveCapacity(min(limit, limit > 1024 ? 1024 : 8)) }
         while true {
             guard active?.id == id else { return Batch(rows: rows, done: true) }
             let message: BackendMessage
@@ -623,6 +625,7 @@ public final class PGConnection: @unchecked Sendable {
 
     /// A row sequence was dropped before its end: read the rest in the background.
     func abandon(_ id: UInt64) {
+        guard shared.withLock({ $0.activeID == id }) else { return }  // read to its end after all
         Task(executorPreference: EventLoop.shared) { await self.drain(id) }
     }
 

@@ -11,7 +11,9 @@ public struct PGRowSequence: AsyncSequence, Sendable {
     public let columns: RowDescription?
     let first: [DataRow]
     let finished: Bool
-    let guardToken: StreamGuard
+    /// Drains the request if the sequence is dropped unfinished; nil when the first batch already
+    /// held the whole result (the common single-row query: no allocation for it).
+    let guardToken: StreamGuard?
 
     init(connection: PGConnection, requestID: UInt64, columns: RowDescription?, first: [DataRow], finished: Bool) {
         self.connection = connection
@@ -19,7 +21,7 @@ public struct PGRowSequence: AsyncSequence, Sendable {
         self.columns = columns
         self.first = first
         self.finished = finished
-        guardToken = StreamGuard(connection: connection, requestID: requestID, finished: finished)
+        guardToken = finished ? nil : StreamGuard(connection: connection, requestID: requestID)
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
@@ -57,16 +59,14 @@ public struct PGRowSequence: AsyncSequence, Sendable {
 final class StreamGuard: Sendable {
     let connection: PGConnection
     let requestID: UInt64
-    let finished: Bool
 
-    init(connection: PGConnection, requestID: UInt64, finished: Bool) {
+    init(connection: PGConnection, requestID: UInt64) {
         self.connection = connection
         self.requestID = requestID
-        self.finished = finished
     }
 
     deinit {
-        // A no-op when the request already ended (the connection checks the id).
-        if !finished { connection.abandon(requestID) }
+        // A no-op when the request ended meanwhile (the connection checks the id).
+        connection.abandon(requestID)
     }
 }
