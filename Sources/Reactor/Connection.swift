@@ -258,7 +258,36 @@ public final class Connection: Sendable {
     /// stream, `.connectionReset` when the peer reset, `.timedOut` after `timeout`, and
     /// `CancellationError` when the task is cancelled (the connection stays open then).
     nonisolated(nonsending) public func read(into buffer: inout ByteBuffer, timeout: Duration? = nil) async throws {
+        try await read(into: &buffer, deadline: timeout.map { deadline(after: $0) })
+    }
+
+    /// A point in this socket's read edges, taken just before writing a request whose reply is then
+    /// read with `read(into:replyAfter:timeout:)`. nil when that would not be safe: over TLS (the
+    /// engine may hold bytes no edge announces), or when input was signalled since the last read
+    /// (it may be all that will ever come, e.g. the peer's close).
+    public func replyMark() -> ReplyMark? {
+        if isTLS { return nil }
+        return registration.readEdgesIfQuietSinceLastRead.map(ReplyMark.init)
+    }
+
+    /// See `replyMark()`.
+    public struct ReplyMark: Sendable {
+        let edges: UInt64
+    }
+
+    /// Reads the first bytes of the reply to a request written after `mark` was taken: waits for a
+    /// read edge newer than the mark before calling `recv`, instead of a `recv` that could only say
+    /// EAGAIN (one syscall less per round trip: write, epoll_wait, read). Whatever arrived before
+    /// the mark is read too, with the reply. Only for a request that always gets a reply: the wait
+    /// ends on bytes, end of stream, an error, the deadline or cancellation — not on silence.
+    nonisolated(nonsending) public func read(into buffer: inout ByteBuffer, replyAfter mark: ReplyMark,
+                                             timeout: Duration? = nil) async throws {
         let deadlineNs = timeout.map { deadline(after: $0) }
+        try await registration.wait(.read, after: mark.edges, deadline: deadlineNs, operation: "read")
+        try await read(into: &buffer, deadline: deadlineNs)
+    }
+
+    nonisolated(nonsending) private func read(into buffer: inout ByteBuffer, deadline deadlineNs: UInt64?) async throws {
         if isTLS {
             try await ensureHandshake(deadline: deadlineNs)
             while true {

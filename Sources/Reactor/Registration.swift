@@ -69,6 +69,12 @@ final class Registration: @unchecked Sendable {
     /// Whether a read edge arrived after the latest read syscall on the fd began (false once closed).
     var hasReadEdgeSinceLastRead: Bool { state.withLock { !$0.closed && $0.readEdges != $0.readEdgesAtLastRead } }
 
+    /// The read-edge count, if no read edge arrived since the latest read syscall began (nil
+    /// otherwise, and once closed). See `Connection.replyMark()`.
+    var readEdgesIfQuietSinceLastRead: UInt64? {
+        state.withLock { s in !s.closed && s.readEdges == s.readEdgesAtLastRead ? s.readEdges : nil }
+    }
+
     /// Tasks currently suspended on this fd (tests use it to prove no continuation is left behind).
     var waiterCount: Int { state.withLock { $0.readWaiters.count + $0.writeWaiters.count } }
 

@@ -153,6 +153,46 @@ import Testing
         #expect(!conn.hasReadEdgeSinceLastRead)
     }
 
+    /// `read(into:replyAfter:)` waits for an edge newer than the mark instead of trying `recv`
+    /// first: the reply is read; with input signalled since the last read there is no mark (that
+    /// input may be all there is, e.g. the peer's close); a reply that never comes ends at the
+    /// deadline; the peer's close after the mark ends it as end of stream.
+    @Test func aReplyAfterAMarkIsReadWithWhatCameBefore() async throws {
+        let (peer, conn) = try await connectedPair()
+        defer { conn.close(); peer.close() }
+        var buf = ByteBuffer(capacity: 64)
+        // Quiet since the last read: a mark. The "request" is written after it; the reply follows.
+        let mark = try #require(conn.replyMark())
+        try await conn.write([0x51])
+        #expect(try await readExactly(peer, 1) == [0x51])
+        try await peer.write([1, 2])
+        try await conn.read(into: &buf, replyAfter: mark, timeout: .seconds(5))
+        while buf.readableBytes < 2 { try await conn.read(into: &buf, timeout: .seconds(5)) }
+        #expect(Array(buf.readableBytesView) == [1, 2])
+        buf.clear()
+
+        // Input arrived while nobody read: no mark, the caller reads normally.
+        try await peer.write([3])
+        try await eventually { conn.hasReadEdgeSinceLastRead }
+        #expect(conn.replyMark() == nil)
+        try await conn.read(into: &buf, timeout: .seconds(5))
+        #expect(Array(buf.readableBytesView) == [3])
+        buf.clear()
+
+        // A reply that does not come: the wait ends at the deadline, not never.
+        let silent = try #require(conn.replyMark())
+        await #expect(throws: NetworkError.self) {
+            try await conn.read(into: &buf, replyAfter: silent, timeout: .milliseconds(50))
+        }
+
+        // The peer's close after the mark ends the wait as end of stream.
+        let last = try #require(conn.replyMark())
+        peer.close()
+        await #expect(throws: NetworkError.endOfStream) {
+            try await conn.read(into: &buf, replyAfter: last, timeout: .seconds(5))
+        }
+    }
+
     @Test func connectTimeoutFiresWhenTheAcceptQueueIsFull() async throws {
         // A listener that never accepts, with a backlog of 0: once its queue is full, Linux drops
         // further SYNs and the next connect cannot complete.

@@ -37,7 +37,7 @@ extension PGConnection {
         var e = FrontendMessageEncoder()
         e.query(sql)
         active!.machine = QueryStateMachine(.simple)
-        try await write(e.bytes)
+        try await writeRequest(e.bytes)
         // Wait for CopyInResponse (or an error, e.g. no such table).
         while true {
             switch active!.machine.received(try await nextMessage(id)) {
@@ -84,7 +84,7 @@ extension PGConnection {
         var e = FrontendMessageEncoder()
         e.query(sql)
         active!.machine = QueryStateMachine(.simple)
-        try await write(e.bytes)
+        try await writeRequest(e.bytes)
         var bodyError: (any Error)?
         while true {
             let message: BackendMessage

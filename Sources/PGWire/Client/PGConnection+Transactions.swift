@@ -57,7 +57,7 @@ extension PGConnection {
             }
             e.sync()
             active!.machine = QueryStateMachine(.extended(presets))
-            try await write(e.bytes)
+            try await writeRequest(e.bytes)
             var results = [[PGRow]]()
             var current = [PGRow]()
             var columns: RowDescription? = presets.first ?? nil

@@ -60,6 +60,8 @@ public final class PGConnection: @unchecked Sendable {
     var statements: [StatementKey: PreparedStatement] = [:]
     var statementCounter = 0
     var active: ActiveRequest?
+    /// Set by `writeRequest`, used by the next `fill`.
+    var replyMark: Connection.ReplyMark?
 
     struct StatementKey: Hashable {
         let sql: String
@@ -408,7 +410,12 @@ public final class PGConnection: @unchecked Sendable {
         buffer = ByteBuffer()  // keep `b` uniquely referenced: no copy on append
         defer { buffer = b }
         if b.readerIndex > 1 << 16 && b.readerIndex * 2 > b.capacity { b.discardReadBytes() }
-        try await socket.read(into: &b)
+        if let mark = replyMark {
+            replyMark = nil
+            try await socket.read(into: &b, replyAfter: mark)
+        } else {
+            try await socket.read(into: &b)
+        }
     }
 
     /// Decodes the next complete message already in the buffer, handling asynchronous ones.
@@ -511,6 +518,14 @@ public final class PGConnection: @unchecked Sendable {
         do { try await socket.write(bytes) } catch { throw fail(Self.map(error)) }
     }
 
+    /// Writes messages ending in Sync or a Query — the server always answers them — with nothing
+    /// of ours outstanding (the previous answer was read to its ReadyForQuery), so the first read
+    /// of the answer can wait for the socket to signal it instead of trying `recv` first.
+    nonisolated(nonsending) func writeRequest(_ bytes: [UInt8]) async throws {
+        replyMark = socket.replyMark()
+        try await write(bytes)
+    }
+
     // MARK: Queries
 
     /// Runs a query with parameters ($1, $2, …) over the extended protocol and streams its rows.
@@ -574,7 +589,7 @@ public final class PGConnection: @unchecked Sendable {
             e.sync()
             active!.machine = QueryStateMachine(.extended([nil]))
         }
-        try await write(e.bytes)
+        try await writeRequest(e.bytes)
     }
 
     /// The cached prepared statement for `sql` with these parameter types, preparing it (one
@@ -588,7 +603,7 @@ public final class PGConnection: @unchecked Sendable {
         e.parse(statement: name, query: sql, parameterTypes: types)
         e.describe(.statement, name: name)
         e.sync()
-        try await write(e.bytes)
+        try await writeRequest(e.bytes)
         active!.machine = QueryStateMachine(.prepare)
         active!.columns = nil
         // Read to ReadyForQuery without ending the request: the execution follows on it.
@@ -640,7 +655,7 @@ public final class PGConnection: @unchecked Sendable {
         var e = FrontendMessageEncoder()
         e.query(sql)
         active!.machine = QueryStateMachine(.simple)
-        try await write(e.bytes)
+        try await writeRequest(e.bytes)
         var results = [PGSimpleResult]()
         var current = PGSimpleResult(columns: nil, rows: [], command: .init(tag: ""))
         while true {
