@@ -87,11 +87,13 @@ import TestSupport
             defer { stream.close() }
             var comments = 0
             var events = 0
-            while comments < 2, let frame = try await stream.next() {
+            // Heartbeats are due whenever the stream was idle for 200 ms, so on a loaded machine
+            // they may come before the snapshot (subscribe + two reads): wait for both.
+            while comments < 2 || events < 1, let frame = try await stream.next() {
                 if frame.isComment { comments += 1 }
                 if frame.data != nil { events += 1 }
             }
-            #expect(comments == 2, "heartbeat comments keep the idle stream alive")
+            #expect(comments >= 2, "heartbeat comments keep the idle stream alive")
             #expect(events == 1, "only the snapshot (made from the row) was an event")
         }
     }
