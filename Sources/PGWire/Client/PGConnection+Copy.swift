@@ -43,7 +43,7 @@ extension PGConnection {
             switch active!.machine.received(try await nextMessage(id)) {
             case .copyIn: break
             case .done(let status):
-                shared.withLock { $0.transactionStatus = status }
+                readyForQuery(status)
                 let error = active!.machine.error
                 end()
                 throw error.map { PGError.server($0) } ?? PGError.misuse("\(sql) is not a COPY FROM STDIN")
@@ -91,10 +91,12 @@ extension PGConnection {
             do {
                 guard let m = try nextBufferedCopyData(body: body, bodyError: &bodyError) else { try await fill(); continue }
                 message = m
-            } catch is CancellationError { throw abandonAfterTaskCancel(id) } catch let e as PGError { throw fail(e) } catch { throw fail(Self.map(error)) }
+            } catch {
+                throw readFailed(id, error)
+            }
             switch active!.machine.received(message) {
             case .done(let status):
-                shared.withLock { $0.transactionStatus = status }
+                readyForQuery(status)
                 let error = active!.machine.error
                 let finished = end()
                 if let bodyError { throw bodyError }

@@ -276,13 +276,20 @@ public final class PGConnection: @unchecked Sendable {
     /// request, and throws the request's error, if the server sent one.
     func finishRequest(at status: TransactionStatus) throws -> Batch {
         let error = active!.machine.error
-        let reason = shared.withLock { s in
-            s.transactionStatus = status
-            return s.cancelReason
-        }
+        let reason = readyForQuery(status)
         let finished = end()
         if let error { throw Self.requestError(error, cancelReason: reason) }
         return finished
+    }
+
+    /// Records the transaction status of a ReadyForQuery; returns why we cancelled the request,
+    /// if we did (to tell our own cancel's 57014 from the server's).
+    @discardableResult
+    func readyForQuery(_ status: TransactionStatus) -> CancelReason? {
+        shared.withLock { s in
+            s.transactionStatus = status
+            return s.cancelReason
+        }
     }
 
     /// A server error as the caller sees it: 57014 (query_canceled) after our own cancel is the
@@ -447,12 +454,18 @@ public final class PGConnection: @unchecked Sendable {
                 if let m = try nextBuffered() { return m }
                 try await fill()
             }
-        } catch is CancellationError {
-            throw abandonAfterTaskCancel(id)
-        } catch let e as PGError {
-            throw fail(e)
         } catch {
-            throw fail(Self.map(error))
+            throw readFailed(id, error)
+        }
+    }
+
+    /// What reading request `id` failing means: task cancellation hands the request to a
+    /// background drain; anything else breaks the session.
+    func readFailed(_ id: UInt64, _ error: any Error) -> any Error {
+        switch error {
+        case is CancellationError: return abandonAfterTaskCancel(id)
+        case let e as PGError: return fail(e)
+        default: return fail(Self.map(error))
         }
     }
 
@@ -475,12 +488,8 @@ public final class PGConnection: @unchecked Sendable {
                     try await fill()
                     continue
                 }
-            } catch is CancellationError {
-                throw abandonAfterTaskCancel(id)
-            } catch let e as PGError {
-                throw fail(e)
             } catch {
-                throw fail(Self.map(error))
+                throw readFailed(id, error)
             }
             switch active!.machine.received(message) {
             case .wait, .parameterDescription, .noData:
@@ -612,10 +621,7 @@ public final class PGConnection: @unchecked Sendable {
             switch active!.machine.received(try await nextMessage(id)) {
             case .rowDescription(let d): columns = d
             case .done(let status):
-                let reason = shared.withLock { s in
-                    s.transactionStatus = status
-                    return s.cancelReason
-                }
+                let reason = readyForQuery(status)
                 if let error = active!.machine.error {
                     end()
                     throw Self.requestError(error, cancelReason: reason)
