@@ -22,7 +22,7 @@ public struct PGCopyWriter: ~Copyable {
 
     nonisolated(nonsending) mutating func flush() async throws {
         guard !encoder.bytes.isEmpty else { return }
-        try await connection.write(encoder.bytes)
+        try await connection.send(encoder)
         encoder.bytes.removeAll(keepingCapacity: true)
         pending = 0
     }
@@ -37,7 +37,7 @@ extension PGConnection {
         var e = FrontendMessageEncoder()
         e.query(sql)
         active!.machine = QueryStateMachine(.simple)
-        try await writeRequest(e.bytes)
+        try await send(e)
         // Wait for CopyInResponse (or an error, e.g. no such table).
         while true {
             switch active!.machine.received(try await nextMessage(id)) {
@@ -64,7 +64,7 @@ extension PGConnection {
         }
         var end = FrontendMessageEncoder()
         if let bodyError { end.copyFail("client error: \(bodyError)") } else { end.copyDone() }
-        try await write(end.bytes)
+        try await send(end)
         let finished: Batch
         do {
             finished = try await pump(id, collectRows: false, limit: .max)
@@ -84,7 +84,7 @@ extension PGConnection {
         var e = FrontendMessageEncoder()
         e.query(sql)
         active!.machine = QueryStateMachine(.simple)
-        try await writeRequest(e.bytes)
+        try await send(e)
         var bodyError: (any Error)?
         while true {
             let message: BackendMessage

@@ -57,7 +57,7 @@ extension PGConnection {
             }
             e.sync()
             active!.machine = QueryStateMachine(.extended(presets))
-            try await writeRequest(e.bytes)
+            try await send(e)
             var results = [[PGRow]]()
             var current = [PGRow]()
             var columns: RowDescription? = presets.first ?? nil

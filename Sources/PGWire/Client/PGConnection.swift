@@ -60,7 +60,7 @@ public final class PGConnection: @unchecked Sendable {
     var statements: [StatementKey: PreparedStatement] = [:]
     var statementCounter = 0
     var active: ActiveRequest?
-    /// Set by `writeRequest`, used by the next `fill`.
+    /// Set by `send` for an answered batch, used by the next `fill`.
     var replyMark: Connection.ReplyMark?
 
     struct StatementKey: Hashable {
@@ -508,7 +508,7 @@ public final class PGConnection: @unchecked Sendable {
                 // COPY FROM STDIN sent through query(): refuse politely, the server ends it.
                 var e = FrontendMessageEncoder()
                 e.copyFail("COPY FROM STDIN must use PGConnection.copyFrom")
-                try await write(e.bytes)
+                try await send(e)
             case .copyOut, .copyData:
                 break  // COPY TO STDOUT through query(): data is discarded
             case .error:
@@ -523,16 +523,13 @@ public final class PGConnection: @unchecked Sendable {
         }
     }
 
-    nonisolated(nonsending) func write(_ bytes: [UInt8]) async throws {
-        do { try await socket.write(bytes) } catch { throw fail(Self.map(error)) }
-    }
-
-    /// Writes messages ending in Sync or a Query — the server always answers them — with nothing
-    /// of ours outstanding (the previous answer was read to its ReadyForQuery), so the first read
-    /// of the answer can wait for the socket to signal it instead of trying `recv` first.
-    nonisolated(nonsending) func writeRequest(_ bytes: [UInt8]) async throws {
-        replyMark = socket.replyMark()
-        try await write(bytes)
+    /// Writes the encoded messages. When they end in Sync or Query (the encoder knows), the server
+    /// will answer with ReadyForQuery, and nothing of ours is outstanding then (every request reads
+    /// its answer to ReadyForQuery before the next Sync or Query is written), so the first read of
+    /// the answer may wait for the socket to signal it instead of trying `recv` first.
+    nonisolated(nonsending) func send(_ messages: FrontendMessageEncoder) async throws {
+        if messages.endsWithSyncOrQuery { replyMark = socket.replyMark() }
+        do { try await socket.write(messages.bytes) } catch { throw fail(Self.map(error)) }
     }
 
     // MARK: Queries
@@ -598,7 +595,7 @@ public final class PGConnection: @unchecked Sendable {
             e.sync()
             active!.machine = QueryStateMachine(.extended([nil]))
         }
-        try await writeRequest(e.bytes)
+        try await send(e)
     }
 
     /// The cached prepared statement for `sql` with these parameter types, preparing it (one
@@ -612,7 +609,7 @@ public final class PGConnection: @unchecked Sendable {
         e.parse(statement: name, query: sql, parameterTypes: types)
         e.describe(.statement, name: name)
         e.sync()
-        try await writeRequest(e.bytes)
+        try await send(e)
         active!.machine = QueryStateMachine(.prepare)
         active!.columns = nil
         // Read to ReadyForQuery without ending the request: the execution follows on it.
@@ -661,7 +658,7 @@ public final class PGConnection: @unchecked Sendable {
         var e = FrontendMessageEncoder()
         e.query(sql)
         active!.machine = QueryStateMachine(.simple)
-        try await writeRequest(e.bytes)
+        try await send(e)
         var results = [PGSimpleResult]()
         var current = PGSimpleResult(columns: nil, rows: [], command: .init(tag: ""))
         while true {
@@ -675,7 +672,7 @@ public final class PGConnection: @unchecked Sendable {
             case .copyIn:
                 var f = FrontendMessageEncoder()
                 f.copyFail("COPY FROM STDIN must use PGConnection.copyFrom")
-                try await write(f.bytes)
+                try await send(f)
             case .done(let status):
                 _ = try finishRequest(at: status)
                 return results

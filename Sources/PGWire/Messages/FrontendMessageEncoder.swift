@@ -4,6 +4,12 @@
 /// in one write: one syscall per pipeline, not one per message.
 public struct FrontendMessageEncoder: Sendable {
     public var bytes: [UInt8]
+    /// Type byte of the last message appended (nil for start-up packets, which have none).
+    private var lastTag: UInt8?
+
+    /// Whether the last message is a Sync or a Query: the server answers these, in every case
+    /// short of a broken connection, with ReadyForQuery (after an error too).
+    public var endsWithSyncOrQuery: Bool { lastTag == UInt8(ascii: "S") || lastTag == UInt8(ascii: "Q") }
 
     public init(capacity: Int = 256) {
         bytes = []
@@ -29,10 +35,12 @@ public struct FrontendMessageEncoder: Sendable {
     }
 
     public mutating func sslRequest() {
+        lastTag = nil
         appendInt32(8); appendInt32(Self.sslRequestCode)
     }
 
     public mutating func cancelRequest(processID: Int32, secretKey: Int32) {
+        lastTag = nil
         appendInt32(16); appendInt32(Self.cancelRequestCode); appendInt32(processID); appendInt32(secretKey)
     }
 
@@ -115,19 +123,20 @@ public struct FrontendMessageEncoder: Sendable {
         finish(start)
     }
 
-    public mutating func sync() { bytes.append(UInt8(ascii: "S")); appendInt32(4) }
-    public mutating func flush() { bytes.append(UInt8(ascii: "H")); appendInt32(4) }
-    public mutating func terminate() { bytes.append(UInt8(ascii: "X")); appendInt32(4) }
+    public mutating func sync() { empty(UInt8(ascii: "S")) }
+    public mutating func flush() { empty(UInt8(ascii: "H")) }
+    public mutating func terminate() { empty(UInt8(ascii: "X")) }
 
     // MARK: COPY
 
     public mutating func copyData<C: Collection<UInt8>>(_ data: C) {
         bytes.append(UInt8(ascii: "d"))
+        lastTag = UInt8(ascii: "d")
         appendInt32(Int32(truncatingIfNeeded: data.count + 4))
         bytes.append(contentsOf: data)
     }
 
-    public mutating func copyDone() { bytes.append(UInt8(ascii: "c")); appendInt32(4) }
+    public mutating func copyDone() { empty(UInt8(ascii: "c")) }
 
     public mutating func copyFail(_ message: String) {
         let start = begin(UInt8(ascii: "f"))
@@ -139,10 +148,21 @@ public struct FrontendMessageEncoder: Sendable {
 
     private mutating func begin(_ tag: UInt8) -> Int {
         bytes.append(tag)
-        return beginUntagged()
+        let at = bytes.count
+        appendInt32(0)  // length, patched by finish
+        lastTag = tag
+        return at
+    }
+
+    /// A message with no body.
+    private mutating func empty(_ tag: UInt8) {
+        bytes.append(tag)
+        appendInt32(4)
+        lastTag = tag
     }
 
     private mutating func beginUntagged() -> Int {
+        lastTag = nil
         let at = bytes.count
         appendInt32(0)  // length, patched by finish
         return at

@@ -27,6 +27,28 @@ func be16(_ v: Int16) -> [UInt8] { let u = UInt16(bitPattern: v); return [UInt8(
         #expect(c.bytes == [0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff])
     }
 
+    /// A batch is known to be answered with ReadyForQuery only when it ends in Sync or Query.
+    @Test func onlyABatchEndingInSyncOrQueryIsAnswered() throws {
+        var e = FrontendMessageEncoder()
+        #expect(!e.endsWithSyncOrQuery)
+        e.parse(statement: "", query: "SELECT 1", parameterTypes: [])
+        e.execute(portal: "")
+        #expect(!e.endsWithSyncOrQuery)
+        e.sync()
+        #expect(e.endsWithSyncOrQuery)
+        e.flush()
+        #expect(!e.endsWithSyncOrQuery)
+        e.query("SELECT 1")
+        #expect(e.endsWithSyncOrQuery)
+        e.copyData([1, 2])
+        #expect(!e.endsWithSyncOrQuery)
+        e.query("COPY t FROM STDIN")
+        e.copyDone()
+        #expect(!e.endsWithSyncOrQuery)
+        e.copyFail("no")
+        #expect(!e.endsWithSyncOrQuery)
+    }
+
     @Test func extendedQueryPipeline() throws {
         var e = FrontendMessageEncoder()
         e.parse(statement: "s1", query: "SELECT $1", parameterTypes: [.int4])
