@@ -2,47 +2,6 @@ import Reactor
 import RESP
 import Testing
 
-/// A loopback server that answers each command with the next canned reply (raw bytes), for the
-/// RESP3 types Redis 7 never sends (streamed strings and aggregates, attributes, big numbers…).
-/// Not a Redis mock: it exercises only the wire codec and the reply routing of a real connection.
-final class CannedServer: Sendable {
-    let listener: Listener
-    let task: Task<Void, Never>
-
-    init(replies: [String]) async throws {
-        listener = try await Listener.bind(host: "127.0.0.1", port: 0)
-        let listener = self.listener
-        task = Task(executorPreference: EventLoop.shared) {
-            guard let conn = try? await listener.accept() else { return }
-            var reader = RESPReader()
-            var buffer = ByteBuffer()
-            var queue = ["%1\r\n+proto\r\n:3\r\n"] + replies   // HELLO first
-            while !queue.isEmpty {
-                do {
-                    try await conn.read(into: &buffer)
-                    reader.feed(buffer.readableBytesView)
-                    buffer.clear()
-                    var out: [UInt8] = []
-                    while try reader.next() != nil, !queue.isEmpty {
-                        out.append(contentsOf: Array(queue.removeFirst().utf8))
-                    }
-                    if !out.isEmpty { try await conn.write(out) }
-                } catch {
-                    break
-                }
-            }
-            conn.close()
-        }
-    }
-
-    var port: Int { listener.port }
-
-    func stop() {
-        listener.close()
-        task.cancel()
-    }
-}
-
 @Suite struct CraftedReplyTests {
     @Test func typesRedis7CannotProduce() async throws {
         let replies = [
@@ -55,9 +14,9 @@ final class CannedServer: Sendable {
             ",-inf\r\n",
             "~2\r\n+a\r\n_\r\n",
         ]
-        let server = try await CannedServer(replies: replies)
+        let server = try await ScriptedServer(replies: replies)
         defer { server.stop() }
-        let conn = try await RESPConnection.connect(RESPConfiguration(endpoint: .tcp(host: "127.0.0.1", port: server.port)))
+        let conn = try await RESPConnection.connect(server.configuration)
         defer { conn.close() }
         #expect(try await conn.send("A") == .bulkString(Array("Hello world".utf8)))
         #expect(try await conn.send("B") == .array([.integer(1), .map([RESPPair(.simpleString("k"), .boolean(false))])]))
@@ -77,12 +36,12 @@ final class CannedServer: Sendable {
     }
 
     @Test func pushBetweenRepliesGoesToHandlerNotToCommand() async throws {
-        let server = try await CannedServer(replies: [
+        let server = try await ScriptedServer(replies: [
             ">3\r\n+message\r\n+ch\r\n+payload\r\n+first\r\n",
             ">2\r\n+invalidate\r\n*1\r\n+key\r\n:2\r\n",
         ])
         defer { server.stop() }
-        let conn = try await RESPConnection.connect(RESPConfiguration(endpoint: .tcp(host: "127.0.0.1", port: server.port)))
+        let conn = try await RESPConnection.connect(server.configuration)
         defer { conn.close() }
         let log = PushLog()
         conn.setPushHandler { log.append($0) }
@@ -93,9 +52,9 @@ final class CannedServer: Sendable {
     }
 
     @Test func garbageFromServerClosesWithProtocolError() async throws {
-        let server = try await CannedServer(replies: ["?what\r\n"])
+        let server = try await ScriptedServer(replies: ["?what\r\n"])
         defer { server.stop() }
-        let conn = try await RESPConnection.connect(RESPConfiguration(endpoint: .tcp(host: "127.0.0.1", port: server.port)))
+        let conn = try await RESPConnection.connect(server.configuration)
         defer { conn.close() }
         do {
             try await conn.send("X")

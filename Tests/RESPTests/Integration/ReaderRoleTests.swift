@@ -4,67 +4,6 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A loopback server the test drives by hand: it answers HELLO, counts the commands it receives
-/// and sends what the test says, when the test says it — so a test can hold replies back and
-/// decide who is waiting when they arrive.
-final class ScriptedServer: Sendable {
-    let listener: Listener
-    private let state = Mutex<(connection: Connection?, commands: Int, ended: Bool)>((nil, 0, false))
-
-    init() async throws {
-        listener = try await Listener.bind(host: "127.0.0.1", port: 0)
-        let listener = self.listener
-        Task(executorPreference: EventLoop.shared) { [self] in
-            guard let conn = try? await listener.accept() else { return }
-            state.withLock { $0.connection = conn }
-            var reader = RESPReader()
-            var buffer = ByteBuffer()
-            var helloAnswered = false
-            do {
-                while true {
-                    try await conn.read(into: &buffer)
-                    reader.feed(buffer.readableBytesView)
-                    buffer.clear()
-                    while try reader.next() != nil {
-                        if helloAnswered {
-                            state.withLock { $0.commands += 1 }
-                        } else {
-                            helloAnswered = true
-                            try await conn.write(Array("%1\r\n+proto\r\n:3\r\n".utf8))
-                        }
-                    }
-                }
-            } catch {}
-            state.withLock { $0.ended = true }
-        }
-    }
-
-    var port: Int { listener.port }
-    var configuration: RESPConfiguration {
-        var c = RESPConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
-        c.commandTimeout = .seconds(10)
-        return c
-    }
-    /// Commands received after HELLO.
-    var commands: Int { state.withLock { $0.commands } }
-    /// The client's end of stream was read.
-    var ended: Bool { state.withLock { $0.ended } }
-
-    func send(_ raw: String) async throws {
-        try await state.withLock { $0.connection }!.write(Array(raw.utf8))
-    }
-
-    /// Sends a FIN but goes on reading, so a command written after it would still be counted.
-    func halfClose() async throws {
-        try await state.withLock { $0.connection }!.shutdownWrite()
-    }
-
-    func stop() {
-        listener.close()
-        state.withLock { $0.connection }?.close()
-    }
-}
-
 /// The reader role (see `RESPConnection`): callers read their own replies, read for each other,
 /// hand the role on, and an idle connection's input is read before the next command is sent.
 @Suite struct ReaderRoleTests {
@@ -188,7 +127,10 @@ final class ScriptedServer: Sendable {
         #expect(client.openConnections == 1)
     }
 
-    @Test func cancellingTheCallerThatHoldsTheRoleClosesAndFailsTheOthers() async throws {
+    /// Cancelling either of two callers — the one reading for both, or the one waiting — with
+    /// replies outstanding closes the connection and fails the other; a late reply reaches nobody.
+    @Test(arguments: [true, false])
+    func cancellingACallerClosesAndFailsTheOther(cancelTheReader: Bool) async throws {
         let server = try await ScriptedServer()
         defer { server.stop() }
         let conn = try await RESPConnection.connect(server.configuration)
@@ -197,28 +139,13 @@ final class ScriptedServer: Sendable {
         try await eventually { server.commands == 1 && conn.readerActive }
         let b = Task { try await conn.send("B") }
         try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
-        a.cancel()
-        await #expect(throws: CancellationError.self) { try await a.value }
-        await #expect(throws: RESPClientError.self) { try await b.value }
+        let (cancelled, other) = cancelTheReader ? (a, b) : (b, a)
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        await #expect(throws: RESPClientError.self) { try await other.value }
         #expect(conn.isClosed)
-        // A reply arriving now reaches nobody.
         try? await server.send("+a\r\n+b\r\n")
         await #expect(throws: RESPClientError.self) { try await conn.send("C") }
-    }
-
-    @Test func cancellingAWaitingCallerClosesAndFailsTheReader() async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        let a = Task { try await conn.send("A") }
-        try await eventually { server.commands == 1 && conn.readerActive }
-        let b = Task { try await conn.send("B") }
-        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
-        b.cancel()
-        await #expect(throws: CancellationError.self) { try await b.value }
-        await #expect(throws: RESPClientError.self) { try await a.value }
-        #expect(conn.isClosed)
     }
 
     @Test func aPushHandlerKeepsAReaderTaskSoPushesArriveWhileIdle() async throws {
