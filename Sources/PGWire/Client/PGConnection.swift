@@ -476,7 +476,7 @@ public final class PGConnection: @unchecked Sendable {
         var rows = [DataRow]()
         // Most results are a row or a few: start small (a 1024-row reservation was a 16 KiB
         // allocation per point query); continuation batches of a large result start bigger.
-        if collectRows { rows.reserveCapacity(min(limit, limit > 1024 ? 1024 : 8)) }
+        if collectRows { rows.reserveCapacity(limit > 1024 ? 1024 : min(limit, 8)) }
         while true {
             guard active?.id == id else { return Batch(rows: rows, done: true) }
             let message: BackendMessage
