@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 
 /// The local-directory backend: the bucket is a directory, a key is a relative path below it.
 ///
@@ -8,7 +9,7 @@ import Glibc
 /// into place: a reader never sees half an object and a crash leaves at most a stray temp file.
 /// Keys are validated (no `..`, no dot-leading component, no absolute path), so no key can reach
 /// outside `root` or touch the temp directory. File I/O is blocking, so every operation runs on
-/// the global concurrent executor, never on the event loop's thread.
+/// a Dispatch worker (`offLoop`), never on the event loop's thread nor on the cooperative pool.
 public struct FileStorage: Storage {
     public let root: String
     private var tempDirectory: String { root + "/.tmp" }
@@ -251,8 +252,13 @@ public struct FileStorage: Storage {
     }
 }
 
-/// Runs blocking work on the global concurrent executor, so a task preferring the event loop does
-/// not stall it on disk I/O.
-func offLoop<T: Sendable>(_ body: @Sendable () throws -> T) async throws -> T {
-    try await withTaskExecutorPreference(globalConcurrentExecutor) { try body() }
+/// Runs blocking file work (read, write, fsync) on a Dispatch worker: never on the event loop's
+/// thread, and not on Swift's cooperative pool either, whose threads (one per core) every task
+/// in the process shares — a few slow fsyncs there stall everything else (a CI run once saw no
+/// test make progress for 12 s while storage tests committed files). Dispatch adds workers when
+/// its threads block.
+func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
 }
