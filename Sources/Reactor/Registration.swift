@@ -149,13 +149,14 @@ final class Registration: @unchecked Sendable {
     func handle(events: UInt32) {
         let readable = events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
         let writable = events & (EPOLLOUT.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
-        var woken: [Waiter] = []
+        // Usually one task waits (the connection's reader): no array is allocated for it.
+        var first: Waiter?
+        var more: [Waiter] = []
         state.withLock { s in
             if s.closed { return }
             if readable {
                 s.readEdges &+= 1
-                woken.append(contentsOf: s.readWaiters)
-                s.readWaiters.removeAll()
+                Self.take(&s.readWaiters, first: &first, more: &more)
             }
             if writable {
                 s.writeEdges &+= 1
@@ -165,15 +166,25 @@ final class Registration: @unchecked Sendable {
                         loop.modify(self, wantWrite: false)
                     }
                 } else {
-                    woken.append(contentsOf: s.writeWaiters)
-                    s.writeWaiters.removeAll()
+                    Self.take(&s.writeWaiters, first: &first, more: &more)
                 }
             }
         }
-        for w in woken {
-            if let t = w.timer { loop.cancel(t) }
-            w.continuation.resume()
+        if let first { resume(first) }
+        for w in more { resume(w) }
+    }
+
+    /// Moves `waiters` out, keeping the list's storage for the next waiter.
+    private static func take(_ waiters: inout [Waiter], first: inout Waiter?, more: inout [Waiter]) {
+        for w in waiters {
+            if first == nil { first = w } else { more.append(w) }
         }
+        waiters.removeAll(keepingCapacity: true)
+    }
+
+    private func resume(_ w: Waiter) {
+        if let t = w.timer { loop.cancel(t) }
+        w.continuation.resume()
     }
 
     /// Closes the fd (optionally with an RST) and fails every waiter with `.closed`. Idempotent.
