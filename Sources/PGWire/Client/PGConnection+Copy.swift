@@ -102,7 +102,7 @@ extension PGConnection {
                 if let bodyError { throw bodyError }
                 if let error { throw PGError.server(error) }
                 return PGCommandResult(tag: finished.tag ?? "").rowCount ?? 0
-            case .commandComplete(let tag): active!.tags.append(tag)
+            case .commandComplete(let tag): active!.tag = tag
             case .close(let e): throw fail(e)
             default: break
             }

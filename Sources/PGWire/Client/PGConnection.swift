@@ -80,7 +80,8 @@ public final class PGConnection: @unchecked Sendable {
         let id: UInt64
         var machine: QueryStateMachine
         var columns: RowDescription?
-        var tags: [String] = []
+        /// The latest CommandComplete tag (the one a caller sees).
+        var tag: String?
     }
 
     /// What `pump` read: rows (when collecting), whether the request ended, and the result's
@@ -303,7 +304,7 @@ public final class PGConnection: @unchecked Sendable {
     /// Returns the request's columns and last tag, read before anyone else may run.
     @discardableResult
     func end() -> Batch {
-        let finished = Batch(rows: [], done: true, columns: active?.columns, tag: active?.tags.last)
+        let finished = Batch(rows: [], done: true, columns: active?.columns, tag: active?.tag)
         active = nil
         let (timer, next) = shared.withLock { s -> (TimerHandle?, UnsafeContinuation<Bool, Never>?) in
             let timer = s.timer
@@ -503,7 +504,7 @@ public final class PGConnection: @unchecked Sendable {
                     if rows.count >= limit { return Batch(rows: rows, done: false, columns: active?.columns) }
                 }
             case .commandComplete(let tag):
-                active!.tags.append(tag)
+                active!.tag = tag
             case .copyIn:
                 // COPY FROM STDIN sent through query(): refuse politely, the server ends it.
                 var e = FrontendMessageEncoder()

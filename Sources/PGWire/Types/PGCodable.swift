@@ -93,6 +93,10 @@ public struct PGBindings: Sendable {
     public init() {}
 
     public init(_ parameters: [any PGEncodable]) throws(PGError) {
+        if parameters.isEmpty { return }
+        types.reserveCapacity(parameters.count)
+        formats.reserveCapacity(parameters.count)
+        values.reserveCapacity(parameters.count * 16)  // length prefix + a typical scalar
         for p in parameters { try append(p) }
     }
 
@@ -101,11 +105,11 @@ public struct PGBindings: Sendable {
         types.append(type.pgType)
         formats.append(type.pgFormat)
         guard value.isNotNull else {
-            values += [0xff, 0xff, 0xff, 0xff]
+            values.appendBigEndian(Int32(-1))
             return
         }
         let lengthAt = values.count
-        values += [0, 0, 0, 0]
+        values.appendBigEndian(Int32(0))  // patched below
         try value.encode(into: &values)
         let n = values.count - lengthAt - 4
         guard n <= Int(Int32.max) else { throw PGError.encoding("parameter of \(n) bytes is too large") }
