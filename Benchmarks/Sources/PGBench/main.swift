@@ -57,6 +57,28 @@ func pgwireRoundTrips() async throws -> Double {
     }
 }
 
+/// The same round trips through a pool of one connection (PGPool.withConnection per query),
+/// as the service makes them.
+let pool = PGPool(configuration: config, options: { var o = PGPool.Options(); o.maxConnections = 1; return o }())
+
+func poolRoundTrips() async throws -> Double {
+    try await withTaskExecutorPreference(Reactor.EventLoop.shared) {
+        try await time {
+            var sum = 0
+            for k in keys {
+                sum &+= try await pool.withConnection { c in
+                    var s = 0
+                    for try await row in try await c.query("SELECT abalance FROM pgbench_accounts WHERE aid = $1", [k]) {
+                        s &+= Int(try row.decode(Int32.self, at: 0))
+                    }
+                    return s
+                }
+            }
+            precondition(sum != Int.min)
+        }
+    }
+}
+
 func pgwireFetch() async throws -> Double {
     try await withTaskExecutorPreference(Reactor.EventLoop.shared) {
         try await time {
@@ -136,8 +158,11 @@ if let only = getenv("PGBENCH_PGWIRE_ONLY"), String(cString: only) == "1" {
         }
     }
     var t = [Double]()
+    // PGBENCH_POOL=1: the round trips through PGPool.withConnection instead.
+    let pooled = getenv("PGBENCH_POOL") != nil
+    if pooled { _ = try await poolRoundTrips() }
     let cpu0 = cpuSeconds()
-    for _ in 0..<runs { t.append(try await pgwireRoundTrips()) }
+    for _ in 0..<runs { t.append(pooled ? try await poolRoundTrips() : try await pgwireRoundTrips()) }
     let cpuPerQuery = (cpuSeconds() - cpu0) / Double(runs * roundTrips) * 1e6
     print("PGWire alone: \(Int(Double(roundTrips) / median(t))) queries/s (median of \(runs)), \(Double(Int(cpuPerQuery * 10)) / 10) µs CPU per query")
     exit(0)
