@@ -254,7 +254,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
             // 3. Timers that are due, only now: I/O that became ready while the thread was busy
             // has just resumed its waiters (and cancelled their deadlines), so a deadline that
             // passed only because the loop could not look never beats bytes that are there.
-            let due = state.withLock { $0.timers.popDue(now: monotonicNanos()) }
+            let due = state.withLock { s in s.timers.isEmpty ? [] : s.timers.popDue(now: monotonicNanos()) }
             for cb in due { cb() }
         }
     }

@@ -58,6 +58,8 @@ public final class PGConnection: @unchecked Sendable {
     var buffer = ByteBuffer(capacity: 1 << 16)
     let decoder: BackendMessageDecoder
     var statements: [StatementKey: PreparedStatement] = [:]
+    /// The statement used last: a repeated query is found without hashing its SQL text.
+    var lastStatement: (key: StatementKey, statement: PreparedStatement)?
     var statementCounter = 0
     var active: ActiveRequest?
     /// Set by `send` for an answered batch, used by the next `fill`.
@@ -602,8 +604,12 @@ public final class PGConnection: @unchecked Sendable {
     /// The cached prepared statement for `sql` with these parameter types, preparing it (one
     /// round trip: Parse/Describe/Sync) the first time.
     nonisolated(nonsending) func prepared(_ sql: String, _ types: [PGOID], id: UInt64) async throws -> PreparedStatement {
+        if let last = lastStatement, last.key.sql == sql, last.key.types == types { return last.statement }
         let key = StatementKey(sql: sql, types: types)
-        if let s = statements[key] { return s }
+        if let s = statements[key] {
+            lastStatement = (key, s)
+            return s
+        }
         statementCounter += 1
         let name = "pgw\(statementCounter)"
         var e = FrontendMessageEncoder()
@@ -627,6 +633,7 @@ public final class PGConnection: @unchecked Sendable {
                 let formats = columns.map { $0.columns.map { $0.dataType.hasBinaryCodec ? PGFormat.binary : .text } } ?? []
                 let statement = PreparedStatement(name: name, columns: columns?.with(formats: formats), resultFormats: formats.isEmpty ? [.binary] : formats)
                 statements[key] = statement
+                lastStatement = (key, statement)
                 return statement
             case .close(let e): throw fail(e)
             default: break
