@@ -29,17 +29,37 @@ public struct PGRowSequence: AsyncSequence, Sendable {
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let sequence: PGRowSequence
-        var batch: [DataRow]
-        var index = 0
-        var done: Bool
+        @usableFromInline let sequence: PGRowSequence
+        @usableFromInline var batch: [DataRow]
+        @usableFromInline var index = 0
+        @usableFromInline var done: Bool
+
+        init(sequence: PGRowSequence, batch: [DataRow], done: Bool) {
+            self.sequence = sequence
+            self.batch = batch
+            self.done = done
+        }
 
         public mutating func next() async throws -> PGRow? {
             try await next(isolation: nil)
         }
 
-        /// Runs on the caller's executor (no hop when the caller is on the loop).
+        /// Runs on the caller's executor (no hop when the caller is on the loop). Inlinable so
+        /// that a row already received is handed over inside the caller's own code, without an
+        /// executor check of its own (two per single-row query otherwise).
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> PGRow? {
+            if index < batch.count {
+                defer { index += 1 }
+                return PGRow(columns: sequence.columns!, data: batch[index])
+            }
+            if done { return nil }
+            return try await nextBatch()
+        }
+
+        /// Reads the next batch from the connection and returns its first row.
+        @usableFromInline
+        nonisolated(nonsending) mutating func nextBatch() async throws -> PGRow? {
             while true {
                 if index < batch.count {
                     defer { index += 1 }
