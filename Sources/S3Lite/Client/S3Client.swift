@@ -95,6 +95,10 @@ public final class S3Client: Sendable {
         case .file(_, _, _, let digest):
             if let digest {
                 payloadHash = .sha256(digest)
+            } else if length == 0 {
+                // Nothing to sign in chunks. (Ceph RGW 16 refuses an aws-chunked body that is only
+                // the final chunk with XAmzContentSHA256Mismatch; moto and AWS accept it.)
+                payloadHash = .empty
             } else if configuration.payloadSigning == .streaming {
                 payloadHash = .streaming
                 chunked = true

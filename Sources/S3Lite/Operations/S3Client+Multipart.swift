@@ -78,7 +78,8 @@ extension S3Client {
             if xml.name == "Error" {
                 throw S3Error.decode(status: 200, body: bytes, headers: [:], operation: "CompleteMultipartUpload", bucket: bucket, key: key)
             }
-            return xml.string("ETag")
+            // Ceph RGW 16 answers with an empty ETag element: no ETag rather than "".
+            return xml.string("ETag").flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 

@@ -33,9 +33,11 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try await s3.putObject(bucket: bucket, key: "video/source file.mp4", file: path,
                                             attributes: .init(contentType: "video/mp4", metadata: ["id": "42"]))
-        #expect(result.etag?.hasSuffix("-3\"") == true)  // a multipart ETag: three parts
         #expect(try await Self.sha256Hex(s3, bucket, "video/source file.mp4") == Hex.encode(Crypto.sha256(body)))
         let info = try await s3.headObject(bucket: bucket, key: "video/source file.mp4")
+        #expect(info.etag?.hasSuffix("-3\"") == true)  // a multipart ETag: three parts
+        // The completion's ETag, when the server gives one (Ceph RGW 16 leaves it empty), is the object's.
+        if let etag = result.etag { #expect(etag == info.etag) }
         #expect(info.size == Int64(body.count))
         #expect(info.contentType == "video/mp4")
         #expect(info.metadata["id"] == "42")
@@ -97,7 +99,7 @@ import TestSupport
             _ = try await s3.listParts(bucket: bucket, key: "aborted", uploadID: id2)
             Issue.record("parts still listed after abort")
         } catch let e as S3Error {
-            #expect(e.code == "NoSuchUpload")
+            #expect(S3Test.uploadGoneCodes.contains(e.code))
         }
     }
 }

@@ -5,6 +5,10 @@ import TestSupport
 
 /// Clients and buckets for the tests that talk to the real (signature-verifying) S3 server.
 enum S3Test {
+    /// What a server answers for a multipart upload that no longer exists: AWS and moto say
+    /// NoSuchUpload; Ceph RGW 16 answers ListParts with NoSuchKey.
+    static let uploadGoneCodes: Set<String> = ["NoSuchUpload", "NoSuchKey"]
+
     /// A client for the test server, or nil (test skipped locally; failure in CI).
     static func client(endpoint: String? = nil, secret: String? = nil,
                        configure: (inout S3Configuration) -> Void = { _ in }) throws -> S3Client? {
