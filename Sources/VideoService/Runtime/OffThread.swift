@@ -1,11 +1,22 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 
-/// Runs blocking work (probing a file with libavformat, reading a temp file) on a thread of its
-/// own and resumes the caller when it is done, so neither the event loop's thread nor the two
-/// threads of the cooperative pool ever wait on disk or on libav.
+/// Runs blocking work off the event loop's thread and off the two threads of the cooperative pool,
+/// which every task in the process shares (a CI run once saw no test make progress for 12 s while
+/// storage tests fsynced files there), and resumes the caller when it is done.
+/// - `io`: short blocking file calls (open, read, write, fsync, rename) on a Dispatch worker;
+///   Dispatch adds workers when its threads block, and reuses them.
+/// - `run`: long or stack-hungry work (a libavformat probe, removing a tree) on a thread of its
+///   own with a 4 MiB stack.
 enum OffThread {
+    static func io<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     struct SpawnFailed: Error, CustomStringConvertible {
         var code: Int32
         var description: String { "cannot start a thread: \(String(cString: strerror(code)))" }

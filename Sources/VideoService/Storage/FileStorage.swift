@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
 
 /// The local-directory backend: the bucket is a directory, a key is a relative path below it.
 ///
@@ -9,7 +8,7 @@ import Dispatch
 /// into place: a reader never sees half an object and a crash leaves at most a stray temp file.
 /// Keys are validated (no `..`, no dot-leading component, no absolute path), so no key can reach
 /// outside `root` or touch the temp directory. File I/O is blocking, so every operation runs on
-/// a Dispatch worker (`offLoop`), never on the event loop's thread nor on the cooperative pool.
+/// a Dispatch worker (`OffThread.io`), never on the event loop's thread nor on the cooperative pool.
 public struct FileStorage: Storage {
     public let root: String
     private var tempDirectory: String { root + "/.tmp" }
@@ -31,7 +30,7 @@ public struct FileStorage: Storage {
 
     public func put(key: String, fromFile source: String, contentType: String?) async throws -> ObjectInfo {
         let destination = try path(for: key)
-        return try await offLoop {
+        return try await OffThread.io {
             let input = open(source, O_RDONLY | O_CLOEXEC)
             guard input >= 0 else { throw Self.ioError("open", source) }
             defer { close(input) }
@@ -56,17 +55,17 @@ public struct FileStorage: Storage {
             if !committed { close(fd); unlink(temp) }
         }
         for try await chunk in chunks {
-            try await offLoop { try Self.writeAll(fd, chunk[...], path: temp) }
+            try await OffThread.io { try Self.writeAll(fd, chunk[...], path: temp) }
         }
         committed = true  // commit consumes the descriptor and cleans up on failure
-        return try await offLoop { () throws(StorageError) -> ObjectInfo in
+        return try await OffThread.io { () throws(StorageError) -> ObjectInfo in
             try commit(fd: fd, temp: temp, destination: destination, key: key)
         }
     }
 
     public func get(key: String, range: ClosedRange<Int64>?) async throws -> [UInt8] {
         let file = try path(for: key)
-        return try await offLoop { () throws(StorageError) -> [UInt8] in
+        return try await OffThread.io { () throws(StorageError) -> [UInt8] in
             let fd = open(file, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw errno == ENOENT || errno == ENOTDIR ? .notFound(key: key) : Self.ioError("open", file) }
             defer { close(fd) }
@@ -97,7 +96,7 @@ public struct FileStorage: Storage {
 
     public func head(key: String) async throws -> ObjectInfo? {
         let file = try path(for: key)
-        return try await offLoop { () throws(StorageError) -> ObjectInfo? in
+        return try await OffThread.io { () throws(StorageError) -> ObjectInfo? in
             var st = stat()
             guard stat(file, &st) == 0 else {
                 if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -110,7 +109,7 @@ public struct FileStorage: Storage {
 
     public func delete(prefix: String) async throws -> Int {
         let objects = try await list(prefix: prefix)
-        return try await offLoop { () throws(StorageError) -> Int in
+        return try await OffThread.io { () throws(StorageError) -> Int in
             var directories = Set<String>()
             for object in objects {
                 let file = root + "/" + object.key
@@ -133,7 +132,7 @@ public struct FileStorage: Storage {
         if !directoryPart.isEmpty {
             do { try ObjectKeys.validate(directoryPart) } catch { throw StorageError.invalidKey(error) }
         }
-        return try await offLoop { () throws(StorageError) -> [ObjectInfo] in
+        return try await OffThread.io { () throws(StorageError) -> [ObjectInfo] in
             var out: [ObjectInfo] = []
             try walk(directoryPart, prefix: prefix, into: &out)
             return out.sorted { $0.key < $1.key }
@@ -146,7 +145,7 @@ public struct FileStorage: Storage {
     }
 
     public func checkReachable() async throws {
-        try await offLoop {
+        try await OffThread.io {
             // Proves the directory exists and is writable.
             let (path, fd) = try makeTempFile(prefix: "probe-")
             close(fd)
@@ -249,16 +248,5 @@ public struct FileStorage: Storage {
     static func ioError(_ operation: String, _ path: String) -> StorageError {
         let e = errno
         return .io(operation: operation, path: path, errno: e, message: String(cString: strerror(e)))
-    }
-}
-
-/// Runs blocking file work (read, write, fsync) on a Dispatch worker: never on the event loop's
-/// thread, and not on Swift's cooperative pool either, whose threads (one per core) every task
-/// in the process shares — a few slow fsyncs there stall everything else (a CI run once saw no
-/// test make progress for 12 s while storage tests committed files). Dispatch adds workers when
-/// its threads block.
-func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

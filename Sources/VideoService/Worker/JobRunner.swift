@@ -227,7 +227,7 @@ struct JobRunner: Sendable {
         let path = directory + "/source-" + name
         let fd: Int32
         do {
-            fd = try await OffThread.run { () throws(StorageError) -> Int32 in
+            fd = try await OffThread.io { () throws(StorageError) -> Int32 in
                 let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
                 guard fd >= 0 else { throw FileStorage.ioError("open", path) }
                 return fd
@@ -244,7 +244,7 @@ struct JobRunner: Sendable {
             do { bytes = try await storage.get(key: key, range: offset...end) } catch { throw .transient("download of \(key): \(error)") }
             guard !bytes.isEmpty else { throw .transient("download of \(key): empty range \(offset)-\(end)") }
             do {
-                try await OffThread.run { try FileStorage.writeAll(fd, bytes[...], path: path) }
+                try await OffThread.io { try FileStorage.writeAll(fd, bytes[...], path: path) }
             } catch {
                 throw .transient("\(error)")
             }
