@@ -148,8 +148,7 @@ public struct FrontendMessageEncoder: Sendable {
 
     private mutating func begin(_ tag: UInt8) -> Int {
         bytes.append(tag)
-        let at = bytes.count
-        appendInt32(0)  // length, patched by finish
+        let at = beginUntagged()
         lastTag = tag
         return at
     }
