@@ -5,13 +5,20 @@ import Synchronization
 @testable import PGWire
 
 @Suite struct PoolTests {
+    /// A pool on the test server with `maxConnections` and further options set by `configure`.
+    static func pool(_ env: PGTestEnvironment, max: Int, _ configure: (inout PGPool.Options) -> Void = { _ in }) -> PGPool {
+        var options = PGPool.Options()
+        options.maxConnections = max
+        configure(&options)
+        return PGPool(configuration: env.config(), options: options)
+    }
+
     @Test func idleConnectionsAboveMinimumAreClosed() async throws {
         guard let env = try PGTestEnvironment.get() else { return }
-        var options = PGPool.Options()
-        options.minConnections = 1
-        options.maxConnections = 3
-        options.idleTimeout = .milliseconds(200)
-        let pool = PGPool(configuration: env.config(), options: options)
+        let pool = Self.pool(env, max: 3) {
+            $0.minConnections = 1
+            $0.idleTimeout = .milliseconds(200)
+        }
         let held = [try await pool.acquire(), try await pool.acquire(), try await pool.acquire()]
         #expect(pool.connectionCount == 3)
         for c in held { await pool.release(c) }
@@ -26,9 +33,7 @@ import Synchronization
 
     @Test func connectionLeftInATransactionIsNotReused() async throws {
         guard let env = try PGTestEnvironment.get() else { return }
-        var options = PGPool.Options()
-        options.maxConnections = 1
-        let pool = PGPool(configuration: env.config(), options: options)
+        let pool = Self.pool(env, max: 1)
         _ = try await pool.withConnection { c in try await c.simpleQuery("BEGIN") }
         #expect(pool.connectionCount == 0)
         // A fresh session: not inside the abandoned transaction.
@@ -39,13 +44,24 @@ import Synchronization
         await pool.close()
     }
 
+    @Test func poolWaitersTimeOutAndAreServedInOrder() async throws {
+        guard let env = try PGTestEnvironment.get() else { return }
+        let pool = Self.pool(env, max: 1) { $0.acquireTimeout = .milliseconds(300) }
+        let held = try await pool.acquire()
+        await #expect(throws: PGError.poolTimeout) { _ = try await pool.acquire() }
+        let waiter = Task { try await pool.collect("SELECT 1") }
+        try await Task.sleep(for: .milliseconds(50))
+        await pool.release(held)
+        #expect(try await waiter.value.count == 1)
+        #expect(pool.connectionCount == 1)
+        await pool.close()
+    }
+
     /// More callers than connections, from the loop and from the cooperative pool at once: each
     /// gets its own answer, no connection is ever lent twice, and the maximum holds.
     @Test func manyCallersShareAFewConnections() async throws {
         guard let env = try PGTestEnvironment.get() else { return }
-        var options = PGPool.Options()
-        options.maxConnections = 3
-        let pool = PGPool(configuration: env.config(), options: options)
+        let pool = Self.pool(env, max: 3)
         let lent = Mutex<Set<ObjectIdentifier>>([])
         let overlaps = Atomic<Int>(0)
         try await withThrowingTaskGroup(of: Void.self) { g in
@@ -77,10 +93,7 @@ import Synchronization
     /// with CancellationError and is skipped, not handed a connection.
     @Test func waitersAreServedInOrderAndACancelledOneLeaves() async throws {
         guard let env = try PGTestEnvironment.get() else { return }
-        var options = PGPool.Options()
-        options.maxConnections = 1
-        options.acquireTimeout = .seconds(30)
-        let pool = PGPool(configuration: env.config(), options: options)
+        let pool = Self.pool(env, max: 1) { $0.acquireTimeout = .seconds(30) }
         let held = try await pool.acquire()
         let order = Served()
         var waiters: [Task<Void, any Error>] = []

@@ -40,22 +40,6 @@ import Reactor
         #expect(await notes.next()?.payload == "after")
         await pool.close()
     }
-
-    @Test func poolWaitersTimeOutAndAreServedInOrder() async throws {
-        guard let env = try PGTestEnvironment.get() else { return }
-        var options = PGPool.Options()
-        options.maxConnections = 1
-        options.acquireTimeout = .milliseconds(300)
-        let pool = PGPool(configuration: env.config(), options: options)
-        let held = try await pool.acquire()
-        await #expect(throws: PGError.poolTimeout) { _ = try await pool.acquire() }
-        let waiter = Task { try await pool.collect("SELECT 1") }
-        try await Task.sleep(for: .milliseconds(50))
-        await pool.release(held)
-        #expect(try await waiter.value.count == 1)
-        #expect(pool.connectionCount == 1)
-        await pool.close()
-    }
 }
 
 /// Polls `condition` (state changed by another task) for up to 20 s.

@@ -28,87 +28,71 @@ import TestSupport
 
     /// Two replies in one segment: the caller holding the role reads both and resumes the other.
     @Test func theCallerHoldingTheRoleDeliversTheOtherCallersReply() async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        let a = Task { try await conn.send("A") }
-        try await eventually { server.commands == 1 && conn.readerActive }
-        let b = Task { try await conn.send("B") }
-        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
-        try await server.send("+a\r\n+b\r\n")
-        #expect(try await a.value == .simpleString("a"))
-        #expect(try await b.value == .simpleString("b"))
-        let counters = conn.readerCounters
-        #expect(counters.deliveredToWaiters == 1)
-        #expect(counters.handedToCallers == 0)
-        #expect(!conn.readerActive)
+        try await withScriptedConnection { server, conn in
+            let (a, b) = try await twoCallers(server, conn)
+            try await server.send("+a\r\n+b\r\n")
+            #expect(try await a.value == .simpleString("a"))
+            #expect(try await b.value == .simpleString("b"))
+            let counters = conn.readerCounters
+            #expect(counters.deliveredToWaiters == 1)
+            #expect(counters.handedToCallers == 0)
+            #expect(!conn.readerActive)
+        }
     }
 
     /// The holder's reply comes alone: it hands the role to the caller still waiting, which then
     /// reads its own reply when it comes.
     @Test func theRoleIsHandedToTheNextWaitingCaller() async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        let a = Task { try await conn.send("A") }
-        try await eventually { server.commands == 1 && conn.readerActive }
-        let b = Task { try await conn.send("B") }
-        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
-        try await server.send("+a\r\n")
-        #expect(try await a.value == .simpleString("a"))
-        try await eventually { conn.readerCounters.handedToCallers == 1 }
-        #expect(conn.readerActive)          // held by B, reading
-        #expect(conn.waitingCallers == 0)
-        try await server.send("+b\r\n")
-        #expect(try await b.value == .simpleString("b"))
-        #expect(conn.readerCounters.deliveredToWaiters == 0)
-        #expect(!conn.readerActive)
+        try await withScriptedConnection { server, conn in
+            let (a, b) = try await twoCallers(server, conn)
+            try await server.send("+a\r\n")
+            #expect(try await a.value == .simpleString("a"))
+            try await eventually { conn.readerCounters.handedToCallers == 1 }
+            #expect(conn.readerActive)          // held by B, reading
+            #expect(conn.waitingCallers == 0)
+            try await server.send("+b\r\n")
+            #expect(try await b.value == .simpleString("b"))
+            #expect(conn.readerCounters.deliveredToWaiters == 0)
+            #expect(!conn.readerActive)
+        }
     }
 
     @Test func theServerClosingAnIdleConnectionFailsTheNextCommandBeforeItIsWritten() async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        let first = Task { try await conn.send("FIRST") }
-        try await eventually { server.commands == 1 }
-        try await server.send("+ok\r\n")
-        #expect(try await first.value == .simpleString("ok"))
-        try await server.halfClose()
-        try await eventually { conn.socket.hasReadEdgeSinceLastRead }
-        #expect(!conn.isClosed)             // nobody read the end of stream yet
-        await #expect(throws: RESPClientError.self) { try await conn.send("SECOND") }
-        #expect(conn.isClosed)
-        try await eventually { server.ended }
-        #expect(server.commands == 1)       // SECOND was never written
+        try await withScriptedConnection { server, conn in
+            let first = Task { try await conn.send("FIRST") }
+            try await eventually { server.commands == 1 }
+            try await server.send("+ok\r\n")
+            #expect(try await first.value == .simpleString("ok"))
+            try await server.halfClose()
+            try await eventually { conn.socket.hasReadEdgeSinceLastRead }
+            #expect(!conn.isClosed)             // nobody read the end of stream yet
+            await #expect(throws: RESPClientError.self) { try await conn.send("SECOND") }
+            #expect(conn.isClosed)
+            try await eventually { server.ended }
+            #expect(server.commands == 1)       // SECOND was never written
+        }
     }
 
     /// A reply nobody asked for, arriving while the connection is idle, must never be taken as the
     /// answer to the next command (go-redis #1113): the connection closes first.
     @Test func anUnsolicitedReplyOnAnIdleConnectionIsNeverTheNextCommandsAnswer() async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        try await server.send("+stale\r\n")
-        try await eventually { conn.socket.hasReadEdgeSinceLastRead }
-        await #expect(throws: RESPClientError.self) { try await conn.send("NEXT") }
-        #expect(conn.isClosed)
-        try await eventually { server.ended }
-        #expect(server.commands == 0)
+        try await withScriptedConnection { server, conn in
+            try await server.send("+stale\r\n")
+            try await eventually { conn.socket.hasReadEdgeSinceLastRead }
+            await #expect(throws: RESPClientError.self) { try await conn.send("NEXT") }
+            #expect(conn.isClosed)
+            try await eventually { server.ended }
+            #expect(server.commands == 0)
+        }
     }
 
     @Test func checkClosedNoticesAnIdleClose() async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        #expect(await conn.checkClosed() == false)
-        try await server.halfClose()
-        try await eventually { conn.socket.hasReadEdgeSinceLastRead }
-        #expect(await conn.checkClosed())
+        try await withScriptedConnection { server, conn in
+            #expect(await conn.checkClosed() == false)
+            try await server.halfClose()
+            try await eventually { conn.socket.hasReadEdgeSinceLastRead }
+            #expect(await conn.checkClosed())
+        }
     }
 
     /// The pool never hands out a connection the server closed while it sat idle.
@@ -131,40 +115,33 @@ import TestSupport
     /// replies outstanding closes the connection and fails the other; a late reply reaches nobody.
     @Test(arguments: [true, false])
     func cancellingACallerClosesAndFailsTheOther(cancelTheReader: Bool) async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        let a = Task { try await conn.send("A") }
-        try await eventually { server.commands == 1 && conn.readerActive }
-        let b = Task { try await conn.send("B") }
-        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
-        let (cancelled, other) = cancelTheReader ? (a, b) : (b, a)
-        cancelled.cancel()
-        await #expect(throws: CancellationError.self) { try await cancelled.value }
-        await #expect(throws: RESPClientError.self) { try await other.value }
-        #expect(conn.isClosed)
-        try? await server.send("+a\r\n+b\r\n")
-        await #expect(throws: RESPClientError.self) { try await conn.send("C") }
+        try await withScriptedConnection { server, conn in
+            let (a, b) = try await twoCallers(server, conn)
+            let (cancelled, other) = cancelTheReader ? (a, b) : (b, a)
+            cancelled.cancel()
+            await #expect(throws: CancellationError.self) { try await cancelled.value }
+            await #expect(throws: RESPClientError.self) { try await other.value }
+            #expect(conn.isClosed)
+            try? await server.send("+a\r\n+b\r\n")
+            await #expect(throws: RESPClientError.self) { try await conn.send("C") }
+        }
     }
 
     @Test func aPushHandlerKeepsAReaderTaskSoPushesArriveWhileIdle() async throws {
-        let server = try await ScriptedServer()
-        defer { server.stop() }
-        let conn = try await RESPConnection.connect(server.configuration)
-        defer { conn.close() }
-        let log = PushLog()
-        conn.setPushHandler { log.append($0) }
-        #expect(conn.readerActive)
-        #expect(conn.readerCounters.readerTasks == 1)
-        try await server.send(">3\r\n+message\r\n+ch\r\n+hello\r\n")
-        try await eventually { log.values.count == 1 }
-        let reply = Task { try await conn.send("X") }
-        try await eventually { server.commands == 1 }
-        try await server.send("+x\r\n")
-        #expect(try await reply.value == .simpleString("x"))
-        #expect(conn.readerCounters.deliveredToWaiters == 1)
-        #expect(conn.readerActive)          // still reading for pushes
+        try await withScriptedConnection { server, conn in
+            let log = PushLog()
+            conn.setPushHandler { log.append($0) }
+            #expect(conn.readerActive)
+            #expect(conn.readerCounters.readerTasks == 1)
+            try await server.send(">3\r\n+message\r\n+ch\r\n+hello\r\n")
+            try await eventually { log.values.count == 1 }
+            let reply = Task { try await conn.send("X") }
+            try await eventually { server.commands == 1 }
+            try await server.send("+x\r\n")
+            #expect(try await reply.value == .simpleString("x"))
+            #expect(conn.readerCounters.deliveredToWaiters == 1)
+            #expect(conn.readerActive)          // still reading for pushes
+        }
     }
 
     /// Many callers from the event loop and from the global executor on one connection: every
@@ -241,5 +218,24 @@ import TestSupport
         guard let cleanup = try await TestRedis.connect() else { return }
         defer { cleanup.close() }
         try await cleanup.del((0..<8).map { "\(prefix)\($0)" })
+    }
+
+    /// A connection to a fresh scripted server, both closed after `body`.
+    private func withScriptedConnection(_ body: (ScriptedServer, RESPConnection) async throws -> Void) async throws {
+        let server = try await ScriptedServer()
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        try await body(server, conn)
+    }
+
+    /// Caller A sends and holds the reader role; caller B sends and waits behind it. No reply yet.
+    private func twoCallers(_ server: ScriptedServer, _ conn: RESPConnection) async throws
+        -> (Task<RESPValue, any Error>, Task<RESPValue, any Error>) {
+        let a = Task { try await conn.send("A") }
+        try await eventually { server.commands == 1 && conn.readerActive }
+        let b = Task { try await conn.send("B") }
+        try await eventually { server.commands == 2 && conn.waitingCallers == 1 }
+        return (a, b)
     }
 }
