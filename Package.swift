@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "S3Lite", targets: ["S3Lite"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "Transcode", targets: ["Transcode"]),
+        .library(name: "VideoCore", targets: ["VideoCore"]),
+        .library(name: "VideoAPI", targets: ["VideoAPI"]),
+        .library(name: "VideoWorker", targets: ["VideoWorker"]),
         .library(name: "VideoService", targets: ["VideoService"]),
         .executable(name: "vidd", targets: ["vidd"]),
     ],
@@ -35,10 +38,15 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["Reactor"]),
         .target(name: "Transcode", dependencies: ["CFFmpeg"]),
 
-        // The service library and the thin executable.
+        // The service, in the layers a newcomer should see: what the API and the worker share
+        // (configuration, model, store, storage, queue), the API (HTTP handlers and the web app),
+        // the worker (job runner, output uploader), and the daemon that composes them.
+        .target(name: "VideoCore", dependencies: ["Reactor", "RESP", "PGWire", "S3Lite"]),
+        .target(name: "VideoAPI", dependencies: ["VideoCore", "Reactor", "RESP", "HTTPServer"]),
+        .target(name: "VideoWorker", dependencies: ["VideoCore", "Reactor", "RESP", "S3Lite", "Transcode"]),
         .target(
             name: "VideoService",
-            dependencies: ["Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "Transcode"]),
+            dependencies: ["VideoCore", "VideoAPI", "VideoWorker", "Reactor", "Transcode"]),
         .executableTarget(name: "vidd", dependencies: ["VideoService"]),
 
         // Tests. TestSupport finds the real services started by scripts/test.sh.
@@ -51,7 +59,7 @@ let package = Package(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"],
             exclude: ["Corpus"]),  // parser test vectors, read from disk by the corpus test
         .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "TestSupport"]),
-        .testTarget(name: "VideoServiceTests", dependencies: ["VideoService", "Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "Transcode", "TestSupport"]),
+        .testTarget(name: "VideoServiceTests", dependencies: ["VideoCore", "VideoAPI", "VideoWorker", "VideoService", "Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "Transcode", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,10 @@
 import Glibc
 #endif
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// deploy/: the systemd units and the sample EnvironmentFile say what docs/service.md promises.
 @Suite struct DeployFilesTests {

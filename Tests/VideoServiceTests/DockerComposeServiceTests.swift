@@ -1,5 +1,8 @@
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// docker-compose.yaml's vidd services (api, worker): built from the Dockerfile, wired to the
 /// other services with the same credentials those services are given.

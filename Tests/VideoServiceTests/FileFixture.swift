@@ -1,7 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// Small file helpers for tests (temp directories and files), on plain Glibc.
 enum FileFixture {

@@ -1,3 +1,7 @@
+import VideoAPI
+import VideoCore
+import VideoWorker
+
 /// `vidd`'s command line: which command, its options, and `--help` text for each.
 ///
 ///     vidd serve     [--env-file PATH]           the HTTP API

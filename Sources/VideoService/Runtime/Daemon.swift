@@ -1,3 +1,6 @@
+import VideoAPI
+import VideoCore
+import VideoWorker
 import PGWire
 import Synchronization
 import Reactor

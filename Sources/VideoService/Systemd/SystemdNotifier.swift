@@ -1,3 +1,6 @@
+import VideoAPI
+import VideoCore
+import VideoWorker
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct JSONValueTests {
     @Test func escapesWhatJSONRequiresAndKeepsTheRestByteForByte() throws {

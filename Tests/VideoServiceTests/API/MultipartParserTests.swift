@@ -1,5 +1,8 @@
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct MultipartParserTests {
     static let boundary = "----vidd7MA4YWxkTrZu0gW"

@@ -1,5 +1,8 @@
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct DaemonCommandTests {
     @Test func commands() throws {

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The real `vidd` binary, as a user runs it, against the real Redis, PostgreSQL and S3 test
 /// servers: uploads in every form, progress over SSE to the end, rows against `ffprobe` of the

@@ -3,7 +3,10 @@ import PGWire
 import RESP
 import S3Lite
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The real `vidd` binary against the real services, for end-to-end tests: one fresh database,
 /// Redis names of its own (stream, group, progress keys and channels), and its own storage

@@ -1,6 +1,9 @@
 import FoundationEssentials
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct LoggerTests {
     func logger(_ format: LogFormat, level: LogLevel = .info, secrets: [String] = []) -> (Logger, LogSink) {

@@ -1,5 +1,8 @@
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct MetricsTests {
     /// A strict reader of the Prometheus text format (0.0.4): HELP/TYPE before samples, sample

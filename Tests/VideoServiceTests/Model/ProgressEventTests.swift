@@ -1,6 +1,9 @@
 import FoundationEssentials
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct ProgressEventTests {
     static let id = "0f8e3c9a-1111-4222-8333-444455556666"

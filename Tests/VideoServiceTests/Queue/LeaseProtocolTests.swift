@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The queue protocol (`RedisCommands` driven as `WorkerStateMachine` would) on the real Redis,
 /// through redis-cli until RESP is wired: a live job is never taken, a heartbeat renews the lease

@@ -1,5 +1,8 @@
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct ProgressTrackerTests {
     func tracker() -> ProgressTracker { ProgressTracker(videoID: "v", interval: .milliseconds(500), clock: { "T" }) }

@@ -2,7 +2,10 @@ import Foundation
 import PGWire
 import RESP
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// One APIService in-process for one test, on the real Redis and PostgreSQL of
 /// `scripts/services.sh`: its own PG schema (migrated), its own Redis key names (a unique prefix

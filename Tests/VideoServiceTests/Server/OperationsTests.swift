@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// `/openapi.json` against what is served, `/metrics`, `/healthz`, `/readyz`, `/media`, bearer
 /// tokens and the web page.

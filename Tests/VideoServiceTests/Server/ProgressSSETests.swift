@@ -3,7 +3,10 @@ import RESP
 import Synchronization
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// `GET /progress/{id}` and `GET /progress` against real Redis pub/sub.
 @Suite struct ProgressSSETests {

@@ -3,7 +3,10 @@ import Testing
 import Reactor
 import RESP
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// `POST /jobs` over real sockets: each form lands byte-exact in storage, records a `queued` row
 /// and adds one stream entry with the job's fields; bad requests get JSON errors.

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, `POST /videos/{id}/retry`.
 @Suite struct VideoRoutesTests {

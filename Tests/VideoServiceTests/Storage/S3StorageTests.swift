@@ -2,7 +2,10 @@ import Reactor
 import S3Lite
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The S3 backend's own promises, against the real test server: multipart assembly, nothing
 /// left behind by failed or cancelled uploads, presigned URLs usable by any HTTP client,

@@ -1,6 +1,9 @@
 import S3Lite
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// What every `Storage` backend promises, run against the local directory and against real S3
 /// (the moto test server, SigV4 verified). Backend-only facts (temp files, presigned URLs) are

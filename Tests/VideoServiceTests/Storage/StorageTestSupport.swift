@@ -2,7 +2,10 @@ import Foundation
 import Reactor
 import S3Lite
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The backends every storage scenario runs against.
 enum StorageBackendKind: String, CaseIterable, Sendable, CustomStringConvertible {

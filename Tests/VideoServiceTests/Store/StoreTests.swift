@@ -1,7 +1,10 @@
 import Testing
 import PGWire
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The migrations and every statement in `SQL`, run on the real test PostgreSQL through PGWire.
 @Suite struct StoreTests {

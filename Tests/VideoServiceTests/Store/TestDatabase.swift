@@ -1,6 +1,9 @@
 import PGWire
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// A fresh schema on the test PostgreSQL, reached through PGWire with `search_path` set to it, so
 /// every test has its own tables. `drop()` removes the schema.

@@ -2,7 +2,10 @@
 import Glibc
 #endif
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 @Suite struct SystemdNotifierTests {
     /// A bound unix datagram socket standing in for systemd's notify socket (real I/O).

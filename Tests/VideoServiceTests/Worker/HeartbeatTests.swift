@@ -3,7 +3,10 @@ import Reactor
 import RESP
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The worker's lease renewal on the real Redis: the checked heartbeat script, and a live job that
 /// outlives its lease many times over while another worker keeps trying to claim.

@@ -1,5 +1,8 @@
 import Testing
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// Where the transcoder's files go in the bucket, and the master playlist's move into `hls/`.
 @Suite struct OutputLayoutTests {

@@ -2,7 +2,10 @@ import Reactor
 import Synchronization
 import Testing
 import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// A backend the worker cannot read files from directly (as with S3): the source is copied to
 /// the job's work directory with ranged GETs, here in many small ranges; and a backend that

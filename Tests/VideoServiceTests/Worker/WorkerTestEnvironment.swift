@@ -6,7 +6,10 @@ import Synchronization
 import Testing
 import TestSupport
 import Transcode
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// Real Redis and PostgreSQL from scripts/services.sh, file storage in a temp directory, and names
 /// of its own (Redis keys with a unique prefix, a fresh PostgreSQL schema), so tests run side by side.

@@ -6,7 +6,10 @@ import Synchronization
 import Testing
 import TestSupport
 import Transcode
+@testable import VideoAPI
+@testable import VideoCore
 @testable import VideoService
+@testable import VideoWorker
 
 /// The worker against real Redis and PostgreSQL with the file storage backend: whole jobs,
 /// failures, retries, dead letters, lease takeover, several workers, and shutdown.

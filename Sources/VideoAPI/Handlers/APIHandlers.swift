@@ -1,0 +1,127 @@
+import VideoCore
+import HTTPServer
+import PGWire
+import Reactor
+import RESP
+
+/// The API's handlers and what they share. One instance per `APIService`; the handlers for each
+/// group of routes live in the extensions beside this file.
+final class APIHandlers: Sendable {
+    let context: ServiceContext
+    let queue: JobQueue
+    let authorization: BearerAuthorization
+    let options: APIService.Options
+    let openAPIText: String
+    let progressStreams = ProgressStreamRegistry()
+
+    init(context: ServiceContext, version: String, options: APIService.Options) {
+        self.context = context
+        // The API only enqueues and reads progress; the consumer name is never used to read.
+        self.queue = JobQueue(context: context, consumer: "api")
+        self.authorization = BearerAuthorization(tokens: context.configuration.apiTokens)
+        self.options = options
+        self.openAPIText = OpenAPIDocument.make(version: version).text
+    }
+
+    var store: VideoStore<PGPool> { context.store }
+    var storage: any Storage { context.storage }
+    var keys: Configuration.KeyNames { context.configuration.keys }
+
+    func handle(_ handler: APIRoute.Handler, _ request: HTTPRequest, _ parameters: [String: String]) async throws -> HTTPResponse {
+        switch handler {
+        case .submitJob: try await submitJob(request)
+        case .listVideos: try await listVideos(request)
+        case .getVideo: try await getVideo(id: parameters["id"] ?? "")
+        case .deleteVideo: try await deleteVideo(id: parameters["id"] ?? "")
+        case .retryVideo: try await retryVideo(id: parameters["id"] ?? "")
+        case .progressOne: try await progress(request, videoID: parameters["id"] ?? "")
+        case .progressAll: try await progress(request, videoID: nil)
+        case .healthz: APIResponse.json(["status": "ok"])
+        case .readyz: await readiness()
+        case .metrics:
+            HTTPResponse(status: .ok, headers: ["Content-Type": MetricsRegistry.contentType, "Cache-Control": "no-store"],
+                         body: .string(context.metrics.render()))
+        case .openAPI: APIResponse.json(text: openAPIText)
+        case .media: try await media(request, id: parameters["id"] ?? "", path: parameters["path"] ?? "")
+        }
+    }
+
+    /// The row of `id`, or a 404 (also for text that is not a UUID, which no video can have).
+    func existingVideo(_ rawID: String) async throws -> Video {
+        guard let id = VideoID.normalize(rawID), let video = try await store.video(id: id) else {
+            throw APIError(.notFound, "no video with id \(RequestText.shown(rawID))")
+        }
+        return video
+    }
+
+    // MARK: Errors
+
+    /// Every failure as `{"error":{"code","message"}}`. Expected refusals keep their message;
+    /// anything else is logged (with the video id) and answered with a generic message, so a
+    /// backend's error text — which may carry a host name or worse — never reaches a client.
+    func errorResponse(_ error: any Error, route: String, method: String, videoID: String?) -> HTTPResponse {
+        let apiError: APIError
+        switch error {
+        case let e as APIError:
+            apiError = e
+        case let e as HTTPError:
+            // From the request body: over a limit, a broken chunked encoding, a body timeout.
+            switch e.status.code {
+            case 413: apiError = APIError(.payloadTooLarge, e.message)
+            case 500...: apiError = .internalError
+            default: apiError = APIError(.badRequest, e.message)
+            }
+        case let e as NetworkError:
+            // The client went away or stalled mid-body: its request, not our failure.
+            apiError = APIError(.badRequest, "the request body was cut short (\(e))")
+        case let e as MultipartParser.ParseError:
+            apiError = APIError(.badRequest, e.description)
+        case let e as StorageError:
+            switch e {
+            case .invalidKey(let k): apiError = APIError(.validationFailed, k.description)
+            case .notFound(let key): apiError = APIError(.notFound, "object not found: \(key)")
+            default: apiError = .internalError
+            }
+        default:
+            if let backend = Self.unavailableBackend(error) {
+                apiError = APIError(.unavailable, "\(backend) is unavailable; try again later")
+            } else {
+                apiError = .internalError
+            }
+        }
+        if apiError.status >= 500 {
+            var fields: [(String, String)] = [("method", method), ("route", route), ("error", "\(error)")]
+            if let videoID { fields.insert(("video_id", videoID), at: 0) }
+            var logger = context.logger
+            for (k, v) in fields { logger = logger.with(k, v) }
+            // A bug is an error; a backend that is down (503) is already reported by /readyz.
+            logger.log(apiError.status == 500 ? .error : .warning, "request failed")
+        }
+        return APIResponse.error(apiError)
+    }
+
+    /// Which backend a connection-level failure came from (a 503: worth retrying), or nil.
+    static func unavailableBackend(_ error: any Error) -> String? {
+        switch error {
+        case let e as PGError:
+            switch e {
+            case .connectionClosed, .network, .poolTimeout, .poolClosed, .tls, .queryTimeout: return "PostgreSQL"
+            default: return nil
+            }
+        case let e as RESPClientError:
+            switch e {
+            case .unexpectedReply, .protocolError: return nil
+            default: return "Redis"
+            }
+        default:
+            return nil
+        }
+    }
+}
+
+enum RequestText {
+    /// A client's text echoed in a message: bounded.
+    static func shown(_ s: String, limit: Int = 100) -> String {
+        s.count > limit ? String(s.prefix(limit)) + "…" : s
+    }
+}

@@ -1,0 +1,135 @@
+import VideoCore
+import HTTPServer
+import Reactor
+import RESP
+import Synchronization
+
+/// `/readyz` and `GET /media/{id}/{path}`.
+extension APIHandlers {
+    /// Redis PING, PostgreSQL `SELECT 1` and the storage check, concurrently, each bounded by
+    /// `Options.readinessTimeout` (a probe must answer even when a backend hangs). 200 with each
+    /// check's result, or 503 naming the ones that failed (messages redacted).
+    func readiness() async -> HTTPResponse {
+        async let redis = check { _ = try await self.context.redis.ping() }
+        async let postgres = check { _ = try await self.store.db.query(SQL.ping, []) }
+        async let storage = check { try await self.storage.checkReachable() }
+        let results = [("redis", await redis), ("postgres", await postgres), ("storage", await storage)]
+        let checks = JSONValue.object(results.map { ($0.0, .string($0.1 ?? "ok")) })
+        let failed = results.filter { $0.1 != nil }
+        guard failed.isEmpty else {
+            let message = "not ready: " + failed.map { "\($0.0): \($0.1!)" }.joined(separator: "; ")
+            context.logger.warning("readiness check failed", ["failed": failed.map(\.0).joined(separator: ",")])
+            let error = APIError(.unavailable, message)
+            return APIResponse.json(.object([("error", .raw(Self.errorObject(error))), ("checks", checks)]), status: 503)
+        }
+        return APIResponse.json(.object([("status", "ready"), ("checks", checks)]))
+    }
+
+    private func check(_ body: @escaping @Sendable () async throws -> Void) async -> String? {
+        let redactor = context.configuration.redactor
+        let timeout = options.readinessTimeout
+        // Unstructured on purpose: a check stuck in a backend that ignores cancellation must not
+        // hold the answer back (a task group would wait for it).
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+            let answer = FirstAnswer(continuation)
+            let timer = Task {
+                guard (try? await EventLoop.shared.sleep(for: timeout)) != nil else { return }
+                answer.resume("no answer within \(timeout)")
+            }
+            Task {
+                var outcome: String?
+                do { try await body() } catch { outcome = redactor.redact("\(error)") }
+                timer.cancel()
+                answer.resume(outcome)
+            }
+        }
+    }
+
+    /// `{"code","message"}` of an error body.
+    static func errorObject(_ error: APIError) -> String {
+        JSONValue.object([("code", .string(error.code.rawValue)), ("message", .string(error.message))]).text
+    }
+
+    /// Local files are served here with Range, ETag and Last-Modified; S3 objects are a 302 to
+    /// a presigned URL. The body streams in 1 MiB reads through `Storage.get` (off the loop).
+    func media(_ request: HTTPRequest, id rawID: String, path: String) async throws -> HTTPResponse {
+        guard let id = VideoID.normalize(rawID), let key = ObjectKeys.key(forMediaPath: path, videoID: id) else {
+            throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(RequestText.shown(rawID))")
+        }
+        let location: PlayableLocation
+        do {
+            location = try await storage.playableLocation(key: key, expiresIn: options.presignExpiry)
+        } catch StorageError.notFound {
+            throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(id)")
+        }
+        switch location {
+        case .redirect(let url, _):
+            return HTTPResponse(status: .found, headers: ["Location": url, "Cache-Control": "no-store"])
+        case .localFile:
+            guard let info = try await storage.head(key: key) else {
+                throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(id)")
+            }
+            return serve(key: key, info: info, request: request)
+        }
+    }
+
+    private func serve(key: String, info: ObjectInfo, request: HTTPRequest) -> HTTPResponse {
+        let size = info.size
+        let modified = Int(info.modified)
+        let etag = "\"\(String(size, radix: 16))-\(String(info.modified, radix: 16))\""
+        let ext = key.split(separator: "/").last.flatMap { $0.contains(".") ? $0.split(separator: ".").last.map(String.init) : nil } ?? ""
+        var headers: HTTPFields = [
+            "Content-Type": MIMEType.forExtension(ext),
+            "ETag": etag,
+            "Last-Modified": HTTPDate.format(epochSeconds: modified),
+            "Accept-Ranges": "bytes",
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        ]
+        switch ConditionalRequest.evaluate(method: request.method, headers: request.headers, etag: etag, lastModified: modified) {
+        case .notModified:
+            return HTTPResponse(status: .notModified, headers: headers)
+        case .preconditionFailed:
+            var response = APIResponse.error(APIError(.badRequest, "precondition failed"))
+            response.status = .preconditionFailed
+            return response
+        case .proceed:
+            break
+        }
+        var status = HTTPStatus.ok
+        var range: ClosedRange<Int64>? = size > 0 ? 0...(size - 1) : nil
+        if request.method == .get, ConditionalRequest.rangeApplies(headers: request.headers, etag: etag, lastModified: modified) {
+            switch ByteRange.resolve(request.headers["Range"], size: size) {
+            case .whole:
+                break
+            case .partial(let r):
+                range = r
+                status = .partialContent
+                headers["Content-Range"] = ByteRange.contentRange(r, size: size)
+            case .unsatisfiable:
+                var response = APIResponse.error(APIError(.rangeNotSatisfiable, "Range \(RequestText.shown(request.headers["Range"] ?? "")) is outside the file (\(size) bytes)"))
+                response.headers["Content-Range"] = ByteRange.unsatisfiedContentRange(size: size)
+                return response
+            }
+        }
+        guard let range else { return HTTPResponse(status: .ok, headers: headers) }
+        let storage = self.storage
+        return HTTPResponse(status: status, headers: headers, body: .stream(length: Int(range.count)) { writer in
+            var offset = range.lowerBound
+            while offset <= range.upperBound {
+                let last = min(offset + (1 << 20) - 1, range.upperBound)
+                try await writer.write(try await storage.get(key: key, range: offset...last))
+                offset = last + 1
+            }
+        })
+    }
+}
+
+/// Resumes a continuation once: with whichever answer comes first.
+private final class FirstAnswer: Sendable {
+    private let continuation: Mutex<CheckedContinuation<String?, Never>?>
+    init(_ continuation: CheckedContinuation<String?, Never>) { self.continuation = Mutex(continuation) }
+    func resume(_ value: String?) {
+        continuation.withLock { c in defer { c = nil }; return c }?.resume(returning: value)
+    }
+}

@@ -1,0 +1,28 @@
+import VideoCore
+import Reactor
+
+/// `Authorization: Bearer …` on mutating routes when API tokens are configured.
+public struct BearerAuthorization: Sendable {
+    private let tokens: [[UInt8]]
+
+    public init(tokens: [String]) { self.tokens = tokens.map { Array($0.utf8) } }
+
+    public var isEnabled: Bool { !tokens.isEmpty }
+
+    /// nil when allowed; otherwise the 401 to answer. Every configured token is compared in
+    /// constant time, so timing reveals neither which token nor how much of one matched.
+    public func check(route: APIRoute, authorization: String?) -> APIError? {
+        guard isEnabled, route.mutating else { return nil }
+        guard let authorization else { return APIError(.unauthorized, "this endpoint needs Authorization: Bearer <token>") }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            return APIError(.unauthorized, "Authorization must be Bearer <token>")
+        }
+        let presented = Array(parts[1].utf8)
+        var matched = false
+        for token in tokens where token.count == presented.count {
+            if Crypto.constantTimeEqual(token, presented) { matched = true }
+        }
+        return matched ? nil : APIError(.unauthorized, "invalid API token")
+    }
+}

@@ -1,0 +1,137 @@
+import VideoCore
+import FoundationEssentials
+
+/// How a `POST /jobs` body is to be read, from its Content-Type.
+public enum SubmissionForm: Sendable, Equatable {
+    /// `{"source_key": …}` (or the seed's `{"video_id", "s3_path", "original_name"}`) for a stored object.
+    case json
+    /// The body is the video (`video/*`, `application/octet-stream`), name from `?name=`.
+    case rawUpload
+    /// `multipart/form-data` with a `file` field.
+    case multipart(boundary: String)
+
+    public static func classify(contentType: String?) throws(APIError) -> SubmissionForm {
+        guard let contentType, let mediaType = contentType.split(separator: ";").first?.trimmingBlanksLowercased() else {
+            throw APIError(.unsupportedMediaType, "POST /jobs needs a Content-Type: application/json, video/*, application/octet-stream or multipart/form-data")
+        }
+        switch mediaType {
+        case "application/json": return .json
+        case "application/octet-stream": return .rawUpload
+        case "multipart/form-data":
+            guard let boundary = HeaderParameters.parse(contentType)["boundary"], MultipartParser.isValidBoundary(boundary) else {
+                throw APIError(.badRequest, "multipart/form-data needs a boundary parameter of 1–70 characters")
+            }
+            return .multipart(boundary: boundary)
+        case _ where mediaType.hasPrefix("video/"): return .rawUpload
+        default:
+            throw APIError(.unsupportedMediaType, "unsupported Content-Type \(mediaType); use application/json, video/*, application/octet-stream or multipart/form-data")
+        }
+    }
+}
+
+/// A validated JSON submission.
+public struct JobSubmission: Sendable, Equatable {
+    /// Given by the seed's form; re-submitting it is idempotent. Otherwise vidd makes one.
+    public var videoID: String?
+    public var sourceKey: String
+    public var title: String?
+    public var originalName: String?
+
+    public static let maximumBodyBytes = 64 * 1024
+    public static let maximumTitleLength = 500
+
+    public init(videoID: String? = nil, sourceKey: String, title: String? = nil, originalName: String? = nil) {
+        self.videoID = videoID
+        self.sourceKey = sourceKey
+        self.title = title
+        self.originalName = originalName
+    }
+
+    private struct Body: Decodable {
+        var video_id: String?
+        var source_key: String?
+        var s3_path: String?
+        var original_name: String?
+        var title: String?
+    }
+
+    /// Validates the JSON form. Whether `source_key` exists in storage is the handler's check (a 422).
+    public init(json: some Collection<UInt8>) throws(APIError) {
+        guard json.count <= Self.maximumBodyBytes else { throw APIError(.payloadTooLarge, "a JSON submission is at most 64 KiB") }
+        let body: Body
+        do {
+            body = try JSONDecoder().decode(Body.self, from: Data(json))
+        } catch {
+            throw APIError(.badRequest, "body is not a JSON object with string fields source_key, title (or video_id, s3_path, original_name)")
+        }
+        var id: String?
+        if let raw = body.video_id {
+            guard let normalized = VideoID.normalize(raw) else { throw APIError(.validationFailed, "video_id must be a UUID") }
+            id = normalized
+        }
+        guard let rawKey = body.source_key ?? body.s3_path else {
+            throw APIError(.validationFailed, "source_key is required (the key of an object already in storage)")
+        }
+        guard let key = ObjectKeys.normalizeSubmittedKey(rawKey) else {
+            throw APIError(.validationFailed, "source_key is not a valid object key")
+        }
+        if let title = body.title, title.count > Self.maximumTitleLength {
+            throw APIError(.validationFailed, "title is longer than \(Self.maximumTitleLength) characters")
+        }
+        self.init(videoID: id, sourceKey: key, title: body.title?.trimmingBlanks().nilIfEmpty, originalName: body.original_name)
+    }
+
+    /// `?name=clip.mp4&title=…` of a raw upload: the name to store the source under.
+    public static func rawUploadName(query: String) throws(APIError) -> (name: String, title: String?) {
+        let params = QueryString.parse(query)
+        guard let name = params.first(where: { $0.0 == "name" })?.1, !name.isEmpty else {
+            throw APIError(.validationFailed, "a raw upload needs ?name=<file name>, e.g. ?name=clip.mp4")
+        }
+        let title = params.first(where: { $0.0 == "title" })?.1
+        if let title, title.count > maximumTitleLength {
+            throw APIError(.validationFailed, "title is longer than \(maximumTitleLength) characters")
+        }
+        return (name, title?.nilIfEmpty)
+    }
+}
+
+/// `type/subtype; a=1; boundary="x y"` → ["a": "1", "boundary": "x y"] (names lower-cased).
+public enum HeaderParameters {
+    public static func parse(_ value: String) -> [String: String] {
+        var out: [String: String] = [:]
+        var rest = Substring(value)
+        // Skip the leading token (media type or disposition type).
+        guard let first = rest.firstIndex(of: ";") else { return out }
+        rest = rest[rest.index(after: first)...]
+        while !rest.isEmpty {
+            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == ";" }
+            guard let eq = rest.firstIndex(of: "=") else { break }
+            let name = rest[..<eq].trimmingBlanksLowercased()
+            rest = rest[rest.index(after: eq)...].drop { $0 == " " || $0 == "\t" }
+            var v = ""
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                var escaped = false
+                while let c = rest.first {
+                    rest = rest.dropFirst()
+                    if escaped { v.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { break } else { v.append(c) }
+                }
+                rest = rest.drop { $0 != ";" }
+            } else {
+                let end = rest.firstIndex(of: ";") ?? rest.endIndex
+                v = String(rest[..<end]).trimmingBlanks()
+                rest = rest[end...]
+            }
+            if out[name] == nil { out[name] = v }
+        }
+        return out
+    }
+}
+
+extension StringProtocol {
+    func trimmingBlanksLowercased() -> String { String(self).trimmingBlanks().lowercased() }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

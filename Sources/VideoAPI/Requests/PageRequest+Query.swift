@@ -1,0 +1,29 @@
+import VideoCore
+
+extension PageRequest {
+    /// From the raw query string (after `?`); unknown parameters are ignored, bad values are a 400.
+    public init(query: String) throws(APIError) {
+        self.init()
+        for (name, value) in QueryString.parse(query) {
+            switch name {
+            case "limit":
+                guard let n = Int(value), (1...Self.maximumLimit).contains(n) else {
+                    throw APIError(.badRequest, "limit must be a whole number from 1 to \(Self.maximumLimit)")
+                }
+                limit = n
+            case "offset":
+                guard let n = Int(value), n >= 0, n <= 10_000_000 else {
+                    throw APIError(.badRequest, "offset must be a whole number ≥ 0")
+                }
+                offset = n
+            case "status":
+                guard let s = VideoStatus(rawValue: value) else {
+                    throw APIError(.badRequest, "status must be one of \(VideoStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                status = s
+            default:
+                continue
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import VideoCore
+
+/// An API failure: `{"error": {"code": "...", "message": "..."}}` with its HTTP status.
+public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, CaseIterable {
+        case badRequest = "bad_request"
+        case unauthorized
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case conflict
+        case payloadTooLarge = "payload_too_large"
+        case unsupportedMediaType = "unsupported_media_type"
+        case validationFailed = "validation_failed"
+        case rangeNotSatisfiable = "range_not_satisfiable"
+        case internalError = "internal_error"
+        case unavailable
+
+        public var status: Int {
+            switch self {
+            case .badRequest: 400
+            case .unauthorized: 401
+            case .notFound: 404
+            case .methodNotAllowed: 405
+            case .conflict: 409
+            case .payloadTooLarge: 413
+            case .unsupportedMediaType: 415
+            case .rangeNotSatisfiable: 416
+            case .validationFailed: 422
+            case .internalError: 500
+            case .unavailable: 503
+            }
+        }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var status: Int { code.status }
+    public var description: String { "\(status) \(code.rawValue): \(message)" }
+
+    public var jsonBody: String {
+        "{\"error\":{\"code\":\(JSONText.string(code.rawValue)),\"message\":\(JSONText.string(message))}}"
+    }
+
+    /// Extra headers the status calls for (401 must say how to authenticate).
+    public var headers: [(String, String)] {
+        code == .unauthorized ? [("WWW-Authenticate", "Bearer")] : []
+    }
+
+    /// What a client sees for an unexpected failure: a generic message (details go to the log only).
+    public static let internalError = APIError(.internalError, "internal error; see the server log")
+}

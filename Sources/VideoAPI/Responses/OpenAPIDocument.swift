@@ -1,0 +1,151 @@
+import VideoCore
+
+/// `GET /openapi.json`: built from `APIRoutes.all`, so every served route is described and
+/// nothing else is (a test walks both).
+public enum OpenAPIDocument {
+    public static func make(routes: [APIRoute] = APIRoutes.all, version: String) -> JSONValue {
+        var paths: [(String, JSONValue)] = []
+        for route in routes {
+            let op = operation(route)
+            if let i = paths.firstIndex(where: { $0.0 == route.path }), case .object(var ops) = paths[i].1 {
+                ops.append((route.method.lowercased(), op))
+                paths[i].1 = .object(ops)
+            } else {
+                paths.append((route.path, .object([(route.method.lowercased(), op)])))
+            }
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "vidd", "version": .string(version),
+                     "description": "Self-hosted video processing: submit, transcode to an MP4 ladder and HLS, follow progress live."],
+            "paths": .object(paths),
+            "components": ["schemas": schemas, "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]]],
+        ]
+    }
+
+    static func operation(_ route: APIRoute) -> JSONValue {
+        var op: [(String, JSONValue)] = [("operationId", .string(route.handler.rawValue)), ("summary", .string(route.summary))]
+        var parameters: [JSONValue] = route.parameterNames.map { name in
+            ["name": .string(name), "in": "path", "required": true,
+             "description": name == "path" ? "Path of the output below processed/{id}/ (may contain slashes)" : "Video id (UUID)",
+             "schema": name == "id" ? ["type": "string", "format": "uuid"] : ["type": "string"]]
+        }
+        switch route.handler {
+        case .listVideos:
+            parameters += [
+                query("limit", ["type": "integer", "minimum": 1, "maximum": .integer(PageRequest.maximumLimit), "default": .integer(PageRequest.defaultLimit)]),
+                query("offset", ["type": "integer", "minimum": 0, "default": 0]),
+                query("status", ["type": "string", "enum": .array(VideoStatus.allCases.map { .string($0.rawValue) })]),
+            ]
+        case .submitJob:
+            parameters += [query("name", ["type": "string"], "File name of a raw upload"), query("title", ["type": "string"])]
+            op.append(("requestBody", ["required": true, "content": [
+                "application/json": ["schema": ref("JobSubmission")],
+                "application/octet-stream": ["schema": ["type": "string", "format": "binary"]],
+                "video/*": ["schema": ["type": "string", "format": "binary"]],
+                "multipart/form-data": ["schema": ["type": "object", "required": ["file"],
+                                                   "properties": ["file": ["type": "string", "format": "binary"], "title": ["type": "string"]]]],
+            ]]))
+        case .media:
+            parameters.append(["name": "Range", "in": "header", "required": false, "schema": ["type": "string"]])
+        default:
+            break
+        }
+        if !parameters.isEmpty { op.append(("parameters", .array(parameters))) }
+        if route.mutating { op.append(("security", [["bearer": []], [:]])) }
+        op.append(("responses", responses(route)))
+        return .object(op)
+    }
+
+    static func responses(_ route: APIRoute) -> JSONValue {
+        let success: JSONValue
+        switch route.handler {
+        case .submitJob, .retryVideo, .getVideo: success = json(ref("Video"))
+        case .listVideos: success = json(ref("VideoList"))
+        case .deleteVideo: success = ["description": "Deleted"]
+        case .progressOne, .progressAll:
+            success = ["description": "text/event-stream of ProgressEvent JSON (`data:`), with `id:` per event and heartbeat comments",
+                       "content": ["text/event-stream": ["schema": ref("ProgressEvent")]]]
+        case .metrics: success = ["description": "Prometheus text exposition", "content": ["text/plain": ["schema": ["type": "string"]]]]
+        case .openAPI: success = json(["type": "object"])
+        case .healthz, .readyz: success = json(["type": "object", "properties": ["status": ["type": "string"]]])
+        case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL"]
+        }
+        var out: [(String, JSONValue)] = [(String(route.successStatus), success)]
+        if route.handler == .submitJob {
+            out.insert(("200", ["description": "A re-submitted video_id that is already queued or done: the existing video, nothing enqueued",
+                                "content": ["application/json": ["schema": ref("Video")]]]), at: 0)
+        }
+        if route.handler == .media {
+            out.append(("206", ["description": "Partial content"]))
+            out.append(("302", ["description": "Redirect to a presigned URL"]))
+            out.append(("304", ["description": "Not modified (If-None-Match / If-Modified-Since)"]))
+        }
+        var errors = [400, 404, 500]
+        if route.mutating { errors.append(401) }
+        if route.handler == .submitJob { errors += [413, 415, 422] }
+        if route.handler == .retryVideo { errors.append(409) }
+        if route.handler == .media { errors.append(416) }
+        // 503: a backend unreachable (readiness; an enqueue that failed after the row was
+        // recorded — submit again), or the server shutting down (progress streams).
+        if [.readyz, .submitJob, .retryVideo, .progressOne, .progressAll].contains(route.handler) { errors.append(503) }
+        for status in errors.sorted() {
+            out.append((String(status), ["description": "Error", "content": ["application/json": ["schema": ref("Error")]]]))
+        }
+        return .object(out)
+    }
+
+    static func query(_ name: String, _ schema: JSONValue, _ description: String? = nil) -> JSONValue {
+        var p: [(String, JSONValue)] = [("name", .string(name)), ("in", "query"), ("required", false), ("schema", schema)]
+        if let description { p.append(("description", .string(description))) }
+        return .object(p)
+    }
+
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+    static func json(_ schema: JSONValue) -> JSONValue { ["description": "OK", "content": ["application/json": ["schema": schema]]] }
+
+    static let nullableNumber: JSONValue = ["type": ["number", "null"]]
+    static let nullableInteger: JSONValue = ["type": ["integer", "null"]]
+    static let nullableString: JSONValue = ["type": ["string", "null"]]
+
+    static var schemas: JSONValue {
+        let status: JSONValue = ["type": "string", "enum": .array(VideoStatus.allCases.map { .string($0.rawValue) })]
+        return [
+            "Error": ["type": "object", "required": ["error"], "properties": ["error": [
+                "type": "object", "required": ["code", "message"],
+                "properties": ["code": ["type": "string", "enum": .array(APIError.Code.allCases.map { .string($0.rawValue) })], "message": ["type": "string"]]]]],
+            "JobSubmission": ["type": "object", "properties": [
+                "source_key": ["type": "string", "description": "Key of an object already in storage, e.g. source/…"],
+                "title": ["type": "string"],
+                "video_id": ["type": "string", "format": "uuid", "description": "Seed form; re-submitting is idempotent"],
+                "s3_path": ["type": "string", "description": "Seed form of source_key"],
+                "original_name": ["type": "string"]]],
+            "Rendition": ["type": "object", "properties": [
+                "height": ["type": "integer"], "width": ["type": "integer"], "bitrate": ["type": "integer"],
+                "size_bytes": ["type": "integer"], "codec": ["type": "string"], "url": ["type": "string"], "hls_url": nullableString]],
+            "Video": ["type": "object", "required": ["id", "status", "created_at"], "properties": [
+                "id": ["type": "string", "format": "uuid"], "title": nullableString, "status": status,
+                "error_message": nullableString, "source_key": ["type": "string"], "original_name": nullableString,
+                "source": ["type": "object"], "attempts": ["type": "integer"],
+                "created_at": ["type": "string", "format": "date-time"], "started_at": nullableString, "completed_at": nullableString,
+                "renditions": ["type": "array", "items": ref("Rendition")],
+                "hls_master_url": nullableString, "poster_url": nullableString, "storyboard_url": nullableString,
+                "progress": ["oneOf": [ref("ProgressEvent"), ["type": "null"]]]]],
+            "VideoList": ["type": "object", "required": ["videos", "total", "limit", "offset"], "properties": [
+                "videos": ["type": "array", "items": ref("Video")], "total": ["type": "integer"],
+                "limit": ["type": "integer"], "offset": ["type": "integer"]]],
+            "ProgressEvent": ["type": "object",
+                              "required": .array(ProgressEvent.CodingKeys.allCases.map { .string($0.rawValue) }),
+                              "properties": [
+                "video_id": ["type": "string", "format": "uuid"], "status": status,
+                "stage": ["type": ["string", "null"], "enum": .array(ProgressEvent.Stage.allCases.map { .string($0.rawValue) } + [.null])],
+                "percent": ["type": "number"], "processed_frames": nullableInteger, "total_frames": nullableInteger,
+                "renditions": ["type": "array", "items": ["type": "object", "properties": [
+                    "height": ["type": "integer"],
+                    "state": ["type": "string", "enum": .array(ProgressEvent.RenditionState.allCases.map { .string($0.rawValue) })],
+                    "percent": ["type": "number"]]]],
+                "fps": nullableNumber, "speed": nullableNumber, "eta_seconds": nullableNumber, "error": nullableString,
+                "timestamp": ["type": "string", "format": "date-time"]]],
+        ]
+    }
+}

@@ -1,0 +1,307 @@
+/// Everything vidd reads from its environment, validated once at start.
+///
+/// Variables (defaults in brackets):
+/// VIDD_LISTEN [127.0.0.1:8080], VIDD_REDIS_URL [redis://127.0.0.1:6379], VIDD_DATABASE_URL
+/// [postgres://vidd@127.0.0.1:5432/vidd], VIDD_STORAGE [file:///var/lib/vidd/storage] (`s3` or
+/// `file:///path`), VIDD_S3_ENDPOINT [https://s3.{region}.amazonaws.com], VIDD_S3_REGION [us-east-1],
+/// VIDD_S3_ACCESS_KEY, VIDD_S3_SECRET_KEY, VIDD_S3_BUCKET [videos], VIDD_API_TOKENS (comma-separated),
+/// VIDD_WORKER_CONCURRENCY [1], VIDD_LEASE_SECONDS [60], VIDD_MAX_ATTEMPTS [3], VIDD_X264_PRESET
+/// [veryfast], VIDD_SHUTDOWN_GRACE_SECONDS [30], VIDD_STREAM_MAXLEN [100000], VIDD_PROGRESS_TTL_SECONDS
+/// [86400], VIDD_JOB_STREAM [video:jobs], VIDD_JOB_GROUP [video-workers], VIDD_DEAD_LETTER_STREAM
+/// [video:jobs:dead], VIDD_PROGRESS_KEY_PREFIX [progress:], VIDD_PROGRESS_CHANNEL_PREFIX
+/// [video:progress:], VIDD_PROGRESS_ALL_CHANNEL [video:progress:all], VIDD_LOG_FORMAT [logfmt|json],
+/// VIDD_LOG_LEVEL [info].
+public struct Configuration: Sendable, Equatable {
+    public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    public enum StorageBackend: Sendable, Equatable {
+        case s3
+        case file(directory: String)
+    }
+
+    public struct S3Settings: Sendable, Equatable {
+        public var endpoint: String
+        public var region: String
+        public var accessKey: String
+        public var secretKey: String
+    }
+
+    /// Redis names; the defaults are the contract users' scripts and dashboards rely on.
+    public struct KeyNames: Sendable, Equatable {
+        public var jobStream = "video:jobs"
+        public var consumerGroup = "video-workers"
+        public var deadLetterStream = "video:jobs:dead"
+        public var progressKeyPrefix = "progress:"
+        public var progressChannelPrefix = "video:progress:"
+        public var progressAllChannel = "video:progress:all"
+        public init() {}
+        public func progressKey(_ videoID: String) -> String { progressKeyPrefix + videoID }
+        public func progressChannel(_ videoID: String) -> String { progressChannelPrefix + videoID }
+    }
+
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+    public var redisURL = "redis://127.0.0.1:6379"
+    public var databaseURL = "postgres://vidd@127.0.0.1:5432/vidd"
+    public var storage = StorageBackend.file(directory: "/var/lib/vidd/storage")
+    /// Present when `storage == .s3`.
+    public var s3: S3Settings?
+    public var bucket = "videos"
+    public var apiTokens: [String] = []
+    public var workerConcurrency = 1
+    public var lease = Duration.seconds(60)
+    public var maxAttempts = 3
+    public var x264Preset = "veryfast"
+    public var shutdownGrace = Duration.seconds(30)
+    public var streamMaxLength = 100_000
+    public var progressTTL = Duration.seconds(86_400)
+    public var keys = KeyNames()
+    public var logFormat = LogFormat.logfmt
+    public var logLevel = LogLevel.info
+
+    public init() {}
+
+    public static let x264Presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
+
+    /// Every value that must never be printed: URL passwords, the S3 secret key, API tokens.
+    public var secrets: [String] {
+        var out = apiTokens
+        if let s3 { out.append(s3.secretKey) }
+        for url in [redisURL, databaseURL] {
+            if let password = Self.urlPassword(url) { out.append(password) }
+        }
+        return out
+    }
+
+    public var redactor: Redactor { Redactor(secrets: secrets) }
+
+    /// Reads `environment` (the process environment over an EnvironmentFile's values, see `merged`).
+    /// Collects every problem rather than stopping at the first, so one start shows them all.
+    public static func load(from environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        var reader = Reader(environment: environment)
+        var c = Configuration()
+        c.listen = reader.value("VIDD_LISTEN", default: c.listen, parse: parseListen)
+        c.redisURL = reader.value("VIDD_REDIS_URL", default: c.redisURL) { try checkURL($0, schemes: ["redis", "rediss", "unix"]) }
+        c.databaseURL = reader.value("VIDD_DATABASE_URL", default: c.databaseURL) { try checkURL($0, schemes: ["postgres", "postgresql"]) }
+        c.storage = reader.value("VIDD_STORAGE", default: c.storage, parse: parseStorage)
+        c.bucket = reader.value("VIDD_S3_BUCKET", default: c.bucket, parse: parseBucket)
+        if c.storage == .s3 {
+            let region = reader.value("VIDD_S3_REGION", default: "us-east-1") { v throws(ValueError) in
+                guard !v.isEmpty, v.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { throw ValueError("must look like us-east-1") }
+                return v
+            }
+            let endpoint = reader.value("VIDD_S3_ENDPOINT", default: "https://s3.\(region).amazonaws.com") { try checkURL($0, schemes: ["http", "https"]) }
+            let access = reader.required("VIDD_S3_ACCESS_KEY", because: "VIDD_STORAGE=s3")
+            let secret = reader.required("VIDD_S3_SECRET_KEY", because: "VIDD_STORAGE=s3", secret: true)
+            c.s3 = S3Settings(endpoint: endpoint, region: region, accessKey: access ?? "", secretKey: secret ?? "")
+        }
+        c.apiTokens = reader.value("VIDD_API_TOKENS", default: [], secret: true) { v throws(ValueError) in
+            let tokens = v.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }
+            if let short = tokens.first(where: { $0.count < 16 }) {
+                throw ValueError("every token must be at least 16 characters (one has \(short.count))")
+            }
+            return tokens
+        }
+        c.workerConcurrency = reader.value("VIDD_WORKER_CONCURRENCY", default: 1) { try parseInt($0, in: 1...64) }
+        c.lease = reader.value("VIDD_LEASE_SECONDS", default: c.lease) { .seconds(try parseInt($0, in: 5...86_400)) }
+        c.maxAttempts = reader.value("VIDD_MAX_ATTEMPTS", default: 3) { try parseInt($0, in: 1...100) }
+        c.x264Preset = reader.value("VIDD_X264_PRESET", default: c.x264Preset) { v throws(ValueError) in
+            guard x264Presets.contains(v) else { throw ValueError("must be one of \(x264Presets.joined(separator: ", "))") }
+            return v
+        }
+        c.shutdownGrace = reader.value("VIDD_SHUTDOWN_GRACE_SECONDS", default: c.shutdownGrace) { .seconds(try parseInt($0, in: 0...3600)) }
+        c.streamMaxLength = reader.value("VIDD_STREAM_MAXLEN", default: c.streamMaxLength) { try parseInt($0, in: 100...100_000_000) }
+        c.progressTTL = reader.value("VIDD_PROGRESS_TTL_SECONDS", default: c.progressTTL) { .seconds(try parseInt($0, in: 60...31_536_000)) }
+        c.keys.jobStream = reader.value("VIDD_JOB_STREAM", default: c.keys.jobStream, parse: parseRedisName)
+        c.keys.consumerGroup = reader.value("VIDD_JOB_GROUP", default: c.keys.consumerGroup, parse: parseRedisName)
+        c.keys.deadLetterStream = reader.value("VIDD_DEAD_LETTER_STREAM", default: c.keys.deadLetterStream, parse: parseRedisName)
+        c.keys.progressKeyPrefix = reader.value("VIDD_PROGRESS_KEY_PREFIX", default: c.keys.progressKeyPrefix, parse: parseRedisName)
+        c.keys.progressChannelPrefix = reader.value("VIDD_PROGRESS_CHANNEL_PREFIX", default: c.keys.progressChannelPrefix, parse: parseRedisName)
+        c.keys.progressAllChannel = reader.value("VIDD_PROGRESS_ALL_CHANNEL", default: c.keys.progressAllChannel, parse: parseRedisName)
+        if c.keys.deadLetterStream == c.keys.jobStream {
+            reader.problems.append(.init(variable: "VIDD_DEAD_LETTER_STREAM", value: c.keys.deadLetterStream, message: "must differ from VIDD_JOB_STREAM"))
+        }
+        c.logFormat = reader.value("VIDD_LOG_FORMAT", default: c.logFormat) { v throws(ValueError) in
+            guard let f = LogFormat(rawValue: v) else { throw ValueError("must be logfmt or json") }
+            return f
+        }
+        c.logLevel = reader.value("VIDD_LOG_LEVEL", default: c.logLevel) { v throws(ValueError) in
+            guard let l = LogLevel(rawValue: v) else { throw ValueError("must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))") }
+            return l
+        }
+        if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
+        return c
+    }
+
+    /// The environment vidd sees: an EnvironmentFile's values, overridden by the process environment
+    /// (so `VIDD_LOG_LEVEL=debug vidd serve --env-file …` works as expected).
+    public static func merged(file: [String: String], process: [String: String]) -> [String: String] {
+        file.merging(process) { _, processValue in processValue }
+    }
+
+    /// Every setting, one per line, secrets masked: what `vidd` logs at start.
+    public var redactedSummary: [(String, String)] {
+        let r = redactor
+        var out: [(String, String)] = [
+            ("listen", listen.description),
+            ("redis", r.redact(redisURL)),
+            ("database", r.redact(databaseURL)),
+        ]
+        switch storage {
+        case .s3: out.append(("storage", "s3"))
+        case .file(let dir): out.append(("storage", "file://" + dir))
+        }
+        out.append(("bucket", bucket))
+        if let s3 {
+            out.append(("s3_endpoint", r.redact(s3.endpoint)))
+            out.append(("s3_region", s3.region))
+            out.append(("s3_access_key", s3.accessKey))
+            out.append(("s3_secret_key", Redactor.mask))
+        }
+        out.append(("api_tokens", apiTokens.isEmpty ? "none" : "\(apiTokens.count) configured"))
+        out.append(("worker_concurrency", "\(workerConcurrency)"))
+        out.append(("lease_seconds", "\(lease.components.seconds)"))
+        out.append(("max_attempts", "\(maxAttempts)"))
+        out.append(("x264_preset", x264Preset))
+        out.append(("job_stream", keys.jobStream))
+        out.append(("consumer_group", keys.consumerGroup))
+        out.append(("dead_letter_stream", keys.deadLetterStream))
+        out.append(("log_format", logFormat.rawValue))
+        return out
+    }
+
+    // MARK: parsing
+
+    struct ValueError: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    private struct Reader {
+        let environment: [String: String]
+        var problems: [ConfigurationError.Problem] = []
+
+        mutating func value<T>(_ name: String, default fallback: T, secret: Bool = false,
+                               parse: (String) throws -> T) -> T {
+            guard let raw = environment[name], !raw.trimmingBlanks().isEmpty else { return fallback }
+            do {
+                return try parse(raw.trimmingBlanks())
+            } catch {
+                let message = (error as? ValueError)?.message ?? "\(error)"
+                problems.append(.init(variable: name, value: secret ? Redactor.mask : Redactor.redactURLPasswords(in: raw), message: message))
+                return fallback
+            }
+        }
+
+        mutating func required(_ name: String, because reason: String, secret: Bool = false) -> String? {
+            if let raw = environment[name]?.trimmingBlanks(), !raw.isEmpty { return raw }
+            problems.append(.init(variable: name, value: nil, message: "is required when \(reason)"))
+            return nil
+        }
+    }
+
+    static func parseListen(_ v: String) throws(ValueError) -> ListenAddress {
+        let host: Substring
+        let portText: Substring
+        if v.hasPrefix("[") {
+            guard let close = v.firstIndex(of: "]"), v[v.index(after: close)...].hasPrefix(":") else {
+                throw ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080")
+            }
+            host = v[v.index(after: v.startIndex)..<close]
+            portText = v[v.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = v.lastIndex(of: ":"), v.firstIndex(of: ":") == colon else {
+                throw ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080")
+            }
+            host = v[..<colon]
+            portText = v[v.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { throw ValueError("port must be 0…65535") }
+        return ListenAddress(host: host.isEmpty ? "0.0.0.0" : String(host), port: port)
+    }
+
+    static func parseStorage(_ v: String) throws(ValueError) -> StorageBackend {
+        if v == "s3" { return .s3 }
+        guard v.hasPrefix("file://") else { throw ValueError("must be s3 or file:///absolute/path") }
+        let path = String(v.dropFirst("file://".count))
+        guard path.hasPrefix("/") else { throw ValueError("file storage needs an absolute path: file:///var/lib/vidd/storage") }
+        guard !path.split(separator: "/").contains("..") else { throw ValueError("path must not contain ..") }
+        return .file(directory: path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path)
+    }
+
+    static func parseBucket(_ v: String) throws(ValueError) -> String {
+        let ok = (3...63).contains(v.count) && v.allSatisfy { ($0.isLowercase && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "-" || $0 == "." }
+            && v.first != "-" && v.last != "-"
+        guard ok else { throw ValueError("must be a valid S3 bucket name (3–63 of a-z 0-9 . -)") }
+        return v
+    }
+
+    static func parseRedisName(_ v: String) throws(ValueError) -> String {
+        guard v.count <= 200, !v.contains(where: { $0.isWhitespace }) else { throw ValueError("must be at most 200 characters without spaces") }
+        return v
+    }
+
+    static func parseInt(_ v: String, in range: ClosedRange<Int>) throws(ValueError) -> Int {
+        guard let n = Int(v) else { throw ValueError("must be a whole number") }
+        guard range.contains(n) else { throw ValueError("must be between \(range.lowerBound) and \(range.upperBound)") }
+        return n
+    }
+
+    static func checkURL(_ v: String, schemes: [String]) throws(ValueError) -> String {
+        guard let sep = v.firstRange(of: "://") else {
+            throw ValueError("must be a URL starting with \(schemes.map { $0 + "://" }.joined(separator: " or "))")
+        }
+        let scheme = v[..<sep.lowerBound].lowercased()
+        guard schemes.contains(scheme) else {
+            throw ValueError("scheme \(scheme) is not one of \(schemes.joined(separator: ", "))")
+        }
+        let rest = v[sep.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
+        if scheme != "unix" && hostPort.isEmpty { throw ValueError("has no host") }
+        if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
+            guard let port = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(port) else {
+                throw ValueError("has an invalid port")
+            }
+        }
+        return v
+    }
+
+    static func urlPassword(_ url: String) -> String? {
+        guard let sep = url.firstRange(of: "://") else { return nil }
+        let rest = url[sep.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return nil }
+        let password = authority[authority.index(after: colon)..<at]
+        return password.isEmpty ? nil : String(password)
+    }
+}
+
+/// One line per bad value: which variable, what it held (secrets masked) and what is expected.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public var variable: String
+        public var value: String?
+        public var message: String
+        public var description: String {
+            if let value { return "\(variable)=\(value): \(message)" }
+            return "\(variable) \(message)"
+        }
+    }
+    public var problems: [Problem]
+    public var description: String {
+        "invalid configuration:\n" + problems.map { "  " + $0.description }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    package func trimmingBlanks() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

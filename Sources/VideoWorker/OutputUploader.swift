@@ -1,0 +1,177 @@
+import VideoCore
+#if canImport(Glibc)
+import Glibc
+#endif
+import Reactor
+import Synchronization
+import Transcode
+
+/// The transcoder's `OutputSink` for a job: each finished output file is uploaded to its key in
+/// the bucket (`OutputLayout`) while encoding goes on.
+///
+/// `fileCompleted` runs on the transcoder's threads: it only reads playlists (small, and rewritten
+/// in place as segments are added, so this version is copied now) and hands the upload to a task.
+/// Uploads of one key run in order, each behind the previous; a playlist version already
+/// superseded by a newer queued one is skipped. `finish()` waits for every upload.
+final class OutputUploader: OutputSink {
+    struct Failed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private enum Payload: Sendable {
+        case file(String)
+        case bytes([UInt8])
+    }
+
+    private struct State {
+        var last: [String: Task<Void, Never>] = [:]
+        var versions: [String: Int] = [:]
+        var tasks: [Task<Void, Never>] = []
+        var stored: [String: ObjectInfo] = [:]
+        var firstError: String?
+        var cancelled = false
+    }
+
+    let storage: any Storage
+    let videoID: String
+    /// A file was handed over for upload / is stored (progress: a rung's MP4 uploading, done).
+    private let onQueued: @Sendable (OutputFile) -> Void
+    private let onStored: @Sendable (OutputFile, ObjectInfo) -> Void
+    private let state = Mutex(State())
+
+    init(storage: any Storage, videoID: String, onQueued: @escaping @Sendable (OutputFile) -> Void = { _ in },
+         onStored: @escaping @Sendable (OutputFile, ObjectInfo) -> Void = { _, _ in }) {
+        self.storage = storage
+        self.videoID = videoID
+        self.onQueued = onQueued
+        self.onStored = onStored
+    }
+
+    func fileCompleted(_ file: OutputFile) {
+        guard let key = OutputLayout.key(forRelativePath: file.relativePath, videoID: videoID) else {
+            fail("the transcoder wrote \(file.relativePath), which has no place in the bucket")
+            return
+        }
+        let payload: Payload
+        switch file.kind {
+        case .mediaPlaylist, .masterPlaylist:
+            guard let bytes = Self.readFile(file.localPath) else {
+                fail("cannot read \(file.relativePath): \(String(cString: strerror(errno)))")
+                return
+            }
+            payload = file.kind == .masterPlaylist
+                ? .bytes(Array(OutputLayout.masterPlaylistForBucket(String(decoding: bytes, as: UTF8.self)).utf8)) : .bytes(bytes)
+        default:
+            payload = .file(file.localPath)
+        }
+        let queued = state.withLock { s -> Bool in
+            guard !s.cancelled else { return false }
+            let version = (s.versions[key] ?? 0) + 1
+            s.versions[key] = version
+            let previous = s.last[key]
+            let task = Task(executorPreference: EventLoop.shared) { [self] in
+                await previous?.value
+                await self.upload(file, key: key, payload: payload, version: version)
+            }
+            s.last[key] = task
+            s.tasks.append(task)
+            return true
+        }
+        if queued { onQueued(file) }
+    }
+
+    private func upload(_ file: OutputFile, key: String, payload: Payload, version: Int) async {
+        let contentType = OutputLayout.contentType(forKey: key)
+        var attempt = 0
+        while true {
+            let skip = state.withLock { $0.cancelled || $0.firstError != nil || $0.versions[key] != version }
+            if skip { return }
+            do {
+                let info: ObjectInfo = switch payload {
+                case .file(let path): try await storage.put(key: key, fromFile: path, contentType: contentType)
+                case .bytes(let bytes): try await storage.put(key: key, chunks: SingleChunk(bytes: bytes), contentType: contentType)
+                }
+                state.withLock { $0.stored[key] = info }
+                onStored(file, info)
+                return
+            } catch {
+                attempt += 1
+                if attempt >= Self.uploadAttempts || Task.isCancelled {
+                    fail("upload of \(key) failed after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(error)")
+                    return
+                }
+                // A passing storage hiccup should not cost a whole transcode: back off (with jitter), retry.
+                let cap = Self.uploadBackoff * (1 << (attempt - 1))
+                try? await EventLoop.shared.sleep(for: cap * Double.random(in: 0.5...1))
+            }
+        }
+    }
+
+    /// Tries per object, and the first back-off (doubled after each failure).
+    static let uploadAttempts = 3
+    static let uploadBackoff = Duration.milliseconds(250)
+
+    private func fail(_ message: String) {
+        state.withLock { if $0.firstError == nil { $0.firstError = message } }
+    }
+
+    /// Waits for every upload queued so far (call after the transcoder returned: nothing is queued
+    /// after that). Returns what is stored, by key; throws the first failure.
+    func finish() async throws(Failed) -> [String: ObjectInfo] {
+        await waitForAll()
+        let (stored, error) = state.withLock { ($0.stored, $0.firstError) }
+        if let error { throw Failed(description: error) }
+        return stored
+    }
+
+    /// No new uploads; those not started are skipped, running ones are asked to stop.
+    func cancel() {
+        let tasks = state.withLock { s -> [Task<Void, Never>] in
+            s.cancelled = true
+            return s.tasks
+        }
+        for t in tasks { t.cancel() }
+    }
+
+    /// Returns when no upload task is left running (so the job's files may be deleted).
+    func waitForAll() async {
+        var waited = 0
+        while true {
+            let tasks = state.withLock { $0.tasks }
+            if tasks.count == waited { return }
+            for t in tasks[waited...] { await t.value }
+            waited = tasks.count
+        }
+    }
+
+    /// A playlist, whole (they are a few kilobytes); nil with errno set on failure.
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return out }
+            out += buffer[..<n]
+        }
+    }
+}
+
+/// One buffer as the chunk sequence `Storage.put(key:chunks:)` takes.
+struct SingleChunk: AsyncSequence, Sendable {
+    typealias Element = [UInt8]
+    let bytes: [UInt8]
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var bytes: [UInt8]?
+        mutating func next() async -> [UInt8]? {
+            defer { bytes = nil }
+            return bytes
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes) }
+}

@@ -1,0 +1,112 @@
+import VideoCore
+
+/// Turns a job's raw progress (stage changes, frames done, per-rung states) into `ProgressEvent`s,
+/// rate-limited: an event is due on every stage, status or rung-state change, and otherwise at
+/// most once per `interval` — so a fast transcoder cannot flood Redis and SSE clients.
+///
+/// Time is a monotonic `Duration` from the caller's clock; `timestamp` text comes from `clock`.
+public struct ProgressTracker: Sendable {
+    public let videoID: String
+    public let interval: Duration
+    public private(set) var status = VideoStatus.processing
+    public private(set) var stage = ProgressEvent.Stage.probing
+    private var totalFrames: Int64?
+    private var sourceFrameRate: Double?
+    private var processedFrames: Int64 = 0
+    private var renditions: [ProgressEvent.RenditionProgress] = []
+    private var error: String?
+    private var startedTranscoding: Duration?
+    private var lastEmitted: Duration?
+    private var lastEvent: ProgressEvent?
+    private let clock: @Sendable () -> String
+
+    public init(videoID: String, interval: Duration = .milliseconds(500), clock: @escaping @Sendable () -> String = Timestamp.now) {
+        self.videoID = videoID
+        self.interval = interval
+        self.clock = clock
+    }
+
+    /// The first event of a job (status processing, stage probing): always due.
+    public mutating func started(now: Duration) -> ProgressEvent { emit(now: now) }
+
+    /// After probing: the plan (rungs) and what the source holds.
+    public mutating func planned(heights: [Int], totalFrames: Int64?, sourceFrameRate: Double?, now: Duration) -> ProgressEvent {
+        renditions = heights.sorted(by: >).map { .init(height: $0, state: .pending, percent: 0) }
+        self.totalFrames = totalFrames
+        self.sourceFrameRate = sourceFrameRate
+        stage = .transcoding
+        startedTranscoding = now
+        for i in renditions.indices { renditions[i].state = .transcoding }
+        return emit(now: now)
+    }
+
+    /// Frames decoded so far (all rungs encode from one decode). Returns an event when one is due.
+    public mutating func framesProcessed(_ frames: Int64, now: Duration) -> ProgressEvent? {
+        processedFrames = max(processedFrames, frames)
+        let percent = framePercent
+        for i in renditions.indices where renditions[i].state == .transcoding { renditions[i].percent = percent }
+        guard let last = lastEmitted, now - last < interval else { return emit(now: now) }
+        return nil
+    }
+
+    /// A rung's output changed state (e.g. its MP4 is uploading, or done). Always due.
+    public mutating func rendition(height: Int, _ state: ProgressEvent.RenditionState, now: Duration) -> ProgressEvent {
+        if let i = renditions.firstIndex(where: { $0.height == height }) {
+            renditions[i].state = state
+            if state == .done || state == .uploading { renditions[i].percent = 100 }
+        }
+        return emit(now: now)
+    }
+
+    public mutating func stage(_ stage: ProgressEvent.Stage, now: Duration) -> ProgressEvent {
+        self.stage = stage
+        return emit(now: now)
+    }
+
+    public mutating func completed(now: Duration) -> ProgressEvent {
+        status = .completed
+        stage = .finalizing
+        for i in renditions.indices { renditions[i].state = .done; renditions[i].percent = 100 }
+        return emit(now: now)
+    }
+
+    public mutating func failed(_ message: String, now: Duration) -> ProgressEvent {
+        status = .failed
+        error = message
+        return emit(now: now)
+    }
+
+    var framePercent: Double {
+        guard let totalFrames, totalFrames > 0 else { return 0 }
+        return min(100, (Double(processedFrames) / Double(totalFrames) * 1000).rounded() / 10)
+    }
+
+    private mutating func emit(now: Duration) -> ProgressEvent {
+        var fps: Double?
+        var speed: Double?
+        var eta: Double?
+        if let start = startedTranscoding, stage == .transcoding || stage == .uploading {
+            let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) / 1e18
+            if elapsed > 0, processedFrames > 0 {
+                let rate = Double(processedFrames) / elapsed
+                fps = (rate * 10).rounded() / 10
+                if let source = sourceFrameRate, source > 0 { speed = (rate / source * 100).rounded() / 100 }
+                if let totalFrames { eta = max(0, (Double(totalFrames - processedFrames) / rate).rounded()) }
+            }
+        }
+        let percent: Double = switch (status, stage) {
+        case (.completed, _): 100
+        case (_, .probing): 0
+        case (_, .transcoding): framePercent * 0.95  // the last 5 % is uploading and finalizing
+        case (_, .uploading): 95
+        case (_, .finalizing): 99
+        }
+        let event = ProgressEvent(videoID: videoID, status: status, stage: stage, percent: status == .failed ? (lastEvent?.percent ?? 0) : percent,
+                                  processedFrames: startedTranscoding == nil ? nil : processedFrames, totalFrames: totalFrames,
+                                  renditions: renditions, fps: fps, speed: speed, etaSeconds: status.isFinal ? 0 : eta,
+                                  error: error, timestamp: clock())
+        lastEmitted = now
+        lastEvent = event
+        return event
+    }
+}
