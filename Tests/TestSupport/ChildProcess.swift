@@ -7,13 +7,17 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     public let logPath: String
     public let arguments: [String]
+    public let leadsProcessGroup: Bool
     private let lock = NSLock()
     private var exitStatus: Int32?
 
     /// `environment` replaces the test process's environment entirely (PATH is kept).
-    public init(_ arguments: [String], environment: [String: String], logPath: String) throws {
+    /// `newProcessGroup`: the child leads a process group of its own, so `signalGroup` reaches it
+    /// and its children as a terminal's Ctrl-C reaches a foreground job.
+    public init(_ arguments: [String], environment: [String: String], logPath: String, newProcessGroup: Bool = false) throws {
         self.arguments = arguments
         self.logPath = logPath
+        self.leadsProcessGroup = newProcessGroup
         let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw TestProcess.SpawnFailed(command: "open \(logPath)", code: errno) }
         defer { close(fd) }
@@ -28,13 +32,35 @@ public final class ChildProcess: @unchecked Sendable {
         var cargs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var cenv: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { cargs.forEach { free($0) }; cenv.forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if newProcessGroup {
+            // A terminal's job: its own group, SIGINT/SIGTERM at their defaults and unblocked. The
+            // spawning thread (a Dispatch or cooperative-pool thread) blocks signals, and a test
+            // runner started in the background ignores SIGINT; both are inherited, and a shell
+            // script cannot trap an ignored or blocked signal (run.sh's trap would never run).
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            for s in [SIGINT, SIGTERM, SIGQUIT, SIGHUP] { sigaddset(&defaults, s) }
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            var unblocked = sigset_t()
+            sigemptyset(&unblocked)
+            posix_spawnattr_setsigmask(&attributes, &unblocked)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, arguments[0], &actions, nil, &cargs, &cenv)
+        let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, &cargs, &cenv)
         guard rc == 0 else { throw TestProcess.SpawnFailed(command: arguments[0], code: rc) }
         self.pid = pid
     }
 
     public func signal(_ number: Int32) { _ = kill(pid, number) }
+
+    /// Signals the child's whole process group (started with `newProcessGroup`): what a terminal
+    /// does on Ctrl-C.
+    public func signalGroup(_ number: Int32) { _ = kill(-pid, number) }
 
     /// The exit status (or 128 + signal), or nil while it still runs.
     public func poll() -> Int32? {
@@ -61,8 +87,10 @@ public final class ChildProcess: @unchecked Sendable {
         return poll()
     }
 
-    /// SIGKILL and reap (for cleanup: never leaves a process behind).
+    /// SIGKILL and reap (for cleanup: never leaves a process behind, nor, for a group leader,
+    /// anything left in its group).
     public func kill9() async {
+        if leadsProcessGroup { signalGroup(SIGKILL) }
         guard poll() == nil else { return }
         signal(SIGKILL)
         _ = await waitForExit(timeout: .seconds(10))

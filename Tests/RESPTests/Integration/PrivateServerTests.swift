@@ -1,6 +1,7 @@
 import Reactor
 import RESP
 import Testing
+import TestSupport
 
 /// Tests that need their own redis-server (DEBUG enabled, Unix socket, restarts).
 @Suite struct PrivateServerTests {

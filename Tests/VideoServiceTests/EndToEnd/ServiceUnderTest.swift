@@ -213,6 +213,32 @@ final class ServiceUnderTest: @unchecked Sendable {
         throw Failure("video \(id) never reached \(statuses); last: \(last)\n\(logs)")
     }
 
+    /// Waits until a worker is transcoding `id` (its progress key says so).
+    func waitUntilTranscoding(_ id: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            let json = try await redis { try await $0.send("GET", keys.progressKey(id)).string }
+            if let json, json.contains("\"stage\":\"transcoding\""), !json.contains("\"percent\":0,") { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure("\(id) never started transcoding\n\(logs)")
+    }
+
+    /// `scripts/run.sh ARGS` as a user starts it in a terminal: a process group of its own (so
+    /// `signalGroup(SIGINT)` is a Ctrl-C), this test's services and settings, and the debug binary
+    /// (`VIDD_BINARY`) instead of a release build.
+    func startRunScript(_ arguments: [String] = [], settings: [String: String] = [:]) throws -> ChildProcess {
+        let index = lock.withLock { processes.count }
+        let log = NSTemporaryDirectory() + "vidd-e2e-\(name)-\(index)-run.sh.log"
+        var env = environment.merging(settings) { _, new in new }
+        env["VIDD_BINARY"] = Self.binary
+        let script = URL(fileURLWithPath: Self.fixture("x")).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/run.sh").path
+        let process = try ChildProcess([script] + arguments, environment: env, logPath: log, newProcessGroup: true)
+        lock.withLock { processes.append(process) }
+        return process
+    }
+
     /// Rows of a query on this test's database.
     func query(_ sql: String, _ parameters: [String?] = []) async throws -> [[String?]] {
         let c = try await PGConnection.connect(url: databaseURL)

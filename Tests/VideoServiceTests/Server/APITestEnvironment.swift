@@ -30,11 +30,12 @@ struct APITestEnvironment: Sendable {
     /// nil (and a loud skip) when the services are not running locally; a failure in CI.
     static func with(
         _ name: String, tokens: [String] = [], options: APIService.Options = APIService.Options(),
-        redisURL overrideRedisURL: String? = nil,
+        redisURL overrideRedisURL: String? = nil, postgresURL overridePostgresURL: String? = nil,
         _ body: (APITestEnvironment) async throws -> Void
     ) async throws {
         guard let redisURL = try TestServices.require(TestServices.redisURL, "VIDD_TEST_REDIS_URL"),
-              let pgURL = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
+              let sharedPostgresURL = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
+        let pgURL = overridePostgresURL ?? sharedPostgresURL
         let unique = TestServices.uniqueName("api-" + name)
         let database = try await TestDatabase.fresh(url: pgURL, prefix: unique.replacing("-", with: "_"))
         try await MigrationRunner().run(on: database.pool)
@@ -95,6 +96,26 @@ struct APITestEnvironment: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Runs `body` against a second API on the same database and storage whose Redis is a closed
+    /// port (a Redis outage as the API sees it), then stops that API.
+    func withAPIWhoseRedisIsDown<T: Sendable>(_ body: (TestHTTPClient) async throws -> T) async throws -> T {
+        var configuration = context.configuration
+        configuration.redisURL = "redis://127.0.0.1:\(try PrivateServers.freePort())"
+        var redisOptions = RESPPoolOptions()
+        redisOptions.waitTimeout = .seconds(2)
+        var redisConfiguration = try RESPConfiguration(url: configuration.redisURL)
+        redisConfiguration.connectTimeout = .seconds(2)
+        let brokenRedis = RESPClient(configuration: redisConfiguration, options: redisOptions)
+        let broken = ServiceContext(configuration: configuration, logger: context.logger, metrics: MetricsRegistry(),
+                                    database: context.database, redis: brokenRedis, storage: storage)
+        let api = try await APIService.start(context: broken, version: "test")
+        let result: Result<T, any Error>
+        do { result = .success(try await body(TestHTTPClient(port: api.port))) } catch { result = .failure(error) }
+        await api.shutdown(grace: .seconds(1))
+        await brokenRedis.shutdown()
+        return try result.get()
+    }
 
     /// The stream's entries as field maps, oldest first.
     func streamEntries() async throws -> [[String: String]] {

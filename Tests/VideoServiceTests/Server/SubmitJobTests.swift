@@ -127,21 +127,7 @@ import TestSupport
             try await env.put("source/x/clip.mp4", patternBytes(10))
             let id = VideoID.generate()
             let seed = #"{"video_id": "\#(id)", "source_key": "source/x/clip.mp4"}"#
-            // A second API on the same database and storage whose Redis is a closed port.
-            let closed = try await closedPort()
-            var configuration = env.context.configuration
-            configuration.redisURL = "redis://127.0.0.1:\(closed)"
-            var redisOptions = RESPPoolOptions()
-            redisOptions.waitTimeout = .seconds(2)
-            var redisConfiguration = try RESPConfiguration(url: configuration.redisURL)
-            redisConfiguration.connectTimeout = .seconds(2)
-            let brokenRedis = RESPClient(configuration: redisConfiguration, options: redisOptions)
-            let broken = ServiceContext(configuration: configuration, logger: env.context.logger, metrics: MetricsRegistry(),
-                                        database: env.context.database, redis: brokenRedis, storage: env.storage)
-            let api = try await APIService.start(context: broken, version: "test")
-            let refused = try await TestHTTPClient(port: api.port).postJSON("/jobs", seed)
-            await api.shutdown(grace: .seconds(1))
-            await brokenRedis.shutdown()
+            let refused = try await env.withAPIWhoseRedisIsDown { try await $0.postJSON("/jobs", seed) }
             #expect(refused.status == 503)
             #expect(try refused.apiError().code == "unavailable")
             #expect(try await env.store.video(id: id)?.status == .queued, "recorded before the enqueue")
@@ -215,15 +201,4 @@ import TestSupport
 }
 
 /// A loopback port nothing listens on (bound, then closed).
-func closedPort() async throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+func closedPort() async throws -> Int { try PrivateServers.freePort() }
