@@ -38,7 +38,8 @@ public struct HTTPConnectionStateMachine: Sendable {
         var expectsContinue: Bool
         var continueSent = false
         var bodyComplete: Bool
-        /// Last time the handler was waiting for body bytes and got some (nil: not reading now).
+        /// Since when the handler has been waiting for body bytes (nil: not waiting now — it has
+        /// not asked yet, or is busy with the bytes it was given).
         var bodyWaitingSince: Instant?
         var responseStarted = false
         var persist = false
@@ -121,10 +122,12 @@ public struct HTTPConnectionStateMachine: Sendable {
         }
     }
 
-    /// The handler waits for body bytes.
+    /// The handler waits for body bytes. Reporting the same wait again (the connection re-checks
+    /// a waiting handler every few seconds) keeps its start: a client that sends nothing must
+    /// run into the body timeout, however often the wait is re-reported.
     public mutating func bodyWanted(now: Instant) -> Action {
         guard case .serving(var exchange) = state, !exchange.bodyComplete else { return .none }
-        exchange.bodyWaitingSince = now
+        if exchange.bodyWaitingSince == nil { exchange.bodyWaitingSince = now }
         var action = Action.none
         if exchange.expectsContinue && !exchange.continueSent && !exchange.responseStarted {
             exchange.continueSent = true
@@ -134,10 +137,12 @@ public struct HTTPConnectionStateMachine: Sendable {
         return action
     }
 
-    /// Body bytes arrived (progress resets the body timeout).
+    /// Body bytes arrived and were handed to the handler: it stops waiting (the time it spends
+    /// with them — writing them to storage, say — is not a stall of the client) until it asks for
+    /// more (`bodyWanted`), which starts the body timeout again.
     public mutating func bodyReceived(now: Instant) {
-        guard case .serving(var exchange) = state, exchange.bodyWaitingSince != nil else { return }
-        exchange.bodyWaitingSince = now
+        guard case .serving(var exchange) = state else { return }
+        exchange.bodyWaitingSince = nil
         state = .serving(exchange)
     }
 

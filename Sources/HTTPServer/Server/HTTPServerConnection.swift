@@ -47,7 +47,7 @@ final class HTTPServerConnection: Sendable {
                         try parser.parse(p)
                     }
                 } catch let error as HTTPParseError {
-                    body?.fail(HTTPError(error.status, error.kind.rawValue))
+                    body?.fail(HTTPError(error.status, error.detail.isEmpty ? error.kind.rawValue : "\(error.kind.rawValue): \(error.detail)"))
                     body = nil
                     if let t = inFlight { await t.value }  // earlier responses go first
                     let action = machine.withLock { $0.parseFailed(error) }
@@ -191,6 +191,12 @@ final class HTTPServerConnection: Sendable {
         var response: HTTPResponse
         do {
             response = try await responder.respond(to: request)
+            if Task.isCancelled {
+                // The reader gave up on this exchange (the client left, or its body stalled and
+                // the reader answers 408 itself): a response now would be a second one or none.
+                channel?.abandon()
+                return
+            }
         } catch let error as HTTPError {
             response = error.response
         } catch {

@@ -80,9 +80,25 @@ import Testing
         #expect(m.bodyWanted(now: at(5)) == .none)
         #expect(m.deadline == at(35))
         m.bodyReceived(now: at(20))
-        #expect(m.deadline == at(50))
-        #expect(m.deadlinePassed(now: at(49)) == .none)
-        #expect(m.deadlinePassed(now: at(50)) == .respondAndClose(.requestTimeout, .bodyTimeout))
+        #expect(m.deadline == nil, "bytes handed over: the handler is busy with them, not waiting")
+        #expect(m.bodyWanted(now: at(50)) == .none)
+        #expect(m.deadline == at(80), "the wait starts again when the handler asks for more")
+        #expect(m.deadlinePassed(now: at(79)) == .none)
+        #expect(m.deadlinePassed(now: at(80)) == .respondAndClose(.requestTimeout, .bodyTimeout))
+    }
+
+    /// The connection re-checks a waiting handler every few seconds and reports the same wait
+    /// again each time: that must not move the deadline (a stalled upload was never timed out).
+    @Test func repeatedBodyWantedDoesNotPostponeTheBodyTimeout() {
+        var m = Machine(timeouts: timeouts, now: at(0))
+        m.headReceived(head(.contentLength(2_000_000_000)), now: at(0))
+        _ = m.bodyWanted(now: at(1))
+        for s in stride(from: 6.0, through: 30, by: 5) {
+            #expect(m.bodyWanted(now: at(s)) == .none)
+            #expect(m.deadline == at(31), "re-reported at \(s) s")
+            #expect(m.deadlinePassed(now: at(s)) == .none)
+        }
+        #expect(m.deadlinePassed(now: at(31)) == .respondAndClose(.requestTimeout, .bodyTimeout))
     }
 
     @Test func bodyTimeoutAfterResponseStartedClosesWithoutResponse() {
