@@ -10,7 +10,8 @@
 /// [86400], VIDD_JOB_STREAM [video:jobs], VIDD_JOB_GROUP [video-workers], VIDD_DEAD_LETTER_STREAM
 /// [video:jobs:dead], VIDD_PROGRESS_KEY_PREFIX [progress:], VIDD_PROGRESS_CHANNEL_PREFIX
 /// [video:progress:], VIDD_PROGRESS_ALL_CHANNEL [video:progress:all], VIDD_LOG_FORMAT [logfmt|json],
-/// VIDD_LOG_LEVEL [info].
+/// VIDD_LOG_LEVEL [info], VIDD_MAX_UPLOAD_BYTES [20 GiB], VIDD_BODY_TIMEOUT_SECONDS [30],
+/// VIDD_SOURCE_PREFIXES [source/], VIDD_WORK_DIR [$TMPDIR, else /tmp].
 public struct Configuration: Sendable, Equatable {
     public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         public var host: String
@@ -61,6 +62,14 @@ public struct Configuration: Sendable, Equatable {
     public var keys = KeyNames()
     public var logFormat = LogFormat.logfmt
     public var logLevel = LogLevel.info
+    /// The largest request body `POST /jobs` accepts (413 beyond, before `100 Continue`).
+    public var maxUploadBytes: Int64 = 20 << 30
+    /// How long a request body may send nothing while vidd waits for it (408 and a close after).
+    public var bodyTimeout = Duration.seconds(30)
+    /// Key prefixes a JSON submission's `source_key` may name (uploads are stored under `source/`).
+    public var sourcePrefixes = [ObjectKeys.sourcePrefix]
+    /// Where a worker makes its per-job work directories (local disk; swept of dead workers' ones).
+    public var workDirectory = "/tmp"
 
     public init() {}
 
@@ -132,8 +141,37 @@ public struct Configuration: Sendable, Equatable {
             guard let l = LogLevel(rawValue: v) else { throw ValueError("must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))") }
             return l
         }
+        c.maxUploadBytes = reader.value("VIDD_MAX_UPLOAD_BYTES", default: c.maxUploadBytes) { v throws(ValueError) in
+            Int64(try parseInt(v, in: 1 << 20 ... 1 << 50))
+        }
+        c.bodyTimeout = reader.value("VIDD_BODY_TIMEOUT_SECONDS", default: c.bodyTimeout) { .seconds(try parseInt($0, in: 1...3600)) }
+        c.sourcePrefixes = reader.value("VIDD_SOURCE_PREFIXES", default: c.sourcePrefixes, parse: parseSourcePrefixes)
+        // $TMPDIR by default, as for any program's temporary files.
+        let tmpdir = environment["TMPDIR"].map { $0.trimmingBlanks() }.flatMap { $0.hasPrefix("/") ? $0 : nil }
+        c.workDirectory = reader.value("VIDD_WORK_DIR", default: tmpdir.map(Self.trimmedPath) ?? c.workDirectory) { v throws(ValueError) in
+            guard v.hasPrefix("/"), !v.split(separator: "/").contains("..") else { throw ValueError("must be an absolute path without ..") }
+            return trimmedPath(v)
+        }
         if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
         return c
+    }
+
+    static func trimmedPath(_ p: String) -> String { p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p }
+
+    /// `source/,incoming/`: comma-separated key prefixes, each ending in `/`; never one that holds
+    /// outputs (`processed/`), which would let a submission read another video's renditions.
+    static func parseSourcePrefixes(_ v: String) throws(ValueError) -> [String] {
+        let prefixes = v.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }
+        guard !prefixes.isEmpty else { throw ValueError("must name at least one prefix, e.g. source/") }
+        for p in prefixes {
+            guard p.hasSuffix("/"), (try? ObjectKeys.validate(String(p.dropLast()))) != nil else {
+                throw ValueError("\(p) is not a key prefix ending in /, e.g. source/")
+            }
+            guard !p.hasPrefix(ObjectKeys.processedPrefix), !ObjectKeys.processedPrefix.hasPrefix(p) else {
+                throw ValueError("\(p) overlaps processed/, where outputs are stored")
+            }
+        }
+        return prefixes
     }
 
     /// The environment vidd sees: an EnvironmentFile's values, overridden by the process environment
@@ -170,6 +208,10 @@ public struct Configuration: Sendable, Equatable {
         out.append(("consumer_group", keys.consumerGroup))
         out.append(("dead_letter_stream", keys.deadLetterStream))
         out.append(("log_format", logFormat.rawValue))
+        out.append(("max_upload_bytes", String(maxUploadBytes)))
+        out.append(("body_timeout_seconds", "\(bodyTimeout.components.seconds)"))
+        out.append(("source_prefixes", sourcePrefixes.joined(separator: ",")))
+        out.append(("work_dir", workDirectory))
         return out
     }
 
@@ -229,7 +271,7 @@ public struct Configuration: Sendable, Equatable {
         let path = String(v.dropFirst("file://".count))
         guard path.hasPrefix("/") else { throw ValueError("file storage needs an absolute path: file:///var/lib/vidd/storage") }
         guard !path.split(separator: "/").contains("..") else { throw ValueError("path must not contain ..") }
-        return .file(directory: path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path)
+        return .file(directory: trimmedPath(path))
     }
 
     static func parseBucket(_ v: String) throws(ValueError) -> String {

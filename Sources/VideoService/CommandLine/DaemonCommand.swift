@@ -147,6 +147,10 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_JOB_GROUP [video-workers]           VIDD_DEAD_LETTER_STREAM [video:jobs:dead]
           VIDD_PROGRESS_KEY_PREFIX [progress:]     VIDD_PROGRESS_CHANNEL_PREFIX [video:progress:]
           VIDD_PROGRESS_ALL_CHANNEL [video:progress:all]
+          VIDD_MAX_UPLOAD_BYTES [21474836480] (20 GiB; 413 beyond)
+          VIDD_BODY_TIMEOUT_SECONDS [30]           (an upload silent this long is cut off)
+          VIDD_SOURCE_PREFIXES [source/]           (key prefixes a JSON submission may name)
+          VIDD_WORK_DIR [$TMPDIR, else /tmp]       (workers' per-job directories)
         """
 
     public static func help(for command: String) -> String? {
