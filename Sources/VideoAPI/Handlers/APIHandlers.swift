@@ -67,6 +67,9 @@ final class APIHandlers: Sendable {
         case let e as HTTPError:
             // From the request body: over a limit, a broken chunked encoding, a body timeout.
             switch e.status.code {
+            case 413 where e.message.hasPrefix(HTTPParseError.Kind.bodyTooLarge.rawValue):
+                apiError = APIError(.payloadTooLarge,
+                                    "uploads are limited to \(context.configuration.maxUploadBytes) bytes (VIDD_MAX_UPLOAD_BYTES); \(e.message)")
             case 413: apiError = APIError(.payloadTooLarge, e.message)
             case 500...: apiError = .internalError
             default: apiError = APIError(.badRequest, e.message)

@@ -54,6 +54,10 @@ public final class APIService: Sendable {
         let listen = context.configuration.listen
         var configuration = HTTPServer.Configuration(host: listen.host, port: listen.port)
         configuration.timeouts = options.timeouts
+        // A body that stalls (its client gone quiet mid-upload) is cut off, and an upload is
+        // refused above the limit: from Content-Length before `100 Continue`, or as it streams.
+        configuration.timeouts.bodyProgress = context.configuration.bodyTimeout
+        configuration.limits.maxStreamedBodyBytes = Int(clamping: context.configuration.maxUploadBytes)
         let server = try await HTTPServer.start(configuration, responder: APIResponder(handlers: handlers))
         handlers.progressStreams.follow(context.redis.pubSub)
         context.logger.info("API listening", ["address": "\(listen.host):\(server.port)"])
