@@ -254,8 +254,13 @@ struct JobRunner: Sendable {
         return path
     }
 
+    /// Every database failure is retried (after the lease); an outage is called one, so the log
+    /// tells a restarting PostgreSQL from a statement that fails.
     private func database<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws(StepError) -> T {
-        do { return try await body() } catch { throw .transient("database (\(what)): \(error)") }
+        do { return try await body() } catch {
+            let kind = TransientFailure.isTransient(error) ? "PostgreSQL unavailable" : "database"
+            throw .transient("\(kind) (\(what)): \(error)")
+        }
     }
 
     /// Problems of the file itself fail the video at once; anything else is retried.

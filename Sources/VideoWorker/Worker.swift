@@ -422,7 +422,8 @@ public final class Worker: Sendable {
         do {
             _ = try await context.store.markFailed(id: delivery.videoID, message: message)
         } catch {
-            jobLogger.error("cannot record the failure: left pending", ["error": "\(error)"])
+            jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "cannot record the failure: left pending",
+                          fields: [("error", "\(error)")])
             return
         }
         await publishFailure(videoID: delivery.videoID, message: message, job: job, logger: jobLogger)
@@ -439,7 +440,8 @@ public final class Worker: Sendable {
                                                    reason: reason, at: Timestamp.now()))
             _ = try await context.store.markFailed(id: delivery.videoID, message: reason)
         } catch {
-            jobLogger.error("dead-lettering failed: left pending", ["error": "\(error)"])
+            jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "dead-lettering failed: left pending",
+                          fields: [("error", "\(error)")])
             return
         }
         context.metrics.increment(ServiceMetrics.jobsDeadLettered)

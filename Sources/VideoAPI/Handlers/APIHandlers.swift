@@ -86,8 +86,8 @@ final class APIHandlers: Sendable {
             default: apiError = .internalError
             }
         default:
-            if let backend = Self.unavailableBackend(error) {
-                apiError = APIError(.unavailable, "\(backend) is unavailable; try again later")
+            if let backend = TransientFailure.backend(of: error) {
+                apiError = APIError(.unavailable, "\(backend.rawValue) is unavailable; try again later")
             } else {
                 apiError = .internalError
             }
@@ -103,23 +103,6 @@ final class APIHandlers: Sendable {
         return APIResponse.error(apiError)
     }
 
-    /// Which backend a connection-level failure came from (a 503: worth retrying), or nil.
-    static func unavailableBackend(_ error: any Error) -> String? {
-        switch error {
-        case let e as PGError:
-            switch e {
-            case .connectionClosed, .network, .poolTimeout, .poolClosed, .tls, .queryTimeout: return "PostgreSQL"
-            default: return nil
-            }
-        case let e as RESPClientError:
-            switch e {
-            case .unexpectedReply, .protocolError: return nil
-            default: return "Redis"
-            }
-        default:
-            return nil
-        }
-    }
 }
 
 enum RequestText {

@@ -83,12 +83,16 @@ public enum OpenAPIDocument {
         }
         var errors = [400, 404, 500]
         if route.mutating { errors.append(401) }
-        if route.handler == .submitJob { errors += [413, 415, 422] }
+        // 408: an upload that stalls longer than VIDD_BODY_TIMEOUT_SECONDS; 413: over VIDD_MAX_UPLOAD_BYTES.
+        if route.handler == .submitJob { errors += [408, 413, 415, 422] }
         if route.handler == .retryVideo { errors.append(409) }
         if route.handler == .media { errors.append(416) }
-        // 503: a backend unreachable (readiness; an enqueue that failed after the row was
-        // recorded — submit again), or the server shutting down (progress streams).
-        if [.readyz, .submitJob, .retryVideo, .progressOne, .progressAll].contains(route.handler) { errors.append(503) }
+        // 503: a backend unreachable or restarting (readiness; PostgreSQL for every route that
+        // reads or writes rows; an enqueue that failed after the row was recorded — it is queued
+        // automatically later), or the server shutting down (progress streams).
+        if [.readyz, .submitJob, .retryVideo, .progressOne, .progressAll, .listVideos, .getVideo, .deleteVideo].contains(route.handler) {
+            errors.append(503)
+        }
         for status in errors.sorted() {
             out.append((String(status), ["description": "Error", "content": ["application/json": ["schema": ref("Error")]]]))
         }

@@ -196,17 +196,6 @@ struct ServiceRunner: Sendable {
         return 0
     }
 
-    /// The server not up yet (refused, reset, starting up, too many clients) is retried; wrong
-    /// credentials, a missing database or bad TLS settings are reported at once.
-    static func isWorthRetrying(_ error: any Error) -> Bool {
-        guard let pg = error as? PGError else { return true }
-        switch pg {
-        case .network, .connectionClosed, .poolTimeout: return true
-        case .server(let e): return ["57P03", "53300", "08006", "08001"].contains(e.sqlState)
-        default: return false
-        }
-    }
-
     var commandName: String {
         switch command {
         case .serve: "serve"
@@ -228,7 +217,9 @@ struct ServiceRunner: Sendable {
                 logger.error("migration failed", ["error": failure.description])
                 return false
             } catch {
-                guard Self.isWorthRetrying(error), ContinuousClock.now < deadline, !signals.received else {
+                // The server not up yet (refused, starting up, too many clients) is retried; wrong
+                // credentials, a missing database or bad TLS settings are reported at once.
+                guard TransientFailure.isTransient(error), ContinuousClock.now < deadline, !signals.received else {
                     logger.error("cannot use the database", ["error": "\(error)"])
                     return false
                 }
