@@ -16,9 +16,13 @@ public final class APIService: Sendable {
         public var presignExpiry: Duration = .seconds(3600)
         /// `retry:` sent first on every progress stream: how long EventSource waits to reconnect.
         public var reconnectDelay: Duration = .seconds(2)
+        /// Header, idle and write-stall timeouts (the body timeout is `VIDD_BODY_TIMEOUT_SECONDS`).
         public var timeouts = HTTPTimeouts()
         /// Longest each `/readyz` check may take before it counts as failed.
         public var readinessTimeout: Duration = .seconds(2)
+        /// Longest `GET /videos/{id}` waits for the progress snapshot (Redis) before it answers
+        /// from PostgreSQL alone, with `progress: null` and `X-Progress-Unavailable`.
+        public var progressBudget: Duration = .milliseconds(500)
         /// Tests only: runs after a progress stream has subscribed and before it reads the
         /// snapshot, so a test can publish exactly in the window the ordering has to cover.
         var afterSubscribe: (@Sendable (_ videoID: String?) async -> Void)?

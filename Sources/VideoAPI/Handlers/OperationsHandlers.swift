@@ -2,7 +2,6 @@ import VideoCore
 import HTTPServer
 import Reactor
 import RESP
-import Synchronization
 
 /// `/readyz` and `GET /media/{id}/{path}`.
 extension APIHandlers {
@@ -25,23 +24,12 @@ extension APIHandlers {
         return APIResponse.json(.object([("status", "ready"), ("checks", checks)]))
     }
 
+    /// nil when the check passed within the readiness timeout, else why not (redacted).
     private func check(_ body: @escaping @Sendable () async throws -> Void) async -> String? {
-        let redactor = context.configuration.redactor
-        let timeout = options.readinessTimeout
-        // Unstructured on purpose: a check stuck in a backend that ignores cancellation must not
-        // hold the answer back (a task group would wait for it).
-        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-            let answer = FirstAnswer(continuation)
-            let timer = Task {
-                guard (try? await EventLoop.shared.sleep(for: timeout)) != nil else { return }
-                answer.resume("no answer within \(timeout)")
-            }
-            Task {
-                var outcome: String?
-                do { try await body() } catch { outcome = redactor.redact("\(error)") }
-                timer.cancel()
-                answer.resume(outcome)
-            }
+        switch await TimeBudget.run(within: options.readinessTimeout, body) {
+        case .value: return nil
+        case .failed(let error): return context.configuration.redactor.redact("\(error)")
+        case .timedOut(let budget): return "no answer within \(budget)"
         }
     }
 
@@ -122,14 +110,5 @@ extension APIHandlers {
                 offset = last + 1
             }
         })
-    }
-}
-
-/// Resumes a continuation once: with whichever answer comes first.
-private final class FirstAnswer: Sendable {
-    private let continuation: Mutex<CheckedContinuation<String?, Never>?>
-    init(_ continuation: CheckedContinuation<String?, Never>) { self.continuation = Mutex(continuation) }
-    func resume(_ value: String?) {
-        continuation.withLock { c in defer { c = nil }; return c }?.resume(returning: value)
     }
 }

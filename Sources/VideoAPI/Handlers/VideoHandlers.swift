@@ -11,11 +11,35 @@ extension APIHandlers {
 
     /// Output URLs are `/media/{id}/…` (see `VideoJSON`): that route resolves them through
     /// `Storage.playableLocation` when fetched, so a URL in this answer never expires.
+    ///
+    /// The row and renditions come from PostgreSQL; the progress snapshot from Redis is an extra
+    /// that may be missing: when Redis does not answer within `progressBudget` (or fails), the
+    /// answer says `progress: null` and `X-Progress-Unavailable` says why, instead of waiting for
+    /// Redis's timeouts and failing the whole read.
     func getVideo(id: String) async throws -> HTTPResponse {
         let video = try await existingVideo(id)
         let renditions = try await store.renditions(videoID: video.id)
-        let progress = try await queue.latestProgress(videoID: video.id)
-        return APIResponse.json(VideoJSON.video(video, renditions: renditions, progress: progress))
+        let (progress, unavailable) = await progressWithinBudget(videoID: video.id)
+        var headers: HTTPFields = [:]
+        if let unavailable { headers["X-Progress-Unavailable"] = unavailable }
+        return APIResponse.json(VideoJSON.video(video, renditions: renditions, progress: progress), headers: headers)
+    }
+
+    /// The progress snapshot, or nil and why it is missing.
+    private func progressWithinBudget(videoID: String) async -> (ProgressEvent?, String?) {
+        let queue = self.queue
+        let budget = options.progressBudget
+        let why: String
+        switch await TimeBudget.run(within: budget, { try await queue.latestProgress(videoID: videoID, timeout: .after(budget)) }) {
+        case .value(let progress): return (progress, nil)
+        case .failed(let error):
+            context.logger.with("video_id", videoID).warning("progress snapshot unavailable", ["error": "\(error)"])
+            why = "Redis is unavailable"
+        case .timedOut:
+            context.logger.with("video_id", videoID).warning("progress snapshot unavailable", ["error": "no answer from Redis within the budget"])
+            why = "Redis did not answer within \(RedisCommands.milliseconds(budget)) ms"
+        }
+        return (nil, why)
     }
 
     /// Objects first, so a failure there leaves the video (and the way to retry the delete)

@@ -60,7 +60,12 @@ public enum OpenAPIDocument {
     static func responses(_ route: APIRoute) -> JSONValue {
         let success: JSONValue
         switch route.handler {
-        case .submitJob, .retryVideo, .getVideo: success = json(ref("Video"))
+        case .submitJob, .retryVideo: success = json(ref("Video"))
+        case .getVideo:
+            success = ["description": "OK", "content": ["application/json": ["schema": ref("Video")]],
+                       "headers": ["X-Progress-Unavailable": [
+                           "description": "Present when Redis did not give the progress snapshot in time: `progress` is null, and this says why",
+                           "schema": ["type": "string"]]]]
         case .listVideos: success = json(ref("VideoList"))
         case .deleteVideo: success = ["description": "Deleted"]
         case .progressOne, .progressAll:

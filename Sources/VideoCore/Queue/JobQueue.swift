@@ -39,13 +39,13 @@ public struct JobQueue: Sendable {
     }
 
     /// The latest progress JSON, or nil (never started, or expired).
-    public func snapshot(videoID: String) async throws -> String? {
-        let reply = try await redis.send(RESPCommand(commands.readProgress(videoID: videoID)))
+    public func snapshot(videoID: String, timeout: RESPTimeout = .default) async throws -> String? {
+        let reply = try await redis.send(RESPCommand(commands.readProgress(videoID: videoID)), timeout: timeout)
         return reply.isNull ? nil : reply.string
     }
 
     /// The latest progress event, or nil (never started, expired, or not a progress event).
-    public func latestProgress(videoID: String) async throws -> ProgressEvent? {
-        try await snapshot(videoID: videoID).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
+    public func latestProgress(videoID: String, timeout: RESPTimeout = .default) async throws -> ProgressEvent? {
+        try await snapshot(videoID: videoID, timeout: timeout).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
     }
 }

@@ -18,7 +18,7 @@ public struct RedisCommands: Sendable {
         self.init(keys: c.keys, consumer: consumer, streamMaxLength: c.streamMaxLength, progressTTL: c.progressTTL)
     }
 
-    static func milliseconds(_ d: Duration) -> String {
+    package static func milliseconds(_ d: Duration) -> String {
         let (s, atto) = d.components
         return String(s * 1000 + atto / 1_000_000_000_000_000)
     }

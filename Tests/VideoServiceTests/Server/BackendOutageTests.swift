@@ -6,7 +6,8 @@ import TestSupport
 @testable import VideoCore
 
 /// The API while a backend restarts or hangs, on servers of the test's own (the shared ones keep
-/// serving the other tests): a PostgreSQL that refuses new sessions is a 503 like any outage.
+/// serving the other tests): a PostgreSQL that refuses new sessions is a 503 like any outage, and
+/// a Redis that does not answer never holds back a read that PostgreSQL alone can serve.
 @Suite struct BackendOutageTests {
     /// `pg_ctl stop -m smart` (as in a restart) while a session is open: PostgreSQL refuses every new
     /// session with FATAL 57P03 "the database system is shutting down". The API's pool meets it
@@ -38,6 +39,37 @@ import TestSupport
             }
             #expect(!env.logs.lines.contains { $0.contains("level=error") }, "an outage is not logged as a bug")
             await holder.close()
+        }
+    }
+
+    /// A Redis that accepts connections but never answers (SIGSTOP): `GET /videos/{id}` still
+    /// answers at once from PostgreSQL, with `progress: null` and a header saying why; the list
+    /// does not touch Redis at all.
+    @Test func unresponsiveRedisDoesNotStallVideoReads() async throws {
+        guard let redis = try await PrivateRedis.start() else { return }
+        defer { redis.destroy() }
+        try await APITestEnvironment.with("redisfrozen", redisURL: redis.url) { env in
+            let video = try await env.recordVideo()
+            try await env.queue.publish(ProgressEvent(videoID: video.id, status: .queued, timestamp: Timestamp.now()))
+            let before = try await env.client.get("/videos/\(video.id)")
+            #expect(before.status == 200 && before.header("X-Progress-Unavailable") == nil)
+            #expect(try before.json()["progress"] is [String: Any], "\(before.text)")
+
+            redis.freeze()
+            for _ in 0..<2 {
+                let start = ContinuousClock.now
+                let r = try await env.client.get("/videos/\(video.id)")
+                let elapsed = ContinuousClock.now - start
+                #expect(r.status == 200, "\(r.text)")
+                #expect(elapsed < .seconds(3), "answered within the progress budget, not after Redis timeouts: \(elapsed)")
+                #expect(try r.json()["progress"] is NSNull)
+                #expect(try r.json()["status"] as? String == "queued")
+                #expect(r.header("X-Progress-Unavailable") != nil, "the answer says the progress is missing, and why")
+            }
+            let start = ContinuousClock.now
+            let list = try await env.client.get("/videos")
+            #expect(list.status == 200 && ContinuousClock.now - start < .seconds(3))
+            redis.thaw()
         }
     }
 }
