@@ -9,6 +9,7 @@ import RESP
 final class APIHandlers: Sendable {
     let context: ServiceContext
     let queue: JobQueue
+    let outbox: EnqueueOutbox
     let authorization: BearerAuthorization
     let options: APIService.Options
     let openAPIText: String
@@ -18,6 +19,7 @@ final class APIHandlers: Sendable {
         self.context = context
         // The API only enqueues and reads progress; the consumer name is never used to read.
         self.queue = JobQueue(context: context, consumer: "api")
+        self.outbox = EnqueueOutbox(context: context)
         self.authorization = BearerAuthorization(tokens: context.configuration.apiTokens)
         self.options = options
         self.openAPIText = OpenAPIDocument.make(version: version).text

@@ -62,48 +62,46 @@ extension APIHandlers {
         context.logger.with("video_id", videoID).info("upload stored", ["key": key, "bytes": String(info.size)])
     }
 
-    /// Records the video (idempotent on its id), then enqueues it when it needs to be.
-    ///
-    /// A re-submitted id answers 200 with the existing video and enqueues nothing — unless the
-    /// video is still `queued` with no trace of a successful enqueue (no progress snapshot, or
-    /// the snapshot of an earlier, finished run): then the earlier attempt failed after recording
-    /// the row (it answered 503) and this one enqueues it (202). A successful enqueue and its
-    /// `queued` snapshot are written in one MULTI/EXEC, so "snapshot present" means "entry added".
+    /// Records an uploaded video, then enqueues it. A failed insert removes the upload: nothing
+    /// refers to it.
     func register(id: String, title: String?, sourceKey: String, originalName: String?, uploaded: Bool) async throws -> HTTPResponse {
-        let logger = context.logger.with("video_id", id)
         let video: Video
         let created: Bool
         do {
             (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName)
         } catch {
             if uploaded {
-                // Nothing refers to the upload: do not leave it behind.
                 _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
             }
             throw error
         }
-        var enqueue = created
-        if !created, video.status == .queued {
-            let snapshot = try await queue.latestProgress(videoID: id)
-            enqueue = snapshot == nil || snapshot!.status.isFinal
-        }
-        if enqueue { try await enqueueRecorded(video) }
-        logger.info(created ? "video submitted" : "video re-submitted", ["enqueued": String(enqueue), "source_key": sourceKey])
-        return APIResponse.json(VideoJSON.video(video), status: enqueue ? 202 : 200,
-                                headers: ["Location": VideoJSON.location(videoID: id)])
+        return try await enqueueIfNeeded(video, created: created)
     }
 
-    /// XADD the job and announce `queued` (snapshot key + both channels) atomically. A failure is
-    /// a 503: the row stays `queued`, and re-submitting (or retrying) the same id enqueues it.
+    /// A new video is enqueued. A re-submitted id answers 200 with the existing video and
+    /// enqueues nothing — unless it is still `queued` and its enqueue never happened (the first
+    /// submission answered 503): then this one enqueues it (202). See `EnqueueOutbox`.
+    func enqueueIfNeeded(_ video: Video, created: Bool) async throws -> HTTPResponse {
+        var enqueue = created
+        if !created { enqueue = try await outbox.needsEnqueue(video) }
+        if enqueue { try await enqueueRecorded(video) }
+        context.logger.with("video_id", video.id).info(created ? "video submitted" : "video re-submitted",
+                                                       ["enqueued": String(enqueue), "source_key": video.sourceKey])
+        return APIResponse.json(VideoJSON.video(video), status: enqueue ? 202 : 200,
+                                headers: ["Location": VideoJSON.location(videoID: video.id)])
+    }
+
+    /// XADD the job and announce `queued` (snapshot key + both channels) atomically, then record
+    /// it on the row. A failure is a 503: the row stays `queued` with its enqueue unrecorded, and
+    /// a reconciler enqueues it once Redis is back (a re-submission or retry does it at once).
     func enqueueRecorded(_ video: Video) async throws {
-        let now = Timestamp.now()
-        let job = JobMessage(videoID: video.id, sourceKey: video.sourceKey, attempt: 1, enqueuedAt: now,
-                             title: video.title, originalName: video.originalName)
         do {
-            try await queue.enqueueAnnouncingQueued(job, event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now))
+            try await outbox.enqueue(video)
         } catch {
-            context.logger.with("video_id", video.id).error("enqueue failed; the video stays queued", ["error": "\(error)"])
-            throw APIError(.unavailable, "video \(video.id) is recorded but could not be queued (Redis unavailable); submit it again to retry")
+            context.logger.with("video_id", video.id).log(TransientFailure.isTransient(error) ? .warning : .error,
+                                                          "enqueue failed; the video stays queued until it can be enqueued",
+                                                          fields: [("error", "\(error)")])
+            throw APIError(.unavailable, "video \(video.id) is recorded but could not be queued (Redis unavailable); it is queued automatically once Redis is back")
         }
     }
 }

@@ -68,8 +68,8 @@ extension APIHandlers {
         return HTTPResponse(status: .noContent)
     }
 
-    /// A failed video goes back to `queued` and onto the stream. A video left `queued` by an
-    /// enqueue that failed (503) is enqueued again; anything else is a 409.
+    /// A failed video goes back to `queued` and onto the stream. A `queued` video whose enqueue
+    /// never happened (its submission answered 503) is enqueued now; anything else is a 409.
     func retryVideo(id: String) async throws -> HTTPResponse {
         let existing = try await existingVideo(id)
         let video: Video
@@ -77,9 +77,8 @@ extension APIHandlers {
             video = requeued
         } else {
             guard let current = try await store.video(id: existing.id) else { throw APIError(.notFound, "no video with id \(existing.id)") }
-            let snapshot = try await queue.latestProgress(videoID: current.id)
-            guard current.status == .queued, snapshot == nil || snapshot!.status.isFinal else {
-                throw APIError(.conflict, "video \(current.id) is \(current.status.rawValue); only a failed video can be retried")
+            guard try await outbox.needsEnqueue(current) else {
+                throw APIError(.conflict, "video \(current.id) is \(current.status.rawValue)\(current.status == .queued ? " and on the queue already" : ""); only a failed video can be retried")
             }
             video = current
         }

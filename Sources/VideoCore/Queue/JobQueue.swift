@@ -31,6 +31,23 @@ public struct JobQueue: Sendable {
         return id
     }
 
+    /// XADD the job, SET its `queued` snapshot and PUBLISH it on both channels, in one MULTI/EXEC:
+    /// either the entry and the snapshot both exist or neither does. `EnqueueOutbox` relies on
+    /// that to tell a recorded-but-never-enqueued video (no live snapshot) from an enqueued one.
+    /// Returns the entry id.
+    @discardableResult
+    package func enqueueAnnouncingQueued(_ job: JobMessage, event: ProgressEvent, timeout: RESPTimeout = .default) async throws -> String {
+        let batch = [commands.enqueue(job), commands.storeProgress(event)] + commands.publishProgress(event)
+        guard let replies = try await redis.transaction(batch.map { RESPCommand($0) }, timeout: timeout) else {
+            throw RESPClientError.unexpectedReply(command: "EXEC", reply: .null)
+        }
+        for case .error(let e) in replies.map(\.withoutAttributes) { throw e }
+        guard let id = replies.first?.string else {
+            throw RESPClientError.unexpectedReply(command: "XADD", reply: replies.first ?? .null)
+        }
+        return id
+    }
+
     /// SET progress:{id} PX ttl, PUBLISH video:progress:{id}, PUBLISH video:progress:all.
     public func publish(_ event: ProgressEvent) async throws {
         let all = [commands.storeProgress(event)] + commands.publishProgress(event)

@@ -7,7 +7,7 @@ public struct Migration: Sendable, Equatable {
 
 /// The schema, in order. `MigrationRunner` applies those not yet in `schema_migrations`.
 public enum Migrations {
-    public static let all: [Migration] = [initial]
+    public static let all: [Migration] = [initial, enqueueOutbox]
 
     static let initial = Migration(version: 1, name: "001_init", sql: """
         CREATE TABLE videos (
@@ -49,5 +49,18 @@ public enum Migrations {
             updated_at        timestamptz NOT NULL DEFAULT now(),
             UNIQUE (video_id, height)
         );
+        """)
+}
+
+// service-edges (migrations 10–19)
+extension Migrations {
+    /// The outbox of enqueues: a `queued` row with `enqueued_at` NULL still has to be put on the
+    /// stream (its API answered 503, or stopped before it could), and a reconciler in every vidd
+    /// process does it. Rows finished before this migration count as enqueued; rows still queued
+    /// are left to the reconciler, which first checks Redis for a sign that they were enqueued.
+    static let enqueueOutbox = Migration(version: 11, name: "011_enqueue_outbox", sql: """
+        ALTER TABLE videos ADD COLUMN enqueued_at timestamptz;
+        UPDATE videos SET enqueued_at = created_at WHERE status <> 'queued';
+        CREATE INDEX videos_enqueue_pending_idx ON videos (updated_at) WHERE status = 'queued' AND enqueued_at IS NULL;
         """)
 }

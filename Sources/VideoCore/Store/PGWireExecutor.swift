@@ -26,6 +26,12 @@ extension PGPool: SQLParameterisedExecutor {
     }
 }
 
+extension PGPool: SQLTransactionalExecutor {
+    public func inTransaction<T: Sendable>(_ body: (any SQLParameterisedExecutor) async throws -> T) async throws -> T {
+        try await withConnection { connection in try await connection.transaction { try await body($0) } }
+    }
+}
+
 enum PGRowText {
     @Sendable static func strings(_ row: PGRow) throws -> [String?] {
         try (0..<row.count).map { i in try row.decode(String?.self, at: i) }

@@ -59,7 +59,7 @@ public enum SQL {
     /// $1 id. `POST /videos/{id}/retry`: only a failed video goes back to the queue.
     public static let requeueFailed = """
         UPDATE videos SET status = 'queued', error_message = NULL, started_at = NULL, completed_at = NULL,
-            attempts = 0, updated_at = now()
+            attempts = 0, enqueued_at = NULL, updated_at = now()
         WHERE id = $1::uuid AND status = 'failed'
         RETURNING \(videoColumns)
         """

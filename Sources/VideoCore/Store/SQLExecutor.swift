@@ -9,3 +9,9 @@ public protocol SQLExecutor: Sendable {
 public protocol SQLParameterisedExecutor: SQLExecutor {
     func query(_ sql: String, _ parameters: [String?]) async throws -> [[String?]]
 }
+
+/// Statements that must run together, in one transaction on one session.
+public protocol SQLTransactionalExecutor: SQLParameterisedExecutor {
+    /// Runs `body` between BEGIN and COMMIT (ROLLBACK when it throws; the error is rethrown).
+    func inTransaction<T: Sendable>(_ body: (any SQLParameterisedExecutor) async throws -> T) async throws -> T
+}

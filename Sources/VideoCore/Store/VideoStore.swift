@@ -1,6 +1,6 @@
 /// The service's database operations, over any executor that speaks PostgreSQL's extended protocol
-/// (PGWire's connection or pool, once wired). Every method is one statement from `SQL`.
-public struct VideoStore<DB: SQLParameterisedExecutor>: Sendable {
+/// (PGWire's pool). Every method is a statement from `SQL`, or a few in one transaction.
+public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
     public let db: DB
 
     public init(db: DB) { self.db = db }
@@ -63,5 +63,15 @@ public struct VideoStore<DB: SQLParameterisedExecutor>: Sendable {
     /// The deleted video's source key, or nil when there was no such video.
     public func deleteVideo(id: String) async throws -> String? {
         try await db.query(SQL.deleteVideo, [id]).first.flatMap { $0.count > 1 ? $0[1] : nil }
+    }
+
+    /// Records that the video's job is on the stream.
+    public func markEnqueued(id: String) async throws {
+        _ = try await db.query(SQL.markEnqueued, [id])
+    }
+
+    /// Whether the enqueue of the video's current run was recorded (false also when it is gone).
+    public func isEnqueueRecorded(id: String) async throws -> Bool {
+        try await db.query(SQL.enqueueRecorded, [id]).first?.first == "true"
     }
 }

@@ -146,6 +146,9 @@ struct ServiceRunner: Sendable {
             }
         }
         let worker = runsWorker ? Worker(context: context) : nil
+        // Every process finishes enqueues that failed (their API answered 503); several at once
+        // share the work (`EnqueueReconciler`).
+        let reconciler = Task(executorPreference: EventLoop.shared) { await EnqueueReconciler(context: context).run() }
         let workerTask = worker.map { worker in
             Task(executorPreference: EventLoop.shared) { () -> (any Error)? in
                 do { try await worker.run(); return nil } catch { return error }
@@ -184,6 +187,8 @@ struct ServiceRunner: Sendable {
         async let workerDone: Void = { if let worker { await worker.stop(grace: configuration.shutdownGrace) } }()
         _ = await (apiDone, workerDone)
         let workerError = await workerTask?.value
+        reconciler.cancel()
+        await reconciler.value
         impatience.cancel()
         watchdog?.cancel()
         signals.stop()

@@ -1,0 +1,19 @@
+/// The statements of the enqueue outbox (which queued videos still have to be put on the stream).
+extension SQL {
+    /// $1 id: its job is on the stream (the outbox entry is done).
+    public static let markEnqueued = """
+        UPDATE videos SET enqueued_at = now() WHERE id = $1::uuid AND status = 'queued' AND enqueued_at IS NULL
+        """
+
+    /// $1 id: whether an enqueue of its current run was recorded ('true'/'false'; no row: gone).
+    public static let enqueueRecorded = "SELECT (enqueued_at IS NOT NULL)::text FROM videos WHERE id = $1::uuid"
+
+    /// $1 minimum age in milliseconds, $2 batch size. Queued videos whose enqueue was never
+    /// recorded, oldest first, locked for this transaction; rows another reconciler holds are
+    /// skipped, so reconcilers running at once never take the same video.
+    public static let lockPendingEnqueues = """
+        SELECT \(videoColumns) FROM videos
+        WHERE status = 'queued' AND enqueued_at IS NULL AND updated_at <= now() - $1::bigint * interval '1 millisecond'
+        ORDER BY updated_at LIMIT $2::integer FOR UPDATE SKIP LOCKED
+        """
+}
