@@ -206,8 +206,11 @@ public final class Worker: Sendable {
                 continue
             }
             let fields = entry.fields.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) }
-            do {
+            do throws(JobMessage.DecodingError) {
                 let message = try JobMessage(fields: fields)
+                if let named = message.sourceBucket, named != context.configuration.bucket {
+                    throw JobMessage.DecodingError(reason: "s3_path names bucket \(named); this worker reads sources from bucket \(context.configuration.bucket) only")
+                }
                 messages[entry.id] = message
                 out.append(Delivery(entryID: entry.id, videoID: message.videoID, deliveryCount: c.deliveryCount))
             } catch {

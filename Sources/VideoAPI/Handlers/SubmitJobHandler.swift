@@ -9,13 +9,20 @@ extension APIHandlers {
         switch try SubmissionForm.classify(contentType: request.headers["Content-Type"]) {
         case .json:
             let body = try await request.body.collect(upTo: JobSubmission.maximumBodyBytes)
-            let submission = try JobSubmission(json: body)
-            guard try await storage.head(key: submission.sourceKey) != nil else {
-                throw APIError(.validationFailed, "source_key \(RequestText.shown(submission.sourceKey)) does not exist in storage")
+            let submission = try JobSubmission(json: body, bucket: context.configuration.bucket,
+                                               sourcePrefixes: context.configuration.sourcePrefixes)
+            let key = submission.sourceKey
+            let name = submission.originalName ?? key.split(separator: "/").last.map(String.init)
+            let storage = self.storage
+            // Checked under the source's lock, so a delete of the object's last video cannot
+            // remove it between this check and the row.
+            guard let (video, created) = try await store.createVideo(
+                id: submission.videoID ?? VideoID.generate(), title: submission.title, sourceKey: key, originalName: name,
+                ifSourceExists: { try await storage.head(key: key) != nil })
+            else {
+                throw APIError(.validationFailed, "source_key \(RequestText.shown(key)) does not exist in storage")
             }
-            let name = submission.originalName ?? submission.sourceKey.split(separator: "/").last.map(String.init)
-            return try await register(id: submission.videoID ?? VideoID.generate(), title: submission.title,
-                                      sourceKey: submission.sourceKey, originalName: name, uploaded: false)
+            return try await enqueueIfNeeded(video, created: created)
 
         case .rawUpload:
             let (name, title) = try JobSubmission.rawUploadName(query: String(request.head.query ?? ""))

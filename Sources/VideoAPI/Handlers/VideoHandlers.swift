@@ -42,29 +42,31 @@ extension APIHandlers {
         return (nil, why)
     }
 
-    /// Objects first, so a failure there leaves the video (and the way to retry the delete)
-    /// intact; then the rows (renditions cascade); then the objects once more, for outputs a
-    /// worker still running wrote meanwhile (it cannot complete the video: its row is gone);
-    /// then the progress snapshot. Only `source/{id}/` and `processed/{id}/` are removed: a
-    /// source submitted by key elsewhere in the bucket belongs to whoever put it there.
+    /// Outputs first, so a failure there leaves the video (and the way to retry the delete)
+    /// intact; then the rows (renditions cascade) and — when this was the last video using it and
+    /// vidd owns it — the source object, in one transaction under the source's lock (see
+    /// `VideoStore.deleteVideo`); then the outputs once more, for those a worker still running
+    /// wrote meanwhile (it cannot complete the video: its row is gone); then the progress
+    /// snapshot. A source other videos still use stays for them; one another party put in the
+    /// bucket is theirs.
     func deleteVideo(id: String) async throws -> HTTPResponse {
         let video = try await existingVideo(id)
         let logger = context.logger.with("video_id", video.id)
-        let prefixes = [ObjectKeys.sourceDirectory(videoID: video.id), ObjectKeys.processedDirectory(videoID: video.id)]
-        var removed = 0
-        for prefix in prefixes { removed += try await storage.delete(prefix: prefix) }
-        guard try await store.deleteVideo(id: video.id) != nil else {
+        let outputs = ObjectKeys.processedDirectory(videoID: video.id)
+        let storage = self.storage
+        var removed = try await storage.delete(prefix: outputs)
+        guard let source = try await store.deleteVideo(id: video.id, sourceKey: video.sourceKey,
+                                                       removeSource: { try await storage.delete(key: $0) }) else {
             throw APIError(.notFound, "no video with id \(video.id)")  // deleted concurrently
         }
-        for prefix in prefixes {
-            do { removed += try await storage.delete(prefix: prefix) } catch {
-                logger.warning("late outputs not removed", ["prefix": prefix, "error": "\(error)"])
-            }
+        if source == .removed { removed += 1 }
+        do { removed += try await storage.delete(prefix: outputs) } catch {
+            logger.warning("late outputs not removed", ["prefix": outputs, "error": "\(error)"])
         }
         do { try await queue.deleteSnapshot(videoID: video.id) } catch {
             logger.warning("progress snapshot not removed (it expires by itself)", ["error": "\(error)"])
         }
-        logger.info("video deleted", ["objects": String(removed)])
+        logger.info("video deleted", ["objects": String(removed), "source": "\(source)"])
         return HTTPResponse(status: .noContent)
     }
 

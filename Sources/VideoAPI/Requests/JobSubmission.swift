@@ -55,8 +55,10 @@ public struct JobSubmission: Sendable, Equatable {
         var title: String?
     }
 
-    /// Validates the JSON form. Whether `source_key` exists in storage is the handler's check (a 422).
-    public init(json: some Collection<UInt8>) throws(APIError) {
+    /// Validates the JSON form. The key must lie under one of `sourcePrefixes` (never another
+    /// video's outputs, nor anything else in the bucket), and an `s3://bucket/…` path must name
+    /// `bucket`, the only one vidd reads. Whether the key exists is the handler's check (a 422).
+    public init(json: some Collection<UInt8>, bucket: String, sourcePrefixes: [String]) throws(APIError) {
         guard json.count <= Self.maximumBodyBytes else { throw APIError(.payloadTooLarge, "a JSON submission is at most 64 KiB") }
         let body: Body
         do {
@@ -72,8 +74,15 @@ public struct JobSubmission: Sendable, Equatable {
         guard let rawKey = body.source_key ?? body.s3_path else {
             throw APIError(.validationFailed, "source_key is required (the key of an object already in storage)")
         }
-        guard let key = ObjectKeys.normalizeSubmittedKey(rawKey) else {
+        guard let submitted = ObjectKeys.parseSubmittedKey(rawKey) else {
             throw APIError(.validationFailed, "source_key is not a valid object key")
+        }
+        if let named = submitted.bucket, named != bucket {
+            throw APIError(.validationFailed, "\(RequestText.shown(rawKey)) names bucket \(RequestText.shown(named)); vidd reads sources only from bucket \(bucket)")
+        }
+        let key = submitted.key
+        guard sourcePrefixes.contains(where: { key.hasPrefix($0) }) else {
+            throw APIError(.validationFailed, "source_key \(RequestText.shown(key)) is outside the upload prefix; it must start with \(sourcePrefixes.joined(separator: " or "))")
         }
         if let title = body.title, title.count > Self.maximumTitleLength {
             throw APIError(.validationFailed, "title is longer than \(Self.maximumTitleLength) characters")

@@ -12,19 +12,24 @@ public struct JobMessage: Sendable, Equatable {
     public var enqueuedAt: String?
     public var title: String?
     public var originalName: String?
+    /// The bucket an `s3://bucket/key` path named (the seed's form); the worker refuses one that
+    /// is not its own. vidd itself writes plain keys.
+    public var sourceBucket: String?
 
     public init(videoID: String, sourceKey: String, attempt: Int = 1, enqueuedAt: String? = nil,
-                title: String? = nil, originalName: String? = nil) {
+                title: String? = nil, originalName: String? = nil, sourceBucket: String? = nil) {
         self.videoID = videoID
         self.sourceKey = sourceKey
         self.attempt = attempt
         self.enqueuedAt = enqueuedAt
         self.title = title
         self.originalName = originalName
+        self.sourceBucket = sourceBucket
     }
 
     public struct DecodingError: Error, Sendable, Equatable, CustomStringConvertible {
         public var reason: String
+        public init(reason: String) { self.reason = reason }
         public var description: String { "bad job message: \(reason)" }
     }
 
@@ -49,7 +54,7 @@ public struct JobMessage: Sendable, Equatable {
         guard let id = map["video_id"], let uuid = VideoID.normalize(id) else {
             throw DecodingError(reason: "video_id missing or not a UUID")
         }
-        guard let rawKey = map["source_key"] ?? map["s3_path"], let key = ObjectKeys.normalizeSubmittedKey(rawKey) else {
+        guard let rawKey = map["source_key"] ?? map["s3_path"], let submitted = ObjectKeys.parseSubmittedKey(rawKey) else {
             throw DecodingError(reason: "source_key (or s3_path) missing or not a valid object key")
         }
         var attempt = 1
@@ -57,8 +62,8 @@ public struct JobMessage: Sendable, Equatable {
             guard let n = Int(a), n >= 1 else { throw DecodingError(reason: "attempt must be a positive integer") }
             attempt = n
         }
-        self.init(videoID: uuid, sourceKey: key, attempt: attempt, enqueuedAt: map["enqueued_at"],
-                  title: map["title"], originalName: map["original_name"])
+        self.init(videoID: uuid, sourceKey: submitted.key, attempt: attempt, enqueuedAt: map["enqueued_at"],
+                  title: map["title"], originalName: map["original_name"], sourceBucket: submitted.bucket)
     }
 }
 

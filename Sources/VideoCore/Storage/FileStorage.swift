@@ -126,6 +126,18 @@ public struct FileStorage: Storage {
         }
     }
 
+    public func delete(key: String) async throws {
+        let file = try path(for: key)
+        // (A `Bool` result, not Void: Swift 6.3's SIL verifier crashes on a Void typed-throws closure here.)
+        _ = try await OffThread.io { () throws(StorageError) -> Bool in
+            if unlink(file) != 0 && errno != ENOENT && errno != ENOTDIR { throw Self.ioError("unlink", file) }
+            // Parent directories left empty go too (rmdir refuses a non-empty one).
+            var parts = key.split(separator: "/").dropLast()
+            while !parts.isEmpty, rmdir(root + "/" + parts.joined(separator: "/")) == 0 { parts = parts.dropLast() }
+            return true
+        }
+    }
+
     public func list(prefix: String) async throws -> [ObjectInfo] {
         // The deepest directory the prefix names fully: walking starts there, not at the root.
         let directoryPart = prefix.contains("/") ? String(prefix[..<prefix.lastIndex(of: "/")!]) : ""

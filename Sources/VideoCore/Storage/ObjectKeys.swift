@@ -85,17 +85,30 @@ public enum ObjectKeys {
         }
     }
 
-    /// A key as a client submitted it (`source_key` or the seed's `s3_path`): `s3://bucket/` and a
-    /// leading `/` are dropped; nil when what remains is not a valid key.
-    public static func normalizeSubmittedKey(_ raw: String) -> String? {
+    /// A key as a client submitted it (`source_key` or the seed's `s3_path`): the bucket it
+    /// named (`s3://bucket/key`), if any, and the key without a leading `/`.
+    public struct SubmittedKey: Sendable, Equatable {
+        public var bucket: String?
+        public var key: String
+    }
+
+    /// nil when what remains after `s3://bucket/` and leading slashes is not a valid key.
+    public static func parseSubmittedKey(_ raw: String) -> SubmittedKey? {
         var key = Substring(raw)
+        var bucket: String?
         if key.hasPrefix("s3://") {
             key = key.dropFirst(5)
             guard let slash = key.firstIndex(of: "/") else { return nil }
+            bucket = String(key[..<slash])
             key = key[key.index(after: slash)...]
         }
         while key.hasPrefix("/") { key.removeFirst() }
         let s = String(key)
-        return (try? validate(s)) != nil ? s : nil
+        return (try? validate(s)) != nil ? SubmittedKey(bucket: bucket, key: s) : nil
+    }
+
+    /// The key alone (the bucket, if one was named, is the caller's to check).
+    public static func normalizeSubmittedKey(_ raw: String) -> String? {
+        parseSubmittedKey(raw)?.key
     }
 }

@@ -164,6 +164,15 @@ public struct S3Storage: Storage {
         return objects.count
     }
 
+    public func delete(key: String) async throws {
+        let s3Key = try objectKey(key)
+        do {
+            try await client.deleteObject(bucket: bucket, key: s3Key)  // S3 answers 204 for a missing key too
+        } catch {
+            throw mapError(error, operation: "DeleteObject", key: key)
+        }
+    }
+
     public func list(prefix: String) async throws -> [ObjectInfo] {
         // The same check as the file backend, so a prefix is accepted by both or by neither.
         if let slash = prefix.lastIndex(of: "/") {

@@ -60,6 +60,9 @@ public protocol Storage: Sendable {
     @discardableResult
     func delete(prefix: String) async throws -> Int
 
+    /// Deletes exactly the object `key` (not others it is a prefix of); nothing when it is absent.
+    func delete(key: String) async throws
+
     /// Objects whose key starts with `prefix`, sorted by key.
     func list(prefix: String) async throws -> [ObjectInfo]
 

@@ -7,7 +7,7 @@ public struct Migration: Sendable, Equatable {
 
 /// The schema, in order. `MigrationRunner` applies those not yet in `schema_migrations`.
 public enum Migrations {
-    public static let all: [Migration] = [initial, enqueueOutbox]
+    public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox]
 
     static let initial = Migration(version: 1, name: "001_init", sql: """
         CREATE TABLE videos (
@@ -54,6 +54,16 @@ public enum Migrations {
 
 // service-edges (migrations 10–19)
 extension Migrations {
+    /// Which videos own their source object: it is deleted with the last video that uses it, and
+    /// only if one of them owns it (an upload, or a key in the video's own `source/{id}/`; a key
+    /// another party put in the bucket is theirs). Ownership passes to the remaining users when
+    /// the owner is deleted first. The index serves "who else uses this key".
+    static let sourceOwnership = Migration(version: 10, name: "010_source_ownership", sql: """
+        ALTER TABLE videos ADD COLUMN source_owned boolean NOT NULL DEFAULT false;
+        UPDATE videos SET source_owned = (source_key LIKE 'source/' || id::text || '/%');
+        CREATE INDEX videos_source_key_idx ON videos (source_key);
+        """)
+
     /// The outbox of enqueues: a `queued` row with `enqueued_at` NULL still has to be put on the
     /// stream (its API answered 503, or stopped before it could), and a reconciler in every vidd
     /// process does it. Rows finished before this migration count as enqueued; rows still queued

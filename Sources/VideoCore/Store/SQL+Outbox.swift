@@ -1,5 +1,19 @@
-/// The statements of the enqueue outbox (which queued videos still have to be put on the stream).
+/// The statements of source ownership (who may delete a source object, and when) and of the
+/// enqueue outbox (which queued videos still have to be put on the stream).
 extension SQL {
+    /// $1 source key. Until the transaction ends, every statement about this key's users
+    /// (a submission naming it, a delete of one of its videos) waits for the others. The two-key
+    /// form keeps these locks apart from the migration runner's one-key lock.
+    public static let lockSource = "SELECT true FROM pg_advisory_xact_lock(1986618468, hashtext($1))"
+
+    /// $1 source key: how many videos still use it, and whether any of them owns it.
+    public static let sourceUsers = """
+        SELECT count(*)::text, coalesce(bool_or(source_owned), false)::text FROM videos WHERE source_key = $1
+        """
+
+    /// $1 source key: the owner was deleted while others use the object; they own it now.
+    public static let passSourceOwnership = "UPDATE videos SET source_owned = true WHERE source_key = $1 AND NOT source_owned"
+
     /// $1 id: its job is on the stream (the outbox entry is done).
     public static let markEnqueued = """
         UPDATE videos SET enqueued_at = now() WHERE id = $1::uuid AND status = 'queued' AND enqueued_at IS NULL

@@ -17,10 +17,11 @@ public enum SQL {
     /// The columns `Rendition(row:)` reads, in its order.
     public static let renditionColumns = "video_id::text, height::text, width::text, bitrate::text, size_bytes::text, codec, mp4_key, hls_playlist_key"
 
-    /// $1 id, $2 title, $3 source_key, $4 original_name. Idempotent: re-submitting an id returns
-    /// the existing row unchanged; the last column says whether this call created it.
+    /// $1 id, $2 title, $3 source_key, $4 original_name, $5 whether the video owns its source
+    /// (see `VideoStore.createVideo`). Idempotent: re-submitting an id returns the existing row
+    /// unchanged; the last column says whether this call created it.
     public static let insertVideo = """
-        INSERT INTO videos (id, title, source_key, original_name) VALUES ($1::uuid, $2, $3, $4)
+        INSERT INTO videos (id, title, source_key, original_name, source_owned) VALUES ($1::uuid, $2, $3, $4, $5::boolean)
         ON CONFLICT (id) DO UPDATE SET id = videos.id
         RETURNING \(videoColumns), (xmax = 0)::text
         """
@@ -92,8 +93,9 @@ public enum SQL {
     /// $1 video id. Highest rung first.
     public static let listRenditions = "SELECT \(renditionColumns) FROM resolutions WHERE video_id = $1::uuid ORDER BY height DESC"
 
-    /// $1 id. Renditions go with it (ON DELETE CASCADE); returns the source key so its objects can go too.
-    public static let deleteVideo = "DELETE FROM videos WHERE id = $1::uuid RETURNING id::text, source_key"
+    /// $1 id. Renditions go with it (ON DELETE CASCADE); returns the source key and whether the
+    /// video owned it. Run under `lockSource` (see `VideoStore.deleteVideo`).
+    public static let deleteVideo = "DELETE FROM videos WHERE id = $1::uuid RETURNING source_key, source_owned::text"
 
     /// `/readyz`.
     public static let ping = "SELECT 1"

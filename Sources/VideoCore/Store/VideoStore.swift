@@ -5,9 +5,31 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
 
     public init(db: DB) { self.db = db }
 
-    /// Creates the video, or returns the existing one when `id` was submitted before.
+    /// Creates the video, or returns the existing one when `id` was submitted before. A video
+    /// owns its source when the key lies in its own `source/{id}/` (an upload, or the seed's
+    /// layout): the object is then deleted with the last video that uses it.
     public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?) async throws -> (video: Video, created: Bool) {
-        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName])
+        try await Self.insert(on: db, id: id, title: title, sourceKey: sourceKey, originalName: originalName)
+    }
+
+    /// Creates the video on a source object that is already in the bucket (the JSON form), or
+    /// nil when `sourceExists` says it is not. The check and the insert hold the source's lock, so
+    /// a concurrent delete of the object's last video either sees this one (and keeps the object)
+    /// or has removed the object first (and this is refused) — never an accepted video without its
+    /// source.
+    public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?,
+                            ifSourceExists sourceExists: @Sendable () async throws -> Bool) async throws -> (video: Video, created: Bool)? {
+        try await db.inTransaction { tx in
+            _ = try await tx.query(SQL.lockSource, [sourceKey])
+            guard try await sourceExists() else { return nil }
+            return try await Self.insert(on: tx, id: id, title: title, sourceKey: sourceKey, originalName: originalName)
+        }
+    }
+
+    private static func insert(on db: any SQLParameterisedExecutor, id: String, title: String?, sourceKey: String,
+                               originalName: String?) async throws -> (video: Video, created: Bool) {
+        let owned = sourceKey.hasPrefix(ObjectKeys.sourceDirectory(videoID: id))
+        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName, String(owned)])
         guard let row = rows.first else { throw RowDecodingError(what: "inserted video", column: 0, value: nil) }
         return (try Video(row: Array(row.dropLast())), row.last == "true")
     }
@@ -60,9 +82,37 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
         try await db.query(SQL.listRenditions, [videoID]).map { row throws(RowDecodingError) in try Rendition(row: row) }
     }
 
-    /// The deleted video's source key, or nil when there was no such video.
-    public func deleteVideo(id: String) async throws -> String? {
-        try await db.query(SQL.deleteVideo, [id]).first.flatMap { $0.count > 1 ? $0[1] : nil }
+    /// What deleting a video did to its source object.
+    public enum SourceOutcome: Sendable, Equatable {
+        /// Other videos still use it (they own it now if the deleted one did).
+        case keptForOtherVideos
+        /// Not vidd's: a key another party put in the bucket.
+        case keptNotOwned
+        /// This was the last video using it: `removeSource` deleted it.
+        case removed
+    }
+
+    /// Deletes the video (renditions cascade) under its source's lock; when it was the last video
+    /// using an owned source, `removeSource` deletes the object before the transaction commits.
+    /// So two deletes of the last two users remove the object exactly once (the second sees it
+    /// has no other user), and a submission naming the object waits and then finds it gone. A
+    /// failing `removeSource` rolls the delete back. nil when there is no such video.
+    public func deleteVideo(id: String, sourceKey: String,
+                            removeSource: @Sendable (String) async throws -> Void) async throws -> SourceOutcome? {
+        try await db.inTransaction { tx in
+            _ = try await tx.query(SQL.lockSource, [sourceKey])
+            guard let deleted = try await tx.query(SQL.deleteVideo, [id]).first, deleted.count == 2 else { return nil }
+            let owned = deleted[1] == "true"
+            let users = try await tx.query(SQL.sourceUsers, [sourceKey]).first ?? []
+            let remaining = users.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
+            if remaining > 0 {
+                if owned { _ = try await tx.query(SQL.passSourceOwnership, [sourceKey]) }
+                return .keptForOtherVideos
+            }
+            guard owned else { return .keptNotOwned }
+            try await removeSource(sourceKey)
+            return .removed
+        }
     }
 
     /// Records that the video's job is on the stream.

@@ -66,12 +66,36 @@ import Testing
         do { _ = try SubmissionForm.classify(contentType: "multipart/form-data") } catch { #expect(error.status == 400) }
     }
 
+    static func submission(_ json: String, bucket: String = "videos", prefixes: [String] = ["source/"]) throws(APIError) -> JobSubmission {
+        try JobSubmission(json: Array(json.utf8), bucket: bucket, sourcePrefixes: prefixes)
+    }
+
     @Test func jsonForms() throws {
-        #expect(try JobSubmission(json: Array("{\"source_key\": \"source/a/clip.mp4\", \"title\": \"  Clip \"}".utf8))
+        #expect(try Self.submission("{\"source_key\": \"source/a/clip.mp4\", \"title\": \"  Clip \"}")
                 == JobSubmission(videoID: nil, sourceKey: "source/a/clip.mp4", title: "Clip"))
         let seed = "{\"video_id\": \"\(Self.id.uppercased())\", \"s3_path\": \"s3://videos/source/\(Self.id)/a.mp4\", \"original_name\": \"a.mp4\"}"
-        #expect(try JobSubmission(json: Array(seed.utf8))
+        #expect(try Self.submission(seed)
                 == JobSubmission(videoID: Self.id, sourceKey: "source/\(Self.id)/a.mp4", title: nil, originalName: "a.mp4"))
+        #expect(try Self.submission("{\"source_key\": \"incoming/a.mp4\"}", prefixes: ["source/", "incoming/"]).sourceKey == "incoming/a.mp4")
+        #expect(try Self.submission("{\"s3_path\": \"s3://media-prod/source/a.mp4\"}", bucket: "media-prod").sourceKey == "source/a.mp4")
+    }
+
+    /// A submission reaches only the configured bucket and the allowed prefixes (422 otherwise).
+    @Test(arguments: [
+        "{\"s3_path\": \"s3://otherbucket/source/a.mp4\"}",
+        "{\"source_key\": \"s3://otherbucket/source/a.mp4\"}",
+        "{\"source_key\": \"processed/00000000-0000-4000-8000-000000000000/mp4/360p.mp4\"}",
+        "{\"source_key\": \"secrets/a.mp4\"}",
+        "{\"source_key\": \"sourcery/a.mp4\"}",
+        "{\"source_key\": \"source\"}",
+    ])
+    func jsonFormStaysInItsBucketAndPrefix(body: String) {
+        do {
+            _ = try Self.submission(body)
+            Issue.record("accepted \(body)")
+        } catch {
+            #expect(error.status == 422, "\(body): \(error)")
+        }
     }
 
     @Test(arguments: [
@@ -85,7 +109,7 @@ import Testing
     ])
     func jsonErrors(body: String, status: Int) {
         do {
-            _ = try JobSubmission(json: Array(body.utf8))
+            _ = try Self.submission(body)
             Issue.record("accepted \(body)")
         } catch {
             #expect(error.status == status, "\(body): \(error)")

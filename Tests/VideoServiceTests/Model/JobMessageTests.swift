@@ -16,7 +16,10 @@ import Testing
 
     @Test func acceptsTheSeedsFlatFields() throws {
         let m = try JobMessage(fields: [("video_id", Self.id.uppercased()), ("s3_path", "s3://videos/source/a/b.mp4"), ("original_name", "b.mp4")])
-        #expect(m == JobMessage(videoID: Self.id, sourceKey: "source/a/b.mp4", attempt: 1, originalName: "b.mp4"))
+        #expect(m == JobMessage(videoID: Self.id, sourceKey: "source/a/b.mp4", attempt: 1, originalName: "b.mp4", sourceBucket: "videos"))
+        // The bucket it names is kept: a worker refuses one that is not its own.
+        let other = try JobMessage(fields: [("video_id", Self.id), ("s3_path", "s3://otherbucket/source/a/b.mp4")])
+        #expect(other.sourceBucket == "otherbucket" && other.sourceKey == "source/a/b.mp4")
     }
 
     @Test func acceptsTheSeedsJSONField() throws {

@@ -90,14 +90,14 @@ import TestSupport
 
     @Test func jsonFormChecksTheSourceExists() async throws {
         try await APITestEnvironment.with("json") { env in
-            try await env.put("incoming/lecture.mp4", patternBytes(100))
-            let response = try await env.client.postJSON("/jobs", #"{"source_key": "incoming/lecture.mp4", "title": "Lecture"}"#)
-            _ = try await expectAccepted(response, env, sourceKey: "incoming/lecture.mp4", title: "Lecture", originalName: "lecture.mp4")
+            try await env.put("source/incoming/lecture.mp4", patternBytes(100))
+            let response = try await env.client.postJSON("/jobs", #"{"source_key": "source/incoming/lecture.mp4", "title": "Lecture"}"#)
+            _ = try await expectAccepted(response, env, sourceKey: "source/incoming/lecture.mp4", title: "Lecture", originalName: "lecture.mp4")
 
-            let missing = try await env.client.postJSON("/jobs", #"{"source_key": "incoming/nope.mp4"}"#)
+            let missing = try await env.client.postJSON("/jobs", #"{"source_key": "source/incoming/nope.mp4"}"#)
             #expect(missing.status == 422)
             #expect(try missing.apiError().code == "validation_failed")
-            #expect(try missing.apiError().message.contains("incoming/nope.mp4"))
+            #expect(try missing.apiError().message.contains("source/incoming/nope.mp4"))
             #expect(try await env.streamEntries().count == 1, "nothing enqueued for the refused one")
         }
     }

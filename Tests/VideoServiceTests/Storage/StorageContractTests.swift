@@ -94,6 +94,27 @@ import Testing
         }
     }
 
+    /// One key exactly: not the other keys it is a prefix of; a missing key is no error.
+    @Test(arguments: StorageBackendKind.allCases)
+    func deleteOneKey(_ kind: StorageBackendKind) async throws {
+        try await StorageFixture.with(kind) { f in
+            let storage = f.storage
+            for key in ["source/v1/a.mp4", "source/v1/a.mp4.bak", "source/v1/b.mp4"] {
+                _ = try await storage.put(key: key, chunks: AsyncChunks([Array(key.utf8)]), contentType: nil)
+            }
+            try await storage.delete(key: "source/v1/a.mp4")
+            #expect(try await storage.list(prefix: "source/").map(\.key) == ["source/v1/a.mp4.bak", "source/v1/b.mp4"])
+            try await storage.delete(key: "source/v1/a.mp4")
+            try await storage.delete(key: "source/v1/a.mp4.bak")
+            try await storage.delete(key: "source/v1/b.mp4")
+            #expect(try await storage.list(prefix: "").isEmpty)
+            if let file = f.fileStorage {
+                #expect(!FileFixture.exists(file.root + "/source"), "emptied directories are removed")
+            }
+            await #expect(throws: StorageError.self) { try await storage.delete(key: "source/../x") }
+        }
+    }
+
     @Test(arguments: StorageBackendKind.allCases)
     func keysCannotEscapeTheRoot(_ kind: StorageBackendKind) async throws {
         try await StorageFixture.with(kind) { f in

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import PGWire
 import TestSupport
@@ -84,10 +85,42 @@ import TestSupport
             #expect(done.source == SourceMetadata(durationSeconds: 12.5, width: 1920, height: 1080, frameRate: 29.97, videoCodec: "h264",
                                                   audioCodec: nil, sizeBytes: 1_234_567, rotation: 90))
 
-            #expect(try await store.deleteVideo(id: id) == key)
+            let removed = Mutex<[String]>([])
+            let outcome = try await store.deleteVideo(id: id, sourceKey: key) { k in removed.withLock { $0.append(k) } }
+            #expect(outcome == .removed)
+            #expect(removed.withLock { $0 } == [key], "the last (and owning) video takes its source along")
             #expect(try await store.video(id: id) == nil)
             #expect(try await store.renditions(videoID: id).isEmpty, "renditions go with the video")
-            #expect(try await store.deleteVideo(id: id) == nil)
+            #expect(try await store.deleteVideo(id: id, sourceKey: key) { _ in Issue.record("nothing to remove") } == nil)
+        }
+    }
+
+    /// Ownership of a source object: uploads (keys in the video's own `source/{id}/`) own it,
+    /// submissions naming it do not; deleting the owner first passes ownership on; the object goes
+    /// with the last owning user; a failed removal rolls the delete back.
+    @Test func sourceOwnershipPassesToTheRemainingUsers() async throws {
+        try await withDatabase("owners") { db in
+            try await MigrationRunner().run(on: db)
+            let store = VideoStore(db: db)
+            let owner = VideoID.generate(), user = VideoID.generate(), outsider = VideoID.generate()
+            let key = ObjectKeys.source(videoID: owner, originalName: "a.mp4")
+            _ = try await store.createVideo(id: owner, title: nil, sourceKey: key, originalName: nil)
+            #expect(try await store.createVideo(id: user, title: nil, sourceKey: key, originalName: nil) { true }?.created == true)
+            #expect(try await store.createVideo(id: VideoID.generate(), title: nil, sourceKey: "source/gone.mp4", originalName: nil) { false } == nil,
+                    "no row when the source is missing")
+            _ = try await store.createVideo(id: outsider, title: nil, sourceKey: "source/shared/b.mp4", originalName: nil)
+            struct StorageDown: Error {}
+            await #expect(throws: StorageDown.self) {
+                _ = try await store.createVideo(id: VideoID.generate(), title: nil, sourceKey: "source/x/c.mp4", originalName: nil) { throw StorageDown() }
+            }
+
+            #expect(try await store.deleteVideo(id: owner, sourceKey: key) { _ in Issue.record("still used") } == .keptForOtherVideos)
+            await #expect(throws: StorageDown.self) {
+                _ = try await store.deleteVideo(id: user, sourceKey: key) { _ in throw StorageDown() }
+            }
+            #expect(try await store.video(id: user) != nil, "a failed removal rolls the delete back")
+            #expect(try await store.deleteVideo(id: user, sourceKey: key) { _ in } == .removed, "ownership passed to the last user")
+            #expect(try await store.deleteVideo(id: outsider, sourceKey: "source/shared/b.mp4") { _ in Issue.record("not ours") } == .keptNotOwned)
         }
     }
 
