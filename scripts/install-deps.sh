@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what vidd needs to build and test on Debian 12, and nothing that is already there.
 #
-#   scripts/install-deps.sh
+#   scripts/install-deps.sh             everything (what scripts/test.sh needs)
+#   scripts/install-deps.sh --runtime   only what vidd needs to build and run (scripts/run.sh):
+#                                       no virtualenv with the S3 test server
 #
 # - Debian packages: libav* headers (FFmpeg), OpenSSL headers, pkg-config, ffmpeg (fixtures),
 #   redis-server, PostgreSQL 15, python3-venv, openssl, curl. `apt-get update` runs only when
@@ -12,6 +14,13 @@
 #
 # Safe to run any number of times; quiet when there is nothing to do.
 set -euo pipefail
+
+RUNTIME_ONLY=0
+case "${1:-}" in
+    "") ;;
+    --runtime) RUNTIME_ONLY=1 ;;
+    *) printf '[install-deps] error: unknown argument %s (only --runtime)\n' "$1" >&2; exit 64 ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VIDD_VENV:-$ROOT/.venv}"
@@ -77,6 +86,8 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 # ---- Python virtualenv with the S3 test server ------------------------------------------------
+[ "$RUNTIME_ONLY" = 0 ] || exit 0
+
 # Debian's own python3 is the one python3-venv belongs to; fall back to whatever python3 is on PATH.
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON="$(command -v python3 || true)"

@@ -10,6 +10,8 @@
 # reuses the same data. Your own services win: set VIDD_REDIS_URL / VIDD_DATABASE_URL and the local
 # one is not started; set VIDD_STORAGE=s3 (and VIDD_S3_*) to use S3 instead of the local directory.
 # Ctrl-C (or SIGTERM) stops vidd gracefully, then the local Redis and PostgreSQL this run started.
+# The URL is printed once vidd answers on it (/healthz). VIDD_BINARY=path runs that vidd instead of
+# building one (the tests use the debug build).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -113,10 +115,38 @@ cleanup() {
     done
 }
 
-scripts/install-deps.sh
-say "building vidd (release)"
-swift build -c release --product vidd
-VIDD="$(swift build -c release --show-bin-path)/vidd"
+# Only what vidd needs: the S3 test server's virtualenv is the test command's business.
+scripts/install-deps.sh --runtime
+if [ -n "${VIDD_BINARY:-}" ]; then
+    [ -x "$VIDD_BINARY" ] || die "VIDD_BINARY=$VIDD_BINARY is not an executable"
+    VIDD="$VIDD_BINARY"
+else
+    say "building vidd (release)"
+    swift build -c release --product vidd
+    VIDD="$(swift build -c release --show-bin-path)/vidd"
+fi
+
+# The URL of VIDD_LISTEN as a browser on this machine reaches it.
+local_url() {
+    local host="${1%:*}" port="${1##*:}"
+    case "$host" in "" | 0.0.0.0) host=127.0.0.1 ;; "[::]") host="[::1]" ;; esac
+    printf 'http://%s:%s/' "$host" "$port"
+}
+
+# Prints the URL once vidd answers /healthz there; says why not if vidd exits first.
+announce_when_serving() {
+    local url; url="$(local_url "$VIDD_LISTEN")"
+    case "$url" in *:0/) say "vidd: listening on a port the kernel picks (VIDD_LISTEN=$VIDD_LISTEN); see its log"; return ;; esac
+    while kill -0 "$child" 2>/dev/null; do
+        if curl -fsS -o /dev/null --max-time 1 "${url}healthz" 2>/dev/null; then
+            say "vidd: $url"
+            return
+        fi
+        [ "$stopping" = 0 ] || return
+        sleep 0.2
+    done
+    [ "$stopping" = 1 ] || say "error: vidd stopped before serving on VIDD_LISTEN=$VIDD_LISTEN (see its message above; set VIDD_LISTEN to another address if that one is taken)"
+}
 
 if [ "$#" -eq 0 ]; then set -- all; fi
 case "$1" in
@@ -130,12 +160,13 @@ case "$1" in
             export VIDD_STORAGE="file://$DATA/storage"
         fi
         export VIDD_LISTEN="${VIDD_LISTEN:-127.0.0.1:8080}"
-        if [ "$1" != worker ] && [ "$1" != migrate ]; then say "vidd: http://$VIDD_LISTEN/"; fi
         # vidd stays a child so the services above are stopped after it exits; signals reach it
         # through the process group (Ctrl-C) or are forwarded (SIGTERM to this script).
+        stopping=0
         "$VIDD" "$@" &
         child=$!
-        trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
+        trap 'stopping=1; kill -TERM "$child" 2>/dev/null || true' TERM INT
+        if [ "$1" != worker ] && [ "$1" != migrate ]; then announce_when_serving; fi
         status=0
         wait "$child" || status=$?
         # A forwarded signal interrupts the first wait: wait again for vidd's own exit.

@@ -140,7 +140,9 @@ struct ServiceRunner: Sendable {
                 api = try await APIService.start(context: context, version: version)
                 logger.info("listening", ["address": configuration.listen.description, "port": String(api!.port)])
             } catch {
-                logger.error("cannot listen", ["address": configuration.listen.description, "error": "\(error)"])
+                // Name the setting: the person reading this chooses another address with it.
+                logger.error("cannot listen", ["address": configuration.listen.description,
+                                               "error": "VIDD_LISTEN=\(configuration.listen): \(error); set VIDD_LISTEN to a free address"])
                 await context.shutdown()
                 return 69
             }
