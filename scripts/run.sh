@@ -161,16 +161,21 @@ case "$1" in
         fi
         export VIDD_LISTEN="${VIDD_LISTEN:-127.0.0.1:8080}"
         # vidd stays a child so the services above are stopped after it exits; signals reach it
-        # through the process group (Ctrl-C) or are forwarded (SIGTERM to this script).
+        # through the process group (Ctrl-C) or are forwarded (SIGTERM to this script). A Ctrl-C
+        # thus reaches vidd twice at once; vidd counts signals that close together as one.
         stopping=0
         "$VIDD" "$@" &
         child=$!
-        trap 'stopping=1; kill -TERM "$child" 2>/dev/null || true' TERM INT
+        trap 'stopping=1; trapped=1; kill -TERM "$child" 2>/dev/null || true' TERM INT
         if [ "$1" != worker ] && [ "$1" != migrate ]; then announce_when_serving; fi
         status=0
-        wait "$child" || status=$?
-        # A forwarded signal interrupts the first wait: wait again for vidd's own exit.
-        if kill -0 "$child" 2>/dev/null; then wait "$child" || status=$?; fi
+        while :; do
+            trapped=0
+            wait "$child" && status=0 || status=$?
+            # A trap cut that wait short (its status is the signal's): wait again for vidd's own
+            # exit status (bash keeps it once vidd has exited).
+            [ "$trapped" = 1 ] || break
+        done
         exit "$status"
         ;;
     *)

@@ -14,7 +14,7 @@ final class RunningJob: Sendable {
     let logger: Logger
     let progress: ProgressPublisher
     let started = ContinuousClock.now
-    private let parts = Mutex<(cancelled: Bool, transcoder: Transcoder?, uploader: OutputUploader?)>((false, nil, nil))
+    private let parts = Mutex<(cancelled: Bool, handBack: Bool, transcoder: Transcoder?, uploader: OutputUploader?)>((false, false, nil, nil))
 
     init(delivery: Delivery, message: JobMessage, logger: Logger, progress: ProgressPublisher) {
         self.delivery = delivery
@@ -24,11 +24,14 @@ final class RunningJob: Sendable {
     }
 
     var isCancelled: Bool { parts.withLock { $0.cancelled } }
+    /// Cancelled at shutdown: once stopped, its entry is handed back for another worker.
+    var handsBack: Bool { parts.withLock { $0.handBack } }
 
     /// Stops the job at its next step: the transcoder stops promptly, queued uploads are dropped.
-    func cancel() {
+    func cancel(handingBack: Bool = false) {
         let (transcoder, uploader) = parts.withLock { p in
             p.cancelled = true
+            p.handBack = p.handBack || handingBack
             return (p.transcoder, p.uploader)
         }
         transcoder?.cancel()

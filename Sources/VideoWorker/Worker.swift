@@ -147,7 +147,8 @@ public final class Worker: Sendable {
             shared.withLock { $0.events = nil }
             continuation.finish()
         }
-        // Jobs cancelled at the deadline ended after the loop: nothing runs any more.
+        // Jobs cancelled at the deadline ended (and were handed back) after the loop: nothing
+        // runs any more.
         shared.withLock { $0.jobs = [:] }
         context.metrics.set(ServiceMetrics.jobsActive, 0)
         logger.info("worker stopped")
@@ -257,6 +258,8 @@ public final class Worker: Sendable {
             context.metrics.set(ServiceMetrics.jobsActive, Double(active))
             group.addTask(executorPreference: EventLoop.shared) { [self] in
                 let outcome = await runner.run(job)
+                // Only now, with nothing of the job running any more, may another worker start it.
+                if outcome == .cancelled, job.handsBack { await handBack(job) }
                 post(.finished(entryID: delivery.entryID, outcome))
             }
         case .acknowledge(let entryID):
@@ -278,11 +281,18 @@ public final class Worker: Sendable {
             forget(entryID)
             (videoID.map { context.logger.with("video_id", $0) } ?? logger)
                 .warning("left unacknowledged for another attempt", ["entry_id": entryID, "reason": reason])
+        case .release(let entryID, let reason):
+            let videoID = messages.removeValue(forKey: entryID)?.videoID
+            forget(entryID)
+            let entryLogger = videoID.map { context.logger.with("video_id", $0) } ?? logger
+            group.addTask(executorPreference: EventLoop.shared) { [self] in
+                await release(entryID, announcing: nil, reason: reason, logger: entryLogger)
+            }
         case .cancelJobs(let ids):
             for id in ids {
                 guard let job = shared.withLock({ $0.jobs[id] }) else { continue }
-                job.logger.warning("shutdown grace expired: cancelling; the job stays pending for another worker")
-                job.cancel()
+                job.logger.warning("shutdown grace expired: cancelling; the job is handed back for another worker")
+                job.cancel(handingBack: true)
                 messages[id] = nil
             }
         case .notifyStopping:
@@ -406,6 +416,29 @@ public final class Worker: Sendable {
             if !lost.isEmpty { post(.leaseLost(lost)) }
         } catch {
             logger.warning("heartbeat failed", ["entries": ids.joined(separator: ","), "error": "\(error)"])
+        }
+    }
+
+    /// A job cancelled at shutdown, once stopped: its entry is handed back (claimable by any
+    /// worker at once) and its progress says it waits for a worker, so a page does not show a
+    /// frozen bar until the lease runs out.
+    private func handBack(_ job: RunningJob) async {
+        let event = ProgressEvent(videoID: job.delivery.videoID, status: .queued, timestamp: Timestamp.now())
+        await release(job.delivery.entryID, announcing: event, reason: "cancelled at shutdown", logger: job.logger)
+    }
+
+    private func release(_ entryID: String, announcing event: ProgressEvent?, reason: String, logger: Logger) async {
+        do {
+            let handedBack = try await send(commands.release(entryID: entryID, announcing: event)).int == 1
+            if handedBack {
+                logger.info("handed back for another worker", ["entry_id": entryID, "reason": reason])
+            } else {
+                logger.info("not handed back: another worker owns the entry now", ["entry_id": entryID])
+            }
+        } catch {
+            // Still pending under this consumer: any worker takes it after the lease.
+            logger.warning("handing back failed; another worker takes the job after the lease",
+                           ["entry_id": entryID, "reason": reason, "error": "\(error)"])
         }
     }
 

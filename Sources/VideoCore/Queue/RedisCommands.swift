@@ -76,6 +76,32 @@ public struct RedisCommands: Sendable {
         return owned
         """
 
+    /// `.release` and jobs cancelled at shutdown: gives the entry the idle time of one delivered
+    /// at the epoch (`XCLAIM … TIME 0 JUSTID`: no delivery counted), which every worker's
+    /// XAUTOCLAIM takes at once — only if it is still pending under this consumer, checked and
+    /// claimed in one script as the heartbeat is, so a job another worker took over is never
+    /// touched. With `announcing`, the `queued` event is stored and published in the same script:
+    /// before any worker can take the entry, so it cannot overwrite that worker's progress.
+    /// Replies 1 when handed back, 0 when the entry was not ours.
+    public func release(entryID: String, announcing event: ProgressEvent? = nil) -> [String] {
+        let videoID = event?.videoID ?? ""
+        return ["EVAL", Self.releaseScript, "2", keys.jobStream, keys.progressKey(videoID), keys.consumerGroup, consumer, entryID,
+                event?.jsonString() ?? "", Self.milliseconds(progressTTL), keys.progressChannel(videoID), keys.progressAllChannel]
+    }
+
+    /// KEYS[1] stream, KEYS[2] progress key; ARGV[1] group, ARGV[2] consumer, ARGV[3] entry id,
+    /// ARGV[4] event JSON or "", ARGV[5] progress TTL ms, ARGV[6…] channels.
+    public static let releaseScript = """
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+        if p[1] == nil or p[1][2] ~= ARGV[2] then return 0 end
+        redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'TIME', 0, 'JUSTID')
+        if ARGV[4] ~= '' then
+          redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+          for i = 6, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[4]) end
+        end
+        return 1
+        """
+
     /// `.acknowledge` (after the database has recorded the outcome).
     public func acknowledge(entryID: String) -> [String] {
         ["XACK", keys.jobStream, keys.consumerGroup, entryID]

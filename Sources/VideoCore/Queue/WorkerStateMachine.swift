@@ -21,9 +21,15 @@ public struct WorkerStateMachine: Sendable {
         /// XACK (the database already records the outcome).
         case acknowledge(entryID: String)
         /// Do nothing with the entry: it stays pending, and after `lease` of idleness any worker's
-        /// XAUTOCLAIM takes it (a retry, or a hand-over at shutdown).
+        /// XAUTOCLAIM takes it (a retry after a failed attempt: the lease is its back-off).
         case leaveUnacknowledged(entryID: String, reason: String)
-        /// Stop these running jobs now; they end with `.cancelled` and stay unacknowledged.
+        /// Hand back an entry this worker will not run (delivered while stopping, or with no slot
+        /// free): still pending under this consumer, but with an idle time no lease reaches, so
+        /// any worker's next XAUTOCLAIM takes it at once — checked and set in one script, so an
+        /// entry another worker took over meanwhile is never touched.
+        case release(entryID: String, reason: String)
+        /// Stop these running jobs now; each, once stopped (`.cancelled`), is handed back as by
+        /// `release`, and its progress says it waits for a worker again.
         case cancelJobs(entryIDs: [String])
         /// sd_notify STOPPING=1, stop accepting work.
         case notifyStopping
@@ -115,7 +121,7 @@ public struct WorkerStateMachine: Sendable {
         for d in deliveries {
             if active[d.entryID] != nil { continue }  // our own entry, already running
             guard case .running = phase else {
-                actions.append(.leaveUnacknowledged(entryID: d.entryID, reason: "shutting down"))
+                actions.append(.release(entryID: d.entryID, reason: "shutting down"))
                 continue
             }
             if d.deliveryCount > policy.maxAttempts {
@@ -123,7 +129,7 @@ public struct WorkerStateMachine: Sendable {
                 continue
             }
             guard freeSlots > 0 else {
-                actions.append(.leaveUnacknowledged(entryID: d.entryID, reason: "no free slot"))
+                actions.append(.release(entryID: d.entryID, reason: "no free slot"))
                 continue
             }
             active[d.entryID] = ActiveJob(delivery: d, lastHeartbeat: now)
@@ -156,14 +162,14 @@ public struct WorkerStateMachine: Sendable {
                 actions = [.leaveUnacknowledged(entryID: entryID, reason: "attempt \(job.delivery.deliveryCount) failed, retried after the lease: \(message)")]
             }
         case .cancelled:
-            actions = [.leaveUnacknowledged(entryID: entryID, reason: "cancelled at shutdown")]
+            actions = [.release(entryID: entryID, reason: "cancelled")]
         }
         return actions + tick(now: now)
     }
 
     /// SIGTERM (or SIGINT). The first stops taking jobs and lets running ones finish within the
-    /// grace period (`grace`, else the policy's); a second one cancels them at once (they stay
-    /// unacknowledged for another worker).
+    /// grace period (`grace`, else the policy's); a second one cancels them at once (they are
+    /// handed back for another worker to take at once).
     public mutating func terminationRequested(now: Duration, grace: Duration? = nil) -> [Action] {
         switch phase {
         case .running:

@@ -181,7 +181,7 @@ struct ServiceRunner: Sendable {
         // A second signal cuts the grace period short.
         let impatience = Task {
             if await signals.next() != nil {
-                logger.warning("second signal: leaving running jobs to other workers now")
+                logger.warning("second signal: handing running jobs back to other workers now")
                 await worker?.stop(grace: .zero)
             }
         }
@@ -273,7 +273,8 @@ nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 /// signal's number to a pipe (async-signal-safe), a thread of its own reads it and resumes the
 /// waiting task. (libdispatch's signal sources were seen to miss signals once the worker's
 /// threads existed, depending on which thread the kernel picked.) `next()` may be awaited by one
-/// task at a time and is cancellable.
+/// task at a time and is cancellable. Signals within a second of the last one delivered are
+/// dropped (`SignalCoalescing`): one Ctrl-C can arrive twice.
 final class SignalWatcher: Sendable {
     private struct State {
         var pending: [Int32] = []
@@ -281,6 +282,7 @@ final class SignalWatcher: Sendable {
         var nextID = 0
         var received = 0
         var stopped = false
+        var coalescing = SignalCoalescing()
     }
 
     private let state = Mutex(State())
@@ -316,6 +318,7 @@ final class SignalWatcher: Sendable {
     private func deliver(_ number: Int32) {
         let waiter = state.withLock { s -> CheckedContinuation<Int32?, Never>? in
             s.received += 1
+            guard s.coalescing.counts(at: .now) else { return nil }
             guard let w = s.waiter else { s.pending.append(number); return nil }
             s.waiter = nil
             return w.continuation

@@ -117,7 +117,8 @@ import Testing
         #expect(m.terminationRequested(now: t(10)) == [.notifyStopping])
         #expect(m.phase == .draining(deadline: t(40)))
         #expect(m.tick(now: t(30)) == [.heartbeat(entryIDs: ["1-1"])], "keeps the lease while finishing, takes nothing new")
-        #expect(m.received([d(2)], from: .read, now: t(31)).first == .leaveUnacknowledged(entryID: "1-2", reason: "shutting down"))
+        #expect(m.received([d(2)], from: .read, now: t(31)).first == .release(entryID: "1-2", reason: "shutting down"),
+                "handed back at once, not left for the lease")
         #expect(m.finished(entryID: "1-1", .completed, now: t(35)) == [.acknowledge(entryID: "1-1"), .exit])
         #expect(m.phase == .stopped)
         #expect(m.tick(now: t(36)) == [] && m.nextDeadline(now: t(36)) == nil)
@@ -131,6 +132,13 @@ import Testing
         #expect(m.nextDeadline(now: t(0)) == t(20), "heartbeat comes before the deadline")
         #expect(m.tick(now: t(30)) == [.cancelJobs(entryIDs: ["1-1", "1-2"]), .exit])
         #expect(m.finished(entryID: "1-1", .cancelled, now: t(31)) == [], "never acknowledged")
+    }
+
+    @Test func aCancelledJobIsHandedBack() {
+        var m = WorkerStateMachine(policy: Self.policy, capacity: 1)
+        _ = m.tick(now: t(0))
+        _ = m.received([d(1)], from: .autoclaim, now: t(0))
+        #expect(m.finished(entryID: "1-1", .cancelled, now: t(5)).first == .release(entryID: "1-1", reason: "cancelled"))
     }
 
     @Test func secondSigtermStopsAtOnce() {

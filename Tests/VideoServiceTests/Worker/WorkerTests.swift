@@ -305,10 +305,11 @@ import Transcode
         await env.close(videoIDs: ids)
     }
 
-    /// stop(grace:) with a grace too short for the running job: the job is cancelled, its entry
-    /// stays pending and the video unfinished; another worker takes it over and completes it.
-    @Test func stopMidJobLeavesItForAnotherWorker() async throws {
-        let lease = LeasePolicy(lease: .seconds(3), maxAttempts: 3, shutdownGrace: .seconds(30))
+    /// stop(grace:) with a grace too short for the running job: the job is cancelled and handed
+    /// back — still pending, the video unfinished, but with a 60 s lease the next worker takes it
+    /// at once instead of waiting the lease out — and completed by that worker.
+    @Test func stopMidJobHandsTheJobToTheNextWorkerAtOnce() async throws {
+        let lease = LeasePolicy(lease: .seconds(60), maxAttempts: 3, shutdownGrace: .seconds(30))
         guard let env = try await WorkerTestEnvironment.make("w-stop") else { return }
         var ids: [String] = []
         do {
@@ -322,12 +323,17 @@ import Transcode
 
             let pending = try await env.pending()
             #expect(pending.map(\.id) == [entryID] && pending.first?.consumer == first.consumer, "left unacknowledged")
+            #expect((pending.first?.idle ?? .zero) >= lease.lease, "handed back: claimable by any worker's next XAUTOCLAIM")
+            #expect(try await env.progressSnapshot(id)?.status == .queued, "the page shows it waiting, not a frozen bar")
             let video = try await env.video(id)
             #expect(video.status == .processing && video.completedAt == nil && video.attempts == 1)
             #expect(try await env.store.renditions(videoID: id).isEmpty)
 
             let second = Worker(context: env.sibling(), lease: lease)
             let running2 = env.start(second)
+            try await env.eventually("taken by the second worker at once", timeout: .seconds(20)) {
+                try await env.pending().first?.consumer == second.consumer
+            }
             try await env.eventually("completed by the second worker") { try await env.video(id).status == .completed }
             try await env.eventually("acknowledged") { try await env.pending().isEmpty }
             await second.stop(grace: .seconds(30))
