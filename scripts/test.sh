@@ -108,10 +108,11 @@ else
   # 3. The transcoder's tests, which keep both cores encoding and allocate hundreds of MB of frames.
   # 4. The two transcoder tests that count this process's transcoder threads, alone.
   # 5. The service's worker and end-to-end tests: they transcode (in this process or in vidd
-  #    daemons it starts) and kill workers mid-job, so they get the machine to themselves.
+  #    daemons it starts, also through scripts/run.sh) and kill or stop workers mid-job, so they
+  #    get the machine to themselves.
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
-  SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests'
+  SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests|WorkerHygieneTests|RunScriptTests'
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
   LOOP_HOG='dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout'
   run_pass() {  # run_pass TITLE ARGS...

@@ -79,14 +79,15 @@ struct JobRunner: Sendable {
 
     func run(_ job: RunningJob) async -> JobOutcome {
         let result: Result<JobOutcome, StepError>
-        var workDirectory: String?
+        var workDirectory: WorkDirectory?
         do throws(StepError) {
-            let dir: String
-            do { dir = try await OffThread.run { try Self.makeWorkDirectory() } } catch let e as StepError { throw e } catch {
+            let root = context.configuration.workDirectory
+            let dir: WorkDirectory
+            do { dir = try await OffThread.run { try WorkDirectory.create(in: root) } } catch let e as StepError { throw e } catch {
                 throw .transient("\(error)")
             }
             workDirectory = dir
-            result = .success(try await perform(job, in: dir))
+            result = .success(try await perform(job, in: dir.path))
         } catch {
             result = .failure(error)
         }
@@ -96,7 +97,7 @@ struct JobRunner: Sendable {
             await uploader.waitForAll()
         }
         await job.progress.finish()
-        if let workDirectory { try? await OffThread.run { Self.removeTree(workDirectory) } }
+        await workDirectory?.remove()
         switch result {
         case .success(let outcome): return outcome
         case .failure(.cancelled): return .cancelled
@@ -279,18 +280,6 @@ struct JobRunner: Sendable {
             return .transient(message)
         }
     }
-
-    /// A private directory for one job's files (`$TMPDIR`, else /tmp).
-    static func makeWorkDirectory() throws(StepError) -> String {
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        guard let dir = FileTree.makeTemporaryDirectory(in: base, prefix: "vidd-job-") else {
-            throw .transient("cannot create a work directory in \(base): \(String(cString: strerror(errno)))")
-        }
-        return dir
-    }
-
-    /// Deletes a job's work directory (only ever one `makeWorkDirectory` made).
-    static func removeTree(_ path: String) { FileTree.remove(path) }
 }
 
 /// Milliseconds spent in each step of a job, for the completion log.

@@ -151,6 +151,7 @@ public final class Worker: Sendable {
         // runs any more.
         shared.withLock { $0.jobs = [:] }
         context.metrics.set(ServiceMetrics.jobsActive, 0)
+        await removeOwnConsumer()
         logger.info("worker stopped")
         finishRun()
     }
@@ -295,6 +296,8 @@ public final class Worker: Sendable {
                 job.cancel(handingBack: true)
                 messages[id] = nil
             }
+        case .sweep(let consumerIdle):
+            group.addTask(executorPreference: EventLoop.shared) { [self] in await sweep(consumerIdle: consumerIdle) }
         case .notifyStopping:
             logger.info("stopping: no new jobs", ["running": String(shared.withLock { $0.jobs.count })])
         case .exit:
@@ -439,6 +442,34 @@ public final class Worker: Sendable {
             // Still pending under this consumer: any worker takes it after the lease.
             logger.warning("handing back failed; another worker takes the job after the lease",
                            ["entry_id": entryID, "reason": reason, "error": "\(error)"])
+        }
+    }
+
+    /// Work directories a dead worker left on this machine, and consumers of dead workers.
+    private func sweep(consumerIdle: Duration) async {
+        let root = context.configuration.workDirectory
+        do {
+            let removed = try await WorkDirectory.sweep(in: root, olderThan: policy.lease)
+            if !removed.isEmpty { logger.info("removed work directories of stopped workers", ["directories": removed.joined(separator: ",")]) }
+        } catch {
+            logger.warning("sweeping the work directory failed", ["directory": root, "error": "\(error)"])
+        }
+        do {
+            let removed = try await send(commands.removeIdleConsumers(minIdle: consumerIdle)).elements?.compactMap(\.string) ?? []
+            if !removed.isEmpty { logger.info("removed idle consumers with nothing pending", ["consumers": removed.joined(separator: ",")]) }
+        } catch {
+            logger.warning("sweeping idle consumers failed", ["error": "\(error)"])
+        }
+    }
+
+    /// At a clean stop: this worker's consumer goes unless entries are still pending under it
+    /// (handed back ones stay, so another worker can take them).
+    private func removeOwnConsumer() async {
+        do {
+            _ = try await context.redis.send(RESPCommand(commands.removeIdleConsumers(minIdle: .zero, only: consumer)),
+                                             timeout: .after(.seconds(2)))
+        } catch {
+            logger.warning("removing this worker's consumer failed (another worker's sweep removes it later)", ["error": "\(error)"])
         }
     }
 

@@ -25,6 +25,11 @@ public struct LeasePolicy: Sendable, Equatable {
     public var claimInterval: Duration { lease / 2 }
     /// XREADGROUP BLOCK: short enough that heartbeats and claims stay on time on a single connection.
     public var readBlock: Duration { min(heartbeatInterval, .seconds(5)) }
+    /// How often a worker sweeps dead workers' work directories and idle consumers.
+    public var sweepInterval: Duration { lease }
+    /// A consumer idle this long with nothing pending belongs to a worker that is gone (a live idle
+    /// one is recreated by its next delivery, so removing it costs nothing).
+    public var consumerIdleLimit: Duration { lease * 2 }
 }
 
 /// Why a job did not complete.

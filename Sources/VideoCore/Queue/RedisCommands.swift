@@ -102,6 +102,31 @@ public struct RedisCommands: Sendable {
         return 1
         """
 
+    /// `.sweep`: deletes the group's consumers that have nothing pending and have been idle for
+    /// `minIdle` (or only `consumer`, when given). XGROUP DELCONSUMER drops a consumer's pending
+    /// entries with it, so the check and the delete run in one script: no entry can be delivered
+    /// to a consumer between them. Replies with the names removed.
+    public func removeIdleConsumers(minIdle: Duration, only consumer: String? = nil) -> [String] {
+        ["EVAL", Self.removeIdleConsumersScript, "1", keys.jobStream, keys.consumerGroup, Self.milliseconds(minIdle)]
+            + (consumer.map { [$0] } ?? [])
+    }
+
+    /// KEYS[1] stream; ARGV[1] group, ARGV[2] minimum idle ms, ARGV[3] optional consumer name.
+    public static let removeIdleConsumersScript = """
+        local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+        if not ok then return {} end
+        local removed = {}
+        for _, c in ipairs(consumers) do
+          local info = {}
+          for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+          if (ARGV[3] == nil or info['name'] == ARGV[3]) and info['pending'] == 0 and info['idle'] >= tonumber(ARGV[2]) then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+            removed[#removed + 1] = info['name']
+          end
+        end
+        return removed
+        """
+
     /// `.acknowledge` (after the database has recorded the outcome).
     public func acknowledge(entryID: String) -> [String] {
         ["XACK", keys.jobStream, keys.consumerGroup, entryID]

@@ -31,6 +31,10 @@ public struct WorkerStateMachine: Sendable {
         /// Stop these running jobs now; each, once stopped (`.cancelled`), is handed back as by
         /// `release`, and its progress says it waits for a worker again.
         case cancelJobs(entryIDs: [String])
+        /// Housekeeping, at start and every `sweepInterval`: remove work directories of dead workers
+        /// on this machine (older than a lease, not locked by a live job) and consumers of the group
+        /// idle longer than `consumerIdle` with nothing pending.
+        case sweep(consumerIdle: Duration)
         /// sd_notify STOPPING=1, stop accepting work.
         case notifyStopping
         /// Every job is settled: the worker loop may return.
@@ -57,6 +61,7 @@ public struct WorkerStateMachine: Sendable {
     private var readInFlight = false
     private var claimInFlight = false
     private var lastClaim: Duration?
+    private var lastSweep: Duration?
 
     public init(policy: LeasePolicy, capacity: Int) {
         precondition(capacity >= 1)
@@ -87,6 +92,10 @@ public struct WorkerStateMachine: Sendable {
             actions += heartbeats(now: now)
         case .running:
             actions += heartbeats(now: now)
+            if lastSweep.map({ now - $0 >= policy.sweepInterval }) ?? true {
+                lastSweep = now
+                actions.append(.sweep(consumerIdle: policy.consumerIdleLimit))
+            }
             if freeSlots > 0, !claimInFlight, lastClaim.map({ now - $0 >= policy.claimInterval }) ?? true {
                 claimInFlight = true
                 lastClaim = now
@@ -104,7 +113,9 @@ public struct WorkerStateMachine: Sendable {
     public func nextDeadline(now: Duration) -> Duration? {
         var times = active.values.map { $0.lastHeartbeat + policy.heartbeatInterval }
         switch phase {
-        case .running: times.append((lastClaim ?? now) + policy.claimInterval)
+        case .running:
+            times.append((lastClaim ?? now) + policy.claimInterval)
+            times.append((lastSweep ?? now) + policy.sweepInterval)
         case .draining(let deadline): times.append(deadline)
         case .stopped: return nil
         }

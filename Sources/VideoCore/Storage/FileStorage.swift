@@ -236,7 +236,7 @@ public struct FileStorage: Storage {
         return ObjectInfo(key: key, size: Int64(st.st_size), modified: Int64(st.st_mtim.tv_sec))
     }
 
-    static func makeDirectories(_ path: String) throws(StorageError) {
+    package static func makeDirectories(_ path: String) throws(StorageError) {
         var current = ""
         for component in path.split(separator: "/") {
             current += "/" + component

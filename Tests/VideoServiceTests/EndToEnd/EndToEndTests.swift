@@ -234,26 +234,28 @@ import TestSupport
         return try #require(ServiceUnderTest.videoID(r.json), "\(r.status) \(r.text)")
     }
 
-    /// Waits until a worker is transcoding `id` (its progress key says so).
-    func waitUntilTranscoding(_ sut: ServiceUnderTest, _ id: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            let json = try await sut.redis { try await $0.send("GET", sut.keys.progressKey(id)).string }
-            if let json, json.contains("\"stage\":\"transcoding\""), !json.contains("\"percent\":0,") { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ServiceUnderTest.Failure("\(id) never started transcoding\n\(sut.logs)")
+    /// Work directories of this test's workers (VIDD_WORK_DIR).
+    static func workDirectories(_ root: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("vidd-job-") }
     }
 
-    @Test func workerKilledMidJobIsTakenOverAfterTheLease() async throws {
+    /// SIGKILL mid-job: another worker takes the job over after the lease and completes it, and
+    /// the dead worker leaves nothing behind — its work directory is swept and its consumer,
+    /// once it has nothing pending, is removed from the group.
+    @Test func workerKilledMidJobIsTakenOverAndLeavesNoTrace() async throws {
         guard let sut = try await ServiceUnderTest.make("e2e-kill", settings: ["VIDD_X264_PRESET": "veryfast"]) else { return }
         do {
+            let work = try #require(sut.environment["VIDD_WORK_DIR"])
             let api = try await sut.start("serve")
             let doomed = try await sut.start("worker")
             let id = try await uploadLong(sut, api)
-            try await waitUntilTranscoding(sut, id)
+            try await sut.waitUntilTranscoding(id)
+            let doomedConsumer = try #require(try await sut.redis {
+                try await $0.xpending(sut.keys.jobStream, group: sut.keys.consumerGroup, count: 10)
+            }.first?.consumer)
             doomed.process.signal(SIGKILL)
             #expect(await doomed.process.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL)
+            #expect(Self.workDirectories(work).count == 1, "the killed worker's directory is left at first")
 
             _ = try await sut.start("worker")
             let video = try await sut.waitForStatus(api, id, ["completed", "failed"], timeout: .seconds(300))
@@ -263,6 +265,18 @@ import TestSupport
             #expect(heights.first == 720)
             let pending = try await sut.redis { try await $0.xpending(sut.keys.jobStream, group: sut.keys.consumerGroup) }
             #expect(pending.count == 0)
+
+            let deadline = ContinuousClock.now + .seconds(60)
+            var consumers: [String] = []
+            repeat {
+                consumers = try await sut.redis { redis in
+                    try await redis.send("XINFO", "CONSUMERS", sut.keys.jobStream, sut.keys.consumerGroup).elements ?? []
+                }.compactMap { c in c.pairs?.first { $0.key.string == "name" }?.value.string }
+                if Self.workDirectories(work).isEmpty && !consumers.contains(doomedConsumer) { break }
+                try await Task.sleep(for: .milliseconds(200))
+            } while ContinuousClock.now < deadline
+            #expect(Self.workDirectories(work).isEmpty, "work directories left: \(Self.workDirectories(work))")
+            #expect(!consumers.contains(doomedConsumer), "the dead worker's consumer is removed: \(consumers)")
         } catch {
             Issue.record("\(error)\n\(sut.logs)")
         }
@@ -275,7 +289,7 @@ import TestSupport
             let api = try await sut.start("serve")
             let stopping = try await sut.start("worker")
             let id = try await uploadLong(sut, api)
-            try await waitUntilTranscoding(sut, id)
+            try await sut.waitUntilTranscoding(id)
             stopping.process.signal(SIGTERM)
             #expect(await stopping.process.waitForExit(timeout: .seconds(30)) == 0, "clean exit after the grace period\n\(sut.logs)")
             let status = try await sut.query("SELECT status FROM videos WHERE id = $1::uuid", [id])

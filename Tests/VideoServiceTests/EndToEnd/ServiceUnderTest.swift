@@ -55,6 +55,8 @@ final class ServiceUnderTest: @unchecked Sendable {
             "VIDD_DATABASE_URL": String(databaseURL),
             "VIDD_REDIS_URL": redisURL,
             "VIDD_STORAGE": "file://" + storage,
+            // Workers sweep their work root of dead workers' directories: never the shared /tmp.
+            "VIDD_WORK_DIR": storage + "/work",
             "VIDD_JOB_STREAM": keys.jobStream,
             "VIDD_JOB_GROUP": keys.consumerGroup,
             "VIDD_DEAD_LETTER_STREAM": keys.deadLetterStream,

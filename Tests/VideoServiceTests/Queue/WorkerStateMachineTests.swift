@@ -22,7 +22,7 @@ import Testing
 
     @Test func startsByReclaimingThenReads() {
         var m = WorkerStateMachine(policy: Self.policy, capacity: 2)
-        #expect(m.tick(now: t(0)) == [.autoclaim(minIdle: .seconds(60), count: 2)])
+        #expect(m.tick(now: t(0)) == [.sweep(consumerIdle: .seconds(120)), .autoclaim(minIdle: .seconds(60), count: 2)])
         #expect(m.tick(now: t(1)) == [], "one request at a time")
         #expect(m.received([], from: .autoclaim, now: t(1)) == [.read(count: 2, block: .seconds(5))])
         #expect(m.tick(now: t(2)) == [], "the read is still blocking")
@@ -132,6 +132,20 @@ import Testing
         #expect(m.nextDeadline(now: t(0)) == t(20), "heartbeat comes before the deadline")
         #expect(m.tick(now: t(30)) == [.cancelJobs(entryIDs: ["1-1", "1-2"]), .exit])
         #expect(m.finished(entryID: "1-1", .cancelled, now: t(31)) == [], "never acknowledged")
+    }
+
+    @Test func sweepsAtStartThenEveryLeaseWhileRunning() {
+        var m = WorkerStateMachine(policy: Self.policy, capacity: 1)
+        func sweeps(_ actions: [A]) -> Int { actions.filter { if case .sweep = $0 { true } else { false } }.count }
+        #expect(sweeps(m.tick(now: t(0))) == 1)
+        _ = m.received([], from: .autoclaim, now: t(0))
+        #expect(m.nextDeadline(now: t(1)) == t(30), "the claim comes first")
+        #expect(sweeps(m.tick(now: t(59))) == 0)
+        #expect(sweeps(m.tick(now: t(60))) == 1)
+        #expect(sweeps(m.tick(now: t(61))) == 0)
+        _ = m.received([d(1)], from: .read, now: t(61))
+        _ = m.terminationRequested(now: t(62))
+        #expect(sweeps(m.tick(now: t(125))) == 0, "not while stopping")
     }
 
     @Test func aCancelledJobIsHandedBack() {

@@ -46,6 +46,9 @@ struct WorkerTestEnvironment: Sendable {
         c.keys.progressAllChannel = "\(ns):video:progress:all"
         let root = try FileFixture.makeTemporaryDirectory()
         c.storage = .file(directory: root)
+        // Its own work root: a worker sweeps its work root of dead workers' directories, and
+        // /tmp is shared with every other test (and test run) on the machine.
+        c.workDirectory = root + "/.work"
         configure(&c)
         let db = try await TestDatabase.fresh(url: pgURL, prefix: ns.replacing("-", with: "_"))
         try await MigrationRunner().run(on: db.pool)
