@@ -69,6 +69,12 @@ public struct HTTPConnectionStateMachine: Sendable {
         return false
     }
 
+    /// Why the connection closed; nil while it is open.
+    public var closeReason: CloseReason? {
+        if case .closed(let reason) = state { return reason }
+        return nil
+    }
+
     public var isServing: Bool {
         if case .serving = state { return true }
         return false

@@ -191,9 +191,8 @@ final class HTTPServerConnection: Sendable {
         var response: HTTPResponse
         do {
             response = try await responder.respond(to: request)
-            if Task.isCancelled {
-                // The reader gave up on this exchange (the client left, or its body stalled and
-                // the reader answers 408 itself): a response now would be a second one or none.
+            if Task.isCancelled, machine.withLock({ $0.closeReason == .bodyTimeout }) {
+                // The body stalled and the reader answers 408 itself: this would be a second response.
                 channel?.abandon()
                 return
             }

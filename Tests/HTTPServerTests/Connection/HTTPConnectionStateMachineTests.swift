@@ -99,6 +99,7 @@ import Testing
             #expect(m.deadlinePassed(now: at(s)) == .none)
         }
         #expect(m.deadlinePassed(now: at(31)) == .respondAndClose(.requestTimeout, .bodyTimeout))
+        #expect(m.closeReason == .bodyTimeout, "the connection answers the 408 itself, not the handler")
     }
 
     @Test func bodyTimeoutAfterResponseStartedClosesWithoutResponse() {
