@@ -10,7 +10,8 @@
 /// [86400], VIDD_JOB_STREAM [video:jobs], VIDD_JOB_GROUP [video-workers], VIDD_DEAD_LETTER_STREAM
 /// [video:jobs:dead], VIDD_PROGRESS_KEY_PREFIX [progress:], VIDD_PROGRESS_CHANNEL_PREFIX
 /// [video:progress:], VIDD_PROGRESS_ALL_CHANNEL [video:progress:all], VIDD_LOG_FORMAT [logfmt|json],
-/// VIDD_LOG_LEVEL [info].
+/// VIDD_LOG_LEVEL [info], VIDD_TUS_MAX_SIZE [68719476736], VIDD_TUS_EXPIRY_SECONDS [86400],
+/// VIDD_TUS_PART_SIZE_MIB [8].
 public struct Configuration: Sendable, Equatable {
     public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         public var host: String
@@ -61,6 +62,11 @@ public struct Configuration: Sendable, Equatable {
     public var keys = KeyNames()
     public var logFormat = LogFormat.logfmt
     public var logLevel = LogLevel.info
+    /// tus uploads (`/uploads`): largest upload (`Tus-Max-Size`), how long an unfinished one
+    /// lives without a write, and the preferred S3 part size.
+    public var tusMaxSize: Int64 = 64 << 30
+    public var tusExpiry = Duration.seconds(86_400)
+    public var tusPartSize = 8 << 20
 
     public init() {}
 
@@ -132,6 +138,12 @@ public struct Configuration: Sendable, Equatable {
             guard let l = LogLevel(rawValue: v) else { throw ValueError("must be one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))") }
             return l
         }
+        c.tusMaxSize = reader.value("VIDD_TUS_MAX_SIZE", default: c.tusMaxSize) { v throws(ValueError) in
+            // S3's largest object is 5 TiB.
+            Int64(try parseInt(v, in: 1...(5 << 40)))
+        }
+        c.tusExpiry = reader.value("VIDD_TUS_EXPIRY_SECONDS", default: c.tusExpiry) { .seconds(try parseInt($0, in: 1...2_592_000)) }
+        c.tusPartSize = reader.value("VIDD_TUS_PART_SIZE_MIB", default: c.tusPartSize) { try parseInt($0, in: 5...5120) << 20 }
         if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
         return c
     }
@@ -170,6 +182,8 @@ public struct Configuration: Sendable, Equatable {
         out.append(("consumer_group", keys.consumerGroup))
         out.append(("dead_letter_stream", keys.deadLetterStream))
         out.append(("log_format", logFormat.rawValue))
+        out.append(("tus_max_size", "\(tusMaxSize)"))
+        out.append(("tus_expiry_seconds", "\(tusExpiry.components.seconds)"))
         return out
     }
 

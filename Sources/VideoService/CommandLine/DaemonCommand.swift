@@ -147,6 +147,8 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_JOB_GROUP [video-workers]           VIDD_DEAD_LETTER_STREAM [video:jobs:dead]
           VIDD_PROGRESS_KEY_PREFIX [progress:]     VIDD_PROGRESS_CHANNEL_PREFIX [video:progress:]
           VIDD_PROGRESS_ALL_CHANNEL [video:progress:all]
+          VIDD_TUS_MAX_SIZE [68719476736] (bytes)  VIDD_TUS_EXPIRY_SECONDS [86400]
+          VIDD_TUS_PART_SIZE_MIB [8]
         """
 
     public static func help(for command: String) -> String? {
