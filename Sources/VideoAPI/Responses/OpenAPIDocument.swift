@@ -27,7 +27,8 @@ public enum OpenAPIDocument {
         var op: [(String, JSONValue)] = [("operationId", .string(route.handler.rawValue)), ("summary", .string(route.summary))]
         var parameters: [JSONValue] = route.parameterNames.map { name in
             ["name": .string(name), "in": "path", "required": true,
-             "description": name == "path" ? "Path of the output below processed/{id}/ (may contain slashes)" : "Video id (UUID)",
+             "description": name == "path" ? "Path of the output below processed/{id}/ (may contain slashes)"
+                : route.path.hasPrefix(TusProtocol.collectionPath) ? "Upload id (UUID), also the id of the video it becomes" : "Video id (UUID)",
              "schema": name == "id" ? ["type": "string", "format": "uuid"] : ["type": "string"]]
         }
         switch route.handler {
@@ -48,6 +49,9 @@ public enum OpenAPIDocument {
             ]]))
         case .media:
             parameters.append(["name": "Range", "in": "header", "required": false, "schema": ["type": "string"]])
+        case .tusOptions, .tusCreate, .tusHead, .tusAppend, .tusTerminate:
+            parameters += TusOpenAPI.parameters(route.handler)
+            if let body = TusOpenAPI.requestBody(route.handler) { op.append(("requestBody", body)) }
         default:
             break
         }
@@ -70,6 +74,7 @@ public enum OpenAPIDocument {
         case .openAPI: success = json(["type": "object"])
         case .healthz, .readyz: success = json(["type": "object", "properties": ["status": ["type": "string"]]])
         case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL"]
+        case .tusOptions, .tusCreate, .tusHead, .tusAppend, .tusTerminate: success = TusOpenAPI.success(route.handler)
         }
         var out: [(String, JSONValue)] = [(String(route.successStatus), success)]
         if route.handler == .submitJob {
@@ -86,6 +91,7 @@ public enum OpenAPIDocument {
         if route.handler == .submitJob { errors += [413, 415, 422] }
         if route.handler == .retryVideo { errors.append(409) }
         if route.handler == .media { errors.append(416) }
+        errors += TusOpenAPI.errors(route.handler)
         // 503: a backend unreachable (readiness; an enqueue that failed after the row was
         // recorded — submit again), or the server shutting down (progress streams).
         if [.readyz, .submitJob, .retryVideo, .progressOne, .progressAll].contains(route.handler) { errors.append(503) }
