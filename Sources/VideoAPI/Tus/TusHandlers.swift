@@ -159,11 +159,13 @@ extension APIHandlers {
     func finishUpload(_ upload: ResumableUpload) async throws -> ResumableUpload {
         let object = try await uploads.assemble(upload)
         _ = try await register(id: upload.id, title: upload.title, sourceKey: upload.objectKey, originalName: upload.filename, uploaded: false)
-        let done = try await uploads.store.markCompleted(id: upload.id, keepFor: tusSettings.expiry)
+        // Only the call that marks it completed reports it (HEAD and the sweep may finish it too).
+        guard let done = try await uploads.store.markCompleted(id: upload.id, keepFor: tusSettings.expiry) else {
+            return try await uploads.store.upload(id: upload.id) ?? upload
+        }
         context.metrics.increment(ServiceMetrics.tusUploads, labels: [("event", "completed")])
         context.logger.with("upload_id", upload.id).info("upload complete: video recorded", ["key": upload.objectKey, "bytes": String(object.size)])
-        if let done { return done }
-        return try await uploads.store.upload(id: upload.id) ?? upload
+        return done
     }
 
     /// The upload's row, or 404 (unknown, or not a UUID) / 410 (expired or terminated).

@@ -131,37 +131,11 @@ public struct ResumableUploadStore: Sendable {
 
     // MARK: Operations
 
-    public struct NewUpload: Sendable {
-        public var id: String
-        public var length: Int64?
-        public var metadata: String
-        public var filename: String
-        public var title: String?
-        public var contentType: String?
-        public var objectKey: String
-        public var storageHandle: String
-        public var partSize: Int
-        public var expiry: Duration
-
-        public init(id: String, length: Int64?, metadata: String, filename: String, title: String?, contentType: String?,
-                    objectKey: String, storageHandle: String, partSize: Int, expiry: Duration) {
-            self.id = id
-            self.length = length
-            self.metadata = metadata
-            self.filename = filename
-            self.title = title
-            self.contentType = contentType
-            self.objectKey = objectKey
-            self.storageHandle = storageHandle
-            self.partSize = partSize
-            self.expiry = expiry
-        }
-    }
-
-    public func insert(_ u: NewUpload) async throws -> ResumableUpload {
+    /// Records a new upload (its offset, parts and expiry start fresh whatever `u` says).
+    public func insert(_ u: ResumableUpload, expiry: Duration) async throws -> ResumableUpload {
         let rows = try await pool.collect(Self.insert, [
             u.id, u.length, u.metadata, u.filename, u.title, u.contentType, u.objectKey, u.storageHandle,
-            Int32(u.partSize), Self.seconds(u.expiry),
+            Int32(u.partSize), Self.seconds(expiry),
         ])
         guard let row = rows.first else { throw RowDecodingError(what: "inserted upload", column: 0, value: nil) }
         return try Self.upload(row)

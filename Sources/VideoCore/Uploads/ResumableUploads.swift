@@ -52,9 +52,10 @@ public struct ResumableUploads: Sendable {
         let key = ObjectKeys.source(videoID: id, originalName: filename)
         let handle = try await storage.beginResumable(key: key, contentType: contentType)
         do {
-            return try await store.insert(.init(id: id, length: length, metadata: metadata, filename: filename, title: title,
-                                                contentType: contentType, objectKey: key, storageHandle: handle,
-                                                partSize: partSize(for: length), expiry: settings.expiry))
+            return try await store.insert(ResumableUpload(
+                id: id, status: .uploading, length: length, offset: 0, metadata: metadata, filename: filename, title: title,
+                contentType: contentType, objectKey: key, storageHandle: handle, partSize: partSize(for: length), partsBytes: 0,
+                expiresAt: 0, released: false), expiry: settings.expiry)
         } catch {
             // Nothing refers to it: do not leave it behind.
             try? await storage.abortResumable(key: key, handle: handle)
@@ -311,7 +312,7 @@ struct AppendRun {
         case .write(let offset, let bytes):
             let verifying = batch != nil
             let expected = base
-            let next = Commit(expectedOffset: expected, newOffset: expected + Int64(bytes.count), length: length)
+            let declared = committed.length == nil ? length : nil
             let key = committed.objectKey, handle = committed.storageHandle, storage = uploads.storage
             let store = self.store, expiry = uploads.settings.expiry, uploadID = id
             // Under the row lock: no other append can commit between the check and the write, so
@@ -321,8 +322,8 @@ struct AppendRun {
                 guard row.offset == expected else { return .failure(.conflict(row)) }
                 _ = try await storage.writeResumable(key: key, handle: handle, partNumber: 0, offset: offset, bytes: bytes)
                 if verifying { return .success(nil) }
-                var c = ResumableUploadStore.Commit(expectedOffset: next.expectedOffset, newOffset: next.newOffset)
-                c.length = next.length
+                var c = ResumableUploadStore.Commit(expectedOffset: expected, newOffset: expected + Int64(bytes.count))
+                c.length = declared
                 return .success(try await store.commit(id: uploadID, c, expiry: expiry, on: tx))
             }
             switch result {
@@ -333,12 +334,6 @@ struct AppendRun {
             }
             plan.recycle(bytes)
         }
-    }
-
-    private struct Commit {
-        var expectedOffset: Int64
-        var newOffset: Int64
-        var length: Int64?
     }
 
     /// Counts `fresh` body bytes with what `change` adds: now (no checksum) or in the batch.

@@ -31,6 +31,13 @@ struct TusTestClient: Sendable {
         return (r, r.header("Location"))
     }
 
+    /// A new upload of `length` bytes named clip.mp4; its path.
+    func newUpload(length: Int) async throws -> String {
+        let (response, location) = try await create(length: Int64(length))
+        guard response.status == 201, let location else { throw TestHTTPError("creation: \(response.status) \(response.text)") }
+        return location
+    }
+
     func head(_ path: String) async throws -> TestHTTPResponse {
         try await http.request("HEAD", path, headers: base)
     }

@@ -93,8 +93,7 @@ import TestSupport
         try await Self.with(kind, "checksum") { env, tus in
             let length = 7 * Self.mib
             let data = randomBytes(length)
-            let (_, location) = try await tus.create(length: Int64(length))
-            let path = try #require(location)
+            let path = try await tus.newUpload(length: length)
             let first = Array(data[..<Self.mib])
             let ok = try await tus.patch(path, offset: 0, first, checksum: ("sha1", sha1(first)))
             #expect(ok.status == 204 && ok.header("Upload-Offset") == String(Self.mib))
@@ -196,8 +195,7 @@ import TestSupport
     func twoAppendsAtTheSameOffsetNeverBothLand(_ kind: StorageBackendKind) async throws {
         try await Self.with(kind, "race") { env, tus in
             let length = 11 * Self.mib
-            let (_, location) = try await tus.create(length: Int64(length))
-            let path = try #require(location)
+            let path = try await tus.newUpload(length: length)
             let a = randomBytes(length), b = randomBytes(length)
             async let first = tus.patch(path, offset: 0, a, chunked: true)
             async let second = tus.patch(path, offset: 0, b, chunked: true)
@@ -216,8 +214,7 @@ import TestSupport
         try await Self.with(kind, "vanish") { env, tus in
             let length = 8 * Self.mib
             let data = randomBytes(length)
-            let (_, location) = try await tus.create(length: Int64(length))
-            let path = try #require(location)
+            let path = try await tus.newUpload(length: length)
             let sent = 6 * Self.mib + 1234  // a whole part and a tail
             try await tus.patchAndVanish(path, offset: 0, announced: length, Array(data[..<sent]))
             try await waitUntil("the interrupted append is saved") { try await tus.offset(path) == Int64(sent) }
@@ -238,8 +235,7 @@ import TestSupport
         try await Self.with(.s3, "instances") { env, tus in
             let length = 7 * Self.mib
             let data = randomBytes(length)
-            let (_, location) = try await tus.create(length: Int64(length))
-            let path = try #require(location)
+            let path = try await tus.newUpload(length: length)
             #expect(try await tus.patch(path, offset: 0, Array(data[..<(3 * Self.mib)])).status == 204)
             let other = try await env.secondInstance()
             let second = TusTestClient(port: other.port)
