@@ -306,7 +306,7 @@ struct AppendRun {
                 c.parts.append(part)
                 if tailBytes > 0 { c.dropTail = true }
             }
-            plan.recycle(tailBytes > 0 ? bytes : data)
+            plan.recycle(data)
         case .keepTail(let offset, let bytes):
             try await record(fresh: bytes.count) { c in c.tailSegment = (offset, bytes) }
         case .write(let offset, let bytes):

@@ -28,7 +28,7 @@ import TestSupport
     /// Starts tus_upload.py against `daemon`; its output goes to a log of its own.
     static func client(_ python: String, _ sut: ServiceUnderTest, _ daemon: ServiceUnderTest.Daemon, file: String, urlFile: String,
                        arguments: [String] = []) throws -> ChildProcess {
-        let log = NSTemporaryDirectory() + "vidd-tus-client-\(UUID().uuidString).log"
+        let log = sut.storageDirectory + "/tus-client-\(UUID().uuidString).log"  // removed with the test's directory
         return try ChildProcess([python, script, daemon.base + "/uploads", file, urlFile] + arguments,
                                 environment: [:], logPath: log)
     }
