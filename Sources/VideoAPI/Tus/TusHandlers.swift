@@ -88,8 +88,13 @@ extension APIHandlers {
         guard append.offset == upload.offset else {
             throw APIError(.conflict, "Upload-Offset \(append.offset) does not match the upload's offset \(upload.offset); HEAD gives the offset to resume from")
         }
-        if let length = upload.length ?? append.length, let body = append.bodyLength, upload.offset + body > length {
-            throw APIError(.payloadTooLarge, "\(body) bytes at offset \(upload.offset) go past Upload-Length \(length)")
+        if let body = append.bodyLength {
+            if let length = upload.length ?? append.length, upload.offset + body > length {
+                throw APIError(.payloadTooLarge, "\(body) bytes at offset \(upload.offset) go past Upload-Length \(length)")
+            }
+            if upload.offset + body > tusSettings.maxSize {
+                throw APIError(.payloadTooLarge, "\(body) bytes at offset \(upload.offset) go past Tus-Max-Size \(tusSettings.maxSize) (the length is not declared yet)")
+            }
         }
         if upload.status == .completed {
             // Only an empty PATCH at the end gets here (the checks above refuse anything else).
@@ -144,7 +149,7 @@ extension APIHandlers {
         case .gone(let current):
             throw APIError(.gone, "upload \(upload.id) \(current.map { $0.status == .completed ? "is already complete" : "was \($0.status.rawValue)" } ?? "no longer exists")")
         case .overflow(let length, _):
-            throw APIError(.payloadTooLarge, "the body goes past Upload-Length \(length); the bytes of this request after the last stored part were not kept")
+            throw APIError(.payloadTooLarge, "the body goes past \(length) bytes (Upload-Length, or Tus-Max-Size while the length is deferred); the bytes of this request after the last stored part were not kept")
         case .failed(let error, let current):
             context.logger.with("upload_id", upload.id).error("append failed", ["error": "\(error)", "offset": String(current.offset)])
             throw error

@@ -25,15 +25,17 @@ public struct AppendPlan: Sendable {
         case keepTail(offset: Int64, bytes: [UInt8])
     }
 
-    /// More bytes than `Upload-Length` allows.
+    /// More bytes than `Upload-Length` (or, while the length is deferred, the largest upload) allows.
     public struct Overflow: Error, Sendable, Equatable, CustomStringConvertible {
         public var length: Int64
-        public var description: String { "the body goes past Upload-Length (\(length) bytes)" }
+        public var description: String { "the body goes past \(length) bytes" }
     }
 
     public let layout: Layout
     /// The upload's length, when known.
     public let length: Int64?
+    /// No byte may go past this: the length, or while it is deferred the largest upload allowed.
+    public let limit: Int64
     /// The upload's offset when this append began.
     public let startOffset: Int64
     /// Body bytes received so far.
@@ -43,11 +45,13 @@ public struct AppendPlan: Sendable {
     private var pending: [UInt8] = []
 
     /// `tailBytes`: bytes at the end of the upload held in PostgreSQL (S3; always 0 in place).
-    public init(layout: Layout, offset: Int64, tailBytes: Int64, length: Int64?) {
+    /// `maximum`: the bound while the length is deferred.
+    public init(layout: Layout, offset: Int64, tailBytes: Int64, length: Int64?, maximum: Int64 = .max) {
         self.layout = layout
         self.startOffset = offset
         self.tailBytes = tailBytes
         self.length = length
+        self.limit = length ?? maximum
         if case .inPlace = layout { precondition(tailBytes == 0, "a file upload has no tail") }
     }
 
@@ -58,7 +62,7 @@ public struct AppendPlan: Sendable {
 
     /// Takes a chunk of the body; returns the steps it completes (parts that filled up, flushes).
     public mutating func receive(_ chunk: some Collection<UInt8>) throws(Overflow) -> [Step] {
-        if let length, nextOffset + Int64(chunk.count) > length { throw Overflow(length: length) }
+        if nextOffset + Int64(chunk.count) > limit { throw Overflow(length: limit) }
         var steps: [Step] = []
         switch layout {
         case .parts(let size):

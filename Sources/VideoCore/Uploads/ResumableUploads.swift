@@ -225,7 +225,7 @@ struct AppendRun {
         self.committed = upload
         self.plan = AppendPlan(layout: uploads.layout(of: upload), offset: upload.offset,
                                tailBytes: uploads.storage.resumableLayout == .inPlace ? 0 : upload.tailLength,
-                               length: upload.length ?? length)
+                               length: upload.length ?? length, maximum: uploads.settings.maxSize)
         if checksum != nil {
             var b = ResumableUploadStore.Commit(expectedOffset: upload.offset, newOffset: upload.offset)
             b.length = self.length

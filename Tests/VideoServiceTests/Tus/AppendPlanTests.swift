@@ -89,6 +89,10 @@ import Testing
         #expect(throws: AppendPlan.Overflow(length: 12)) { try plan.receive([0, 0]) }
         var inPlace = AppendPlan(layout: .inPlace(flushSize: 4), offset: 10, tailBytes: 0, length: 12)
         #expect(throws: AppendPlan.Overflow(length: 12)) { try inPlace.receive([0, 0, 0]) }
+        // A deferred length is still bounded by the largest upload allowed.
+        var deferred = AppendPlan(layout: .parts(size: 10), offset: 0, tailBytes: 0, length: nil, maximum: 15)
+        _ = try deferred.receive([UInt8](repeating: 0, count: 15))
+        #expect(throws: AppendPlan.Overflow(length: 15)) { try deferred.receive([0]) }
     }
 
     @Test func aSentPartsBufferIsReused() throws {

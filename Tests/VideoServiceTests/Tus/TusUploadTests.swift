@@ -191,6 +191,19 @@ import TestSupport
         }
     }
 
+    @Test func aDeferredLengthIsStillBoundedByTusMaxSize() async throws {
+        try await Self.with(.file, "defer-max", configure: { $0.tusMaxSize = 1000 }) { env, tus in
+            let (_, location) = try await tus.create(length: nil)
+            let path = try #require(location)
+            #expect(try await tus.patch(path, offset: 0, randomBytes(1001)).status == 413, "refused from Content-Length")
+            #expect(try await tus.patch(path, offset: 0, randomBytes(1001), chunked: true).status == 413, "refused as the bytes arrive")
+            #expect(try await tus.offset(path) == 0)
+            let data = randomBytes(1000)
+            #expect(try await tus.patch(path, offset: 0, data, headers: [("Upload-Length", "1000")]).status == 204)
+            #expect(try await tus.head(path).header("Upload-Length") == "1000")
+        }
+    }
+
     @Test(arguments: StorageBackendKind.allCases)
     func twoAppendsAtTheSameOffsetNeverBothLand(_ kind: StorageBackendKind) async throws {
         try await Self.with(kind, "race") { env, tus in
