@@ -285,6 +285,9 @@ struct AppendRun {
                                current: committed)
             }
         } catch {
+            // Terminated or expired meanwhile: storage then refuses the part (its multipart upload
+            // or partial file is gone), which is the upload's end, not a failure.
+            if let current = try? await store.upload(id: id), current.status != .uploading { return .gone(current) }
             return .failed(error, current: committed)
         }
     }

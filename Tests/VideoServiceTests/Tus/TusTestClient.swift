@@ -60,6 +60,23 @@ struct TusTestClient: Sendable {
         try await http.request("DELETE", path, headers: base)
     }
 
+    /// A PATCH whose body comes in two writes with `between` run in the middle; its answer.
+    func patch(_ path: String, offset: Int64, _ first: [UInt8], then second: [UInt8],
+               between: () async throws -> Void) async throws -> TestHTTPResponse {
+        let connection = try await Connection.connect(host: "127.0.0.1", port: http.port)
+        defer { connection.close() }
+        var head = "PATCH \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(first.count + second.count)\r\n"
+        for (n, v) in base + [("Content-Type", TusProtocol.offsetContentType), ("Upload-Offset", String(offset))] { head += "\(n): \(v)\r\n" }
+        try await connection.write(Array((head + "\r\n").utf8) + first)
+        try await between()
+        try? await connection.write(second)  // the server may answer (and close) before taking it all
+        var raw = ByteBuffer()
+        while true {
+            do { try await connection.read(into: &raw, timeout: TestHTTPClient.readBound) } catch NetworkError.endOfStream { break } catch NetworkError.connectionReset where raw.readableBytes > 0 { break }
+        }
+        return try TestHTTPClient.parse(Array(raw.readableBytesView), method: "PATCH")
+    }
+
     /// Sends a PATCH head announcing `announced` bytes, then only `bytes`, then closes the
     /// connection: a client that died mid-body.
     func patchAndVanish(_ path: String, offset: Int64, announced: Int, _ bytes: [UInt8], headers: [(String, String)] = []) async throws {

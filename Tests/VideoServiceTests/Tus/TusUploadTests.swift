@@ -244,6 +244,24 @@ import TestSupport
         }
     }
 
+    /// DELETE while a PATCH is still sending: nothing lands after the termination, the PATCH is
+    /// answered 410, and no storage is left.
+    @Test(arguments: StorageBackendKind.allCases)
+    func terminationWinsOverAnAppendInFlight(_ kind: StorageBackendKind) async throws {
+        try await Self.with(kind, "terminate-race") { env, tus in
+            let length = 12 * Self.mib
+            let path = try await tus.newUpload(length: length)
+            let data = randomBytes(length)
+            let answer = try await tus.patch(path, offset: 0, Array(data[..<(6 * Self.mib)]), then: Array(data[(6 * Self.mib)...])) {
+                try await waitUntil("the first part is counted") { (try await tus.offset(path) ?? 0) >= Int64(5 * Self.mib) }
+                #expect(try await tus.delete(path).status == 204)
+            }
+            #expect(answer.status == 410, "\(answer.status) \(answer.text)")
+            #expect(try await tus.head(path).status == 410)
+            #expect(try await Self.leftovers(env).isEmpty, "aborted, and the late append created nothing")
+        }
+    }
+
     @Test func aSecondInstanceContinuesTheUpload() async throws {
         try await Self.with(.s3, "instances") { env, tus in
             let length = 7 * Self.mib
