@@ -9,7 +9,8 @@
 #   redis-server, PostgreSQL 15, python3-venv, openssl, curl. `apt-get update` runs only when
 #   something is missing. Root runs apt directly; other users go through sudo.
 # - A Python virtualenv owned by the project (.venv/, gitignored) with the pinned S3 test server
-#   (moto) from scripts/s3-test-server/requirements.txt; rebuilt only when the pins change.
+#   (moto) from scripts/s3-test-server/requirements.txt and the pinned tus client the tus tests
+#   drive (tuspy) from scripts/tus-test-client/requirements.txt; rebuilt only when the pins change.
 # - Swift is not installed here: it must be on PATH (e.g. /opt/swift/usr/bin).
 #
 # Safe to run any number of times; quiet when there is nothing to do.
@@ -24,7 +25,7 @@ esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VIDD_VENV:-$ROOT/.venv}"
-REQUIREMENTS="$ROOT/scripts/s3-test-server/requirements.txt"
+REQUIREMENT_FILES=("$ROOT/scripts/s3-test-server/requirements.txt" "$ROOT/scripts/tus-test-client/requirements.txt")
 
 say() { printf '[install-deps] %s\n' "$*"; }
 die() { printf '[install-deps] error: %s\n' "$*" >&2; exit 1; }
@@ -94,16 +95,17 @@ PYTHON=/usr/bin/python3
 [ -n "$PYTHON" ] || die "python3 not found"
 
 stamp="$VENV/.vidd-requirements"
-if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && cmp -s "$stamp" "$REQUIREMENTS" \
-    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask")))' \
+wanted="$(cat "${REQUIREMENT_FILES[@]}")"
+if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
+    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask", "tusclient")))' \
         >/dev/null 2>&1; then
     : # up to date
 else
-    say "building Python virtualenv $VENV with $(grep -E '^[a-z]' "$REQUIREMENTS" | tr '\n' ' ')"
+    say "building Python virtualenv $VENV with $(grep -hE '^[a-z]' "${REQUIREMENT_FILES[@]}" | tr '\n' ' ')"
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV" || die "python3 -m venv failed (is python3-venv installed?)"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS" \
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${REQUIREMENT_FILES[@]/#/--requirement=}" \
         || die "pip install failed (network access to PyPI is needed once)"
-    cp "$REQUIREMENTS" "$stamp"
+    printf '%s' "$wanted" > "$stamp"
     say "virtualenv ready: moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)')"
 fi

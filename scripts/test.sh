@@ -112,7 +112,7 @@ else
   #    get the machine to themselves.
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
-  SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests|WorkerHygieneTests|RunScriptTests'
+  SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests|WorkerHygieneTests|RunScriptTests'  # includes TusEndToEndTests (vidd + tuspy, 200 MiB)
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
   LOOP_HOG='dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout'
   run_pass() {  # run_pass TITLE ARGS...

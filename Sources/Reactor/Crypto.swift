@@ -111,6 +111,43 @@ public enum Crypto {
             return out
         }
     }
+
+    /// An incremental digest chosen at run time (tus's `Upload-Checksum` names one per request;
+    /// SHA-1 stays only because that protocol requires it).
+    public struct Digest: ~Copyable {
+        public enum Algorithm: String, Sendable, CaseIterable {
+            case sha1, sha256
+
+            public var length: Int { self == .sha1 ? 20 : 32 }
+        }
+
+        private let ctx: OpaquePointer
+        public let algorithm: Algorithm
+
+        public init(_ algorithm: Algorithm) {
+            _ = openSSLInitialized
+            guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
+            precondition(EVP_DigestInit_ex(ctx, algorithm == .sha1 ? EVP_sha1() : EVP_sha256(), nil) == 1)
+            self.ctx = ctx
+            self.algorithm = algorithm
+        }
+
+        deinit { EVP_MD_CTX_free(ctx) }
+
+        public mutating func update<D: Collection<UInt8>>(_ data: D) {
+            withContiguousBytes(data) { raw in
+                if raw.count > 0 { precondition(EVP_DigestUpdate(ctx, raw.baseAddress, raw.count) == 1) }
+            }
+        }
+
+        /// The digest; call once (the context cannot take more bytes afterwards).
+        public mutating func finalize() -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: 64)
+            var len: UInt32 = 0
+            precondition(EVP_DigestFinal_ex(ctx, &out, &len) == 1 && Int(len) == algorithm.length)
+            return Array(out[..<Int(len)])
+        }
+    }
 }
 
 /// Runs `body` over the bytes of `data`, copying only when the collection is not contiguous.

@@ -67,7 +67,10 @@ final class TLSEngine: @unchecked Sendable {
         while BIO_ctrl_pending(wbio) > 0 {
             let n = Int(BIO_ctrl_pending(wbio))
             let start = pendingOut.count
-            pendingOut.append(contentsOf: repeatElement(0, count: n))
+            // Array(repeating:) is one memset in the (optimized) standard library; appending a
+            // `repeatElement` went byte by byte through generic code in debug builds, which held
+            // the event loop's thread for seconds per MiB sent over TLS (a bytea, an S3 part).
+            pendingOut.append(contentsOf: [UInt8](repeating: 0, count: n))
             let got = pendingOut.withUnsafeMutableBytes { BIO_read(wbio, $0.baseAddress! + start, Int32(n)) }
             if got < n { pendingOut.removeLast(n - Swift.max(Int(got), 0)) }
             if got <= 0 { break }

@@ -65,6 +65,7 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible, Expressib
         case 405: "Method Not Allowed"
         case 408: "Request Timeout"
         case 409: "Conflict"
+        case 410: "Gone"
         case 411: "Length Required"
         case 412: "Precondition Failed"
         case 413: "Content Too Large"

@@ -14,6 +14,8 @@ final class APIHandlers: Sendable {
     let options: APIService.Options
     let openAPIText: String
     let progressStreams = ProgressStreamRegistry()
+    /// tus uploads (`/uploads`): their engine over this process's storage and PostgreSQL pool.
+    let uploads: ResumableUploads
 
     init(context: ServiceContext, version: String, options: APIService.Options) {
         self.context = context
@@ -23,6 +25,10 @@ final class APIHandlers: Sendable {
         self.authorization = BearerAuthorization(tokens: context.configuration.apiTokens)
         self.options = options
         self.openAPIText = OpenAPIDocument.make(version: version).text
+        let c = context.configuration
+        self.uploads = ResumableUploads(
+            storage: context.storage, store: ResumableUploadStore(pool: context.database),
+            settings: .init(maxSize: c.tusMaxSize, expiry: c.tusExpiry, partSize: c.tusPartSize), logger: context.logger)
     }
 
     var store: VideoStore<PGPool> { context.store }
@@ -45,6 +51,11 @@ final class APIHandlers: Sendable {
                          body: .string(context.metrics.render()))
         case .openAPI: APIResponse.json(text: openAPIText)
         case .media: try await media(request, id: parameters["id"] ?? "", path: parameters["path"] ?? "")
+        case .tusOptions: tusOptions()
+        case .tusCreate: try await createUpload(request)
+        case .tusHead: try await uploadState(request, id: parameters["id"] ?? "")
+        case .tusAppend: try await appendToUpload(request, id: parameters["id"] ?? "")
+        case .tusTerminate: try await terminateUpload(request, id: parameters["id"] ?? "")
         }
     }
 

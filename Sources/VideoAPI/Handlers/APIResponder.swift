@@ -10,15 +10,23 @@ struct APIResponder: HTTPResponder {
     /// Uploads are read from the socket as the handler consumes them (no size limit beyond
     /// storage); every other body is collected, under the server's collected-body limit.
     func bodyLimit(for head: HTTPRequestHead) -> HTTPBodyLimitKind {
-        if case .found(let route, _) = APIRoutes.match(method: head.method.rawValue, path: String(head.path)), route.handler == .submitJob {
+        let method = Self.method(head.method.rawValue, path: head.path, headers: head.headers)
+        if case .found(let route, _) = APIRoutes.match(method: method, path: String(head.path)),
+           [.submitJob, .tusCreate, .tusAppend].contains(route.handler) {
             return .streamed
         }
         return .collected
     }
 
+    /// The method a request means: tus's X-HTTP-Method-Override counts on the tus endpoint only.
+    static func method(_ method: String, path: some StringProtocol, headers: HTTPFields) -> String {
+        TusProtocol.isTusPath(path) ? TusProtocol.effectiveMethod(method, headers: headers) : method
+    }
+
     func respond(to request: HTTPRequest) async throws -> HTTPResponse {
         let start = ContinuousClock.now
         let path = String(request.path)
+        let method = Self.method(request.method.rawValue, path: path, headers: request.headers)
         var routeLabel = "unmatched"
         var videoID: String?
         var response: HTTPResponse
@@ -27,7 +35,7 @@ struct APIResponder: HTTPResponder {
                 routeLabel = "/"
                 response = WebPage.response
             } else {
-                switch APIRoutes.match(method: request.method.rawValue, path: path) {
+                switch APIRoutes.match(method: method, path: path) {
                 case .found(let route, let parameters):
                     routeLabel = route.path
                     videoID = parameters["id"]
@@ -38,28 +46,29 @@ struct APIResponder: HTTPResponder {
                 case .methodNotAllowed(let allowed):
                     var allow = allowed
                     if allow.contains("GET") && !allow.contains("HEAD") { allow.append("HEAD") }
-                    response = APIResponse.error(APIError(.methodNotAllowed, "\(request.method) is not allowed on \(Self.shown(path)); allowed: \(allow.joined(separator: ", "))"))
+                    response = APIResponse.error(APIError(.methodNotAllowed, "\(method) is not allowed on \(Self.shown(path)); allowed: \(allow.joined(separator: ", "))"))
                     response.headers["Allow"] = allow.joined(separator: ", ")
                 case .notFound:
-                    throw APIError(.notFound, "no route for \(request.method) \(Self.shown(path))")
+                    throw APIError(.notFound, "no route for \(method) \(Self.shown(path))")
                 }
             }
         } catch is CancellationError {
             throw CancellationError()  // the client is gone: nobody to answer
         } catch {
-            response = handlers.errorResponse(error, route: routeLabel, method: request.method.rawValue, videoID: videoID)
+            response = handlers.errorResponse(error, route: routeLabel, method: method, videoID: videoID)
         }
+        if TusProtocol.isTusPath(path) { TusProtocol.decorate(&response, method: method) }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let metrics = handlers.context.metrics
         // Label values stay few: route templates, known methods.
-        let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
+        let methodLabel = Self.knownMethods.contains(method) ? method : "other"
         metrics.increment(ServiceMetrics.httpRequests, labels: [
-            ("method", method), ("route", routeLabel), ("status", String(response.status.code)),
+            ("method", methodLabel), ("route", routeLabel), ("status", String(response.status.code)),
         ])
-        metrics.observe(ServiceMetrics.httpDuration, seconds, labels: [("method", method), ("route", routeLabel)])
+        metrics.observe(ServiceMetrics.httpDuration, seconds, labels: [("method", methodLabel), ("route", routeLabel)])
         handlers.context.logger.debug("request", [
-            "method": request.method.rawValue, "path": Self.shown(path), "status": String(response.status.code),
+            "method": method, "path": Self.shown(path), "status": String(response.status.code),
             "seconds": String(seconds),
         ])
         return response
@@ -84,7 +93,9 @@ enum APIResponse {
         var fields = headers
         fields["Content-Type"] = "application/json"
         fields["Cache-Control"] = "no-store"
-        return HTTPResponse(status: HTTPStatus(code: status), headers: fields, body: .bytes(bytes))
+        // 460 is tus's own status; HTTP has no phrase for it.
+        let reason = status == APIError.Code.checksumMismatch.status ? "Checksum Mismatch" : nil
+        return HTTPResponse(status: HTTPStatus(code: status, reason: reason), headers: fields, body: .bytes(bytes))
     }
 
     static func error(_ error: APIError) -> HTTPResponse {

@@ -23,6 +23,11 @@ public final class APIService: Sendable {
         /// Longest `GET /videos/{id}` waits for the progress snapshot (Redis) before it answers
         /// from PostgreSQL alone, with `progress: null` and `X-Progress-Unavailable`.
         public var progressBudget: Duration = .milliseconds(500)
+        /// How often this instance sweeps tus uploads (expired ones aborted and forgotten).
+        public var uploadSweepInterval: Duration = .seconds(60)
+        /// A full upload left unfinished this long (its own request failed to finish it) is
+        /// finished by the sweep.
+        public var uploadFinishRetryAfter: Duration = .seconds(30)
         /// Tests only: runs after a progress stream has subscribed and before it reads the
         /// snapshot, so a test can publish exactly in the window the ordering has to cover.
         var afterSubscribe: (@Sendable (_ videoID: String?) async -> Void)?
@@ -32,12 +37,14 @@ public final class APIService: Sendable {
 
     let server: HTTPServer
     let handlers: APIHandlers
+    let sweeper: UploadSweeper
 
     public var port: Int { server.port }
 
-    private init(server: HTTPServer, handlers: APIHandlers) {
+    private init(server: HTTPServer, handlers: APIHandlers, sweeper: UploadSweeper) {
         self.server = server
         self.handlers = handlers
+        self.sweeper = sweeper
     }
 
     /// Listens on `context.configuration.listen` (port 0 picks a free port: see `port`).
@@ -65,13 +72,15 @@ public final class APIService: Sendable {
         let server = try await HTTPServer.start(configuration, responder: APIResponder(handlers: handlers))
         handlers.progressStreams.follow(context.redis.pubSub)
         context.logger.info("API listening", ["address": "\(listen.host):\(server.port)"])
-        return APIService(server: server, handlers: handlers)
+        let sweeper = UploadSweeper(handlers: handlers, interval: options.uploadSweepInterval)
+        return APIService(server: server, handlers: handlers, sweeper: sweeper)
     }
 
     /// Stops accepting connections, ends every progress stream (their clients reconnect to
     /// another instance), lets in-flight requests finish within `grace`, then returns.
     public func shutdown(grace: Duration) async {
         await handlers.progressStreams.endAll()
+        await sweeper.stop()
         await server.shutdown(gracePeriod: grace)
         handlers.context.logger.info("API stopped")
     }

@@ -6,6 +6,7 @@ public struct APIRoute: Sendable, Equatable, Hashable {
     public enum Handler: String, Sendable, CaseIterable {
         case submitJob, listVideos, getVideo, deleteVideo, retryVideo, progressOne, progressAll
         case healthz, readyz, metrics, openAPI, media
+        case tusOptions, tusCreate, tusHead, tusAppend, tusTerminate
     }
 
     public var method: String
@@ -45,6 +46,13 @@ public enum APIRoutes {
         APIRoute(method: "GET", path: "/metrics", handler: .metrics, summary: "Prometheus metrics", mutating: false, successStatus: 200, contentType: "text/plain; version=0.0.4"),
         APIRoute(method: "GET", path: "/openapi.json", handler: .openAPI, summary: "This API, described (OpenAPI 3.1)", mutating: false, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "GET", path: "/media/{id}/{path}", handler: .media, summary: "An output file: served with Range support (file storage) or redirected to a presigned URL (S3)", mutating: false, successStatus: 200, contentType: "*/*"),
+        // tus 1.0 resumable uploads (TusProtocol): a finished upload becomes a video as POST /jobs makes one.
+        APIRoute(method: "OPTIONS", path: "/uploads", handler: .tusOptions, summary: "tus: the server's tus versions, extensions, maximum size and checksum algorithms", mutating: false, successStatus: 204, contentType: "application/json"),
+        APIRoute(method: "POST", path: "/uploads", handler: .tusCreate, summary: "tus creation: start a resumable upload (Upload-Length or Upload-Defer-Length: 1, Upload-Metadata filename/title; may carry the first bytes)", mutating: true, successStatus: 201, contentType: "application/json"),
+        APIRoute(method: "HEAD", path: "/uploads/{id}", handler: .tusHead, summary: "tus: the upload's offset (where to resume), length, metadata and expiry", mutating: false, successStatus: 200, contentType: "application/json"),
+        APIRoute(method: "PATCH", path: "/uploads/{id}", handler: .tusAppend, summary: "tus: append application/offset+octet-stream bytes at Upload-Offset (optional Upload-Checksum)", mutating: true, successStatus: 204, contentType: "application/json"),
+        APIRoute(method: "DELETE", path: "/uploads/{id}", handler: .tusTerminate, summary: "tus termination: discard an unfinished upload", mutating: true, successStatus: 204, contentType: "application/json"),
+        APIRoute(method: "OPTIONS", path: "/uploads/{id}", handler: .tusOptions, summary: "tus: the server's tus versions, extensions, maximum size and checksum algorithms", mutating: false, successStatus: 204, contentType: "application/json"),
     ]
 
     /// Matches a request path (without the query string). Parameters are percent-decoded.

@@ -14,6 +14,11 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case rangeNotSatisfiable = "range_not_satisfiable"
         case internalError = "internal_error"
         case unavailable
+        // tus (`/uploads`): an unsupported Tus-Resumable version, an upload that expired or was
+        // terminated, and a body whose Upload-Checksum did not match (tus's own 460).
+        case preconditionFailed = "precondition_failed"
+        case gone
+        case checksumMismatch = "checksum_mismatch"
 
         public var status: Int {
             switch self {
@@ -28,6 +33,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .validationFailed: 422
             case .internalError: 500
             case .unavailable: 503
+            case .preconditionFailed: 412
+            case .gone: 410
+            case .checksumMismatch: 460
             }
         }
     }

@@ -27,7 +27,8 @@ public enum OpenAPIDocument {
         var op: [(String, JSONValue)] = [("operationId", .string(route.handler.rawValue)), ("summary", .string(route.summary))]
         var parameters: [JSONValue] = route.parameterNames.map { name in
             ["name": .string(name), "in": "path", "required": true,
-             "description": name == "path" ? "Path of the output below processed/{id}/ (may contain slashes)" : "Video id (UUID)",
+             "description": name == "path" ? "Path of the output below processed/{id}/ (may contain slashes)"
+                : route.path.hasPrefix(TusProtocol.collectionPath) ? "Upload id (UUID), also the id of the video it becomes" : "Video id (UUID)",
              "schema": name == "id" ? ["type": "string", "format": "uuid"] : ["type": "string"]]
         }
         switch route.handler {
@@ -48,6 +49,9 @@ public enum OpenAPIDocument {
             ]]))
         case .media:
             parameters.append(["name": "Range", "in": "header", "required": false, "schema": ["type": "string"]])
+        case .tusOptions, .tusCreate, .tusHead, .tusAppend, .tusTerminate:
+            parameters += TusOpenAPI.parameters(route.handler)
+            if let body = TusOpenAPI.requestBody(route.handler) { op.append(("requestBody", body)) }
         default:
             break
         }
@@ -75,6 +79,7 @@ public enum OpenAPIDocument {
         case .openAPI: success = json(["type": "object"])
         case .healthz, .readyz: success = json(["type": "object", "properties": ["status": ["type": "string"]]])
         case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL"]
+        case .tusOptions, .tusCreate, .tusHead, .tusAppend, .tusTerminate: success = TusOpenAPI.success(route.handler)
         }
         var out: [(String, JSONValue)] = [(String(route.successStatus), success)]
         if route.handler == .submitJob {
@@ -98,6 +103,7 @@ public enum OpenAPIDocument {
         if [.readyz, .submitJob, .retryVideo, .progressOne, .progressAll, .listVideos, .getVideo, .deleteVideo].contains(route.handler) {
             errors.append(503)
         }
+        errors += TusOpenAPI.errors(route.handler)
         for status in errors.sorted() {
             out.append((String(status), ["description": "Error", "content": ["application/json": ["schema": ref("Error")]]]))
         }

@@ -11,7 +11,8 @@
 /// [video:jobs:dead], VIDD_PROGRESS_KEY_PREFIX [progress:], VIDD_PROGRESS_CHANNEL_PREFIX
 /// [video:progress:], VIDD_PROGRESS_ALL_CHANNEL [video:progress:all], VIDD_LOG_FORMAT [logfmt|json],
 /// VIDD_LOG_LEVEL [info], VIDD_MAX_UPLOAD_BYTES [20 GiB], VIDD_BODY_TIMEOUT_SECONDS [30],
-/// VIDD_SOURCE_PREFIXES [source/], VIDD_WORK_DIR [$TMPDIR, else /tmp].
+/// VIDD_SOURCE_PREFIXES [source/], VIDD_WORK_DIR [$TMPDIR, else /tmp], VIDD_TUS_MAX_SIZE
+/// [68719476736], VIDD_TUS_EXPIRY_SECONDS [86400], VIDD_TUS_PART_SIZE_MIB [8].
 public struct Configuration: Sendable, Equatable {
     public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         public var host: String
@@ -70,6 +71,11 @@ public struct Configuration: Sendable, Equatable {
     public var sourcePrefixes = [ObjectKeys.sourcePrefix]
     /// Where a worker makes its per-job work directories (local disk; swept of dead workers' ones).
     public var workDirectory = "/tmp"
+    /// tus uploads (`/uploads`): largest upload (`Tus-Max-Size`), how long an unfinished one
+    /// lives without a write, and the preferred S3 part size.
+    public var tusMaxSize: Int64 = 64 << 30
+    public var tusExpiry = Duration.seconds(86_400)
+    public var tusPartSize = 8 << 20
 
     public init() {}
 
@@ -152,6 +158,12 @@ public struct Configuration: Sendable, Equatable {
             guard v.hasPrefix("/"), !v.split(separator: "/").contains("..") else { throw ValueError("must be an absolute path without ..") }
             return trimmedPath(v)
         }
+        c.tusMaxSize = reader.value("VIDD_TUS_MAX_SIZE", default: c.tusMaxSize) { v throws(ValueError) in
+            // S3's largest object is 5 TiB.
+            Int64(try parseInt(v, in: 1...(5 << 40)))
+        }
+        c.tusExpiry = reader.value("VIDD_TUS_EXPIRY_SECONDS", default: c.tusExpiry) { .seconds(try parseInt($0, in: 1...2_592_000)) }
+        c.tusPartSize = reader.value("VIDD_TUS_PART_SIZE_MIB", default: c.tusPartSize) { try parseInt($0, in: 5...5120) << 20 }
         if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
         return c
     }
@@ -212,6 +224,8 @@ public struct Configuration: Sendable, Equatable {
         out.append(("body_timeout_seconds", "\(bodyTimeout.components.seconds)"))
         out.append(("source_prefixes", sourcePrefixes.joined(separator: ",")))
         out.append(("work_dir", workDirectory))
+        out.append(("tus_max_size", "\(tusMaxSize)"))
+        out.append(("tus_expiry_seconds", "\(tusExpiry.components.seconds)"))
         return out
     }
 

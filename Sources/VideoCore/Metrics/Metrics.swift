@@ -132,6 +132,7 @@ public enum ServiceMetrics {
     public static let jobDuration = "vidd_job_duration_seconds"
     public static let sseClients = "vidd_sse_clients"
     public static let uploadBytes = "vidd_upload_bytes_total"
+    public static let tusUploads = "vidd_tus_uploads_total"
 
     public static func registerAll(in r: MetricsRegistry) {
         r.register(httpRequests, .counter, help: "HTTP requests by route and status")
@@ -144,5 +145,6 @@ public enum ServiceMetrics {
         r.register(jobDuration, .histogram, help: "Whole job wall time in seconds", buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1200, 3600])
         r.register(sseClients, .gauge, help: "Connected progress (SSE) clients")
         r.register(uploadBytes, .counter, help: "Bytes received in uploads")
+        r.register(tusUploads, .counter, help: "tus uploads by event (created, completed, expired, terminated, checksum_mismatch)")
     }
 }

@@ -218,7 +218,7 @@ public struct S3Storage: Storage {
 
     // MARK: Internals
 
-    private func objectKey(_ key: String) throws(StorageError) -> String {
+    func objectKey(_ key: String) throws(StorageError) -> String {
         do { try ObjectKeys.validate(key) } catch { throw .invalidKey(error) }
         return keyPrefix + key
     }

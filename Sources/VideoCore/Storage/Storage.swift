@@ -71,6 +71,55 @@ public protocol Storage: Sendable {
 
     /// For `/readyz`: throws when the backend cannot be used.
     func checkReachable() async throws
+
+    // MARK: Resumable uploads (tus)
+    // These calls keep no state: the upload's offset, parts and tail live in PostgreSQL
+    // (`ResumableUploadStore`), so any API instance, or the same one after a restart, continues it.
+
+    /// How this backend takes a resumable upload's bytes.
+    var resumableLayout: ResumableLayout { get }
+
+    /// Starts an upload that will become `key`; returns the backend's handle for it (S3: the
+    /// multipart upload id; file: the partial file's name).
+    func beginResumable(key: String, contentType: String?) async throws -> String
+
+    /// Stores `bytes`, which start at byte `offset` of the upload, durably before returning (S3:
+    /// UploadPart as part `partNumber`, returns its ETag; file: written in place and fsync'd,
+    /// returns ""). Rewriting a range is allowed (an append that lost a race may have written it).
+    func writeResumable(key: String, handle: String, partNumber: Int, offset: Int64, bytes: [UInt8]) async throws -> String
+
+    /// Makes the object `key` of exactly `size` bytes from what was written (S3:
+    /// CompleteMultipartUpload with `parts`; file: truncated to `size`, fsync'd and renamed into
+    /// place). Idempotent: when an earlier call already made the object (its size is `size`), done.
+    func completeResumable(key: String, handle: String, parts: [ResumablePart], size: Int64) async throws -> ObjectInfo
+
+    /// Discards an unfinished upload (S3: AbortMultipartUpload; file: the partial file). Idempotent.
+    func abortResumable(key: String, handle: String) async throws
+}
+
+/// How a backend stores a resumable upload (see `AppendPlan`).
+public enum ResumableLayout: Sendable, Equatable {
+    /// Numbered parts assembled at the end (S3 multipart): every part but the last at least
+    /// `minimumPartSize`.
+    case parts(minimumPartSize: Int)
+    /// One file, each byte written at its offset.
+    case inPlace
+}
+
+/// A stored part of a resumable upload, as PostgreSQL records it.
+public struct ResumablePart: Sendable, Equatable {
+    public var number: Int
+    public var etag: String
+    public var size: Int64
+    /// Upload offset of its first byte.
+    public var offset: Int64
+
+    public init(number: Int, etag: String, size: Int64, offset: Int64) {
+        self.number = number
+        self.etag = etag
+        self.size = size
+        self.offset = offset
+    }
 }
 
 extension Storage {

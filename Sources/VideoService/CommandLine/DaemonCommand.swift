@@ -151,6 +151,8 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_BODY_TIMEOUT_SECONDS [30]           (an upload silent this long is cut off)
           VIDD_SOURCE_PREFIXES [source/]           (key prefixes a JSON submission may name)
           VIDD_WORK_DIR [$TMPDIR, else /tmp]       (workers' per-job directories)
+          VIDD_TUS_MAX_SIZE [68719476736] (bytes)  VIDD_TUS_EXPIRY_SECONDS [86400]
+          VIDD_TUS_PART_SIZE_MIB [8]
         """
 
     public static func help(for command: String) -> String? {

@@ -20,7 +20,8 @@ import Testing
         let statuses = Dictionary(uniqueKeysWithValues: APIError.Code.allCases.map { ($0.rawValue, $0.status) })
         #expect(statuses == ["bad_request": 400, "unauthorized": 401, "not_found": 404, "method_not_allowed": 405, "conflict": 409,
                              "payload_too_large": 413, "unsupported_media_type": 415, "validation_failed": 422,
-                             "range_not_satisfiable": 416, "internal_error": 500, "unavailable": 503])
+                             "range_not_satisfiable": 416, "internal_error": 500, "unavailable": 503,
+                             "precondition_failed": 412, "gone": 410, "checksum_mismatch": 460])
     }
 }
 

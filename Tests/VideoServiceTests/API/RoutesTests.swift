@@ -14,8 +14,10 @@ import Testing
             "POST /jobs", "GET /videos", "GET /videos/{id}", "DELETE /videos/{id}", "POST /videos/{id}/retry",
             "GET /progress/{id}", "GET /progress", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
             "GET /media/{id}/{path}",
+            "OPTIONS /uploads", "POST /uploads", "HEAD /uploads/{id}", "PATCH /uploads/{id}", "DELETE /uploads/{id}", "OPTIONS /uploads/{id}",
         ])
-        #expect(APIRoutes.all.filter(\.mutating).map(\.path) == ["/jobs", "/videos/{id}", "/videos/{id}/retry"])
+        #expect(APIRoutes.all.filter(\.mutating).map { "\($0.method) \($0.path)" }
+                == ["POST /jobs", "DELETE /videos/{id}", "POST /videos/{id}/retry", "POST /uploads", "PATCH /uploads/{id}", "DELETE /uploads/{id}"])
         #expect(Set(APIRoutes.all.map(\.handler)) == Set(APIRoute.Handler.allCases), "one handler per route")
     }
 
@@ -36,6 +38,12 @@ import Testing
         #expect(APIRoutes.match(method: "GET", path: "/videos/a%20b") == .found(APIRoutes.all.first { $0.handler == .getVideo }!, parameters: ["id": "a b"]))
         #expect(APIRoutes.match(method: "PUT", path: "/videos/\(Self.id)") == .methodNotAllowed(allowed: ["GET", "DELETE"]))
         #expect(APIRoutes.match(method: "GET", path: "/jobs") == .methodNotAllowed(allowed: ["POST"]))
+        #expect(handler("POST", "/uploads") == .tusCreate)
+        #expect(handler("HEAD", "/uploads/\(Self.id)") == .tusHead)
+        #expect(handler("PATCH", "/uploads/\(Self.id)") == .tusAppend)
+        #expect(handler("DELETE", "/uploads/\(Self.id)") == .tusTerminate)
+        #expect(handler("OPTIONS", "/uploads") == .tusOptions)
+        #expect(APIRoutes.match(method: "GET", path: "/uploads/\(Self.id)") == .methodNotAllowed(allowed: ["HEAD", "PATCH", "DELETE", "OPTIONS"]))
         for path in ["/", "/nope", "/videos/", "/videos/x/y", "/media/\(Self.id)", "/media/\(Self.id)/", "/media/\(Self.id)/a//b", "videos"] {
             #expect(APIRoutes.match(method: "GET", path: path) == .notFound, "\(path)")
         }

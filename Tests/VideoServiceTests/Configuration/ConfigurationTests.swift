@@ -46,6 +46,18 @@ import Testing
         #expect(c.logFormat == .json && c.logLevel == .debug)
     }
 
+    @Test func tusSettings() throws {
+        let defaults = try Configuration.load(from: [:])
+        #expect(defaults.tusMaxSize == 64 << 30 && defaults.tusExpiry == .seconds(86_400) && defaults.tusPartSize == 8 << 20)
+        let c = try Configuration.load(from: ["VIDD_TUS_MAX_SIZE": "1000", "VIDD_TUS_EXPIRY_SECONDS": "60", "VIDD_TUS_PART_SIZE_MIB": "16"])
+        #expect(c.tusMaxSize == 1000 && c.tusExpiry == .seconds(60) && c.tusPartSize == 16 << 20)
+        let error = #expect(throws: ConfigurationError.self) {
+            try Configuration.load(from: ["VIDD_TUS_MAX_SIZE": "0", "VIDD_TUS_EXPIRY_SECONDS": "-1", "VIDD_TUS_PART_SIZE_MIB": "4"])
+        }
+        #expect(error?.problems.map(\.variable) == ["VIDD_TUS_MAX_SIZE", "VIDD_TUS_EXPIRY_SECONDS", "VIDD_TUS_PART_SIZE_MIB"])
+        #expect(error?.problems.last?.message == "must be between 5 and 5120", "S3's smallest part is 5 MiB")
+    }
+
     @Test func s3EndpointDefaultsToAWS() throws {
         let c = try Configuration.load(from: ["VIDD_STORAGE": "s3", "VIDD_S3_ACCESS_KEY": "a", "VIDD_S3_SECRET_KEY": "b"])
         #expect(c.s3?.endpoint == "https://s3.us-east-1.amazonaws.com")

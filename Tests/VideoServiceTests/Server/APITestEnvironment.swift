@@ -1,6 +1,7 @@
 import Foundation
 import PGWire
 import RESP
+import S3Lite
 import TestSupport
 @testable import VideoAPI
 @testable import VideoCore
@@ -18,6 +19,8 @@ struct APITestEnvironment: Sendable {
     let database: TestDatabase
     let storageRoot: String
     let logs: LogSink
+    /// With S3 storage: the raw client and the test's bucket, to look behind the storage's back.
+    var s3: (client: S3Client, bucket: String)? = nil
 
     var client: TestHTTPClient { TestHTTPClient(port: service.port) }
     var port: Int { service.port }
@@ -31,11 +34,18 @@ struct APITestEnvironment: Sendable {
     static func with(
         _ name: String, tokens: [String] = [], options: APIService.Options = APIService.Options(),
         redisURL overrideRedisURL: String? = nil, postgresURL overridePostgresURL: String? = nil,
+        storage kind: StorageBackendKind = .file,
+        configure: (inout Configuration) -> Void = { _ in },
         _ body: (APITestEnvironment) async throws -> Void
     ) async throws {
         guard let redisURL = try TestServices.require(TestServices.redisURL, "VIDD_TEST_REDIS_URL"),
               let sharedPostgresURL = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
         let pgURL = overridePostgresURL ?? sharedPostgresURL
+        var s3: (client: S3Client, bucket: String)?
+        if kind == .s3 {
+            guard let client = try S3TestServer.client() else { return }
+            s3 = (client, try await S3TestServer.makeBucket(client))
+        }
         let unique = TestServices.uniqueName("api-" + name)
         let database = try await TestDatabase.fresh(url: pgURL, prefix: unique.replacing("-", with: "_"))
         try await MigrationRunner().run(on: database.pool)
@@ -53,6 +63,12 @@ struct APITestEnvironment: Sendable {
         configuration.keys.progressAllChannel = "\(unique):video:progress:all"
         let root = NSTemporaryDirectory() + unique
         configuration.storage = .file(directory: root)
+        configure(&configuration)
+        let storage: any Storage = if let s3 {
+            try S3Storage(client: s3.client, bucket: s3.bucket, keyPrefix: "ns/")
+        } else {
+            try FileStorage(root: root)
+        }
 
         let logs = LogSink.memory()
         let logger = Logger(level: .debug, redactor: configuration.redactor, sink: logs)
@@ -65,17 +81,18 @@ struct APITestEnvironment: Sendable {
         let metrics = MetricsRegistry()
         ServiceMetrics.registerAll(in: metrics)
         let context = ServiceContext(configuration: configuration, logger: logger, metrics: metrics,
-                                     database: database.pool, redis: redis, storage: try FileStorage(root: root))
+                                     database: database.pool, redis: redis, storage: storage)
         let service: APIService
         do {
             service = try await APIService.start(context: context, version: "test", options: options)
         } catch {
             await redis.shutdown()
             await database.drop()
+            if let s3 { await S3TestServer.removeBucket(s3.client, s3.bucket) }
             throw error
         }
         let environment = APITestEnvironment(name: unique, context: context, service: service, database: database,
-                                             storageRoot: root, logs: logs)
+                                             storageRoot: root, logs: logs, s3: s3)
         do {
             try await body(environment)
         } catch {
@@ -93,6 +110,7 @@ struct APITestEnvironment: Sendable {
         await redis.shutdown()
         await database.drop()
         try? FileManager.default.removeItem(atPath: storageRoot)
+        if let s3 { await S3TestServer.removeBucket(s3.client, s3.bucket) }
     }
 
     // MARK: Helpers
@@ -115,6 +133,23 @@ struct APITestEnvironment: Sendable {
         await api.shutdown(grace: .seconds(1))
         await brokenRedis.shutdown()
         return try result.get()
+    }
+
+    /// Another API instance on the same database, Redis names and storage, with pools of its own
+    /// (as a second vidd behind a load balancer). The caller shuts it down.
+    func secondInstance(options: APIService.Options = APIService.Options()) async throws -> APIService {
+        let pool = PGPool(configuration: try TestDatabase.configuration(url: database.url, schema: database.schema))
+        let redis = try RESPClient(url: context.configuration.redisURL)
+        let metrics = MetricsRegistry()
+        ServiceMetrics.registerAll(in: metrics)
+        let storage: any Storage = if let s3 {
+            try S3Storage(client: s3.client, bucket: s3.bucket, keyPrefix: "ns/")
+        } else {
+            try FileStorage(root: storageRoot)
+        }
+        let other = ServiceContext(configuration: context.configuration, logger: context.logger.with("instance", "2"),
+                                   metrics: metrics, database: pool, redis: redis, storage: storage)
+        return try await APIService.start(context: other, version: "test", options: options)
     }
 
     /// The stream's entries as field maps, oldest first.

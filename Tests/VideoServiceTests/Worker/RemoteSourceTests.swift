@@ -51,6 +51,17 @@ import TestSupport
             try await inner.playableLocation(key: key, expiresIn: expiresIn)
         }
         func checkReachable() async throws { try await inner.checkReachable() }
+        var resumableLayout: ResumableLayout { inner.resumableLayout }
+        func beginResumable(key: String, contentType: String?) async throws -> String {
+            try await inner.beginResumable(key: key, contentType: contentType)
+        }
+        func writeResumable(key: String, handle: String, partNumber: Int, offset: Int64, bytes: [UInt8]) async throws -> String {
+            try await inner.writeResumable(key: key, handle: handle, partNumber: partNumber, offset: offset, bytes: bytes)
+        }
+        func completeResumable(key: String, handle: String, parts: [ResumablePart], size: Int64) async throws -> ObjectInfo {
+            try await inner.completeResumable(key: key, handle: handle, parts: parts, size: size)
+        }
+        func abortResumable(key: String, handle: String) async throws { try await inner.abortResumable(key: key, handle: handle) }
     }
 
     @Test func sourceCopiedInRangesThenProcessed() async throws {
