@@ -102,20 +102,7 @@ final class APIHandlers: Sendable {
 
     /// Which backend a connection-level failure came from (a 503: worth retrying), or nil.
     static func unavailableBackend(_ error: any Error) -> String? {
-        switch error {
-        case let e as PGError:
-            switch e {
-            case .connectionClosed, .network, .poolTimeout, .poolClosed, .tls, .queryTimeout: return "PostgreSQL"
-            default: return nil
-            }
-        case let e as RESPClientError:
-            switch e {
-            case .unexpectedReply, .protocolError: return nil
-            default: return "Redis"
-            }
-        default:
-            return nil
-        }
+        BackendFailure.unavailableBackend(error)
     }
 }
 

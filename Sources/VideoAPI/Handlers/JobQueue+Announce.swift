@@ -6,10 +6,24 @@ extension JobQueue {
     /// either the entry and the snapshot both exist or neither does. The API relies on that to
     /// tell a recorded-but-never-enqueued video (no snapshot) from an enqueued one when the same
     /// id is submitted again. Returns the entry id.
+    ///
+    /// Behind Sentinel, the entry is also on a replica before the API answers 202 (`WAIT`, see
+    /// `replicationWait`): replication is asynchronous, and a master that dies right after EXEC
+    /// would otherwise take an accepted job with it when its replica is promoted.
     @discardableResult
     func enqueueAnnouncingQueued(_ job: JobMessage, event: ProgressEvent) async throws -> String {
         let batch = [commands.enqueue(job), commands.storeProgress(event)] + commands.publishProgress(event)
-        guard let replies = try await redis.transaction(batch.map { RESPCommand($0) }) else {
+        let wait = redis.configuration.sentinel != nil ? Self.replicationWait : nil
+        let replies = try await redis.withConnection { connection -> [RESPValue]? in
+            let replies = try await connection.transaction(batch.map { RESPCommand($0) })
+            // WAIT answers how many replicas have everything this connection wrote so far.
+            if let wait, replies != nil {
+                _ = try await connection.send("WAIT", wait.replicas, wait.milliseconds,
+                                              timeout: .blocking(server: .milliseconds(wait.milliseconds)))
+            }
+            return replies
+        }
+        guard let replies else {
             throw RESPClientError.unexpectedReply(command: "EXEC", reply: .null)
         }
         for case .error(let e) in replies.map(\.withoutAttributes) { throw e }
@@ -18,6 +32,11 @@ extension JobQueue {
         }
         return id
     }
+
+    /// `WAIT 1 1000` after an enqueue behind Sentinel: one replica (the one Sentinel would promote
+    /// has the highest replication offset, so it has the entry) within a second. A replica that is
+    /// down costs each enqueue that second, not the job: the entry is on the master either way.
+    static let replicationWait = (replicas: 1, milliseconds: 1000)
 
     /// DEL progress:{id} (a deleted video's snapshot).
     func deleteSnapshot(videoID: String) async throws {
