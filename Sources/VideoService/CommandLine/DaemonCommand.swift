@@ -147,6 +147,9 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_JOB_GROUP [video-workers]           VIDD_DEAD_LETTER_STREAM [video:jobs:dead]
           VIDD_PROGRESS_KEY_PREFIX [progress:]     VIDD_PROGRESS_CHANNEL_PREFIX [video:progress:]
           VIDD_PROGRESS_ALL_CHANNEL [video:progress:all]
+          VIDD_HEALTH_LISTEN [none]                `vidd worker`: HOST:PORT for /healthz, /readyz, /metrics
+        VIDD_REDIS_URL may be redis-sentinel://[user:pass@]host:26379,host:26379/mymaster (Sentinel);
+        VIDD_DATABASE_URL may list hosts: postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write.
         """
 
     public static func help(for command: String) -> String? {

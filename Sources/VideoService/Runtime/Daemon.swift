@@ -145,6 +145,17 @@ struct ServiceRunner: Sendable {
                 return 69
             }
         }
+        // A worker-only process listens only if asked to: for its liveness probe and metrics.
+        var health: HealthService?
+        if !runsAPI, let address = configuration.healthListen {
+            do {
+                health = try await HealthService.start(context: context, version: version, address: address)
+            } catch {
+                logger.error("cannot listen", ["variable": "VIDD_HEALTH_LISTEN", "address": address.description, "error": "\(error)"])
+                await context.shutdown()
+                return 69
+            }
+        }
         let worker = runsWorker ? Worker(context: context) : nil
         let workerTask = worker.map { worker in
             Task(executorPreference: EventLoop.shared) { () -> (any Error)? in
@@ -184,6 +195,8 @@ struct ServiceRunner: Sendable {
         async let workerDone: Void = { if let worker { await worker.stop(grace: configuration.shutdownGrace) } }()
         _ = await (apiDone, workerDone)
         let workerError = await workerTask?.value
+        // Probes keep answering until the jobs are settled: a draining worker is alive.
+        await health?.shutdown()
         impatience.cancel()
         watchdog?.cancel()
         signals.stop()
