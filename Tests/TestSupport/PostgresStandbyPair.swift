@@ -51,16 +51,16 @@ public final class PostgresStandbyPair: @unchecked Sendable {
     }
 
     private func launch() async throws {
-        try await shell(["mkdir", "-p", directory])
-        try await shell(["chmod", "755", directory])
-        if geteuid() == 0 { try await shell(["chown", "postgres:", directory]) }
-        try await shell(asPostgres + ["\(Self.bin)/initdb", "-D", "\(directory)/primary", "-U", "app", "-A", "trust", "--no-sync",
+        try await TestProcess.check(["mkdir", "-p", directory])
+        try await TestProcess.check(["chmod", "755", directory])
+        if geteuid() == 0 { try await TestProcess.check(["chown", "postgres:", directory]) }
+        try await TestProcess.check(asPostgres + ["\(Self.bin)/initdb", "-D", "\(directory)/primary", "-U", "app", "-A", "trust", "--no-sync",
                                       "-E", "UTF8", "--locale=C.UTF-8"])
         // Replication connections from loopback (initdb's default pg_hba has them for trust too,
         // but only on the local socket and localhost: be explicit).
-        try await shell(["sh", "-c", "echo 'host replication all 127.0.0.1/32 trust' >> \(directory)/primary/pg_hba.conf"])
+        try await TestProcess.check(["sh", "-c", "echo 'host replication all 127.0.0.1/32 trust' >> \(directory)/primary/pg_hba.conf"])
         try await pgctl(["-D", "\(directory)/primary", "-l", "\(directory)/primary.log", "-o", serverOptions(port: primaryPort, primary: true), "start"])
-        try await shell(asPostgres + ["\(Self.bin)/pg_basebackup", "-h", "127.0.0.1", "-p", String(primaryPort), "-U", "app",
+        try await TestProcess.check(asPostgres + ["\(Self.bin)/pg_basebackup", "-h", "127.0.0.1", "-p", String(primaryPort), "-U", "app",
                                       "-D", "\(directory)/standby", "-R", "-X", "stream", "--no-sync"])
         try await pgctl(["-D", "\(directory)/standby", "-l", "\(directory)/standby.log", "-o", serverOptions(port: standbyPort, primary: false), "start"])
         try await TestSupport.waitUntil("the standby streams from the primary", timeout: .seconds(30), context: { self.logs }) {
@@ -75,7 +75,7 @@ public final class PostgresStandbyPair: @unchecked Sendable {
     }
 
     private func pgctl(_ arguments: [String]) async throws {
-        try await shell(asPostgres + ["\(Self.bin)/pg_ctl", "-w", "-t", "60"] + arguments)
+        try await TestProcess.check(asPostgres + ["\(Self.bin)/pg_ctl", "-w", "-t", "60"] + arguments)
     }
 
     /// `pg_ctl stop -m immediate` on the primary: like a crash (no shutdown checkpoint).
@@ -107,7 +107,7 @@ public final class PostgresStandbyPair: @unchecked Sendable {
     @discardableResult
     public func psql(port: Int, _ sql: String, database: String = "postgres") async throws -> String {
         let r = try await TestProcess.run(["\(Self.bin)/psql", "-h", "127.0.0.1", "-p", String(port), "-U", "app", "-d", database, "-Atc", sql])
-        guard r.status == 0 else { throw PairError("psql on \(port): \(sql): \(String(decoding: r.errorOutput, as: UTF8.self))") }
+        guard r.status == 0 else { throw ThrowawayServerError("psql on \(port): \(sql): \(String(decoding: r.errorOutput, as: UTF8.self))") }
         return r.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -118,20 +118,5 @@ public final class PostgresStandbyPair: @unchecked Sendable {
         _ = try? await TestProcess.run(["rm", "-rf", directory])
     }
 
-    public var logs: String {
-        ["primary.log", "standby.log"].map { "--- \($0)\n" + ((try? String(contentsOfFile: "\(directory)/\($0)", encoding: .utf8)) ?? "") }
-            .joined(separator: "\n")
-    }
-
-    private func shell(_ arguments: [String]) async throws {
-        let r = try await TestProcess.run(arguments)
-        guard r.status == 0 else {
-            throw PairError("\(arguments.joined(separator: " ")) exited with \(r.status): \(String(decoding: r.errorOutput + r.output, as: UTF8.self))")
-        }
-    }
-
-    public struct PairError: Error, CustomStringConvertible {
-        public var description: String
-        init(_ d: String) { description = d }
-    }
+    public var logs: String { serverLogs(in: directory, ["primary.log", "standby.log"]) }
 }

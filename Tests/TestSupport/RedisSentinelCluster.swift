@@ -94,9 +94,9 @@ public final class RedisSentinelCluster: @unchecked Sendable {
     }
 
     private func launch() async throws {
-        try await shell(["mkdir", "-p", "\(directory)/primary", "\(directory)/replica"] + (1...3).map { "\(directory)/s\($0)" })
-        try await shell(dataNodeArguments(port: primaryPort, name: "primary"))
-        try await shell(dataNodeArguments(port: replicaPort, name: "replica") + ["--replicaof", "127.0.0.1", String(primaryPort)])
+        try await TestProcess.check(["mkdir", "-p", "\(directory)/primary", "\(directory)/replica"] + (1...3).map { "\(directory)/s\($0)" })
+        try await TestProcess.check(dataNodeArguments(port: primaryPort, name: "primary"))
+        try await TestProcess.check(dataNodeArguments(port: replicaPort, name: "replica") + ["--replicaof", "127.0.0.1", String(primaryPort)])
         try await TestSupport.waitUntil("the replica is in sync", timeout: .seconds(20), context: { self.logs }) {
             let info = try await self.cli(port: self.replicaPort, ["INFO", "replication"])
             return info.contains("master_link_status:up")
@@ -123,7 +123,7 @@ public final class RedisSentinelCluster: @unchecked Sendable {
             if let p = options.sentinelPassword { conf += ["requirepass \(p)", "sentinel sentinel-pass \(p)"] }
             let path = "\(directory)/s\(i + 1)/sentinel.conf"
             try (conf.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-            try await shell(["redis-server", path, "--sentinel"])
+            try await TestProcess.check(["redis-server", path, "--sentinel"])
         }
         // Ready when every sentinel knows the primary and its replica, and the other sentinels
         // (a failover needs the quorum of 2 to agree).
@@ -152,7 +152,7 @@ public final class RedisSentinelCluster: @unchecked Sendable {
     /// SIGKILL the data node on `port` (the primary, normally): no shutdown, no goodbye.
     public func kill(port: Int) async throws {
         let name = port == primaryPort ? "primary" : "replica"
-        try await shell(["sh", "-c", "kill -9 $(cat \(directory)/\(name)/redis.pid)"])
+        try await TestProcess.check(["sh", "-c", "kill -9 $(cat \(directory)/\(name)/redis.pid)"])
     }
 
     /// Waits until every sentinel names a master other than `port`; returns how long that took.
@@ -178,7 +178,7 @@ public final class RedisSentinelCluster: @unchecked Sendable {
             args += ["-a", p]
         }
         let r = try await TestProcess.run(args + arguments)
-        guard r.status == 0 else { throw ClusterError("redis-cli \(arguments.joined(separator: " ")) on \(port): \(String(decoding: r.errorOutput, as: UTF8.self))") }
+        guard r.status == 0 else { throw ThrowawayServerError("redis-cli \(arguments.joined(separator: " ")) on \(port): \(String(decoding: r.errorOutput, as: UTF8.self))") }
         return r.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -188,21 +188,7 @@ public final class RedisSentinelCluster: @unchecked Sendable {
     }
 
     public var logs: String {
-        ["primary/redis.log", "replica/redis.log", "s1/sentinel.log", "s2/sentinel.log", "s3/sentinel.log"].map { name in
-            "--- \(name)\n" + ((try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)) ?? "")
-        }.joined(separator: "\n")
-    }
-
-    private func shell(_ arguments: [String]) async throws {
-        let r = try await TestProcess.run(arguments)
-        guard r.status == 0 else {
-            throw ClusterError("\(arguments.joined(separator: " ")) exited with \(r.status): \(String(decoding: r.errorOutput + r.output, as: UTF8.self))")
-        }
-    }
-
-    public struct ClusterError: Error, CustomStringConvertible {
-        public var description: String
-        init(_ d: String) { description = d }
+        serverLogs(in: directory, ["primary/redis.log", "replica/redis.log", "s1/sentinel.log", "s2/sentinel.log", "s3/sentinel.log"])
     }
 }
 

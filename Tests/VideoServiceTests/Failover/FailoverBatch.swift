@@ -15,6 +15,7 @@ final class FailoverBatch: @unchecked Sendable {
         var started: Duration
         var ended: Duration
         var status: Int  // 0: no HTTP answer (connection failed)
+        var failure: String?
     }
 
     struct Event: Sendable {
@@ -31,11 +32,28 @@ final class FailoverBatch: @unchecked Sendable {
     private let state = Mutex<(answers: [Answer], events: [String: [Event]], reconnects: [String: Int], killedAt: Duration?)>(([], [:], [:], nil))
     private var sseTasks: [Task<Void, Never>] = []
     private var poller: Task<Void, Never>?
+    private var pollingStopped: Duration?
 
     init(sut: ServiceUnderTest, api: ServiceUnderTest.Daemon, jobs: Int) {
         self.sut = sut
         self.api = api
         self.ids = (0..<jobs).map { _ in UUID().uuidString.lowercased() }
+    }
+
+    /// `vidd serve` and two `vidd worker`s, every video's progress followed over SSE, the first
+    /// `submitted` jobs accepted, the API polled; returns once the batch is mid-way.
+    static func startMidBatch(_ sut: ServiceUnderTest, jobs: Int, submitted: Int) async throws -> FailoverBatch {
+        let api = try await sut.start("serve")
+        _ = try await sut.start("worker")
+        _ = try await sut.start("worker")
+        let batch = FailoverBatch(sut: sut, api: api, jobs: jobs)
+        // 2 s of 720p: a few seconds per job, so jobs are running in both workers at the kill.
+        try await batch.storeSource(fixture: "landscape_720p.mp4")
+        batch.watchProgress()
+        for id in batch.ids.prefix(submitted) { try await batch.submit(id) }
+        batch.startPolling()
+        try await batch.waitUntilMidBatch()
+        return batch
     }
 
     var now: Duration { ContinuousClock.now - origin }
@@ -46,8 +64,8 @@ final class FailoverBatch: @unchecked Sendable {
 
     func markKill() { state.withLock { $0.killedAt = now } }
 
-    private func record(_ route: String, started: Duration, status: Int) {
-        let answer = Answer(route: route, started: started, ended: now, status: status)
+    private func record(_ route: String, started: Duration, status: Int, failure: String? = nil) {
+        let answer = Answer(route: route, started: started, ended: now, status: status, failure: failure)
         state.withLock { $0.answers.append(answer) }
     }
 
@@ -55,14 +73,17 @@ final class FailoverBatch: @unchecked Sendable {
     func request(_ route: String, _ method: String, _ target: String, json: String? = nil) async -> TestHTTPResponse? {
         let started = now
         let client = TestHTTPClient(port: api.port!)
-        let response: TestHTTPResponse?
-        if let json {
-            response = try? await client.postJSON(target, json)
-        } else {
-            response = try? await client.request(method, target)
+        do {
+            let response: TestHTTPResponse
+            if let json { response = try await client.postJSON(target, json) } else { response = try await client.request(method, target) }
+            record(route, started: started, status: response.status)
+            return response
+        } catch is CancellationError {
+            return nil  // the test stopped polling: not an answer of the API's
+        } catch {
+            record(route, started: started, status: 0, failure: "\(error)")
+            return nil
         }
-        record(route, started: started, status: response?.status ?? 0)
-        return response
     }
 
     /// The source every job transcodes, put into vidd's storage.
@@ -142,6 +163,7 @@ final class FailoverBatch: @unchecked Sendable {
             return rows.first?.first == String(ids.count)
         }
         for task in sseTasks { await task.value }
+        pollingStopped = now
         poller?.cancel()
         await poller?.value
     }
@@ -161,6 +183,9 @@ final class FailoverBatch: @unchecked Sendable {
         var firstUnavailable: Duration?
         var lastUnavailable: Duration?
         var slowest: Answer?
+        /// When the first request sent after the kill was answered 2xx, after the kill: the API
+        /// working again (each request needs Redis and PostgreSQL).
+        var restored: Duration?
         var eventsAfterKill: Int
         var sseReconnects: Int
 
@@ -169,6 +194,7 @@ final class FailoverBatch: @unchecked Sendable {
         var description: String {
             let window = firstUnavailable.map { "between +\(Self.seconds($0)) and +\(Self.seconds(lastUnavailable!)) after the kill" } ?? ""
             return "\(jobs) jobs, \(answers) API answers, \(unavailable.count) × 503 \(window), \(otherErrors.count) other errors; "
+                + "first request sent after the kill answered 2xx at +\(restored.map(Self.seconds) ?? "-"); "
                 + "slowest request \(slowest.map { "\($0.route) \(Self.seconds($0.ended - $0.started))" } ?? "-"); "
                 + "\(eventsAfterKill) SSE events after the kill, \(sseReconnects) SSE reconnections"
         }
@@ -185,6 +211,7 @@ final class FailoverBatch: @unchecked Sendable {
             jobs: ids.count, answers: answers.count, unavailable: unavailable, otherErrors: other,
             firstUnavailable: unavailable.map(\.ended).min().map { $0 - kill }, lastUnavailable: unavailable.map(\.ended).max().map { $0 - kill },
             slowest: after.max { ($0.ended - $0.started) < ($1.ended - $1.started) },
+            restored: after.filter { (200..<300).contains($0.status) }.map(\.ended).min().map { $0 - kill },
             eventsAfterKill: events.values.joined().filter { $0.at > kill }.count, sseReconnects: reconnects.values.reduce(0, +))
     }
 
@@ -193,11 +220,19 @@ final class FailoverBatch: @unchecked Sendable {
     func checkOutcome(switchDone: Duration) async throws -> Outcome {
         let outcome = outcome()
         let kill = try #require(killedAt)
-        #expect(outcome.otherErrors.isEmpty, "only 503 while switching: \(outcome.otherErrors.map { "\($0.route) \($0.status) at \($0.ended - kill)" })")
+        #expect(outcome.otherErrors.isEmpty, "only 503 while switching (kill at \(kill), polling stopped at \(String(describing: pollingStopped))): \(outcome.otherErrors.map { "\($0.route) \($0.status) \($0.failure ?? "") at \($0.ended - kill)" })")
         #expect(outcome.unavailable.allSatisfy { $0.ended >= kill }, "no 503 before the kill")
         if let last = outcome.lastUnavailable {
             #expect(last <= switchDone + .seconds(10), "503s end with the switch (\(last) after the kill, switch done at \(switchDone))")
         }
+        // Nothing left pending or dead-lettered (a lost acknowledgement is taken over and settled
+        // after the lease). First: a worker logs "job done" just before it acknowledges, so
+        // once nothing is pending every completion is in the logs.
+        let keys = sut.keys
+        try await TestSupport.waitUntil("nothing pending in the group", timeout: .seconds(60), context: { self.sut.logs }) {
+            try await self.sut.redis { try await $0.xpending(keys.jobStream, group: keys.consumerGroup) }.count == 0
+        }
+        #expect(try await sut.redis { try await $0.xlen(keys.deadLetterStream) } == 0)
         // Exactly once: one row per video, one completion per video in the workers' logs.
         let rows = try await sut.query("SELECT id::text, status, attempts::text FROM videos ORDER BY id")
         #expect(rows.count == ids.count, "one row per video: \(rows)")
@@ -210,13 +245,6 @@ final class FailoverBatch: @unchecked Sendable {
         let heights = try await sut.query("SELECT video_id::text, count(*)::text, count(DISTINCT height)::text FROM resolutions GROUP BY video_id")
         #expect(heights.count == ids.count && heights.allSatisfy { $0[1] == $0[2] }, "one rendition row per rung: \(heights)")
         #expect(Set(heights.map { $0[1] }).count == 1, "the same ladder for the same source: \(heights)")
-        // Nothing left pending or dead-lettered (a lost acknowledgement is taken over and settled
-        // after the lease).
-        let keys = sut.keys
-        try await TestSupport.waitUntil("nothing pending in the group", timeout: .seconds(60), context: { logs }) {
-            try await self.sut.redis { try await $0.xpending(keys.jobStream, group: keys.consumerGroup) }.count == 0
-        }
-        #expect(try await sut.redis { try await $0.xlen(keys.deadLetterStream) } == 0)
         // Progress: every stream ended with completed, and videos still running at the kill kept
         // getting events after it.
         let events = self.events

@@ -21,16 +21,8 @@ import TestSupport
             return
         }
         do {
-            let api = try await sut.start("serve")
-            _ = try await sut.start("worker")
-            _ = try await sut.start("worker")
-            let batch = FailoverBatch(sut: sut, api: api, jobs: Self.jobs)
+            let batch = try await FailoverBatch.startMidBatch(sut, jobs: Self.jobs, submitted: 5)
             defer { batch.stop() }
-            try await batch.storeSource(fixture: "no_audio.mp4")
-            batch.watchProgress()
-            for id in batch.ids.prefix(5) { try await batch.submit(id) }
-            batch.startPolling()
-            try await batch.waitUntilMidBatch()
 
             batch.markKill()
             try await cluster.kill(port: cluster.primaryPort)
@@ -60,16 +52,8 @@ import TestSupport
             return
         }
         do {
-            let api = try await sut.start("serve")
-            _ = try await sut.start("worker")
-            _ = try await sut.start("worker")
-            let batch = FailoverBatch(sut: sut, api: api, jobs: Self.jobs)
+            let batch = try await FailoverBatch.startMidBatch(sut, jobs: Self.jobs, submitted: 5)
             defer { batch.stop() }
-            try await batch.storeSource(fixture: "no_audio.mp4")
-            batch.watchProgress()
-            for id in batch.ids.prefix(5) { try await batch.submit(id) }
-            batch.startPolling()
-            try await batch.waitUntilMidBatch()
 
             batch.markKill()
             try await pair.crashPrimary()
