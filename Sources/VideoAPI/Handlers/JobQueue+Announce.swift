@@ -11,15 +11,18 @@ extension JobQueue {
     /// `replicationWait`): replication is asynchronous, and a master that dies right after EXEC
     /// would otherwise take an accepted job with it when its replica is promoted.
     @discardableResult
-    func enqueueAnnouncingQueued(_ job: JobMessage, event: ProgressEvent) async throws -> String {
+    func enqueueAnnouncingQueued(_ job: JobMessage, event: ProgressEvent, logger: Logger? = nil) async throws -> String {
         let batch = [commands.enqueue(job), commands.storeProgress(event)] + commands.publishProgress(event)
         let wait = redis.configuration.sentinel != nil ? Self.replicationWait : nil
         let replies = try await redis.withConnection { connection -> [RESPValue]? in
             let replies = try await connection.transaction(batch.map { RESPCommand($0) })
             // WAIT answers how many replicas have everything this connection wrote so far.
             if let wait, replies != nil {
-                _ = try await connection.send("WAIT", wait.replicas, wait.milliseconds,
-                                              timeout: .blocking(server: .milliseconds(wait.milliseconds)))
+                let acknowledged = try await connection.send("WAIT", wait.replicas, wait.milliseconds,
+                                                             timeout: .blocking(server: .milliseconds(wait.milliseconds)))
+                if (acknowledged.int ?? 0) < wait.replicas {
+                    logger?.warning("no replica confirmed the enqueue within \(wait.milliseconds) ms: a failover now could lose it")
+                }
             }
             return replies
         }

@@ -100,7 +100,8 @@ extension APIHandlers {
         let job = JobMessage(videoID: video.id, sourceKey: video.sourceKey, attempt: 1, enqueuedAt: now,
                              title: video.title, originalName: video.originalName)
         do {
-            try await queue.enqueueAnnouncingQueued(job, event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now))
+            try await queue.enqueueAnnouncingQueued(job, event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now),
+                                                    logger: context.logger.with("video_id", video.id))
         } catch {
             context.logger.with("video_id", video.id).error("enqueue failed; the video stays queued", ["error": "\(error)"])
             throw APIError(.unavailable, "video \(video.id) is recorded but could not be queued (Redis unavailable); submit it again to retry")

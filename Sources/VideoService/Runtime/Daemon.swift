@@ -214,7 +214,8 @@ struct ServiceRunner: Sendable {
     static func isWorthRetrying(_ error: any Error) -> Bool {
         guard let pg = error as? PGError else { return true }
         switch pg {
-        case .network, .connectionClosed, .poolTimeout: return true
+        // noUsableServer: none of several hosts was reachable or writable yet (a standby being promoted).
+        case .network, .connectionClosed, .poolTimeout, .noUsableServer: return true
         case .server(let e): return ["57P03", "53300", "08006", "08001"].contains(e.sqlState)
         default: return false
         }

@@ -2,6 +2,7 @@ import PGWire
 import RESP
 import Testing
 @testable import VideoCore
+@testable import VideoService
 
 /// The existing settings take Sentinel and host-list URLs (no new mandatory setting), their
 /// passwords stay out of every log line, and failures of a backend in failover are 503s.
@@ -69,5 +70,8 @@ import Testing
         for (error, backend) in Self.unavailable {
             #expect(BackendFailure.unavailableBackend(error) == backend, "\(error)")
         }
+        // At start, migrations wait for a standby being promoted as for a server starting up.
+        #expect(ServiceRunner.isWorthRetrying(PGError.noUsableServer("none of 2 hosts could be used")))
+        #expect(!ServiceRunner.isWorthRetrying(PGError.authentication("wrong password")))
     }
 }
