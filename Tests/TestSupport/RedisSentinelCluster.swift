@@ -155,11 +155,16 @@ public final class RedisSentinelCluster: @unchecked Sendable {
         try await TestProcess.check(["sh", "-c", "kill -9 $(cat \(directory)/\(name)/redis.pid)"])
     }
 
+    /// SIGKILL sentinel `index` (0-based): the others go on without it.
+    public func killSentinel(_ index: Int) async throws {
+        try await TestProcess.check(["sh", "-c", "kill -9 $(cat \(directory)/s\(index + 1)/sentinel.pid)"])
+    }
+
     /// Waits until every sentinel names a master other than `port`; returns how long that took.
-    public func waitForFailover(awayFrom port: Int, timeout: Duration = .seconds(30)) async throws -> Duration {
+    public func waitForFailover(awayFrom port: Int, timeout: Duration = .seconds(30), skipping dead: Set<Int> = []) async throws -> Duration {
         let start = ContinuousClock.now
         try await TestSupport.waitUntil("a sentinel promoted the replica", timeout: timeout, context: { self.logs }) {
-            for s in self.sentinelPorts {
+            for s in self.sentinelPorts where !dead.contains(s) {
                 let reply = try await self.cli(port: s, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.options.masterName], sentinel: true)
                 guard let last = reply.split(separator: "\n").last, let p = Int(last), p != port else { return false }
             }

@@ -119,8 +119,11 @@ public final class PGPool: Sendable {
                 }
             case .verify(let c):
                 // Its last request failed: is the server still the kind the target asks for
-                // (a primary may have been fenced read-only, or demoted and restarted)?
-                if await c.checkTarget(configuration.targetSessionAttributes) == .accept, !c.isClosed {
+                // (a primary may have been fenced read-only, or demoted and restarted)? A round
+                // trip first: a server reports a changed in_hot_standby or
+                // default_transaction_read_only only before its next ReadyForQuery.
+                if (try? await c.simpleQuery("")) != nil, await c.checkTarget(configuration.targetSessionAttributes) == .accept,
+                   !c.isClosed {
                     return c
                 }
                 await c.close()

@@ -33,6 +33,15 @@ import Reactor
                 #expect(c.configuration.endpoints == [.tcp(host: "127.0.0.1", port: expected)], "the connection knows its host")
                 await c.close()
             }
+            // load_balance_hosts=random: both hosts get connections.
+            var seen: Set<Int> = []
+            for _ in 0..<30 where seen.count < 2 {
+                let c = try await PGConnection.connect(PGConfiguration(url: pair.url(ports: [p, s], parameters: ["load_balance_hosts=random"])))
+                seen.insert(try await Self.port(of: c))
+                await c.close()
+            }
+            #expect(seen == [p, s], "30 random orders reached \(seen)")
+
             // A standby is refused for writes, by name.
             let none = try PGConfiguration(url: pair.url(ports: [s], parameters: ["target_session_attrs=read-write"]))
             let error = await #expect(throws: PGError.self) { try await PGConnection.connect(none) }
@@ -141,6 +150,30 @@ import Reactor
             #expect(reader.connectionCount == 0, "released, seen read-only, closed")
             await #expect(throws: PGError.self) { try await reader.collect("SELECT 1") }
             await reader.close()
+        } catch {
+            Issue.record("\(error)\n\(pair.logs)")
+        }
+        await pair.stop()
+    }
+
+    /// A connection whose request failed is checked before it is lent again: the server was
+    /// fenced meanwhile, so the next caller gets a connection to the new primary — without
+    /// meeting an error itself.
+    @Test func aConnectionThatFailedIsCheckedBeforeReuse() async throws {
+        guard let pair = try await PostgresStandbyPair.start(synchronous: false) else { return }
+        do {
+            var options = PGPool.Options()
+            options.maxConnections = 1
+            options.healthCheckAfterIdle = .seconds(3600)
+            let pool = PGPool(configuration: try PGConfiguration(url: pair.url(parameters: ["target_session_attrs=read-write"])), options: options)
+            #expect(try await Self.port(pool) == pair.primaryPort)
+            let error = await #expect(throws: PGError.self) { try await pool.collect("SELECT 1 / 0") }
+            #expect(error?.serverError?.sqlState == "22012")
+            try await pair.fence(port: pair.primaryPort)
+            try await pair.promoteStandby()
+            // A read would succeed on the fenced primary; the check sends it to the new one.
+            #expect(try await Self.port(pool) == pair.standbyPort)
+            await pool.close()
         } catch {
             Issue.record("\(error)\n\(pair.logs)")
         }

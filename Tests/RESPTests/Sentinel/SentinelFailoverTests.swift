@@ -95,8 +95,7 @@ import TestSupport
         let sentinel = try #require(config.sentinel)
         let client = RESPClient(configuration: config, options: Self.pool)
         do {
-            // Two connections in the pool, both to the primary.
-            // Two blocking pops at once: two connections.
+            // Two blocking pops at once: two connections in the pool, both to the primary.
             async let a = client.send("BLPOP", "none", "0.3", timeout: .blocking(server: .milliseconds(300)))
             async let b = client.send("BLPOP", "none", "0.3", timeout: .blocking(server: .milliseconds(300)))
             _ = try await (a, b)
@@ -119,6 +118,46 @@ import TestSupport
             var messages = subscription.makeAsyncIterator()
             #expect(await messages.next()?.string == "moved")
             #expect(client.pubSub.reconnectCount >= 1)
+        } catch {
+            Issue.record("\(error)\n\(cluster.logs)")
+        }
+        await client.shutdown()
+    }
+
+    /// The sentinel the `+switch-master` subscription is on dies: the watcher subscribes on
+    /// another one, and still hears of (or catches up with) the next failover.
+    @Test func watcherMovesOnWhenItsSentinelDies() async throws {
+        guard let cluster = try await RedisSentinelCluster.start() else { return }
+        defer { Task { await cluster.stop() } }
+        let config = try RESPConfiguration(url: cluster.url())
+        let sentinel = try #require(config.sentinel)
+        let client = RESPClient(configuration: config, options: Self.pool)
+        do {
+            try await client.set("k", "v")
+            /// Which sentinels have a subscribed client (ours: sentinels do not subscribe to each other).
+            @Sendable func subscribed() async -> [Int] {
+                var ports: [Int] = []
+                for port in cluster.sentinelPorts {
+                    if let list = try? await cluster.cli(port: port, ["CLIENT", "LIST"], sentinel: true), list.contains(" sub=1 ") { ports.append(port) }
+                }
+                return ports
+            }
+            try await TestSupport.waitUntil("the watcher subscribed", timeout: .seconds(20)) { await subscribed().count == 1 }
+            let first = await subscribed()[0]
+            let index = try #require(cluster.sentinelPorts.firstIndex(of: first))
+            try await cluster.killSentinel(index)
+            try await TestSupport.waitUntil("the watcher subscribed on another sentinel", timeout: .seconds(20)) {
+                let now = await subscribed()
+                return now.count == 1 && now[0] != first
+            }
+            let other = try #require(cluster.sentinelPorts.first { $0 != first })
+            _ = try await cluster.cli(port: other, ["SENTINEL", "FAILOVER", cluster.options.masterName], sentinel: true)
+            _ = try await cluster.waitForFailover(awayFrom: cluster.primaryPort, skipping: [first])
+            try await TestSupport.waitUntil("the watcher heard +switch-master", timeout: .seconds(20)) {
+                sentinel.currentMaster?.port == cluster.replicaPort
+            }
+            try await client.set("k", "after")
+            #expect(try await Self.serverPort(client) == cluster.replicaPort)
         } catch {
             Issue.record("\(error)\n\(cluster.logs)")
         }
