@@ -12,6 +12,26 @@ import TestSupport
     static let pool = RESPPoolOptions(maxConnections: 4, waitTimeout: .seconds(20),
                                       reconnectBackoff: RESPBackoff(initial: .milliseconds(50), maximum: .milliseconds(500)))
 
+    /// Starts a cluster, runs `body` with a client for it, records any error with the cluster's
+    /// logs, and always stops the cluster before returning (no server outlives its test).
+    static func withCluster(_ options: RedisSentinelCluster.Options = RedisSentinelCluster.Options(),
+                            _ body: (RedisSentinelCluster, RESPConfiguration, RESPClient) async throws -> Void) async throws {
+        guard let cluster = try await RedisSentinelCluster.start(options) else { return }
+        do {
+            let config = try RESPConfiguration(url: cluster.url())
+            let client = RESPClient(configuration: config, options: pool)
+            do {
+                try await body(cluster, config, client)
+            } catch {
+                Issue.record("\(error)\n\(cluster.logs)")
+            }
+            await client.shutdown()
+        } catch {
+            Issue.record("\(error)")
+        }
+        await cluster.stop()
+    }
+
     /// The port a connection of the pool is on now.
     static func serverPort(_ client: RESPClient) async throws -> Int {
         try await client.withConnection { c in
@@ -21,11 +41,7 @@ import TestSupport
     }
 
     @Test func poolBlockingReaderAndPubSubFollowAKilledPrimary() async throws {
-        guard let cluster = try await RedisSentinelCluster.start() else { return }
-        defer { Task { await cluster.stop() } }
-        let config = try RESPConfiguration(url: cluster.url())
-        let client = RESPClient(configuration: config, options: Self.pool)
-        do {
+        try await Self.withCluster { cluster, config, client in
             try await client.set("k", "before")
             #expect(try await Self.serverPort(client) == cluster.primaryPort, "discovery found the primary")
             #expect(config.sentinel?.currentMaster?.port == cluster.primaryPort)
@@ -79,22 +95,15 @@ import TestSupport
             var messages = subscription.makeAsyncIterator()
             #expect(await messages.next()?.string == "hello")
             print("[sentinel] killed primary: sentinels promoted in \(promoted), pool writing again \(recovered) after the kill, \(failures) failed attempt(s)")
-        } catch {
-            Issue.record("\(error)\n\(cluster.logs)")
         }
-        await client.shutdown()
     }
 
     /// `SENTINEL FAILOVER`: the old master stays up and becomes a replica. The `+switch-master`
     /// subscription closes every connection to it — idle pool connections and the pub/sub one —
     /// so nothing keeps talking to a replica.
     @Test func switchMasterClosesConnectionsToTheOldMaster() async throws {
-        guard let cluster = try await RedisSentinelCluster.start() else { return }
-        defer { Task { await cluster.stop() } }
-        let config = try RESPConfiguration(url: cluster.url())
-        let sentinel = try #require(config.sentinel)
-        let client = RESPClient(configuration: config, options: Self.pool)
-        do {
+        try await Self.withCluster { cluster, config, client in
+            let sentinel = try #require(config.sentinel)
             // Two blocking pops at once: two connections in the pool, both to the primary.
             async let a = client.send("BLPOP", "none", "0.3", timeout: .blocking(server: .milliseconds(300)))
             async let b = client.send("BLPOP", "none", "0.3", timeout: .blocking(server: .milliseconds(300)))
@@ -118,21 +127,14 @@ import TestSupport
             var messages = subscription.makeAsyncIterator()
             #expect(await messages.next()?.string == "moved")
             #expect(client.pubSub.reconnectCount >= 1)
-        } catch {
-            Issue.record("\(error)\n\(cluster.logs)")
         }
-        await client.shutdown()
     }
 
     /// The sentinel the `+switch-master` subscription is on dies: the watcher subscribes on
     /// another one, and still hears of (or catches up with) the next failover.
     @Test func watcherMovesOnWhenItsSentinelDies() async throws {
-        guard let cluster = try await RedisSentinelCluster.start() else { return }
-        defer { Task { await cluster.stop() } }
-        let config = try RESPConfiguration(url: cluster.url())
-        let sentinel = try #require(config.sentinel)
-        let client = RESPClient(configuration: config, options: Self.pool)
-        do {
+        try await Self.withCluster { cluster, config, client in
+            let sentinel = try #require(config.sentinel)
             try await client.set("k", "v")
             /// Which sentinels have a subscribed client (ours: sentinels do not subscribe to each other).
             @Sendable func subscribed() async -> [Int] {
@@ -158,31 +160,28 @@ import TestSupport
             }
             try await client.set("k", "after")
             #expect(try await Self.serverPort(client) == cluster.replicaPort)
-        } catch {
-            Issue.record("\(error)\n\(cluster.logs)")
         }
-        await client.shutdown()
     }
 
     /// A master named by a sentinel that answers READONLY was demoted: its connection closes so
     /// the next one asks the sentinels again. A plain connection keeps its error replies.
     @Test func readOnlyReplyClosesASentinelManagedConnection() async throws {
-        guard let cluster = try await RedisSentinelCluster.start() else { return }
-        defer { Task { await cluster.stop() } }
-        var managed = try RESPConfiguration(url: cluster.directURL(port: cluster.replicaPort))
-        managed.sentinelManaged = true
-        let demoted = try await RESPConnection.connect(managed)
-        await #expect(throws: RESPServerError.self) { try await demoted.set("k", "v") }
-        #expect(demoted.isClosed, "READONLY closed it")
+        try await Self.withCluster { cluster, _, _ in
+            var managed = try RESPConfiguration(url: cluster.directURL(port: cluster.replicaPort))
+            managed.sentinelManaged = true
+            let demoted = try await RESPConnection.connect(managed)
+            await #expect(throws: RESPServerError.self) { try await demoted.set("k", "v") }
+            #expect(demoted.isClosed, "READONLY closed it")
 
-        let plain = try await RESPConnection.connect(try RESPConfiguration(url: cluster.directURL(port: cluster.replicaPort)))
-        await #expect(throws: RESPServerError.self) { try await plain.set("k", "v") }
-        #expect(!plain.isClosed)
-        // In a MULTI the refusal is queued: EXECABORT, and the READONLY behind it closes too.
-        let managedAgain = try await RESPConnection.connect(managed)
-        await #expect(throws: RESPServerError.self) { try await managedAgain.transaction([RESPCommand("SET", "k", "v")]) }
-        #expect(managedAgain.isClosed)
-        plain.close()
+            let plain = try await RESPConnection.connect(try RESPConfiguration(url: cluster.directURL(port: cluster.replicaPort)))
+            await #expect(throws: RESPServerError.self) { try await plain.set("k", "v") }
+            #expect(!plain.isClosed)
+            // In a MULTI the refusal is queued: EXECABORT, and the READONLY behind it closes too.
+            let managedAgain = try await RESPConnection.connect(managed)
+            await #expect(throws: RESPServerError.self) { try await managedAgain.transaction([RESPCommand("SET", "k", "v")]) }
+            #expect(managedAgain.isClosed)
+            plain.close()
+        }
     }
 
     /// TLS to the sentinels and the data nodes, an ACL user on the data nodes, and a sentinel
@@ -195,12 +194,8 @@ import TestSupport
         options.tls = (ca, cert, key)
         options.aclUser = ("app", "app-secret")
         options.sentinelPassword = "sentinel-secret"
-        guard let cluster = try await RedisSentinelCluster.start(options) else { return }
-        defer { Task { await cluster.stop() } }
-        let config = try RESPConfiguration(url: cluster.url())
-        #expect(config.useTLS && config.sentinel?.settings.tls != nil)
-        let client = RESPClient(configuration: config, options: Self.pool)
-        do {
+        try await Self.withCluster(options) { cluster, config, client in
+            #expect(config.useTLS && config.sentinel?.settings.tls != nil)
             try await client.set("k", "v")
             #expect(try await client.send("ACL", "WHOAMI").string == "app")
             try await cluster.kill(port: cluster.primaryPort)
@@ -208,23 +203,20 @@ import TestSupport
             while (try? await client.set("k", "after")) != true {}
             #expect(try await Self.serverPort(client) == cluster.replicaPort)
             #expect(try await client.send("ACL", "WHOAMI").string == "app")
-        } catch {
-            Issue.record("\(error)\n\(cluster.logs)")
-        }
-        await client.shutdown()
 
-        // Wrong sentinel password: every sentinel refuses; the error is theirs, at once.
-        let wrongSentinel = RESPClient(configuration: try RESPConfiguration(url: cluster.url(parameters: []).replacing("sentinel-secret", with: "nope")),
-                                       options: Self.pool)
-        let started = ContinuousClock.now
-        await #expect(throws: RESPServerError.self) { try await wrongSentinel.ping() }
-        #expect(ContinuousClock.now - started < .seconds(10), "authentication errors are not retried until the pool gives up")
-        await wrongSentinel.shutdown()
-        // Wrong master password.
-        let wrongMaster = RESPClient(configuration: try RESPConfiguration(url: cluster.url(userinfo: "app:nope@")), options: Self.pool)
-        let error = await #expect(throws: RESPServerError.self) { try await wrongMaster.ping() }
-        #expect(error?.code == "WRONGPASS")
-        await wrongMaster.shutdown()
+            // Wrong sentinel password: every sentinel refuses; the error is theirs, at once.
+            let wrongSentinel = RESPClient(configuration: try RESPConfiguration(url: cluster.url().replacing("sentinel-secret", with: "nope")),
+                                           options: Self.pool)
+            let started = ContinuousClock.now
+            await #expect(throws: RESPServerError.self) { try await wrongSentinel.ping() }
+            #expect(ContinuousClock.now - started < .seconds(10), "authentication errors are not retried until the pool gives up")
+            await wrongSentinel.shutdown()
+            // Wrong master password.
+            let wrongMaster = RESPClient(configuration: try RESPConfiguration(url: cluster.url(userinfo: "app:nope@")), options: Self.pool)
+            let error = await #expect(throws: RESPServerError.self) { try await wrongMaster.ping() }
+            #expect(error?.code == "WRONGPASS")
+            await wrongMaster.shutdown()
+        }
     }
 
     @Test func unreachableSentinelsAndUnknownNamesAreExplained() async throws {
@@ -235,18 +227,18 @@ import TestSupport
         #expect(text.contains("master mymaster via sentinels 127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])"), "\(text)")
         #expect(text.contains("sentinel 127.0.0.1:\(ports[0]):") && text.contains("sentinel 127.0.0.1:\(ports[1]):"), "\(text)")
 
-        guard let cluster = try await RedisSentinelCluster.start() else { return }
-        defer { Task { await cluster.stop() } }
-        let unknown = try RESPConfiguration(url: cluster.url().replacing("/mymaster", with: "/other"))
-        let e2 = await #expect(throws: RESPClientError.self) { try await RESPConnection.connect(unknown) }
-        #expect("\(e2.map { "\($0)" } ?? "")".contains("does not know a master named other"))
+        try await Self.withCluster { cluster, _, _ in
+            let unknown = try RESPConfiguration(url: cluster.url().replacing("/mymaster", with: "/other"))
+            let e2 = await #expect(throws: RESPClientError.self) { try await RESPConnection.connect(unknown) }
+            #expect("\(e2.map { "\($0)" } ?? "")".contains("does not know a master named other"))
 
-        // A dead sentinel first in the list: skipped, and the one that answered is asked first next.
-        let mixed = try RESPConfiguration(url: "redis-sentinel://:\(cluster.options.password!)@127.0.0.1:\(ports[0]),127.0.0.1:\(cluster.sentinelPorts[1])/mymaster?sentinel_timeout_ms=300")
-        let c = try await RESPConnection.connect(mixed)
-        #expect(try await c.ping() == "PONG")
-        #expect(mixed.sentinel?.sentinelOrder.first?.port == cluster.sentinelPorts[1])
-        c.close()
-        mixed.sentinel?.stop()
+            // A dead sentinel first in the list: skipped, and the one that answered is asked first next.
+            let mixed = try RESPConfiguration(url: "redis-sentinel://:\(cluster.options.password!)@127.0.0.1:\(ports[0]),127.0.0.1:\(cluster.sentinelPorts[1])/mymaster?sentinel_timeout_ms=300")
+            let c = try await RESPConnection.connect(mixed)
+            #expect(try await c.ping() == "PONG")
+            #expect(mixed.sentinel?.sentinelOrder.first?.port == cluster.sentinelPorts[1])
+            c.close()
+            mixed.sentinel?.stop()
+        }
     }
 }

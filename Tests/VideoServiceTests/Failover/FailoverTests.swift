@@ -16,7 +16,13 @@ import TestSupport
 
     @Test func redisSentinelFailoverMidBatch() async throws {
         guard let cluster = try await RedisSentinelCluster.start() else { return }
-        guard let sut = try await ServiceUnderTest.make("fo-redis", settings: Self.settings, redisURL: cluster.url()) else {
+        // The cluster is stopped on every path, a failed setup included.
+        let made: ServiceUnderTest?
+        do { made = try await ServiceUnderTest.make("fo-redis", settings: Self.settings, redisURL: cluster.url()) } catch {
+            await cluster.stop()
+            throw error
+        }
+        guard let sut = made else {
             await cluster.stop()
             return
         }
@@ -46,8 +52,14 @@ import TestSupport
     @Test func postgresStandbyPromotedMidBatch() async throws {
         guard let pair = try await PostgresStandbyPair.start() else { return }
         let urlFor = { @Sendable (name: String) in pair.url(database: name, parameters: ["target_session_attrs=read-write", "connect_timeout=2"]) }
-        guard let sut = try await ServiceUnderTest.make("fo-pg", settings: Self.settings, postgresURL: pair.url(ports: [pair.primaryPort]),
-                                                        databaseURL: urlFor) else {
+        let made: ServiceUnderTest?
+        do {
+            made = try await ServiceUnderTest.make("fo-pg", settings: Self.settings, postgresURL: pair.url(ports: [pair.primaryPort]), databaseURL: urlFor)
+        } catch {
+            await pair.stop()
+            throw error
+        }
+        guard let sut = made else {
             await pair.stop()
             return
         }
