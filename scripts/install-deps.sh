@@ -6,7 +6,8 @@
 #                                       no virtualenv with the S3 test server
 #
 # - Debian packages: libav* headers (FFmpeg), OpenSSL headers, pkg-config, ffmpeg (fixtures),
-#   redis-server, PostgreSQL 15, python3-venv, openssl, curl. `apt-get update` runs only when
+#   redis-server, PostgreSQL 15, python3-venv, openssl, curl, python3-yaml (the Kubernetes
+#   manifests test parses them with it). `apt-get update` runs only when
 #   something is missing. Root runs apt directly; other users go through sudo.
 # - A Python virtualenv owned by the project (.venv/, gitignored) with the pinned S3 test server
 #   (moto) from scripts/s3-test-server/requirements.txt and the pinned tus client the tus tests
@@ -43,6 +44,7 @@ packages=(
     libssl-dev zlib1g-dev pkg-config ffmpeg
     redis-server
     python3-venv openssl curl ca-certificates
+    python3-yaml
 )
 
 # PostgreSQL 15 (the tests use its binaries under /usr/lib/postgresql/15/bin).

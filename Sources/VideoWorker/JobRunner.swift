@@ -111,7 +111,7 @@ struct JobRunner: Sendable {
         let sourceKey = job.message.sourceKey
         let store = context.store
 
-        guard let attempt = try await database("mark processing", { try await store.markProcessing(id: id) }) else {
+        guard let attempt = try await database("mark processing", logger: job.logger, { try await store.markProcessing(id: id) }) else {
             job.logger.info("video already finished or deleted: nothing to do")
             return .alreadyFinished
         }
@@ -133,7 +133,7 @@ struct JobRunner: Sendable {
             throw .transient("probe of \(sourceKey): \(error)")
         }
         guard let video = info.video else { throw .badMedia("\(sourceKey): the file has no video stream") }
-        try await database("update source metadata") {
+        try await database("update source metadata", logger: job.logger) {
             try await store.updateSourceMetadata(id: id, SourceMetadata(
                 durationSeconds: info.duration, width: video.displayWidth, height: video.displayHeight,
                 frameRate: video.frameRate, videoCodec: video.codec, audioCodec: info.audio?.codec,
@@ -195,15 +195,21 @@ struct JobRunner: Sendable {
                 bitrate: duration > 0 ? Int((Double(mp4.size) * 8 / duration).rounded()) : 0,
                 sizeBytes: mp4.size, codec: "h264", mp4Key: mp4Key,
                 hlsPlaylistKey: stored[playlistKey] != nil ? playlistKey : nil)
-            try await database("upsert rendition \(rung.name)") { try await store.upsertRendition(rendition) }
+            try await database("upsert rendition \(rung.name)", logger: job.logger) { try await store.upsertRendition(rendition) }
         }
-        guard try await database("mark completed", { try await store.markCompleted(id: id) }) else {
-            // Deleted or failed by someone else meanwhile: do not resurrect it.
-            if try await database("read video", { try await store.video(id: id) }) == nil {
-                _ = try? await context.storage.delete(prefix: ObjectKeys.processedDirectory(videoID: id))
+        var retried = false
+        let completed = try await database("mark completed", logger: job.logger, retried: &retried) { try await store.markCompleted(id: id) }
+        if !completed {
+            let current = try await database("read video", logger: job.logger) { try await store.video(id: id) }
+            // A retry after a lost reply (failover) finds the video completed by its first try.
+            if !(retried && current?.status == .completed) {
+                // Deleted or failed by someone else meanwhile: do not resurrect it.
+                if current == nil {
+                    _ = try? await context.storage.delete(prefix: ObjectKeys.processedDirectory(videoID: id))
+                }
+                job.logger.warning("video changed state while processing: not completed")
+                return .alreadyFinished
             }
-            job.logger.warning("video changed state while processing: not completed")
-            return .alreadyFinished
         }
         job.progress.update { t, now in t.completed(now: now) }
         phases.mark("finalize")
@@ -258,12 +264,34 @@ struct JobRunner: Sendable {
         return path
     }
 
-    /// Every database failure is retried (after the lease); an outage is called one, so the log
-    /// tells a restarting PostgreSQL from a statement that fails.
-    private func database<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws(StepError) -> T {
-        do { return try await body() } catch {
-            let kind = TransientFailure.isTransient(error) ? "PostgreSQL unavailable" : "database"
-            throw .transient("\(kind) (\(what)): \(error)")
+    /// How long a job waits for PostgreSQL to come back (a failover: the primary stopped, a
+    /// standby being promoted) before its attempt fails and is retried after the lease.
+    static let databaseOutageBudget = Duration.seconds(30)
+
+    private func database<T: Sendable>(_ what: String, logger: Logger? = nil, _ body: () async throws -> T) async throws(StepError) -> T {
+        var retried = false
+        return try await database(what, logger: logger, retried: &retried, body)
+    }
+
+    /// Runs one store call; while PostgreSQL is unavailable (`TransientFailure`), retries it with
+    /// backoff for up to `databaseOutageBudget`, so a failover costs the job a pause, not an
+    /// attempt. Every statement is safe to repeat (upserts, guarded updates), except that a
+    /// repeated `markProcessing` whose first reply was lost counts one attempt more.
+    private func database<T: Sendable>(_ what: String, logger: Logger?, retried: inout Bool,
+                                       _ body: () async throws -> T) async throws(StepError) -> T {
+        let deadline = ContinuousClock.now + Self.databaseOutageBudget
+        var delay = Duration.milliseconds(100)
+        while true {
+            do { return try await body() } catch {
+                guard TransientFailure.isTransient(error), ContinuousClock.now + delay < deadline,
+                      (try? await EventLoop.shared.sleep(for: delay)) != nil else {
+                    let kind = TransientFailure.isTransient(error) ? "PostgreSQL unavailable" : "database"
+                    throw .transient("\(kind) (\(what)): \(error)")
+                }
+                if !retried { logger?.warning("database unavailable; retrying", ["step": what, "error": "\(error)"]) }
+                retried = true
+                delay = min(delay * 2, .seconds(2))
+            }
         }
     }
 

@@ -14,7 +14,18 @@ public struct PGConfiguration: Sendable {
         case unixSocket(path: String)
     }
 
-    public var endpoint: Endpoint
+    /// Where to connect, tried in order (libpq's host list); see `targetSessionAttributes`.
+    public var endpoints: [Endpoint]
+    /// The first (usually the only) host. Setting it replaces the whole list.
+    public var endpoint: Endpoint {
+        get { endpoints[0] }
+        set { endpoints = [newValue] }
+    }
+    /// Which of the hosts will do (libpq's `target_session_attrs`); `.any` takes the first that
+    /// accepts the connection.
+    public var targetSessionAttributes: PGTargetSessionAttributes = .any
+    /// libpq's `load_balance_hosts=random`: try the hosts in a random order on each connection.
+    public var loadBalanceHosts = false
     public var user: String
     public var password: String?
     public var database: String?
@@ -39,21 +50,25 @@ public struct PGConfiguration: Sendable {
     public var maxMessageLength: Int = 256 << 20
 
     public init(host: String = "127.0.0.1", port: Int = 5432, user: String, password: String? = nil, database: String? = nil) {
-        endpoint = .tcp(host: host, port: port)
+        endpoints = [.tcp(host: host, port: port)]
         self.user = user
         self.password = password
         self.database = database
     }
 
     public init(unixSocketPath: String, user: String, password: String? = nil, database: String? = nil) {
-        endpoint = .unixSocket(path: unixSocketPath)
+        endpoints = [.unixSocket(path: unixSocketPath)]
         self.user = user
         self.password = password
         self.database = database
     }
 
-    /// Parses `postgres://user:password@host:port/database?sslmode=…&sslrootcert=…&channel_binding=…
-    /// &application_name=…&connect_timeout=…&statement_cache=…&host=/socket/dir`.
+    /// Parses libpq's URL form: `postgres://user:password@host:port/database?sslmode=…&sslrootcert=…
+    /// &channel_binding=…&application_name=…&connect_timeout=…&statement_cache=…&host=/socket/dir`,
+    /// with several hosts as libpq takes them: `postgres://u@h1:5432,h2:5433/db`, or
+    /// `?host=h1,h2&port=5432,5433` (one port for all, or one per host; an empty item is the
+    /// default), IPv6 in brackets, `target_session_attrs=read-write|read-only|primary|standby|
+    /// prefer-standby|any` and `load_balance_hosts=disable|random`.
     /// Unknown query keys become run-time parameters (as pgx does), e.g. `search_path=app`.
     public init(url: String) throws(PGError) {
         let scheme: Substring
@@ -68,25 +83,17 @@ public struct PGConfiguration: Sendable {
         var userInfo: Substring?
         if let at = rest.lastIndex(of: "@") { userInfo = rest[..<at]; rest = rest[rest.index(after: at)...] }
 
-        var host = "localhost"
-        var port = 5432
+        // libpq turns `h1:p1,h2` into host "h1,h2" and port "p1," before reading the parameters,
+        // which may replace either list.
+        var hosts: [String] = []
+        var ports: [String] = []
         if !rest.isEmpty {
-            var hostPart = rest
-            if rest.hasPrefix("[") {  // [IPv6]:port
-                guard let close = rest.firstIndex(of: "]") else { throw PGError.invalidConfiguration("unterminated [IPv6] host") }
-                host = String(rest[rest.index(after: rest.startIndex)..<close])
-                hostPart = rest[rest.index(after: close)...]
-                if hostPart.hasPrefix(":") {
-                    guard let p = Int(hostPart.dropFirst()), (1...65535).contains(p) else { throw PGError.invalidConfiguration("invalid port in \(rest)") }
-                    port = p
-                }
-            } else if let colon = rest.lastIndex(of: ":") {
-                host = try Self.percentDecode(rest[..<colon])
-                guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { throw PGError.invalidConfiguration("invalid port in \(rest)") }
-                port = p
-            } else {
-                host = try Self.percentDecode(rest)
+            for item in try Self.splitHostList(rest) {
+                let (host, port) = try Self.hostAndPort(item)
+                hosts.append(host)
+                ports.append(port)
             }
+            if ports.allSatisfy(\.isEmpty) { ports = [] }
         }
         var user = "postgres"
         var password: String?
@@ -99,8 +106,7 @@ public struct PGConfiguration: Sendable {
             }
         }
         let database = path.isEmpty ? nil : try Self.percentDecode(path)
-        self.init(host: host, port: port, user: user, password: password, database: database ?? user)
-        if host.hasPrefix("/") { endpoint = .unixSocket(path: "\(host)/.s.PGSQL.\(port)") }
+        self.init(host: "localhost", port: 5432, user: user, password: password, database: database ?? user)
 
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -120,25 +126,87 @@ public struct PGConfiguration: Sendable {
                 if s > 0 { connectTimeout = .seconds(s) }
             case "statement_cache", "statement_cache_mode":
                 statementCache = !(value == "false" || value == "0" || value == "off" || value == "describe" || value == "none")
-            case "host":
-                if value.hasPrefix("/") { endpoint = .unixSocket(path: "\(value)/.s.PGSQL.\(port)") } else { endpoint = .tcp(host: value, port: port) }
-            case "port":
-                guard let p = Int(value), (1...65535).contains(p) else { throw PGError.invalidConfiguration("port \(value)") }
-                switch endpoint {
-                case .tcp(let h, _): endpoint = .tcp(host: h, port: p)
-                case .unixSocket(let path):
-                    let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-                    endpoint = .unixSocket(path: "\(dir)/.s.PGSQL.\(p)")
-                }
+            case "host": hosts = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            case "port": ports = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             case "hostaddr": hostAddress = value
             case "user": self.user = value
             case "password": self.password = value
             case "dbname": self.database = value
+            case "target_session_attrs":
+                guard let t = PGTargetSessionAttributes(rawValue: value) else {
+                    throw PGError.invalidConfiguration("target_session_attrs \(value) (expected \(PGTargetSessionAttributes.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                targetSessionAttributes = t
+            case "load_balance_hosts":
+                guard value == "disable" || value == "random" else { throw PGError.invalidConfiguration("load_balance_hosts \(value) (expected disable or random)") }
+                loadBalanceHosts = value == "random"
             case "sslcert", "sslkey":
                 throw PGError.invalidConfiguration("\(key): client certificates are not supported")
             default:
                 runtimeParameters.append((key, value))
             }
+        }
+        endpoints = try Self.endpoints(hosts: hosts, ports: ports)
+        if hostAddress != nil, endpoints.count > 1 {
+            throw PGError.invalidConfiguration("hostaddr with several hosts is not supported: list the addresses as hosts")
+        }
+    }
+
+    /// Splits `h1:p1,[::1]:p2,h3` at the commas outside brackets.
+    static func splitHostList(_ text: Substring) throws(PGError) -> [Substring] {
+        var items: [Substring] = []
+        var start = text.startIndex
+        var inBrackets = false
+        var i = text.startIndex
+        while i < text.endIndex {
+            switch text[i] {
+            case "[": inBrackets = true
+            case "]": inBrackets = false
+            case "," where !inBrackets:
+                items.append(text[start..<i])
+                start = text.index(after: i)
+            default: break
+            }
+            i = text.index(after: i)
+        }
+        if inBrackets { throw PGError.invalidConfiguration("unterminated [IPv6] host in \(text)") }
+        items.append(text[start...])
+        return items
+    }
+
+    /// One item of a URL's host list: `host`, `host:port`, `[v6]`, `[v6]:port`, `:port` or empty.
+    static func hostAndPort(_ item: Substring) throws(PGError) -> (host: String, port: String) {
+        if item.hasPrefix("[") {
+            guard let close = item.firstIndex(of: "]") else { throw PGError.invalidConfiguration("unterminated [IPv6] host") }
+            let host = String(item[item.index(after: item.startIndex)..<close])
+            let after = item[item.index(after: close)...]
+            if after.isEmpty { return (host, "") }
+            guard after.hasPrefix(":") else { throw PGError.invalidConfiguration("unexpected \(after) after [\(host)]") }
+            return (host, String(after.dropFirst()))
+        }
+        if let colon = item.lastIndex(of: ":") {
+            return (try percentDecode(item[..<colon]), String(item[item.index(after: colon)...]))
+        }
+        return (try percentDecode(item), "")
+    }
+
+    /// libpq's pairing of the host and port lists: one port for every host, or one per host; an
+    /// empty host is localhost, an empty port 5432, and a host starting with `/` a socket directory.
+    static func endpoints(hosts: [String], ports: [String]) throws(PGError) -> [Endpoint] {
+        let hosts = hosts.isEmpty ? [""] : hosts
+        let ports = ports.isEmpty ? [""] : ports
+        guard ports.count == 1 || ports.count == hosts.count else {
+            throw PGError.invalidConfiguration("could not match \(ports.count) port numbers to \(hosts.count) hosts")
+        }
+        return try hosts.enumerated().map { (i, host) throws(PGError) -> Endpoint in
+            let portText = ports.count == 1 ? ports[0] : ports[i]
+            var port = 5432
+            if !portText.isEmpty {
+                guard let p = Int(portText), (1...65535).contains(p) else { throw PGError.invalidConfiguration("invalid port \(portText)") }
+                port = p
+            }
+            if host.hasPrefix("/") { return .unixSocket(path: "\(host)/.s.PGSQL.\(port)") }
+            return .tcp(host: host.isEmpty ? "localhost" : host, port: port)
         }
     }
 

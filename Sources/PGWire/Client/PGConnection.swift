@@ -113,7 +113,16 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     /// Opens the socket, negotiates TLS per sslmode, authenticates and waits for ReadyForQuery.
+    /// With several hosts or a `target_session_attrs`, picks the host as libpq does (`PGHostSelection`).
     public static func connect(_ configuration: PGConfiguration) async throws -> PGConnection {
+        if configuration.endpoints.count > 1 || configuration.targetSessionAttributes != .any {
+            return try await connectSelectingHost(configuration)
+        }
+        return try await connectToEndpoint(configuration)
+    }
+
+    /// `connect` to `configuration.endpoint`, whatever the server turns out to be.
+    static func connectToEndpoint(_ configuration: PGConfiguration) async throws -> PGConnection {
         try await withTaskExecutorPreference(EventLoop.shared) {
             let socket = try await PGTransport.open(configuration)
             do {

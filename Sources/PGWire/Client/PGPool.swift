@@ -37,6 +37,8 @@ public final class PGPool: Sendable {
         var waiterCounter: UInt64 = 0
         var closed = false
         var reaper: TimerHandle?
+        /// Connections whose last request failed: checked against the target before reuse.
+        var suspects: Set<ObjectIdentifier> = []
 
         /// Whether a caller would have to wait (no idle connection and no room for a new one).
         func mustWait(max: Int) -> Bool { idle.isEmpty && total >= max }
@@ -68,6 +70,7 @@ public final class PGPool: Sendable {
             await release(c)
             return r
         } catch {
+            await noteFailure(error, on: c)
             await release(c)
             throw error
         }
@@ -89,11 +92,12 @@ public final class PGPool: Sendable {
     /// the maximum, or else the next one released, in FIFO order. Give it back with `release`.
     nonisolated(nonsending) public func acquire() async throws -> PGConnection {
         while true {
-            enum Step { case use(PGConnection), check(PGConnection), connect, wait }
+            enum Step { case use(PGConnection), check(PGConnection), verify(PGConnection), connect, wait }
             let step = try state.withLock { s throws(PGError) -> Step in
                 if s.closed { throw .poolClosed }
                 while let c = s.idle.popLast() {
                     if c.isClosed { s.total -= 1; continue }
+                    if s.suspects.remove(ObjectIdentifier(c)) != nil { return .verify(c) }
                     return c.idleDuration >= options.healthCheckAfterIdle ? .check(c) : .use(c)
                 }
                 if s.total < options.maxConnections {
@@ -113,6 +117,17 @@ public final class PGPool: Sendable {
                     await c.close()
                     state.withLock { $0.total -= 1 }
                 }
+            case .verify(let c):
+                // Its last request failed: is the server still the kind the target asks for
+                // (a primary may have been fenced read-only, or demoted and restarted)? A round
+                // trip first: a server reports a changed in_hot_standby or
+                // default_transaction_read_only only before its next ReadyForQuery.
+                if (try? await c.simpleQuery("")) != nil, await c.checkTarget(configuration.targetSessionAttributes) == .accept,
+                   !c.isClosed {
+                    return c
+                }
+                await c.close()
+                state.withLock { $0.total -= 1 }
             case .connect:
                 do {
                     return try await PGConnection.connect(configuration)
@@ -178,10 +193,11 @@ public final class PGPool: Sendable {
     /// Gives a connection back: to the longest-waiting caller, to the idle list, or closed when it
     /// is broken, inside a transaction, or the pool is shut down.
     nonisolated(nonsending) public func release(_ c: PGConnection) async {
-        let reusable = !c.isClosed && c.transactionStatus == .idle
+        let reusable = !c.isClosed && c.transactionStatus == .idle && stillMatchesTarget(c)
         enum Step { case done, handOver(Waiter), close(replace: Bool) }
         let step = state.withLock { s -> Step in
             if !reusable || s.closed {
+                s.suspects.remove(ObjectIdentifier(c))
                 s.total -= 1
                 // A waiter may now get a fresh connection.
                 let replace = !s.closed && !s.waiters.isEmpty && s.total < options.maxConnections
@@ -201,6 +217,32 @@ public final class PGPool: Sendable {
         case .close(let replace):
             if replace { connectInBackground() }
             await c.close()
+        }
+    }
+
+    // MARK: Failover
+
+    /// After a request failed on `c`: a server that refuses writes (SQLSTATE 25006
+    /// read_only_sql_transaction — a demoted or fenced primary) gets no more of them from this
+    /// connection; it is closed, and the next connection goes through host selection again. Any
+    /// other server error marks it to be checked against the target before its next use.
+    nonisolated(nonsending) func noteFailure(_ error: any Error, on c: PGConnection) async {
+        guard let server = (error as? PGError)?.serverError, !c.isClosed else { return }
+        if server.sqlState == "25006" {
+            await c.close()
+        } else if configuration.targetSessionAttributes != .any {
+            state.withLock { _ = $0.suspects.insert(ObjectIdentifier(c)) }
+        }
+    }
+
+    /// False when the session's reported parameters (PostgreSQL 14+ reports `in_hot_standby` and
+    /// `default_transaction_read_only` whenever they change) say it no longer suits the target.
+    func stillMatchesTarget(_ c: PGConnection) -> Bool {
+        switch configuration.targetSessionAttributes {
+        case .any, .preferStandby: return true
+        case let target:
+            if case .reject = target.check(parameters: c.parameters) { return false }
+            return true
         }
     }
 

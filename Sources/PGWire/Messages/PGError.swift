@@ -30,6 +30,9 @@ public enum PGError: Error, Sendable, Equatable, CustomStringConvertible {
     case network(String)
     /// The API was misused (e.g. a query while a COPY is in progress).
     case misuse(String)
+    /// None of the listed hosts could be reached or was the kind `target_session_attrs` asks for;
+    /// says why for each host.
+    case noUsableServer(String)
 
     /// The server error, if this is one.
     public var serverError: PGServerError? {
@@ -56,6 +59,7 @@ public enum PGError: Error, Sendable, Equatable, CustomStringConvertible {
         case .poolClosed: return "the PostgreSQL pool is shut down"
         case .network(let s): return "PostgreSQL network error: \(s)"
         case .misuse(let s): return "PostgreSQL client misuse: \(s)"
+        case .noUsableServer(let s): return "no usable PostgreSQL server: \(s)"
         }
     }
 }

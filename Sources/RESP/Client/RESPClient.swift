@@ -213,8 +213,9 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
         waiter?.continuation.resume(returning: .slot)
     }
 
-    /// Fails waiting callers, closes idle connections (leased ones close when returned) and the
-    /// pub/sub connection. Commands already running finish first.
+    /// Fails waiting callers, closes idle connections (leased ones close when returned), the
+    /// pub/sub connection and the Sentinel `+switch-master` subscription. Commands already running
+    /// finish first.
     public func shutdown() async {
         let (idle, waiters) = state.withLock { s in
             s.isShutDown = true
@@ -225,5 +226,6 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
         for i in idle { i.connection.close() }
         for w in waiters { w.continuation.resume(throwing: RESPClientError.shutDown) }
         await pubSub.shutdown()
+        configuration.sentinel?.stop()
     }
 }

@@ -2,7 +2,9 @@ import Reactor
 
 /// Where and how to connect: endpoint, credentials, database, TLS, timeouts and decoder limits.
 /// Usually built from a URL: `redis://user:pass@host:port/db`, `rediss://…` (TLS),
-/// `unix:///path/to/redis.sock?db=2` (also `redis+unix://`).
+/// `unix:///path/to/redis.sock?db=2` (also `redis+unix://`), or
+/// `redis-sentinel://user:pass@host1:26379,host2:26379/mymaster` (the master found through
+/// Sentinel: `RESPSentinel`; `rediss-sentinel://` for TLS).
 public struct RESPConfiguration: Sendable {
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         case tcp(host: String, port: Int)
@@ -39,12 +41,17 @@ public struct RESPConfiguration: Sendable {
     /// client-side deadline, so the server's empty answer arrives before the client gives up.
     public var blockingTimeoutMargin: Duration
     public var decoderLimits: RESPDecoderLimits
+    /// Set: the master is found through these sentinels (and followed through failovers), and
+    /// `endpoint` is only the first sentinel's address. Shared by every copy of the configuration.
+    public var sentinel: RESPSentinel?
+    /// A master's address that a sentinel named: its connections close on `READONLY`.
+    var sentinelManaged = false
 
     public init(endpoint: Endpoint, username: String? = nil, password: String? = nil, database: Int = 0,
                 clientName: String? = nil, tls: TLSConfiguration? = nil,
                 tlsServerName: String? = nil, connectTimeout: Duration = .seconds(10),
                 commandTimeout: Duration? = .seconds(30), blockingTimeoutMargin: Duration = .seconds(5),
-                decoderLimits: RESPDecoderLimits = .default) {
+                decoderLimits: RESPDecoderLimits = .default, sentinel: RESPSentinel? = nil) {
         self.endpoint = endpoint
         self.username = username
         self.password = password
@@ -56,10 +63,13 @@ public struct RESPConfiguration: Sendable {
         self.commandTimeout = commandTimeout
         self.blockingTimeoutMargin = blockingTimeoutMargin
         self.decoderLimits = decoderLimits
+        self.sentinel = sentinel
     }
 
     /// Parses `redis://[user[:password]@]host[:port][/db][?client_name=…&ca_file=…&insecure=true]`,
-    /// `rediss://…` (TLS, default port 6379 as well) and `unix://[user[:password]@]/path?db=N`.
+    /// `rediss://…` (TLS, default port 6379 as well), `unix://[user[:password]@]/path?db=N` and
+    /// `redis-sentinel://[user[:password]@]host[:port][,host[:port]…]/master-name[/db]` (see
+    /// `RESPConfiguration+Sentinel.swift` for its parameters).
     public init(url: String) throws(RESPConfigurationError) {
         guard let schemeEnd = url.firstRange(of: "://") else { throw .invalidURL(url, "missing scheme://") }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
@@ -95,6 +105,7 @@ public struct RESPConfiguration: Sendable {
 
         var database = 0
         let endpoint: Endpoint
+        var sentinelTarget: SentinelTarget?
         switch scheme {
         case "redis", "rediss":
             var hostPort = rest
@@ -132,13 +143,19 @@ public struct RESPConfiguration: Sendable {
         case "unix", "redis+unix":
             guard rest.hasPrefix("/") else { throw .invalidURL(url, "unix socket path must be absolute") }
             endpoint = .unix(path: String(rest))
+        case "redis-sentinel", "rediss-sentinel":
+            let target = try Self.sentinelTarget(rest, url: url)
+            endpoint = .tcp(host: target.sentinels[0].host, port: target.sentinels[0].port)
+            database = target.database
+            sentinelTarget = target
         default:
-            throw .invalidURL(url, "unsupported scheme \(scheme) (redis, rediss, unix)")
+            throw .invalidURL(url, "unsupported scheme \(scheme) (redis, rediss, unix, redis-sentinel, rediss-sentinel)")
         }
 
         self.init(endpoint: endpoint, username: username, password: password, database: database)
         var caFile: String?
         var insecure = false
+        var sentinelOptions: [String: String] = [:]
         for (key, value) in query {
             switch key {
             case "db":
@@ -150,11 +167,15 @@ public struct RESPConfiguration: Sendable {
             case "insecure", "skip_verify": insecure = value == "true" || value == "1"
             case "user", "username": self.username = value
             case "password": self.password = value
+            case _ where sentinelTarget != nil && Self.sentinelParameters.contains(key): sentinelOptions[key] = value
             default: throw .invalidURL(url, "unknown parameter \(key)")
             }
         }
-        if scheme == "rediss" {
+        if scheme == "rediss" || scheme == "rediss-sentinel" {
             tls = .client(caFile: caFile, verification: insecure ? .none : .full)
+        }
+        if let sentinelTarget {
+            sentinel = try Self.sentinel(sentinelTarget, options: sentinelOptions, tls: tls, caFile: caFile, insecure: insecure, url: url)
         }
     }
 
@@ -181,10 +202,18 @@ public enum RESPConfigurationError: Error, Sendable, Hashable, CustomStringConve
     public var description: String {
         switch self {
         case .invalidURL(let url, let reason):
-            // Never print the password: cut the userinfo out of the URL.
+            // Never print the password: cut the userinfo out of the URL, and mask password parameters.
             var shown = url
-            if let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") {
+            let authorityEnd = url.firstIndex(of: "?") ?? url.endIndex
+            if let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound..<authorityEnd].lastIndex(of: "@") {
                 shown = String(url[..<scheme.upperBound]) + "***@" + String(url[url.index(after: at)...])
+            }
+            if let q = shown.firstIndex(of: "?") {
+                let items = shown[shown.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).map { item in
+                    let key = item.prefix { $0 != "=" }
+                    return key.lowercased().hasSuffix("password") && key.count < item.count ? key + "=***" : item
+                }
+                shown = String(shown[...q]) + items.joined(separator: "&")
             }
             return "invalid Redis URL \(shown): \(reason)"
         }

@@ -108,7 +108,9 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     /// Connects and performs the handshake: `HELLO 3` with
     /// `AUTH` and `SETNAME`, then `SELECT` when a database is configured — pipelined in one write.
     /// A wrong password surfaces as `RESPServerError` with code `WRONGPASS`.
+    /// With `configuration.sentinel` set, the master is found through the sentinels first.
     public static func connect(_ configuration: RESPConfiguration) async throws -> RESPConnection {
+        if let sentinel = configuration.sentinel { return try await sentinel.connectToMaster(configuration) }
         let socket: Connection
         do {
             switch configuration.endpoint {
@@ -208,7 +210,7 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     public func execute(_ command: RESPCommand, timeout: RESPTimeout) async throws -> RESPValue {
         let value = try await submit(name: command.name, replies: 1, collects: false, isSubscription: false,
                                      timeout: timeout) { command.write(into: &$0) }
-        if case .error(let e) = value { throw e }
+        if case .error(let e) = value { noteErrorReply(e); throw e }
         return value
     }
 
@@ -219,6 +221,7 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
             for c in commands { c.write(into: &out) }
         }
         guard case .array(let values) = value else { return [value] }
+        for case .error(let e) in values { noteErrorReply(e) }
         return values
     }
 

@@ -6,6 +6,10 @@ import HTTPServer
 /// into `{"error":{"code","message"}}`, and counts requests and durations by route.
 struct APIResponder: HTTPResponder {
     let handlers: APIHandlers
+    /// What this listener serves: every route and the web page, or only the operations routes
+    /// (`HealthService`, a worker's health port).
+    var routes: [APIRoute] = APIRoutes.all
+    var servesWebPage = true
 
     /// Uploads are read from the socket as the handler consumes them (no size limit beyond
     /// storage); every other body is collected, under the server's collected-body limit.
@@ -31,11 +35,11 @@ struct APIResponder: HTTPResponder {
         var videoID: String?
         var response: HTTPResponse
         do {
-            if path == "/" && (request.method == .get || request.method == .head) {
+            if servesWebPage && path == "/" && (request.method == .get || request.method == .head) {
                 routeLabel = "/"
                 response = WebPage.response
             } else {
-                switch APIRoutes.match(method: method, path: path) {
+                switch APIRoutes.match(method: method, path: path, routes: routes) {
                 case .found(let route, let parameters):
                     routeLabel = route.path
                     videoID = parameters["id"]

@@ -1,3 +1,6 @@
+import PGWire
+import RESP
+
 /// Everything vidd reads from its environment, validated once at start.
 ///
 /// Variables (defaults in brackets):
@@ -12,7 +15,8 @@
 /// [video:progress:], VIDD_PROGRESS_ALL_CHANNEL [video:progress:all], VIDD_LOG_FORMAT [logfmt|json],
 /// VIDD_LOG_LEVEL [info], VIDD_MAX_UPLOAD_BYTES [20 GiB], VIDD_BODY_TIMEOUT_SECONDS [30],
 /// VIDD_SOURCE_PREFIXES [source/], VIDD_WORK_DIR [$TMPDIR, else /tmp], VIDD_TUS_MAX_SIZE
-/// [68719476736], VIDD_TUS_EXPIRY_SECONDS [86400], VIDD_TUS_PART_SIZE_MIB [8].
+/// [68719476736], VIDD_TUS_EXPIRY_SECONDS [86400], VIDD_TUS_PART_SIZE_MIB [8],
+/// VIDD_HEALTH_LISTEN [none] (`vidd worker` only).
 public struct Configuration: Sendable, Equatable {
     public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         public var host: String
@@ -46,6 +50,10 @@ public struct Configuration: Sendable, Equatable {
     }
 
     public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+    /// Where a worker-only process (`vidd worker`) answers `/healthz`, `/readyz` and `/metrics`
+    /// (a Kubernetes liveness probe, a Prometheus scrape); nil: it does not listen. `serve` and
+    /// `all` answer them on `listen`.
+    public var healthListen: ListenAddress?
     public var redisURL = "redis://127.0.0.1:6379"
     public var databaseURL = "postgres://vidd@127.0.0.1:5432/vidd"
     public var storage = StorageBackend.file(directory: "/var/lib/vidd/storage")
@@ -87,6 +95,7 @@ public struct Configuration: Sendable, Equatable {
         if let s3 { out.append(s3.secretKey) }
         for url in [redisURL, databaseURL] {
             if let password = Self.urlPassword(url) { out.append(password) }
+            out += Self.urlParameterPasswords(url)
         }
         return out
     }
@@ -99,8 +108,9 @@ public struct Configuration: Sendable, Equatable {
         var reader = Reader(environment: environment)
         var c = Configuration()
         c.listen = reader.value("VIDD_LISTEN", default: c.listen, parse: parseListen)
-        c.redisURL = reader.value("VIDD_REDIS_URL", default: c.redisURL) { try checkURL($0, schemes: ["redis", "rediss", "unix"]) }
-        c.databaseURL = reader.value("VIDD_DATABASE_URL", default: c.databaseURL) { try checkURL($0, schemes: ["postgres", "postgresql"]) }
+        c.healthListen = reader.value("VIDD_HEALTH_LISTEN", default: nil, parse: parseListen)
+        c.redisURL = reader.value("VIDD_REDIS_URL", default: c.redisURL) { try checkRedisURL($0) }
+        c.databaseURL = reader.value("VIDD_DATABASE_URL", default: c.databaseURL) { try checkDatabaseURL($0) }
         c.storage = reader.value("VIDD_STORAGE", default: c.storage, parse: parseStorage)
         c.bucket = reader.value("VIDD_S3_BUCKET", default: c.bucket, parse: parseBucket)
         if c.storage == .s3 {
@@ -197,6 +207,7 @@ public struct Configuration: Sendable, Equatable {
         let r = redactor
         var out: [(String, String)] = [
             ("listen", listen.description),
+            ("health_listen", healthListen?.description ?? "none"),
             ("redis", r.redact(redisURL)),
             ("database", r.redact(databaseURL)),
         ]
@@ -316,11 +327,14 @@ public struct Configuration: Sendable, Equatable {
         }
         let rest = v[sep.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" }
-        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
-        if scheme != "unix" && hostPort.isEmpty { throw ValueError("has no host") }
-        if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
-            guard let port = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(port) else {
-                throw ValueError("has an invalid port")
+        let hosts = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
+        if scheme != "unix" && hosts.isEmpty && !v.contains("host=") { throw ValueError("has no host") }
+        // Several hosts (a PostgreSQL host list, Redis sentinels): each port is checked.
+        for hostPort in hosts.split(separator: ",") {
+            if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
+                guard let port = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(port) else {
+                    throw ValueError("has an invalid port")
+                }
             }
         }
         return v
@@ -333,6 +347,47 @@ public struct Configuration: Sendable, Equatable {
         guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return nil }
         let password = authority[authority.index(after: colon)..<at]
         return password.isEmpty ? nil : String(password)
+    }
+
+    /// Passwords given as query parameters (`password=`, a sentinel URL's `sentinel_password=`).
+    static func urlParameterPasswords(_ url: String) -> [String] {
+        guard let q = url.firstIndex(of: "?") else { return [] }
+        return url[url.index(after: q)...].split(separator: "&").compactMap { item in
+            let kv = item.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, kv[0].lowercased().hasSuffix("password"), !kv[1].isEmpty else { return nil }
+            return String(kv[1])
+        }
+    }
+
+    static let redisSchemes = ["redis", "rediss", "unix", "redis-sentinel", "rediss-sentinel"]
+
+    /// The scheme, then RESP's own parser (sentinel lists, parameters), with its reason.
+    static func checkRedisURL(_ v: String) throws(ValueError) -> String {
+        _ = try checkURL(v, schemes: redisSchemes)
+        do {
+            _ = try RESPConfiguration(url: v)
+        } catch {
+            guard case .invalidURL(_, let reason) = error else { throw ValueError("\(error)") }
+            throw ValueError(reason)
+        }
+        return v
+    }
+
+    /// The scheme, then PGWire's own parser (host lists, target_session_attrs), with its reason
+    /// (passwords masked: a bad percent-encoding message quotes the text it could not read).
+    static func checkDatabaseURL(_ v: String) throws(ValueError) -> String {
+        _ = try checkURL(v, schemes: ["postgres", "postgresql"])
+        do {
+            _ = try PGConfiguration(url: v)
+        } catch {
+            let reason: String
+            if case .invalidConfiguration(let text) = error { reason = text } else { reason = "\(error)" }
+            let secrets = ([urlPassword(v)].compactMap { $0 } + urlParameterPasswords(v))
+            var shown = reason
+            for secret in secrets where !secret.isEmpty { shown = shown.replacing(secret, with: Redactor.mask) }
+            throw ValueError(shown)
+        }
+        return v
     }
 }
 

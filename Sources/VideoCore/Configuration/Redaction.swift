@@ -18,8 +18,27 @@ public struct Redactor: Sendable {
         return out
     }
 
-    /// `scheme://user:password@host` → `scheme://user:***@host`, anywhere in `text`.
+    /// `scheme://user:password@host` → `scheme://user:***@host`, and `…password=secret` query
+    /// parameters (`password=`, `sentinel_password=`) → `…password=***`, anywhere in `text`.
     public static func redactURLPasswords(in text: String) -> String {
+        redactPasswordParameters(in: redactUserinfoPasswords(in: text))
+    }
+
+    static func redactPasswordParameters(in text: String) -> String {
+        guard text.contains("password=") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let r = rest.firstRange(of: "password=") {
+            out += rest[..<r.upperBound]
+            rest = rest[r.upperBound...]
+            let end = rest.firstIndex { $0 == "&" || $0 == " " || $0 == "\"" || $0 == "\n" || $0 == "#" } ?? rest.endIndex
+            if end > rest.startIndex { out += mask }
+            rest = rest[end...]
+        }
+        return out + rest
+    }
+
+    static func redactUserinfoPasswords(in text: String) -> String {
         guard text.contains("://") else { return text }
         var out = ""
         var rest = Substring(text)

@@ -30,7 +30,8 @@ public struct EnqueueOutbox: Sendable {
     /// only logged: the snapshot tells `needsEnqueue` (and the reconciler) that the entry exists.
     public func enqueue(_ video: Video) async throws {
         let now = Timestamp.now()
-        try await queue.enqueueAnnouncingQueued(Self.job(for: video, at: now), event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now))
+        try await queue.enqueueAnnouncingQueued(Self.job(for: video, at: now), event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now),
+                                                logger: logger.with("video_id", video.id))
         do {
             try await store.markEnqueued(id: video.id)
         } catch {

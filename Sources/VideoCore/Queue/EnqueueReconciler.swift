@@ -50,7 +50,7 @@ public struct EnqueueReconciler: Sendable {
                 let now = Timestamp.now()
                 try await queue.enqueueAnnouncingQueued(EnqueueOutbox.job(for: video, at: now),
                                                         event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now),
-                                                        timeout: timeout)
+                                                        timeout: timeout, logger: logger.with("video_id", video.id))
                 _ = try await tx.query(SQL.markEnqueued, [video.id])
                 enqueued.append(video.id)
                 logger.with("video_id", video.id).info("enqueued a video whose enqueue had failed")

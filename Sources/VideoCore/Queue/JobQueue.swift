@@ -35,10 +35,28 @@ public struct JobQueue: Sendable {
     /// either the entry and the snapshot both exist or neither does. `EnqueueOutbox` relies on
     /// that to tell a recorded-but-never-enqueued video (no live snapshot) from an enqueued one.
     /// Returns the entry id.
+    ///
+    /// Behind Sentinel, the entry is also on a replica before this returns (`WAIT`, see
+    /// `replicationWait`): replication is asynchronous, and a master that dies right after EXEC
+    /// would otherwise take an accepted job with it when its replica is promoted.
     @discardableResult
-    package func enqueueAnnouncingQueued(_ job: JobMessage, event: ProgressEvent, timeout: RESPTimeout = .default) async throws -> String {
+    package func enqueueAnnouncingQueued(_ job: JobMessage, event: ProgressEvent, timeout: RESPTimeout = .default,
+                                         logger: Logger? = nil) async throws -> String {
         let batch = [commands.enqueue(job), commands.storeProgress(event)] + commands.publishProgress(event)
-        guard let replies = try await redis.transaction(batch.map { RESPCommand($0) }, timeout: timeout) else {
+        let wait = redis.configuration.sentinel != nil ? Self.replicationWait : nil
+        let replies = try await redis.withConnection { connection -> [RESPValue]? in
+            let replies = try await connection.transaction(batch.map { RESPCommand($0) }, timeout: timeout)
+            // WAIT answers how many replicas have everything this connection wrote so far.
+            if let wait, replies != nil {
+                let acknowledged = try await connection.send("WAIT", wait.replicas, wait.milliseconds,
+                                                             timeout: .blocking(server: .milliseconds(wait.milliseconds)))
+                if (acknowledged.int ?? 0) < wait.replicas {
+                    logger?.warning("no replica confirmed the enqueue within \(wait.milliseconds) ms: a failover now could lose it")
+                }
+            }
+            return replies
+        }
+        guard let replies else {
             throw RESPClientError.unexpectedReply(command: "EXEC", reply: .null)
         }
         for case .error(let e) in replies.map(\.withoutAttributes) { throw e }
@@ -47,6 +65,11 @@ public struct JobQueue: Sendable {
         }
         return id
     }
+
+    /// `WAIT 1 1000` after an enqueue behind Sentinel: one replica (the one Sentinel would promote
+    /// has the highest replication offset, so it has the entry) within a second. A replica that is
+    /// down costs each enqueue that second, not the job: the entry is on the master either way.
+    static let replicationWait = (replicas: 1, milliseconds: 1000)
 
     /// SET progress:{id} PX ttl, PUBLISH video:progress:{id}, PUBLISH video:progress:all.
     public func publish(_ event: ProgressEvent) async throws {

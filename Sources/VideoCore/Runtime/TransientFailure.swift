@@ -30,7 +30,8 @@ public enum TransientFailure {
 
     public static func isTransient(_ error: PGError) -> Bool {
         switch error {
-        case .network, .connectionClosed, .poolTimeout, .queryTimeout: return true
+        // noUsableServer: none of several hosts was reachable or writable yet (a standby being promoted).
+        case .network, .connectionClosed, .poolTimeout, .queryTimeout, .noUsableServer: return true
         // Our own pool closing: the process is stopping; the request may be retried elsewhere.
         case .poolClosed: return true
         case .server(let e): return isTransient(sqlState: e.sqlState)
@@ -70,8 +71,9 @@ public enum TransientFailure {
     }
 
     /// Redis's own "not now" replies: loading its dataset, a script running, a replica or cluster
-    /// not ready, a primary that became a replica (failover).
+    /// not ready, a primary that became a replica (failover: READONLY, or UNBLOCKED for a blocked
+    /// reader the demotion woke).
     public static func isTransient(_ error: RESPServerError) -> Bool {
-        ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"].contains(error.code)
+        ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "UNBLOCKED"].contains(error.code)
     }
 }

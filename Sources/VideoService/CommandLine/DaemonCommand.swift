@@ -153,6 +153,9 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_WORK_DIR [$TMPDIR, else /tmp]       (workers' per-job directories)
           VIDD_TUS_MAX_SIZE [68719476736] (bytes)  VIDD_TUS_EXPIRY_SECONDS [86400]
           VIDD_TUS_PART_SIZE_MIB [8]
+          VIDD_HEALTH_LISTEN [none]                `vidd worker`: HOST:PORT for /healthz, /readyz, /metrics
+        VIDD_REDIS_URL may be redis-sentinel://[user:pass@]host:26379,host:26379/mymaster (Sentinel);
+        VIDD_DATABASE_URL may list hosts: postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write.
         """
 
     public static func help(for command: String) -> String? {

@@ -147,6 +147,17 @@ struct ServiceRunner: Sendable {
                 return 69
             }
         }
+        // A worker-only process listens only if asked to: for its liveness probe and metrics.
+        var health: HealthService?
+        if !runsAPI, let address = configuration.healthListen {
+            do {
+                health = try await HealthService.start(context: context, version: version, address: address)
+            } catch {
+                logger.error("cannot listen", ["variable": "VIDD_HEALTH_LISTEN", "address": address.description, "error": "\(error)"])
+                await context.shutdown()
+                return 69
+            }
+        }
         let worker = runsWorker ? Worker(context: context) : nil
         // Every process finishes enqueues that failed (their API answered 503); several at once
         // share the work (`EnqueueReconciler`).
@@ -191,6 +202,8 @@ struct ServiceRunner: Sendable {
         let workerError = await workerTask?.value
         reconciler.cancel()
         await reconciler.value
+        // Probes keep answering until the jobs are settled: a draining worker is alive.
+        await health?.shutdown()
         impatience.cancel()
         watchdog?.cancel()
         signals.stop()

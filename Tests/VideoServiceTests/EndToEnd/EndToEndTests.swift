@@ -307,6 +307,39 @@ import TestSupport
         await sut.cleanup()
     }
 
+    /// `vidd worker` answers /healthz, /readyz and /metrics on VIDD_HEALTH_LISTEN — what a
+    /// Kubernetes liveness probe and a Prometheus scrape need — and nothing else there; without
+    /// the setting it does not listen at all.
+    @Test func workerServesHealthEndpointsOnlyWhenAsked() async throws {
+        guard let sut = try await ServiceUnderTest.make("e2e-health") else { return }
+        do {
+            let worker = try await sut.start("worker", settings: ["VIDD_HEALTH_LISTEN": "127.0.0.1:0"])
+            let line = try #require(await worker.process.waitForLog("health endpoints listening", timeout: .seconds(30)))
+            let address = try #require(line.split(separator: " ").first { $0.hasPrefix("address=") })
+            let port = try #require(Int(address.split(separator: ":").last ?? ""))
+            let client = TestHTTPClient(port: port)
+            #expect(try await client.get("/healthz").status == 200)
+            let ready = try await client.get("/readyz")
+            #expect(ready.status == 200, "\(ready.text)")
+            #expect(try ready.json()["status"] as? String == "ready")
+            let metrics = try await client.get("/metrics")
+            #expect(metrics.status == 200 && metrics.text.contains("vidd_jobs_started_total"), "the worker's own counters")
+            for path in ["/", "/videos", "/openapi.json", "/progress"] {
+                #expect(try await client.get(path).status == 404, "\(path) is the API's, not a worker's")
+            }
+            worker.process.signal(SIGTERM)
+            #expect(await worker.process.waitForExit(timeout: .seconds(30)) == 0, "\(sut.logs)")
+
+            let quiet = try await sut.start("worker")
+            #expect(!quiet.process.log.contains("health endpoints listening"))
+            quiet.process.signal(SIGTERM)
+            #expect(await quiet.process.waitForExit(timeout: .seconds(30)) == 0)
+        } catch {
+            Issue.record("\(error)\n\(sut.logs)")
+        }
+        await sut.cleanup()
+    }
+
     /// Type=notify as systemd runs it: READY once listening, WATCHDOG at half of WATCHDOG_USEC,
     /// STOPPING on SIGTERM, then a clean exit.
     @Test func daemonSpeaksSystemdNotify() async throws {

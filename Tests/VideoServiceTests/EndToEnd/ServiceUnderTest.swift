@@ -26,9 +26,14 @@ final class ServiceUnderTest: @unchecked Sendable {
     private var processes: [ChildProcess] = []
 
     /// nil when the services are missing (locally: a loud skip; in CI `require` fails the test).
-    static func make(_ prefix: String, backend: Backend = .file, settings: [String: String] = [:]) async throws -> ServiceUnderTest? {
-        guard let pgURL = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL"),
-              let redisURL = try TestServices.require(TestServices.redisURL, "VIDD_TEST_REDIS_URL") else { return nil }
+    /// `redisURL`/`postgresURL` replace the shared servers (a Sentinel cluster, a primary with a
+    /// standby); `databaseURL` turns the new database's name into vidd's URL (default: the admin
+    /// URL with the database replaced).
+    static func make(_ prefix: String, backend: Backend = .file, settings: [String: String] = [:],
+                     redisURL redisOverride: String? = nil, postgresURL postgresOverride: String? = nil,
+                     databaseURL makeDatabaseURL: (@Sendable (String) -> String)? = nil) async throws -> ServiceUnderTest? {
+        guard let pgURL = try postgresOverride ?? TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL"),
+              let redisURL = try redisOverride ?? TestServices.require(TestServices.redisURL, "VIDD_TEST_REDIS_URL") else { return nil }
         var s3: (endpoint: String, access: String, secret: String, region: String)?
         if backend == .s3 {
             guard let endpoint = try TestServices.require(TestServices.s3Endpoint, "VIDD_TEST_S3_ENDPOINT") else { return nil }
@@ -39,7 +44,7 @@ final class ServiceUnderTest: @unchecked Sendable {
         _ = try await admin.simpleQuery("CREATE DATABASE \(name)") as [[String?]]
         await admin.close()
         guard let slash = pgURL.lastIndex(of: "/") else { throw Failure("no database in \(pgURL)") }
-        let databaseURL = pgURL[..<slash] + "/" + name
+        let databaseURL = makeDatabaseURL?(name) ?? String(pgURL[..<slash] + "/" + name)
 
         let storage = NSTemporaryDirectory() + "vidd-e2e-" + name
         try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
