@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "PGWire", targets: ["PGWire"]),
         .library(name: "S3Lite", targets: ["S3Lite"]),
+        .library(name: "HTTPClientCodec", targets: ["HTTPClientCodec"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "Transcode", targets: ["Transcode"]),
         .library(name: "VideoCore", targets: ["VideoCore"]),
@@ -34,9 +35,13 @@ let package = Package(
         // Protocol modules: each usable alone; none imports another.
         .target(name: "RESP", dependencies: ["Reactor"]),
         .target(name: "PGWire", dependencies: ["Reactor"]),
-        .target(name: "S3Lite", dependencies: ["Reactor"]),
+        .target(name: "S3Lite", dependencies: ["Reactor", "HTTPClientCodec"]),
         .target(name: "HTTPServer", dependencies: ["Reactor"]),
         .target(name: "Transcode", dependencies: ["CFFmpeg"]),
+
+        // The HTTP/1.1 client side's sans-I/O codec (request heads, response parser), shared:
+        // no dependencies at all.
+        .target(name: "HTTPClientCodec"),
 
         // The service, in the layers a newcomer should see: what the API and the worker share
         // (configuration, model, store, storage, queue), the API (HTTP handlers and the web app),
@@ -55,6 +60,7 @@ let package = Package(
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Reactor", "TestSupport"]),
         .testTarget(name: "PGWireTests", dependencies: ["PGWire", "Reactor", "TestSupport"]),
         .testTarget(name: "S3LiteTests", dependencies: ["S3Lite", "Reactor", "TestSupport"]),
+        .testTarget(name: "HTTPClientCodecTests", dependencies: ["HTTPClientCodec"]),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"],
             exclude: ["Corpus"]),  // parser test vectors, read from disk by the corpus test
