@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "PGWire", targets: ["PGWire"]),
         .library(name: "S3Lite", targets: ["S3Lite"]),
         .library(name: "HTTPClientCodec", targets: ["HTTPClientCodec"]),
+        .library(name: "HTTPFetch", targets: ["HTTPFetch"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "Transcode", targets: ["Transcode"]),
         .library(name: "VideoCore", targets: ["VideoCore"]),
@@ -39,9 +40,12 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["Reactor"]),
         .target(name: "Transcode", dependencies: ["CFFmpeg"]),
 
-        // The HTTP/1.1 client side's sans-I/O codec (request heads, response parser), shared:
-        // no dependencies at all.
+        // The HTTP/1.1 client side, shared by S3Lite and HTTPFetch: a sans-I/O codec (request
+        // heads, response parser, strict http(s) URLs) with no dependencies at all, and a small
+        // client for user-given URLs (one request per connection, redirects through a dialer that
+        // decides which addresses may be reached, TLS through the reactor).
         .target(name: "HTTPClientCodec"),
+        .target(name: "HTTPFetch", dependencies: ["Reactor", "HTTPClientCodec"]),
 
         // The service, in the layers a newcomer should see: what the API and the worker share
         // (configuration, model, store, storage, queue), the API (HTTP handlers and the web app),
@@ -55,12 +59,13 @@ let package = Package(
         .executableTarget(name: "vidd", dependencies: ["VideoService"]),
 
         // Tests. TestSupport finds the real services started by scripts/test.sh.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Reactor"], path: "Tests/TestSupport"),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Reactor", "TestSupport"]),
         .testTarget(name: "PGWireTests", dependencies: ["PGWire", "Reactor", "TestSupport"]),
         .testTarget(name: "S3LiteTests", dependencies: ["S3Lite", "Reactor", "TestSupport"]),
         .testTarget(name: "HTTPClientCodecTests", dependencies: ["HTTPClientCodec"]),
+        .testTarget(name: "HTTPFetchTests", dependencies: ["HTTPFetch", "HTTPClientCodec", "Reactor", "TestSupport"]),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"],
             exclude: ["Corpus"]),  // parser test vectors, read from disk by the corpus test
