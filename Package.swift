@@ -50,7 +50,7 @@ let package = Package(
         // The service, in the layers a newcomer should see: what the API and the worker share
         // (configuration, model, store, storage, queue), the API (HTTP handlers and the web app),
         // the worker (job runner, output uploader), and the daemon that composes them.
-        .target(name: "VideoCore", dependencies: ["Reactor", "RESP", "PGWire", "S3Lite"]),
+        .target(name: "VideoCore", dependencies: ["Reactor", "RESP", "PGWire", "S3Lite", "HTTPFetch"]),
         .target(name: "VideoAPI", dependencies: ["VideoCore", "Reactor", "RESP", "HTTPServer"]),
         .target(name: "VideoWorker", dependencies: ["VideoCore", "Reactor", "RESP", "S3Lite", "Transcode"]),
         .target(
@@ -70,7 +70,7 @@ let package = Package(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"],
             exclude: ["Corpus"]),  // parser test vectors, read from disk by the corpus test
         .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "TestSupport"]),
-        .testTarget(name: "VideoServiceTests", dependencies: ["VideoCore", "VideoAPI", "VideoWorker", "VideoService", "Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "Transcode", "TestSupport"]),
+        .testTarget(name: "VideoServiceTests", dependencies: ["VideoCore", "VideoAPI", "VideoWorker", "VideoService", "Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "HTTPClientCodec", "HTTPFetch", "Transcode", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
