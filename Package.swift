@@ -51,8 +51,8 @@ let package = Package(
         // (configuration, model, store, storage, queue), the API (HTTP handlers and the web app),
         // the worker (job runner, output uploader), and the daemon that composes them.
         .target(name: "VideoCore", dependencies: ["Reactor", "RESP", "PGWire", "S3Lite", "HTTPFetch"]),
-        .target(name: "VideoAPI", dependencies: ["VideoCore", "Reactor", "RESP", "HTTPServer"]),
-        .target(name: "VideoWorker", dependencies: ["VideoCore", "Reactor", "RESP", "S3Lite", "Transcode"]),
+        .target(name: "VideoAPI", dependencies: ["VideoCore", "Reactor", "RESP", "HTTPServer", "HTTPClientCodec"]),
+        .target(name: "VideoWorker", dependencies: ["VideoCore", "Reactor", "RESP", "S3Lite", "HTTPFetch", "Transcode"]),
         .target(
             name: "VideoService",
             dependencies: ["VideoCore", "VideoAPI", "VideoWorker", "Reactor", "Transcode"]),

@@ -9,6 +9,7 @@ extension APIHandlers {
         switch try SubmissionForm.classify(contentType: request.headers["Content-Type"]) {
         case .json:
             let body = try await request.body.collect(upTo: JobSubmission.maximumBodyBytes)
+            if JobSubmission.isURLIngest(json: body) { return try await submitURL(json: body) }
             let submission = try JobSubmission(json: body)
             guard try await storage.head(key: submission.sourceKey) != nil else {
                 throw APIError(.validationFailed, "source_key \(RequestText.shown(submission.sourceKey)) does not exist in storage")
@@ -48,6 +49,22 @@ extension APIHandlers {
         }
     }
 
+    /// URL ingest: the URL passed the guard's rules that need no lookup (a refusal is a 422
+    /// naming the rule); the video is recorded with it and queued at once (202). The worker
+    /// resolves, checks every address and every redirect, and downloads it into the source key.
+    private func submitURL(json: [UInt8]) async throws -> HTTPResponse {
+        let submission: URLSubmission
+        do {
+            submission = try URLSubmission(json: json, policy: context.configuration.ingest.policy)
+        } catch {
+            if let rule = error.rule { context.metrics.increment(ServiceMetrics.ingestRefused, labels: [("rule", rule)]) }
+            throw error
+        }
+        let id = VideoID.generate()
+        return try await register(id: id, title: submission.title, sourceKey: ObjectKeys.source(videoID: id, originalName: submission.fileName),
+                                  originalName: submission.originalName, uploaded: false, sourceURL: submission.sourceURL)
+    }
+
     /// Runs the streaming put; an empty upload is refused (and removed), a failed one leaves
     /// nothing behind (storage commits only a complete object).
     private func storeUpload(videoID: String, key: String, contentType: String?,
@@ -69,12 +86,14 @@ extension APIHandlers {
     /// the snapshot of an earlier, finished run): then the earlier attempt failed after recording
     /// the row (it answered 503) and this one enqueues it (202). A successful enqueue and its
     /// `queued` snapshot are written in one MULTI/EXEC, so "snapshot present" means "entry added".
-    func register(id: String, title: String?, sourceKey: String, originalName: String?, uploaded: Bool) async throws -> HTTPResponse {
+    func register(id: String, title: String?, sourceKey: String, originalName: String?, uploaded: Bool,
+                  sourceURL: String? = nil) async throws -> HTTPResponse {
         let logger = context.logger.with("video_id", id)
         let video: Video
         let created: Bool
         do {
-            (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName)
+            (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName,
+                                                           sourceURL: sourceURL)
         } catch {
             if uploaded {
                 // Nothing refers to the upload: do not leave it behind.

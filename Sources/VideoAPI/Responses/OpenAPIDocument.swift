@@ -145,7 +145,9 @@ public enum OpenAPIDocument {
                     "state": ["type": "string", "enum": .array(ProgressEvent.RenditionState.allCases.map { .string($0.rawValue) })],
                     "percent": ["type": "number"]]]],
                 "fps": nullableNumber, "speed": nullableNumber, "eta_seconds": nullableNumber, "error": nullableString,
-                "timestamp": ["type": "string", "format": "date-time"]]],
+                "timestamp": ["type": "string", "format": "date-time"],
+                "bytes_fetched": ["type": ["integer", "null"], "description": "Stage fetching: bytes of the source_url stored so far"],
+                "bytes_total": ["type": ["integer", "null"], "description": "Stage fetching: the source's size, when its server declared it"]]],
         ]
     }
 }

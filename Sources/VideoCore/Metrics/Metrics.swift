@@ -132,6 +132,10 @@ public enum ServiceMetrics {
     public static let jobDuration = "vidd_job_duration_seconds"
     public static let sseClients = "vidd_sse_clients"
     public static let uploadBytes = "vidd_upload_bytes_total"
+    public static let ingestBytes = "vidd_ingest_bytes_total"
+    public static let ingestRefused = "vidd_ingest_refused_total"
+    public static let rateLimited = "vidd_rate_limited_total"
+    public static let rateLimitFailOpen = "vidd_rate_limit_fail_open_total"
 
     public static func registerAll(in r: MetricsRegistry) {
         r.register(httpRequests, .counter, help: "HTTP requests by route and status")
@@ -144,5 +148,9 @@ public enum ServiceMetrics {
         r.register(jobDuration, .histogram, help: "Whole job wall time in seconds", buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1200, 3600])
         r.register(sseClients, .gauge, help: "Connected progress (SSE) clients")
         r.register(uploadBytes, .counter, help: "Bytes received in uploads")
+        r.register(ingestBytes, .counter, help: "Bytes of sources fetched from a source_url")
+        r.register(ingestRefused, .counter, help: "source_url submissions and redirect hops refused by the SSRF guard, by rule")
+        r.register(rateLimited, .counter, help: "Requests refused with 429, by limit (submit, read)")
+        r.register(rateLimitFailOpen, .counter, help: "Requests let through unchecked because Redis could not answer the rate limiter in time")
     }
 }

@@ -17,10 +17,11 @@ public enum SQL {
     /// The columns `Rendition(row:)` reads, in its order.
     public static let renditionColumns = "video_id::text, height::text, width::text, bitrate::text, size_bytes::text, codec, mp4_key, hls_playlist_key"
 
-    /// $1 id, $2 title, $3 source_key, $4 original_name. Idempotent: re-submitting an id returns
-    /// the existing row unchanged; the last column says whether this call created it.
+    /// $1 id, $2 title, $3 source_key, $4 original_name, $5 source_url (or NULL). Idempotent:
+    /// re-submitting an id returns the existing row unchanged; the last column says whether this
+    /// call created it.
     public static let insertVideo = """
-        INSERT INTO videos (id, title, source_key, original_name) VALUES ($1::uuid, $2, $3, $4)
+        INSERT INTO videos (id, title, source_key, original_name, source_url) VALUES ($1::uuid, $2, $3, $4, $5)
         ON CONFLICT (id) DO UPDATE SET id = videos.id
         RETURNING \(videoColumns), (xmax = 0)::text
         """
@@ -85,6 +86,9 @@ public enum SQL {
 
     /// $1 status or NULL. The `total` of a listing.
     public static let countVideos = "SELECT count(*)::text FROM videos WHERE ($1::text IS NULL OR status = $1::text)"
+
+    /// $1 id. The URL a source is to be fetched from (NULL for uploads and stored objects).
+    public static let sourceURL = "SELECT source_url FROM videos WHERE id = $1::uuid"
 
     /// $1 id.
     public static let getVideo = "SELECT \(videoColumns) FROM videos WHERE id = $1::uuid"

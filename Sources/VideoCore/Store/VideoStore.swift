@@ -6,10 +6,17 @@ public struct VideoStore<DB: SQLParameterisedExecutor>: Sendable {
     public init(db: DB) { self.db = db }
 
     /// Creates the video, or returns the existing one when `id` was submitted before.
-    public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?) async throws -> (video: Video, created: Bool) {
-        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName])
+    /// `sourceURL`: the source is fetched from there by the worker (URL ingest).
+    public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?,
+                            sourceURL: String? = nil) async throws -> (video: Video, created: Bool) {
+        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName, sourceURL])
         guard let row = rows.first else { throw RowDecodingError(what: "inserted video", column: 0, value: nil) }
         return (try Video(row: Array(row.dropLast())), row.last == "true")
+    }
+
+    /// The URL the video's source is fetched from, or nil (not a URL ingest, or no such video).
+    public func sourceURL(id: String) async throws -> String? {
+        try await db.query(SQL.sourceURL, [id]).first?.first ?? nil
     }
 
     /// The attempt number now starting, or nil when the video is finished or gone (acknowledge and skip).
