@@ -13,6 +13,7 @@ final class APIHandlers: Sendable {
     let options: APIService.Options
     let openAPIText: String
     let progressStreams = ProgressStreamRegistry()
+    let rateLimiter: RateLimiter
 
     init(context: ServiceContext, version: String, options: APIService.Options) {
         self.context = context
@@ -21,6 +22,8 @@ final class APIHandlers: Sendable {
         self.authorization = BearerAuthorization(tokens: context.configuration.apiTokens)
         self.options = options
         self.openAPIText = OpenAPIDocument.make(version: version).text
+        self.rateLimiter = RateLimiter(redis: context.redis, configuration: context.configuration,
+                                       metrics: context.metrics, logger: context.logger)
     }
 
     var store: VideoStore<PGPool> { context.store }
@@ -64,6 +67,10 @@ final class APIHandlers: Sendable {
         switch error {
         case let e as APIError:
             apiError = e
+        case let e as RateLimited:
+            var response = APIResponse.error(e.error)
+            for (name, value) in e.fields.pairs { response.headers[name] = value }
+            return response
         case let e as HTTPError:
             // From the request body: over a limit, a broken chunked encoding, a body timeout.
             switch e.status.code {

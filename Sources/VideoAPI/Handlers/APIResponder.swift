@@ -31,10 +31,17 @@ struct APIResponder: HTTPResponder {
                 case .found(let route, let parameters):
                     routeLabel = route.path
                     videoID = parameters["id"]
+                    var limitFields: RateLimitFields?
+                    switch await handlers.rateLimit(route: route, request: request) {
+                    case .denied(let fields)?: throw RateLimited(fields: fields)
+                    case .allowed(let fields)?: limitFields = fields
+                    case .failedOpen?, nil: break
+                    }
                     if let refusal = handlers.authorization.check(route: route, authorization: request.headers["Authorization"]) {
                         throw refusal
                     }
                     response = try await handlers.handle(route.handler, request, parameters)
+                    for (name, value) in limitFields?.pairs ?? [] { response.headers[name] = value }
                 case .methodNotAllowed(let allowed):
                     var allow = allowed
                     if allow.contains("GET") && !allow.contains("HEAD") { allow.append("HEAD") }

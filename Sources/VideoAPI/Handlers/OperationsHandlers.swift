@@ -28,21 +28,10 @@ extension APIHandlers {
     private func check(_ body: @escaping @Sendable () async throws -> Void) async -> String? {
         let redactor = context.configuration.redactor
         let timeout = options.readinessTimeout
-        // Unstructured on purpose: a check stuck in a backend that ignores cancellation must not
-        // hold the answer back (a task group would wait for it).
-        return await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-            let answer = FirstAnswer(continuation)
-            let timer = Task {
-                guard (try? await EventLoop.shared.sleep(for: timeout)) != nil else { return }
-                answer.resume("no answer within \(timeout)")
-            }
-            Task {
-                var outcome: String?
-                do { try await body() } catch { outcome = redactor.redact("\(error)") }
-                timer.cancel()
-                answer.resume(outcome)
-            }
+        let outcome = await BoundedWait.run(within: timeout) { () async -> String? in
+            do { try await body(); return nil } catch { return redactor.redact("\(error)") }
         }
+        return outcome ?? "no answer within \(timeout)"
     }
 
     /// `{"code","message"}` of an error body.
@@ -122,14 +111,5 @@ extension APIHandlers {
                 offset = last + 1
             }
         })
-    }
-}
-
-/// Resumes a continuation once: with whichever answer comes first.
-private final class FirstAnswer: Sendable {
-    private let continuation: Mutex<CheckedContinuation<String?, Never>?>
-    init(_ continuation: CheckedContinuation<String?, Never>) { self.continuation = Mutex(continuation) }
-    func resume(_ value: String?) {
-        continuation.withLock { c in defer { c = nil }; return c }?.resume(returning: value)
     }
 }
