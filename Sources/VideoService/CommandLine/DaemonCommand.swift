@@ -147,6 +147,11 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_JOB_GROUP [video-workers]           VIDD_DEAD_LETTER_STREAM [video:jobs:dead]
           VIDD_PROGRESS_KEY_PREFIX [progress:]     VIDD_PROGRESS_CHANNEL_PREFIX [video:progress:]
           VIDD_PROGRESS_ALL_CHANNEL [video:progress:all]
+          VIDD_INGEST_ALLOW (CIDRs and host names a source_url may reach despite the SSRF guard)
+          VIDD_INGEST_MAX_BYTES [20 GiB]           VIDD_INGEST_CA_FILE (PEM; default: system store)
+          VIDD_INGEST_TIMEOUT_SECONDS [3600]       VIDD_INGEST_STALL_SECONDS [30]
+          VIDD_RATE_LIMIT_SUBMIT, VIDD_RATE_LIMIT_READ (N/s, N/min or N/h; unset: no limit)
+          VIDD_TRUSTED_PROXIES (CIDRs)             VIDD_RATE_LIMIT_KEY_PREFIX [vidd:ratelimit:]
         """
 
     public static func help(for command: String) -> String? {
