@@ -48,7 +48,8 @@ public struct JobSubmission: Sendable, Equatable {
         self.originalName = originalName
     }
 
-    private struct Body: Decodable {
+    /// Every field of a JSON submission, of either form.
+    fileprivate struct Body: Decodable {
         var video_id: String?
         var source_key: String?
         var s3_path: String?
@@ -114,20 +115,11 @@ public struct URLSubmission: Sendable, Equatable {
     public var title: String?
     public var originalName: String?
 
-    private struct Body: Decodable {
-        var source_url: String?
-        var title: String?
-        var original_name: String?
-        var video_id: String?
-        var source_key: String?
-        var s3_path: String?
-    }
-
     public init(json: some Collection<UInt8>, policy: OutboundPolicy) throws(APIError) {
         guard json.count <= JobSubmission.maximumBodyBytes else { throw APIError(.payloadTooLarge, "a JSON submission is at most 64 KiB") }
-        let body: Body
+        let body: JobSubmission.Body
         do {
-            body = try JSONDecoder().decode(Body.self, from: Data(json))
+            body = try JSONDecoder().decode(JobSubmission.Body.self, from: Data(json))
         } catch {
             throw APIError(.badRequest, "body is not a JSON object with string fields source_url, title (and optionally original_name)")
         }

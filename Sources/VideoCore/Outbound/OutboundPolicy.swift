@@ -73,7 +73,7 @@ public struct OutboundPolicy: Sendable, Equatable {
     private func check(address: IPAddress, of url: HTTPURL) throws(OutboundRefusal) {
         guard !allowList.admits(address), let verdict = SpecialAddresses.verdict(for: address) else { return }
         let subject = url.host.address == nil ? "\(url.host.nameForLookup) resolves to \(address): " : ""
-        throw OutboundRefusal(OutboundRefusal.Rule(verdict.rule), subject + verdict.description + Self.hint)
+        throw OutboundRefusal(verdict.rule, subject + verdict.description + Self.hint)
     }
 
     static let hint = "; an operator can admit it with VIDD_INGEST_ALLOW"

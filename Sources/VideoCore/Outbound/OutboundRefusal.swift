@@ -12,14 +12,13 @@ public struct OutboundRefusal: Error, Sendable, Equatable, CustomStringConvertib
         case userinfo
         /// `localhost` and `*.localhost` (RFC 6761): loopback by definition, never looked up.
         case localName = "local_name"
+        // The kinds of special address (`SpecialAddresses`):
         case unspecified, loopback
         case `private`
         case linkLocal = "link_local"
         case cgnat
         case cloudMetadata = "cloud_metadata"
         case multicast, broadcast, documentation, benchmarking, reserved
-
-        init(_ rule: SpecialAddresses.Rule) { self.init(rawValue: rule.rawValue)! }
     }
 
     public var rule: Rule

@@ -6,15 +6,7 @@ import HTTPClientCodec
 /// anything outside 2000::/3. Forms that embed an IPv4 address (IPv4-mapped, NAT64, 6to4) are
 /// judged by the address they embed.
 public enum SpecialAddresses {
-    /// Why a block is refused; the `rule` a 422 and the metrics name.
-    public enum Rule: String, Sendable, CaseIterable {
-        case unspecified, loopback
-        case `private`
-        case linkLocal = "link_local"
-        case cgnat
-        case cloudMetadata = "cloud_metadata"
-        case multicast, broadcast, documentation, benchmarking, reserved
-    }
+    public typealias Rule = OutboundRefusal.Rule
 
     /// How a block carries an IPv4 address inside an IPv6 one.
     enum Embedding: Sendable {
