@@ -137,7 +137,10 @@ struct JobRunner: Sendable {
         var phases = PhaseClock()
         if let url = try await pendingSourceURL(videoID: id, key: sourceKey) {
             job.progress.update { t, now in t.fetching(bytes: 0, total: nil, now: now) }
-            try await ingest(url, key: sourceKey, job: job)
+            guard try await ingest(url, key: sourceKey, job: job) else {
+                job.logger.info("video deleted while its source was fetched: the download is removed")
+                return .alreadyFinished
+            }
             phases.mark("ingest")
             job.progress.update { t, now in t.stage(.probing, now: now) }
         } else {
@@ -254,19 +257,19 @@ struct JobRunner: Sendable {
     }
 
     /// URL ingest: the body goes straight into storage at `key`, reported as `fetching` progress.
-    private func ingest(_ url: String, key: String, job: RunningJob) async throws(StepError) {
+    /// False when the video was deleted meanwhile (its download is then removed, not left behind).
+    private func ingest(_ url: String, key: String, job: RunningJob) async throws(StepError) -> Bool {
         let metrics = context.metrics
         let progress = job.progress
         let started = ContinuousClock.now
+        let stored: ObjectInfo
         do {
             let (ingest, storage) = (self.ingest, context.storage)
-            let stored = try await job.cancellable {
+            stored = try await job.cancellable {
                 try await ingest.ingest(url, into: storage, key: key) { bytes, total in
                     progress.update { t, now in t.fetching(bytes: bytes, total: total, now: now) }
                 }
             }
-            metrics.increment(ServiceMetrics.ingestBytes, by: Double(stored.size))
-            job.logger.info("source fetched", ["bytes": String(stored.size), "seconds": String(describing: ContinuousClock.now - started)])
         } catch SourceIngest.Failure.permanent(let message, let rule) {
             if let rule { metrics.increment(ServiceMetrics.ingestRefused, labels: [("rule", rule)]) }
             throw .badMedia(message)
@@ -276,6 +279,14 @@ struct JobRunner: Sendable {
             try job.checkCancelled()
             throw .transient("source_url: \(error)")
         }
+        metrics.increment(ServiceMetrics.ingestBytes, by: Double(stored.size))
+        job.logger.info("source fetched", ["bytes": String(stored.size), "seconds": String(describing: ContinuousClock.now - started)])
+        let id = job.message.videoID
+        if try await database("read video", { try await context.store.video(id: id) }) == nil {
+            _ = try? await context.storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
+            return false
+        }
+        return true
     }
 
     /// The source as a local file: the file backend's own path, or a copy made with ranged GETs.

@@ -37,6 +37,18 @@ import TestSupport
 
     static func errorOf(_ r: ServiceUnderTest.Response) -> [String: Any] { (r.json["error"] as? [String: Any]) ?? [:] }
 
+    /// The progress snapshot once it shows the download under way (some bytes stored).
+    static func waitForFetching(_ sut: ServiceUnderTest, _ vidd: ServiceUnderTest.Daemon, _ id: String) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var progress: [String: Any] = [:]
+        while ContinuousClock.now < deadline {
+            progress = (try await sut.request(vidd, "GET", "/videos/\(id)").json["progress"] as? [String: Any]) ?? [:]
+            if progress["stage"] as? String == "fetching", let bytes = progress["bytes_fetched"] as? Int, bytes > 0 { return progress }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return progress
+    }
+
     /// A body of `count` bytes, chunked, written in 64 KiB chunks.
     static func writeChunked(_ c: Connection, count: Int) async throws {
         try await c.write(Array("HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nTransfer-Encoding: chunked\r\n\r\n".utf8))
@@ -55,7 +67,7 @@ import TestSupport
         ]) else { return }
         let fixture = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ServiceUnderTest.fixture("landscape_720p.mp4"))))
         let half = fixture.count / 2
-        let gate = Gate()
+        let gate = Gate(), deletionGate = Gate()
         // What must never be reached: loopback over IPv4 and IPv6.
         let secret: HTTPOrigin.Handler = { _, c in try await HTTPOrigin.respond(c, body: Array("secret".utf8)) }
         let victim = try await HTTPOrigin.start(host: "127.0.0.1", handler: secret)
@@ -65,6 +77,10 @@ import TestSupport
             case "/clip.mp4":
                 try await c.write(Array("HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: \(fixture.count)\r\n\r\n".utf8) + fixture[..<half])
                 await gate.wait()
+                try await c.write(Array(fixture[half...]))
+            case "/deleted.mp4":
+                try await c.write(Array("HTTP/1.1 200 OK\r\nContent-Length: \(fixture.count)\r\n\r\n".utf8) + fixture[..<half])
+                await deletionGate.wait()
                 try await c.write(Array(fixture[half...]))
             case "/hop": try await HTTPOrigin.redirect(c, status: 301, to: "/hop2")
             case "/hop2": try await HTTPOrigin.redirect(c, status: 302, to: "http://127.0.0.1:\(victim.port)/secret")
@@ -115,15 +131,17 @@ import TestSupport
             let temporary = (try? FileManager.default.contentsOfDirectory(atPath: sut.storageDirectory + "/.tmp")) ?? []
             #expect(temporary.isEmpty, "temporary files left: \(temporary)")
 
+            // Deleted while its source downloads: the finished download is removed, not left behind.
+            let doomed = try await Self.accepted(sut, vidd, url: origin.baseURL + "/deleted.mp4")
+            _ = try await Self.waitForFetching(sut, vidd, doomed)
+            #expect(try await sut.request(vidd, "DELETE", "/videos/\(doomed)").status == 204)
+            deletionGate.open()
+            #expect(await vidd.process.waitForLog("video deleted while its source was fetched", timeout: .seconds(60)) != nil)
+            #expect(try await sut.storage().list(prefix: "source/\(doomed)/").isEmpty, "the download of a deleted video was left")
+
             // The real thing: observed mid-download, then completed from the stored copy.
             let id = try await Self.accepted(sut, vidd, url: origin.baseURL + "/clip.mp4")
-            let deadline = ContinuousClock.now + .seconds(60)
-            var progress: [String: Any] = [:]
-            while ContinuousClock.now < deadline {
-                progress = (try await sut.request(vidd, "GET", "/videos/\(id)").json["progress"] as? [String: Any]) ?? [:]
-                if progress["stage"] as? String == "fetching", let bytes = progress["bytes_fetched"] as? Int, bytes > 0 { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            let progress = try await Self.waitForFetching(sut, vidd, id)
             #expect(progress["stage"] as? String == "fetching" && progress["status"] as? String == "processing", "\(progress)")
             #expect((progress["bytes_fetched"] as? Int ?? 0) <= half && progress["bytes_total"] as? Int == fixture.count, "\(progress)")
             gate.open()
@@ -137,7 +155,7 @@ import TestSupport
             #expect(victim.acceptedConnections == 0 && victim6.acceptedConnections == 0, "a refused address was connected to")
             let metrics = try await sut.request(vidd, "GET", "/metrics").text
             #expect(metrics.contains("vidd_ingest_refused_total{rule=\"loopback\"}"))
-            #expect(metrics.contains("vidd_ingest_bytes_total \(fixture.count)"))
+            #expect(metrics.contains("vidd_ingest_bytes_total \(2 * fixture.count)"), "two complete downloads (one then deleted)")
         } catch {
             await sut.cleanup()
             throw error
