@@ -172,7 +172,8 @@ import TestSupport
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
-    /// Bytes that keep trickling in never trip the stall timeout; the deadline ends them.
+    /// Bytes that keep trickling in never trip the stall timeout; the deadline ends them (long
+    /// before the trickle would: a byte every 50 ms for 1000 bytes is 50 s).
     @Test func aTricklingBodyMeetsTheDeadline() async throws {
         let origin = try await HTTPOrigin.start { _, c in
             try await c.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".utf8))
@@ -183,13 +184,19 @@ import TestSupport
         }
         defer { origin.close() }
         let fetcher = Self.fetcher {
-            $0.stallTimeout = .seconds(2)
-            $0.totalTimeout = .milliseconds(600)
+            $0.stallTimeout = .seconds(20)
+            $0.totalTimeout = .seconds(3)
         }
-        let response = try await fetcher.fetch(HTTPFetchRequest(url: try HTTPURL(origin.baseURL)), dialer: SystemDialer())
-        await #expect(throws: HTTPFetchError.deadlineExceeded(phase: .body, url: origin.baseURL + "/")) {
+        let started = ContinuousClock.now
+        do {
+            let response = try await fetcher.fetch(HTTPFetchRequest(url: try HTTPURL(origin.baseURL)), dialer: SystemDialer())
             _ = try await response.collect(upTo: 10_000)
+            Issue.record("the whole trickle was read")
+        } catch let error as HTTPFetchError {
+            // On a loaded machine the deadline may pass before the body; it is the deadline either way.
+            guard case .deadlineExceeded = error else { Issue.record("not the deadline: \(error)"); return }
         }
+        #expect(ContinuousClock.now - started < .seconds(20), "ended by the deadline, not the stall timeout")
     }
 
     @Test func aDeclaredLengthOverTheLimitFailsBeforeTheBody() async throws {

@@ -22,6 +22,8 @@ struct APIResponder: HTTPResponder {
         var routeLabel = "unmatched"
         var videoID: String?
         var response: HTTPResponse
+        // Sent on every answer of a limited route, errors included (the draft allows any status).
+        var limitFields: RateLimitFields?
         do {
             if path == "/" && (request.method == .get || request.method == .head) {
                 routeLabel = "/"
@@ -31,7 +33,6 @@ struct APIResponder: HTTPResponder {
                 case .found(let route, let parameters):
                     routeLabel = route.path
                     videoID = parameters["id"]
-                    var limitFields: RateLimitFields?
                     switch await handlers.rateLimit(route: route, request: request) {
                     case .denied(let fields)?: throw RateLimited(fields: fields)
                     case .allowed(let fields)?: limitFields = fields
@@ -41,7 +42,6 @@ struct APIResponder: HTTPResponder {
                         throw refusal
                     }
                     response = try await handlers.handle(route.handler, request, parameters)
-                    for (name, value) in limitFields?.pairs ?? [] { response.headers[name] = value }
                 case .methodNotAllowed(let allowed):
                     var allow = allowed
                     if allow.contains("GET") && !allow.contains("HEAD") { allow.append("HEAD") }
@@ -56,6 +56,7 @@ struct APIResponder: HTTPResponder {
         } catch {
             response = handlers.errorResponse(error, route: routeLabel, method: request.method.rawValue, videoID: videoID)
         }
+        for (name, value) in limitFields?.pairs ?? [] { response.headers[name] = value }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let metrics = handlers.context.metrics

@@ -1,6 +1,7 @@
 import HTTPClientCodec
 import Reactor
 import RESP
+import Synchronization
 import Testing
 import TestSupport
 @testable import VideoAPI
@@ -138,11 +139,12 @@ import TestSupport
         await redis.shutdown()
     }
 
-    /// Two limiters on two clients (two API instances) spend one budget.
+    /// Two limiters on two clients (two API instances) spend one budget. 4 per hour: no quota
+    /// comes back while the test runs, however slow the machine.
     @Test func instancesShareOneBudget() async throws {
         guard let url = try TestServices.require(TestServices.redisURL, "VIDD_TEST_REDIS_URL") else { return }
         var configuration = Configuration()
-        configuration.rateLimitRead = RateLimitRule(limit: 4, periodSeconds: 60)
+        configuration.rateLimitRead = RateLimitRule(limit: 4, periodSeconds: 3600)
         configuration.rateLimitKeyPrefix = TestServices.uniqueName("rl-share:")
         let a = try RESPClient(url: url), b = try RESPClient(url: url)
         let metrics = MetricsRegistry()
@@ -150,16 +152,27 @@ import TestSupport
         let logger = Logger(level: .error, redactor: Redactor(secrets: []), sink: LogSink.memory())
         let first = RateLimiter(redis: a, configuration: configuration, metrics: metrics, logger: logger)
         let second = RateLimiter(redis: b, configuration: configuration, metrics: metrics, logger: logger)
-        var verdicts: [RateLimiter.Verdict?] = []
-        for i in 0..<5 { verdicts.append(await (i % 2 == 0 ? first : second).check(.read, partition: "a:198.51.100.1")) }
-        let remaining = verdicts.map { v -> String in
-            switch v {
-            case .allowed(let f)?: f.limit
-            case .denied(let f)?: "denied " + f.limit
-            default: "?"
+        let started = ContinuousClock.now
+        var fields: [RateLimitFields] = []
+        for i in 0..<5 {
+            switch await (i % 2 == 0 ? first : second).check(.read, partition: "a:198.51.100.1") {
+            case .allowed(let f)? where i < 4: fields.append(f)
+            case .denied(let f)? where i == 4: fields.append(f)
+            case let other: Issue.record("request \(i): \(String(describing: other))"); return
             }
         }
-        #expect(remaining == [#""read";r=3;t=15"#, #""read";r=2;t=30"#, #""read";r=1;t=45"#, #""read";r=0;t=60"#, #"denied "read";r=0;t=15"#])
+        let elapsed = Int((ContinuousClock.now - started).components.seconds) + 1
+        // r is exact; t (seconds until more quota) is the interval times the quota spent, less
+        // the time the requests took.
+        for (i, f) in fields.enumerated() {
+            #expect(f.policy == #""read";q=4;w=3600"#)
+            let parts = f.limit.split(separator: ";")
+            let r = Int(parts[1].dropFirst(2))!, t = Int(parts[2].dropFirst(2))!
+            #expect(r == max(0, 3 - i), "\(f.limit)")
+            let expected = i < 4 ? 900 * (i + 1) : 900
+            #expect(t <= expected && t >= expected - elapsed, "\(i): \(f.limit)")
+        }
+        #expect(fields[4].retryAfter == String(Int(fields[4].limit.split(separator: "=").last!)!))
         // Another partition has its own budget; submissions are not limited here.
         if case .allowed? = await first.check(.read, partition: "a:198.51.100.2") {} else { Issue.record("another client was limited") }
         #expect(await first.check(.submit, partition: "a:198.51.100.1") == nil)
@@ -168,24 +181,42 @@ import TestSupport
         await b.shutdown()
     }
 
-    /// Redis unreachable: requests pass within the budget, the metric counts every one, and the
-    /// limiter stops asking for a while instead of paying the budget each time.
+    /// A Redis that accepts connections and never answers: without the budget each check would
+    /// wait for the client's own timeouts (a minute here). With it, the first check fails open,
+    /// and the ones after it do not ask Redis at all for the pause (no second connection is
+    /// tried); every one is counted and the outage is logged once.
     @Test func failsOpenWithinItsBudget() async throws {
-        let dead = try await Listener.bind(host: "127.0.0.1", port: 0)
-        let port = dead.port
-        dead.close()
+        let silent = try await Listener.bind(host: "127.0.0.1", port: 0)
+        let accepted = Atomic<Int>(0)
+        let held = Mutex<[Connection]>([])
+        Task(executorPreference: EventLoop.shared) {
+            while let c = try? await silent.accept() {
+                accepted.add(1, ordering: .relaxed)
+                held.withLock { $0.append(c) }
+            }
+        }
+        defer {
+            silent.close()
+            held.withLock { $0.forEach { $0.close() } }
+        }
         var configuration = Configuration()
         configuration.rateLimitSubmit = RateLimitRule(limit: 1, periodSeconds: 60)
         let metrics = MetricsRegistry()
         ServiceMetrics.registerAll(in: metrics)
         let logs = LogSink.memory()
         let logger = Logger(level: .info, redactor: Redactor(secrets: []), sink: logs)
-        let redis = try RESPClient(url: "redis://127.0.0.1:\(port)")
+        var redisConfiguration = try RESPConfiguration(url: "redis://127.0.0.1:\(silent.port)")
+        redisConfiguration.connectTimeout = .seconds(60)
+        redisConfiguration.commandTimeout = .seconds(60)
+        var options = RESPPoolOptions()
+        options.waitTimeout = .seconds(60)
+        let redis = RESPClient(configuration: redisConfiguration, options: options)
         let limiter = RateLimiter(redis: redis, configuration: configuration, metrics: metrics, logger: logger,
-                                  budget: .milliseconds(200), pause: .seconds(30))
+                                  budget: .milliseconds(200), pause: .seconds(600))
         let started = ContinuousClock.now
         for _ in 0..<5 { #expect(await limiter.check(.submit, partition: "a:x") == .failedOpen) }
-        #expect(ContinuousClock.now - started < .seconds(2), "failing open took \(ContinuousClock.now - started)")
+        #expect(ContinuousClock.now - started < .seconds(30), "the budget, not the client's minute, bounds a check")
+        #expect(accepted.load(ordering: .relaxed) <= 1, "Redis was asked again during the pause")
         #expect(metrics.render().contains("vidd_rate_limit_fail_open_total{limit=\"submit\"} 5"))
         #expect(logs.lines.filter { $0.contains("rate limiter cannot reach Redis") }.count == 1, "logged once per outage")
         await redis.shutdown()
