@@ -160,16 +160,20 @@ import TestSupport
     @Test func aStalledResponseTimesOut() async throws {
         let origin = try await HTTPOrigin.start { _, c in
             try await c.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc".utf8))
-            try await Task.sleep(for: .seconds(30))
+            try await Task.sleep(for: .seconds(60))
         }
         defer { origin.close() }
-        let fetcher = Self.fetcher { $0.stallTimeout = .milliseconds(300) }
-        let response = try await fetcher.fetch(HTTPFetchRequest(url: try HTTPURL(origin.baseURL)), dialer: SystemDialer())
+        let fetcher = Self.fetcher { $0.stallTimeout = .seconds(1) }
         let started = ContinuousClock.now
-        await #expect(throws: HTTPFetchError.stalled(phase: .body, after: .milliseconds(300), url: origin.baseURL + "/")) {
+        do {
+            let response = try await fetcher.fetch(HTTPFetchRequest(url: try HTTPURL(origin.baseURL)), dialer: SystemDialer())
             _ = try await response.collect(upTo: 1000)
+            Issue.record("a stalled body was read to its end")
+        } catch let error as HTTPFetchError {
+            // Normally while reading the body; on a loaded machine possibly while waiting for the head.
+            guard case .stalled(_, let after, _) = error, after == .seconds(1) else { Issue.record("not a stall: \(error)"); return }
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30), "the stall timeout ended it, not the origin")
     }
 
     /// Bytes that keep trickling in never trip the stall timeout; the deadline ends them (long

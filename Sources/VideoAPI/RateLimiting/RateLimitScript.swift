@@ -30,7 +30,7 @@ enum RateLimitScript {
         if stored then stored = tonumber(stored) else stored = nil end
         local allowed, remaining, retry_after, reset_after, new_tat = decide(stored, now, tonumber(ARGV[1]), tonumber(ARGV[2]))
         if new_tat then
-          redis.call('SET', key, string.format('%.0f', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
+          redis.call('SET', key, string.format('%.0f', new_tat), 'PX', math.max(ttl_floor, math.ceil((new_tat - now) / 1000)))
         end
         return {allowed, remaining, retry_after, reset_after}
         """
@@ -39,13 +39,16 @@ enum RateLimitScript {
     static let text = decide + """
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+        local ttl_floor = 1
 
         """ + apply
 
     /// For tests only: the same decision with the clock given as ARGV[3], to compare Redis's
-    /// results with `GCRA.decide` on the same inputs.
+    /// results with `GCRA.decide` on the same inputs. The key lives an hour at least: its TTL
+    /// runs on Redis's real clock, which does not follow the given one.
     static let withGivenClock = decide + """
         local now = tonumber(ARGV[3])
+        local ttl_floor = 3600000
 
         """ + apply
 }

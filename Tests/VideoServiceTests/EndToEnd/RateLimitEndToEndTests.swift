@@ -55,6 +55,11 @@ import TestSupport
             let digest = Hex.encode(Crypto.sha256(Array(Self.token.utf8)))
             #expect(Set(keys) == [prefix + "read:a:127.0.0.1", prefix + "read:a:203.0.113.5", prefix + "read:t:" + digest], "\(keys)")
             #expect(!keys.contains { $0.contains(Self.token) })
+            // Each key expires when its burst is full again: within the hour of the read limit.
+            for key in keys {
+                guard case .integer(let ttl) = try await sut.redis({ try await $0.send("PTTL", key) }) else { Issue.record("PTTL \(key)"); continue }
+                #expect(ttl > 0 && ttl <= 3_600_000, "\(key): \(ttl) ms")
+            }
 
             // Submissions: 1 per minute across both instances; once refused, let through again
             // after Retry-After (and not before: the quota comes back then, as configured).
