@@ -10,6 +10,7 @@ let package = Package(
         .executableTarget(name: "RESPFuzz", dependencies: [.product(name: "RESP", package: "vidd")]),
         .executableTarget(name: "PGWireFuzz", dependencies: [.product(name: "PGWire", package: "vidd")]),
         .executableTarget(name: "HTTPParserFuzz", dependencies: [.product(name: "HTTPServer", package: "vidd")]),
+        .executableTarget(name: "HTTPClientFuzz", dependencies: [.product(name: "HTTPClientCodec", package: "vidd")]),
     ],
     swiftLanguageModes: [.v6]
 )

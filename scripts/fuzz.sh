@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh NAME SECONDS [libFuzzer options...]     e.g. scripts/fuzz.sh RESPFuzz 60
 #
-# NAME is a product of Fuzz/Package.swift (RESPFuzz, PGWireFuzz, HTTPParserFuzz). The corpus grows
+# NAME is a product of Fuzz/Package.swift (RESPFuzz, PGWireFuzz, HTTPParserFuzz, HTTPClientFuzz). The corpus grows
 # in .tmp/fuzz/NAME (gitignored); committed seeds are read from Fuzz/Seeds/NAME, Fuzz/Corpus/NAME
 # or Fuzz/corpus/<NAME without "Fuzz">, whichever exist.
 # Crashing inputs are written to .tmp/fuzz/NAME-artifacts/; the exit status is libFuzzer's

@@ -36,6 +36,7 @@ final class RunningJob: Sendable {
         }
         transcoder?.cancel()
         uploader?.cancel()
+        cancelStep()
     }
 
     func checkCancelled() throws(JobRunner.StepError) {
@@ -54,6 +55,20 @@ final class RunningJob: Sendable {
     }
 
     var uploader: OutputUploader? { parts.withLock { $0.uploader } }
+
+    private let canceller = Mutex<Task<ObjectInfo, any Error>?>(nil)
+
+    /// Runs a step that has no transcoder to stop (the source download) as a task `cancel()`
+    /// cancels, so shutdown does not wait for a long download.
+    func cancellable(_ body: @escaping @Sendable () async throws -> ObjectInfo) async throws -> ObjectInfo {
+        let task = Task(executorPreference: EventLoop.shared) { try await body() }
+        canceller.withLock { $0 = task }
+        defer { canceller.withLock { $0 = nil } }
+        if isCancelled { task.cancel() }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    func cancelStep() { canceller.withLock { $0 }?.cancel() }
 }
 
 /// Runs a job: `markProcessing` → fetch the source → probe → source metadata → transcode with
@@ -69,6 +84,13 @@ struct JobRunner: Sendable {
     let context: ServiceContext
     /// Bytes per ranged GET when a source is copied from a remote bucket.
     var downloadChunk: Int64 = 8 << 20
+    /// Downloads `source_url` submissions into storage (the job's first step).
+    let ingest: SourceIngest
+
+    init(context: ServiceContext) {
+        self.context = context
+        self.ingest = SourceIngest(settings: context.configuration.ingest)
+    }
 
     /// The configured preset; the machine's cores shared among the jobs that may run at once.
     var ladder: LadderOptions {
@@ -116,8 +138,18 @@ struct JobRunner: Sendable {
             return .alreadyFinished
         }
         job.logger.info("job started", ["attempt": String(attempt), "source_key": sourceKey])
-        job.progress.update { t, now in t.started(now: now) }
         var phases = PhaseClock()
+        if let url = try await pendingSourceURL(videoID: id, key: sourceKey) {
+            job.progress.update { t, now in t.fetching(bytes: 0, total: nil, now: now) }
+            guard try await ingest(url, key: sourceKey, job: job) else {
+                job.logger.info("video deleted while its source was fetched: the download is removed")
+                return .alreadyFinished
+            }
+            phases.mark("ingest")
+            job.progress.update { t, now in t.stage(.probing, now: now) }
+        } else {
+            job.progress.update { t, now in t.started(now: now) }
+        }
 
         try job.checkCancelled()
         let sourcePath = try await fetchSource(key: sourceKey, into: directory, job: job)
@@ -221,6 +253,50 @@ struct JobRunner: Sendable {
             ("frames", String(result.framesDecoded)),
         ] + phases.fields + [("transcode_cpu_s", String(format: "%.2f", result.cpu.total))])
         return .completed
+    }
+
+    /// The `source_url` to fetch first, when the video has one and its source is not stored yet
+    /// (a retry after a complete download does not fetch again).
+    private func pendingSourceURL(videoID: String, key: String) async throws(StepError) -> String? {
+        guard let url = try await database("read source URL", { try await context.store.sourceURL(id: videoID) }) else { return nil }
+        do {
+            return try await context.storage.head(key: key) == nil ? url : nil
+        } catch {
+            throw .transient("storage: \(error)")
+        }
+    }
+
+    /// URL ingest: the body goes straight into storage at `key`, reported as `fetching` progress.
+    /// False when the video was deleted meanwhile (its download is then removed, not left behind).
+    private func ingest(_ url: String, key: String, job: RunningJob) async throws(StepError) -> Bool {
+        let metrics = context.metrics
+        let progress = job.progress
+        let started = ContinuousClock.now
+        let stored: ObjectInfo
+        do {
+            let (ingest, storage) = (self.ingest, context.storage)
+            stored = try await job.cancellable {
+                try await ingest.ingest(url, into: storage, key: key) { bytes, total in
+                    progress.update { t, now in t.fetching(bytes: bytes, total: total, now: now) }
+                }
+            }
+        } catch SourceIngest.Failure.permanent(let message, let rule) {
+            if let rule { metrics.increment(ServiceMetrics.ingestRefused, labels: [("rule", rule)]) }
+            throw .badMedia(message)
+        } catch SourceIngest.Failure.transient(let message) {
+            throw .transient(message)
+        } catch {
+            try job.checkCancelled()
+            throw .transient("source_url: \(error)")
+        }
+        metrics.increment(ServiceMetrics.ingestBytes, by: Double(stored.size))
+        job.logger.info("source fetched", ["bytes": String(stored.size), "seconds": String(describing: ContinuousClock.now - started)])
+        let id = job.message.videoID
+        if try await database("read video", { try await context.store.video(id: id) }) == nil {
+            _ = try? await context.storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
+            return false
+        }
+        return true
     }
 
     /// The source as a local file: the file backend's own path, or a copy made with ranged GETs.

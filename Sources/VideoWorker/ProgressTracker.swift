@@ -15,6 +15,8 @@ public struct ProgressTracker: Sendable {
     private var processedFrames: Int64 = 0
     private var renditions: [ProgressEvent.RenditionProgress] = []
     private var error: String?
+    private var bytesFetched: Int64?
+    private var bytesTotal: Int64?
     private var startedTranscoding: Duration?
     private var lastEmitted: Duration?
     private var lastEvent: ProgressEvent?
@@ -28,6 +30,18 @@ public struct ProgressTracker: Sendable {
 
     /// The first event of a job (status processing, stage probing): always due.
     public mutating func started(now: Duration) -> ProgressEvent { emit(now: now) }
+
+    /// A source being downloaded from its `source_url` (before probing): bytes stored so far and
+    /// the declared size. Due on the first call and on the first bytes, then at most once per
+    /// interval.
+    public mutating func fetching(bytes: Int64, total: Int64?, now: Duration) -> ProgressEvent? {
+        let first = stage != .fetching || ((bytesFetched ?? 0) == 0 && bytes > 0)
+        stage = .fetching
+        bytesFetched = bytes
+        bytesTotal = total
+        guard first || lastEmitted.map({ now - $0 >= interval }) ?? true else { return nil }
+        return emit(now: now)
+    }
 
     /// After probing: the plan (rungs) and what the source holds.
     public mutating func planned(heights: [Int], totalFrames: Int64?, sourceFrameRate: Double?, now: Duration) -> ProgressEvent {
@@ -96,7 +110,7 @@ public struct ProgressTracker: Sendable {
         }
         let percent: Double = switch (status, stage) {
         case (.completed, _): 100
-        case (_, .probing): 0
+        case (_, .fetching), (_, .probing): 0
         case (_, .transcoding): framePercent * 0.95  // the last 5 % is uploading and finalizing
         case (_, .uploading): 95
         case (_, .finalizing): 99
@@ -104,7 +118,8 @@ public struct ProgressTracker: Sendable {
         let event = ProgressEvent(videoID: videoID, status: status, stage: stage, percent: status == .failed ? (lastEvent?.percent ?? 0) : percent,
                                   processedFrames: startedTranscoding == nil ? nil : processedFrames, totalFrames: totalFrames,
                                   renditions: renditions, fps: fps, speed: speed, etaSeconds: status.isFinal ? 0 : eta,
-                                  error: error, timestamp: clock())
+                                  error: error, timestamp: clock(),
+                                  bytesFetched: stage == .fetching ? bytesFetched : nil, bytesTotal: stage == .fetching ? bytesTotal : nil)
         lastEmitted = now
         lastEvent = event
         return event

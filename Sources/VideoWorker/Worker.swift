@@ -319,7 +319,7 @@ public final class Worker: Sendable {
             break
         case .failed(.badMedia(let m)):
             context.metrics.increment(ServiceMetrics.jobsFailed, labels: [("reason", "bad_media")])
-            job.logger.error("bad media: the video fails without retry", ["error": m])
+            job.logger.error("the source cannot be used: the video fails without retry", ["error": m])
         case .failed(.transient(let m)):
             context.metrics.increment(ServiceMetrics.jobsFailed, labels: [("reason", "transient")])
             job.logger.error("attempt failed", ["error": m])

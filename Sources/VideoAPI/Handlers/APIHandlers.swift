@@ -16,6 +16,7 @@ final class APIHandlers: Sendable {
     let progressStreams = ProgressStreamRegistry()
     /// tus uploads (`/uploads`): their engine over this process's storage and PostgreSQL pool.
     let uploads: ResumableUploads
+    let rateLimiter: RateLimiter
 
     init(context: ServiceContext, version: String, options: APIService.Options) {
         self.context = context
@@ -29,6 +30,8 @@ final class APIHandlers: Sendable {
         self.uploads = ResumableUploads(
             storage: context.storage, store: ResumableUploadStore(pool: context.database),
             settings: .init(maxSize: c.tusMaxSize, expiry: c.tusExpiry, partSize: c.tusPartSize), logger: context.logger)
+        self.rateLimiter = RateLimiter(redis: context.redis, configuration: context.configuration,
+                                       metrics: context.metrics, logger: context.logger)
     }
 
     var store: VideoStore<PGPool> { context.store }
@@ -77,6 +80,10 @@ final class APIHandlers: Sendable {
         switch error {
         case let e as APIError:
             apiError = e
+        case let e as RateLimited:
+            var response = APIResponse.error(e.error)
+            for (name, value) in e.fields.pairs { response.headers[name] = value }
+            return response
         case let e as HTTPError:
             // From the request body: over a limit, a broken chunked encoding, a body timeout.
             switch e.status.code {

@@ -34,6 +34,8 @@ struct APIResponder: HTTPResponder {
         var routeLabel = "unmatched"
         var videoID: String?
         var response: HTTPResponse
+        // Sent on every answer of a limited route, errors included (the draft allows any status).
+        var limitFields: RateLimitFields?
         do {
             if servesWebPage && path == "/" && (request.method == .get || request.method == .head) {
                 routeLabel = "/"
@@ -43,6 +45,11 @@ struct APIResponder: HTTPResponder {
                 case .found(let route, let parameters):
                     routeLabel = route.path
                     videoID = parameters["id"]
+                    switch await handlers.rateLimit(route: route, request: request) {
+                    case .denied(let fields)?: throw RateLimited(fields: fields)
+                    case .allowed(let fields)?: limitFields = fields
+                    case .failedOpen?, nil: break
+                    }
                     if let refusal = handlers.authorization.check(route: route, authorization: request.headers["Authorization"]) {
                         throw refusal
                     }
@@ -62,6 +69,7 @@ struct APIResponder: HTTPResponder {
             response = handlers.errorResponse(error, route: routeLabel, method: method, videoID: videoID)
         }
         if TusProtocol.isTusPath(path) { TusProtocol.decorate(&response, method: method) }
+        for (name, value) in limitFields?.pairs ?? [] { response.headers[name] = value }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let metrics = handlers.context.metrics

@@ -9,6 +9,7 @@ extension APIHandlers {
         switch try SubmissionForm.classify(contentType: request.headers["Content-Type"]) {
         case .json:
             let body = try await request.body.collect(upTo: JobSubmission.maximumBodyBytes)
+            if JobSubmission.isURLIngest(json: body) { return try await submitURL(json: body) }
             let submission = try JobSubmission(json: body, bucket: context.configuration.bucket,
                                                sourcePrefixes: context.configuration.sourcePrefixes)
             let key = submission.sourceKey
@@ -55,6 +56,22 @@ extension APIHandlers {
         }
     }
 
+    /// URL ingest: the URL passed the guard's rules that need no lookup (a refusal is a 422
+    /// naming the rule); the video is recorded with it and queued at once (202). The worker
+    /// resolves, checks every address and every redirect, and downloads it into the source key.
+    private func submitURL(json: [UInt8]) async throws -> HTTPResponse {
+        let submission: URLSubmission
+        do {
+            submission = try URLSubmission(json: json, policy: context.configuration.ingest.policy)
+        } catch {
+            if let rule = error.rule { context.metrics.increment(ServiceMetrics.ingestRefused, labels: [("rule", rule)]) }
+            throw error
+        }
+        let id = VideoID.generate()
+        return try await register(id: id, title: submission.title, sourceKey: ObjectKeys.source(videoID: id, originalName: submission.fileName),
+                                  originalName: submission.originalName, uploaded: false, sourceURL: submission.sourceURL)
+    }
+
     /// Runs the streaming put; an empty upload is refused (and removed), a failed one leaves
     /// nothing behind (storage commits only a complete object).
     private func storeUpload(videoID: String, key: String, contentType: String?,
@@ -69,13 +86,15 @@ extension APIHandlers {
         context.logger.with("video_id", videoID).info("upload stored", ["key": key, "bytes": String(info.size)])
     }
 
-    /// Records an uploaded video, then enqueues it. A failed insert removes the upload: nothing
-    /// refers to it.
-    func register(id: String, title: String?, sourceKey: String, originalName: String?, uploaded: Bool) async throws -> HTTPResponse {
+    /// Records an uploaded (or to-be-fetched) video, then enqueues it. A failed insert removes the
+    /// upload: nothing refers to it. `sourceURL`: the worker fetches the source from there.
+    func register(id: String, title: String?, sourceKey: String, originalName: String?, uploaded: Bool,
+                  sourceURL: String? = nil) async throws -> HTTPResponse {
         let video: Video
         let created: Bool
         do {
-            (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName)
+            (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName,
+                                                           sourceURL: sourceURL)
         } catch {
             if uploaded {
                 _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))

@@ -25,4 +25,17 @@ public struct BearerAuthorization: Sendable {
         }
         return matched ? nil : APIError(.unauthorized, "invalid API token")
     }
+
+    /// The configured token this `Authorization` presents, or nil (none, malformed, or unknown).
+    public func presentedToken(_ authorization: String?) -> [UInt8]? {
+        guard isEnabled, let authorization else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let presented = Array(parts[1].utf8)
+        var found: [UInt8]?
+        for token in tokens where token.count == presented.count {
+            if Crypto.constantTimeEqual(token, presented) { found = token }
+        }
+        return found
+    }
 }

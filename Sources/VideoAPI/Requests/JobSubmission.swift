@@ -1,4 +1,5 @@
 import VideoCore
+import HTTPClientCodec
 import FoundationEssentials
 
 /// How a `POST /jobs` body is to be read, from its Content-Type.
@@ -47,12 +48,20 @@ public struct JobSubmission: Sendable, Equatable {
         self.originalName = originalName
     }
 
-    private struct Body: Decodable {
+    /// Every field of a JSON submission, of either form.
+    fileprivate struct Body: Decodable {
         var video_id: String?
         var source_key: String?
         var s3_path: String?
         var original_name: String?
         var title: String?
+        var source_url: String?
+    }
+
+    /// Whether the JSON names a `source_url` (URL ingest, `URLSubmission`) rather than a stored object.
+    public static func isURLIngest(json: some Collection<UInt8>) -> Bool {
+        guard json.count <= maximumBodyBytes, let body = try? JSONDecoder().decode(Body.self, from: Data(json)) else { return false }
+        return body.source_url != nil
     }
 
     /// Validates the JSON form. The key must lie under one of `sourcePrefixes` (never another
@@ -101,6 +110,49 @@ public struct JobSubmission: Sendable, Equatable {
             throw APIError(.validationFailed, "title is longer than \(maximumTitleLength) characters")
         }
         return (name, title?.nilIfEmpty)
+    }
+}
+
+/// A validated `{"source_url": "https://…", "title": …}` submission: the URL has passed every
+/// SSRF rule that needs no lookup (scheme, credentials, local names, literal addresses in any
+/// spelling); the worker resolves it, checks the addresses and fetches it.
+public struct URLSubmission: Sendable, Equatable {
+    /// Normalised (no credentials, no fragment).
+    public var sourceURL: String
+    /// The file name to store the source under: the URL's last path segment, made safe.
+    public var fileName: String
+    public var title: String?
+    public var originalName: String?
+
+    public init(json: some Collection<UInt8>, policy: OutboundPolicy) throws(APIError) {
+        guard json.count <= JobSubmission.maximumBodyBytes else { throw APIError(.payloadTooLarge, "a JSON submission is at most 64 KiB") }
+        let body: JobSubmission.Body
+        do {
+            body = try JSONDecoder().decode(JobSubmission.Body.self, from: Data(json))
+        } catch {
+            throw APIError(.badRequest, "body is not a JSON object with string fields source_url, title (and optionally original_name)")
+        }
+        guard let text = body.source_url else { throw APIError(.validationFailed, "source_url is required") }
+        if body.source_key != nil || body.s3_path != nil {
+            throw APIError(.validationFailed, "give either source_url or source_key, not both")
+        }
+        if body.video_id != nil {
+            throw APIError(.validationFailed, "video_id is not accepted with source_url (vidd names URL submissions)")
+        }
+        if let title = body.title, title.count > JobSubmission.maximumTitleLength {
+            throw APIError(.validationFailed, "title is longer than \(JobSubmission.maximumTitleLength) characters")
+        }
+        let url: HTTPURL
+        do {
+            url = try policy.check(text: text)
+        } catch {
+            throw APIError(.sourceURLRefused, "source_url \(error.message)", rule: error.rule.rawValue)
+        }
+        let lastSegment = url.path.split(separator: "/").last.map { QueryString.percentDecode(String($0)) } ?? ""
+        sourceURL = url.description
+        fileName = ObjectKeys.sanitizeFileName(body.original_name ?? lastSegment)
+        title = body.title?.trimmingBlanks().nilIfEmpty
+        originalName = body.original_name ?? (lastSegment.isEmpty ? nil : lastSegment)
     }
 }
 

@@ -34,7 +34,7 @@ public enum RouteMatch: Sendable, Equatable {
 
 public enum APIRoutes {
     public static let all: [APIRoute] = [
-        APIRoute(method: "POST", path: "/jobs", handler: .submitJob, summary: "Submit a video: JSON for a stored object, a raw upload, or multipart/form-data with a file field", mutating: true, successStatus: 202, contentType: "application/json"),
+        APIRoute(method: "POST", path: "/jobs", handler: .submitJob, summary: "Submit a video: JSON for a stored object or a source_url to fetch, a raw upload, or multipart/form-data with a file field", mutating: true, successStatus: 202, contentType: "application/json"),
         APIRoute(method: "GET", path: "/videos", handler: .listVideos, summary: "List videos, newest first", mutating: false, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "GET", path: "/videos/{id}", handler: .getVideo, summary: "A video with its renditions, playable URLs and latest progress", mutating: false, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "DELETE", path: "/videos/{id}", handler: .deleteVideo, summary: "Delete a video, its rows and its objects", mutating: true, successStatus: 204, contentType: "application/json"),

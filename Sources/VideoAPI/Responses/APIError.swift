@@ -11,6 +11,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case payloadTooLarge = "payload_too_large"
         case unsupportedMediaType = "unsupported_media_type"
         case validationFailed = "validation_failed"
+        /// A `source_url` the SSRF guard refused; `rule` says which rule.
+        case sourceURLRefused = "source_url_refused"
+        case rateLimited = "rate_limited"
         case rangeNotSatisfiable = "range_not_satisfiable"
         case internalError = "internal_error"
         case unavailable
@@ -30,7 +33,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .payloadTooLarge: 413
             case .unsupportedMediaType: 415
             case .rangeNotSatisfiable: 416
-            case .validationFailed: 422
+            case .validationFailed, .sourceURLRefused: 422
+            case .rateLimited: 429
             case .internalError: 500
             case .unavailable: 503
             case .preconditionFailed: 412
@@ -42,17 +46,21 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The SSRF rule that refused a `source_url` (`loopback`, `scheme`, …).
+    public var rule: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, rule: String? = nil) {
         self.code = code
         self.message = message
+        self.rule = rule
     }
 
     public var status: Int { code.status }
     public var description: String { "\(status) \(code.rawValue): \(message)" }
 
     public var jsonBody: String {
-        "{\"error\":{\"code\":\(JSONText.string(code.rawValue)),\"message\":\(JSONText.string(message))}}"
+        "{\"error\":{\"code\":\(JSONText.string(code.rawValue)),\"message\":\(JSONText.string(message))"
+            + (rule.map { ",\"rule\":\(JSONText.string($0))" } ?? "") + "}}"
     }
 
     /// Extra headers the status calls for (401 must say how to authenticate).

@@ -104,11 +104,44 @@ public enum OpenAPIDocument {
             errors.append(503)
         }
         errors += TusOpenAPI.errors(route.handler)
+        // 429: over VIDD_RATE_LIMIT_SUBMIT or VIDD_RATE_LIMIT_READ (when configured).
+        if APIHandlers.rateLimit(for: route) != nil { errors.append(429) }
         for status in errors.sorted() {
-            out.append((String(status), ["description": "Error", "content": ["application/json": ["schema": ref("Error")]]]))
+            var error: [(String, JSONValue)] = [("description", .string(errorDescription(status, route))),
+                                                ("content", ["application/json": ["schema": ref("Error")]])]
+            if status == 429 {
+                error.append(("headers", [
+                    "Retry-After": ["description": "Seconds until a request is let through again", "schema": ["type": "integer"]],
+                    "RateLimit-Policy": rateLimitPolicyHeader, "RateLimit": rateLimitHeader,
+                ]))
+            }
+            out.append((String(status), .object(error)))
+        }
+        if APIHandlers.rateLimit(for: route) != nil, case .object(var success) = out.first(where: { $0.0 == String(route.successStatus) })?.1,
+           let i = out.firstIndex(where: { $0.0 == String(route.successStatus) }) {
+            success.append(("headers", ["RateLimit-Policy": rateLimitPolicyHeader, "RateLimit": rateLimitHeader]))
+            out[i].1 = .object(success)
         }
         return .object(out)
     }
+
+    static func errorDescription(_ status: Int, _ route: APIRoute) -> String {
+        switch (status, route.handler) {
+        case (422, .submitJob):
+            "Validation failed; for a source_url the SSRF guard refused, code source_url_refused and `rule` names the rule "
+                + "(\(OutboundRefusal.Rule.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case (429, _): "Rate limited: over the budget of this API token (or client address); retry after Retry-After"
+        default: "Error"
+        }
+    }
+
+    /// draft-ietf-httpapi-ratelimit-headers: a Structured Field List of quota policies.
+    static let rateLimitPolicyHeader: JSONValue = [
+        "description": "The limit that applies, e.g. \"submit\";q=10;w=60 (q requests per w seconds), when rate limits are configured",
+        "schema": ["type": "string"]]
+    static let rateLimitHeader: JSONValue = [
+        "description": "What is left of it, e.g. \"submit\";r=3;t=12 (r requests remaining, more in t seconds)",
+        "schema": ["type": "string"]]
 
     static func query(_ name: String, _ schema: JSONValue, _ description: String? = nil) -> JSONValue {
         var p: [(String, JSONValue)] = [("name", .string(name)), ("in", "query"), ("required", false), ("schema", schema)]
@@ -128,8 +161,12 @@ public enum OpenAPIDocument {
         return [
             "Error": ["type": "object", "required": ["error"], "properties": ["error": [
                 "type": "object", "required": ["code", "message"],
-                "properties": ["code": ["type": "string", "enum": .array(APIError.Code.allCases.map { .string($0.rawValue) })], "message": ["type": "string"]]]]],
+                "properties": ["code": ["type": "string", "enum": .array(APIError.Code.allCases.map { .string($0.rawValue) })], "message": ["type": "string"],
+                               "rule": ["type": "string", "enum": .array(OutboundRefusal.Rule.allCases.map { .string($0.rawValue) }),
+                                        "description": "source_url_refused: the SSRF rule that refused the URL"]]]]],
             "JobSubmission": ["type": "object", "properties": [
+                "source_url": ["type": "string", "format": "uri",
+                               "description": "An http(s) URL vidd downloads the source from (instead of source_key). Answered 202 at once; the worker fetches it (progress stage fetching with bytes_fetched and bytes_total), following at most 5 redirects. Loopback, private, link-local, CGNAT, multicast, unspecified, cloud metadata and other special addresses, in any spelling, are refused (422 source_url_refused with the rule; for a redirect or a name resolving there, the video fails naming it) unless VIDD_INGEST_ALLOW admits them. At most VIDD_INGEST_MAX_BYTES."],
                 "source_key": ["type": "string", "description": "Key of an object already in storage, e.g. source/…"],
                 "title": ["type": "string"],
                 "video_id": ["type": "string", "format": "uuid", "description": "Seed form; re-submitting is idempotent"],
@@ -160,7 +197,9 @@ public enum OpenAPIDocument {
                     "state": ["type": "string", "enum": .array(ProgressEvent.RenditionState.allCases.map { .string($0.rawValue) })],
                     "percent": ["type": "number"]]]],
                 "fps": nullableNumber, "speed": nullableNumber, "eta_seconds": nullableNumber, "error": nullableString,
-                "timestamp": ["type": "string", "format": "date-time"]]],
+                "timestamp": ["type": "string", "format": "date-time"],
+                "bytes_fetched": ["type": ["integer", "null"], "description": "Stage fetching: bytes of the source_url stored so far"],
+                "bytes_total": ["type": ["integer", "null"], "description": "Stage fetching: the source's size, when its server declared it"]]],
         ]
     }
 }

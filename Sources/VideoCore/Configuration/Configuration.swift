@@ -16,7 +16,10 @@ import RESP
 /// VIDD_LOG_LEVEL [info], VIDD_MAX_UPLOAD_BYTES [20 GiB], VIDD_BODY_TIMEOUT_SECONDS [30],
 /// VIDD_SOURCE_PREFIXES [source/], VIDD_WORK_DIR [$TMPDIR, else /tmp], VIDD_TUS_MAX_SIZE
 /// [68719476736], VIDD_TUS_EXPIRY_SECONDS [86400], VIDD_TUS_PART_SIZE_MIB [8],
-/// VIDD_HEALTH_LISTEN [none] (`vidd worker` only).
+/// VIDD_HEALTH_LISTEN [none] (`vidd worker` only),
+/// VIDD_INGEST_ALLOW, VIDD_INGEST_MAX_BYTES [VIDD_MAX_UPLOAD_BYTES], VIDD_INGEST_TIMEOUT_SECONDS
+/// [3600], VIDD_INGEST_STALL_SECONDS [30], VIDD_INGEST_CA_FILE, VIDD_RATE_LIMIT_SUBMIT, VIDD_RATE_LIMIT_READ
+/// (N/s, N/min, N/h), VIDD_TRUSTED_PROXIES, VIDD_RATE_LIMIT_KEY_PREFIX [vidd:ratelimit:].
 public struct Configuration: Sendable, Equatable {
     public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         public var host: String
@@ -84,8 +87,33 @@ public struct Configuration: Sendable, Equatable {
     public var tusMaxSize: Int64 = 64 << 30
     public var tusExpiry = Duration.seconds(86_400)
     public var tusPartSize = 8 << 20
+    /// URL ingest (`POST /jobs {"source_url"}`) and every other request to a user-given URL.
+    public var ingest = IngestSettings()
+    /// Per API token (or client address), shared by every API instance through Redis; nil: no limit.
+    public var rateLimitSubmit: RateLimitRule?
+    public var rateLimitRead: RateLimitRule?
+    /// Proxies whose `X-Forwarded-For` is believed (the client address is the right-most one
+    /// not in these blocks).
+    public var trustedProxies: [IPNetwork] = []
+    public var rateLimitKeyPrefix = "vidd:ratelimit:"
 
     public init() {}
+
+    public struct IngestSettings: Sendable, Equatable {
+        /// `VIDD_INGEST_ALLOW`: what the SSRF guard lets through.
+        public var allowList = OutboundAllowList()
+        /// A larger source stops at this many bytes and stores nothing.
+        public var maxBytes: Int64 = 20 << 30
+        /// The whole fetch, redirects and body included.
+        public var timeout = Duration.seconds(3600)
+        /// Longest wait for any byte.
+        public var stallTimeout = Duration.seconds(30)
+        /// PEM CA bundle trusted for https sources instead of the system store.
+        public var caFile: String?
+        public init() {}
+
+        public var policy: OutboundPolicy { OutboundPolicy(allowList: allowList) }
+    }
 
     public static let x264Presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
 
@@ -174,6 +202,28 @@ public struct Configuration: Sendable, Equatable {
         }
         c.tusExpiry = reader.value("VIDD_TUS_EXPIRY_SECONDS", default: c.tusExpiry) { .seconds(try parseInt($0, in: 1...2_592_000)) }
         c.tusPartSize = reader.value("VIDD_TUS_PART_SIZE_MIB", default: c.tusPartSize) { try parseInt($0, in: 5...5120) << 20 }
+        c.ingest.allowList = reader.value("VIDD_INGEST_ALLOW", default: c.ingest.allowList) { v throws(ValueError) in
+            do { return try OutboundAllowList(parsing: v) } catch { throw ValueError("\(error)") }
+        }
+        c.ingest.maxBytes = reader.value("VIDD_INGEST_MAX_BYTES", default: c.maxUploadBytes) { v throws(ValueError) in
+            guard let n = Int64(v), n >= 1 else { throw ValueError("must be a positive number of bytes") }
+            return n
+        }
+        c.ingest.timeout = reader.value("VIDD_INGEST_TIMEOUT_SECONDS", default: c.ingest.timeout) { .seconds(try parseInt($0, in: 1...604_800)) }
+        c.ingest.stallTimeout = reader.value("VIDD_INGEST_STALL_SECONDS", default: c.ingest.stallTimeout) { .seconds(try parseInt($0, in: 1...3600)) }
+        c.ingest.caFile = reader.value("VIDD_INGEST_CA_FILE", default: nil) { v throws(ValueError) -> String? in
+            guard v.hasPrefix("/") else { throw ValueError("must be an absolute path to a PEM file") }
+            return v
+        }
+        c.rateLimitSubmit = reader.value("VIDD_RATE_LIMIT_SUBMIT", default: nil) { v throws(ValueError) -> RateLimitRule? in try RateLimitRule(parsing: v) }
+        c.rateLimitRead = reader.value("VIDD_RATE_LIMIT_READ", default: nil) { v throws(ValueError) -> RateLimitRule? in try RateLimitRule(parsing: v) }
+        c.trustedProxies = reader.value("VIDD_TRUSTED_PROXIES", default: []) { v throws(ValueError) in
+            try v.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }.map { (entry: String) throws(ValueError) -> IPNetwork in
+                guard let network = IPNetwork(cidr: entry) else { throw ValueError("\(entry) is not an address block like 10.0.0.0/8 or fd00::/8") }
+                return network
+            }
+        }
+        c.rateLimitKeyPrefix = reader.value("VIDD_RATE_LIMIT_KEY_PREFIX", default: c.rateLimitKeyPrefix, parse: parseRedisName)
         if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
         return c
     }
@@ -237,6 +287,11 @@ public struct Configuration: Sendable, Equatable {
         out.append(("work_dir", workDirectory))
         out.append(("tus_max_size", "\(tusMaxSize)"))
         out.append(("tus_expiry_seconds", "\(tusExpiry.components.seconds)"))
+        out.append(("ingest_allow", ingest.allowList.isEmpty ? "none" : ingest.allowList.description))
+        out.append(("ingest_max_bytes", String(ingest.maxBytes)))
+        out.append(("rate_limit_submit", rateLimitSubmit?.description ?? "none"))
+        out.append(("rate_limit_read", rateLimitRead?.description ?? "none"))
+        out.append(("trusted_proxies", trustedProxies.isEmpty ? "none" : trustedProxies.map(\.description).joined(separator: ",")))
         return out
     }
 

@@ -133,6 +133,10 @@ public enum ServiceMetrics {
     public static let sseClients = "vidd_sse_clients"
     public static let uploadBytes = "vidd_upload_bytes_total"
     public static let tusUploads = "vidd_tus_uploads_total"
+    public static let ingestBytes = "vidd_ingest_bytes_total"
+    public static let ingestRefused = "vidd_ingest_refused_total"
+    public static let rateLimited = "vidd_rate_limited_total"
+    public static let rateLimitFailOpen = "vidd_rate_limit_fail_open_total"
 
     public static func registerAll(in r: MetricsRegistry) {
         r.register(httpRequests, .counter, help: "HTTP requests by route and status")
@@ -146,5 +150,9 @@ public enum ServiceMetrics {
         r.register(sseClients, .gauge, help: "Connected progress (SSE) clients")
         r.register(uploadBytes, .counter, help: "Bytes received in uploads")
         r.register(tusUploads, .counter, help: "tus uploads by event (created, completed, expired, terminated, checksum_mismatch)")
+        r.register(ingestBytes, .counter, help: "Bytes of sources fetched from a source_url")
+        r.register(ingestRefused, .counter, help: "source_url submissions and redirect hops refused by the SSRF guard, by rule")
+        r.register(rateLimited, .counter, help: "Requests refused with 429, by limit (submit, read)")
+        r.register(rateLimitFailOpen, .counter, help: "Requests let through unchecked because Redis could not answer the rate limiter in time")
     }
 }

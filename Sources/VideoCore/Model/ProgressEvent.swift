@@ -5,6 +5,8 @@ import FoundationEssentials
 /// (unknown values are `null`) so dashboards can rely on the shape.
 public struct ProgressEvent: Sendable, Equatable, Codable {
     public enum Stage: String, Sendable, Codable, CaseIterable {
+        /// A `source_url` submission: the source is being downloaded into storage.
+        case fetching
         case probing, transcoding, uploading, finalizing
     }
 
@@ -35,11 +37,14 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
     public var etaSeconds: Double?
     public var error: String?
     public var timestamp: String
+    /// While `fetching`: bytes of the source stored so far, and its size when the origin said.
+    public var bytesFetched: Int64?
+    public var bytesTotal: Int64?
 
     public init(videoID: String, status: VideoStatus, stage: Stage? = nil, percent: Double = 0,
                 processedFrames: Int64? = nil, totalFrames: Int64? = nil, renditions: [RenditionProgress] = [],
                 fps: Double? = nil, speed: Double? = nil, etaSeconds: Double? = nil, error: String? = nil,
-                timestamp: String) {
+                timestamp: String, bytesFetched: Int64? = nil, bytesTotal: Int64? = nil) {
         self.videoID = videoID
         self.status = status
         self.stage = stage
@@ -52,12 +57,15 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
         self.etaSeconds = etaSeconds
         self.error = error
         self.timestamp = timestamp
+        self.bytesFetched = bytesFetched
+        self.bytesTotal = bytesTotal
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case videoID = "video_id", status, stage, percent
         case processedFrames = "processed_frames", totalFrames = "total_frames"
         case renditions, fps, speed, etaSeconds = "eta_seconds", error, timestamp
+        case bytesFetched = "bytes_fetched", bytesTotal = "bytes_total"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -74,6 +82,8 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
         try c.encode(etaSeconds, forKey: .etaSeconds)
         try c.encode(error, forKey: .error)
         try c.encode(timestamp, forKey: .timestamp)
+        try c.encode(bytesFetched, forKey: .bytesFetched)
+        try c.encode(bytesTotal, forKey: .bytesTotal)
     }
 
     /// Compact JSON with keys in a stable order (what is published and stored).

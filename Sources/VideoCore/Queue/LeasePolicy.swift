@@ -34,7 +34,8 @@ public struct LeasePolicy: Sendable, Equatable {
 
 /// Why a job did not complete.
 public enum JobFailure: Sendable, Equatable {
-    /// The source cannot be processed (not media, corrupt, no video stream): fail now, no retry.
+    /// The source cannot be processed (not media, corrupt, no video stream) or fetched (a
+    /// source_url refused by the SSRF guard, answered 404, larger than the limit): fail now, no retry.
     case badMedia(String)
     /// Anything else (network, storage, database, crash of the transcoder): retried by redelivery.
     case transient(String)

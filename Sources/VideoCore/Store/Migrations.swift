@@ -7,7 +7,7 @@ public struct Migration: Sendable, Equatable {
 
 /// The schema, in order. `MigrationRunner` applies those not yet in `schema_migrations`.
 public enum Migrations {
-    public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox, resumableUploads]
+    public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox, resumableUploads, sourceURL]
 
     static let initial = Migration(version: 1, name: "001_init", sql: """
         CREATE TABLE videos (
@@ -49,6 +49,12 @@ public enum Migrations {
             updated_at        timestamptz NOT NULL DEFAULT now(),
             UNIQUE (video_id, height)
         );
+        """)
+
+    /// URL ingest: the URL a video's source is fetched from (the worker downloads it into
+    /// `source_key` when that object is not there yet, so a retry re-fetches only if needed).
+    static let sourceURL = Migration(version: 40, name: "040_source_url", sql: """
+        ALTER TABLE videos ADD COLUMN source_url text;
         """)
 }
 

@@ -18,10 +18,10 @@ public enum SQL {
     public static let renditionColumns = "video_id::text, height::text, width::text, bitrate::text, size_bytes::text, codec, mp4_key, hls_playlist_key"
 
     /// $1 id, $2 title, $3 source_key, $4 original_name, $5 whether the video owns its source
-    /// (see `VideoStore.createVideo`). Idempotent: re-submitting an id returns the existing row
-    /// unchanged; the last column says whether this call created it.
+    /// (see `VideoStore.createVideo`), $6 source_url (or NULL). Idempotent: re-submitting an id
+    /// returns the existing row unchanged; the last column says whether this call created it.
     public static let insertVideo = """
-        INSERT INTO videos (id, title, source_key, original_name, source_owned) VALUES ($1::uuid, $2, $3, $4, $5::boolean)
+        INSERT INTO videos (id, title, source_key, original_name, source_owned, source_url) VALUES ($1::uuid, $2, $3, $4, $5::boolean, $6)
         ON CONFLICT (id) DO UPDATE SET id = videos.id
         RETURNING \(videoColumns), (xmax = 0)::text
         """
@@ -86,6 +86,9 @@ public enum SQL {
 
     /// $1 status or NULL. The `total` of a listing.
     public static let countVideos = "SELECT count(*)::text FROM videos WHERE ($1::text IS NULL OR status = $1::text)"
+
+    /// $1 id. The URL a source is to be fetched from (NULL for uploads and stored objects).
+    public static let sourceURL = "SELECT source_url FROM videos WHERE id = $1::uuid"
 
     /// $1 id.
     public static let getVideo = "SELECT \(videoColumns) FROM videos WHERE id = $1::uuid"

@@ -7,9 +7,11 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
 
     /// Creates the video, or returns the existing one when `id` was submitted before. A video
     /// owns its source when the key lies in its own `source/{id}/` (an upload, or the seed's
-    /// layout): the object is then deleted with the last video that uses it.
-    public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?) async throws -> (video: Video, created: Bool) {
-        try await Self.insert(on: db, id: id, title: title, sourceKey: sourceKey, originalName: originalName)
+    /// layout): the object is then deleted with the last video that uses it. `sourceURL`: the
+    /// source is fetched from there by the worker (URL ingest).
+    public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?,
+                            sourceURL: String? = nil) async throws -> (video: Video, created: Bool) {
+        try await Self.insert(on: db, id: id, title: title, sourceKey: sourceKey, originalName: originalName, sourceURL: sourceURL)
     }
 
     /// Creates the video on a source object that is already in the bucket (the JSON form), or
@@ -22,16 +24,21 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
         try await db.inTransaction { tx in
             _ = try await tx.query(SQL.lockSource, [sourceKey])
             guard try await sourceExists() else { return nil }
-            return try await Self.insert(on: tx, id: id, title: title, sourceKey: sourceKey, originalName: originalName)
+            return try await Self.insert(on: tx, id: id, title: title, sourceKey: sourceKey, originalName: originalName, sourceURL: nil)
         }
     }
 
     private static func insert(on db: any SQLParameterisedExecutor, id: String, title: String?, sourceKey: String,
-                               originalName: String?) async throws -> (video: Video, created: Bool) {
+                               originalName: String?, sourceURL: String?) async throws -> (video: Video, created: Bool) {
         let owned = sourceKey.hasPrefix(ObjectKeys.sourceDirectory(videoID: id))
-        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName, String(owned)])
+        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName, String(owned), sourceURL])
         guard let row = rows.first else { throw RowDecodingError(what: "inserted video", column: 0, value: nil) }
         return (try Video(row: Array(row.dropLast())), row.last == "true")
+    }
+
+    /// The URL the video's source is fetched from, or nil (not a URL ingest, or no such video).
+    public func sourceURL(id: String) async throws -> String? {
+        try await db.query(SQL.sourceURL, [id]).first?.first ?? nil
     }
 
     /// The attempt number now starting, or nil when the video is finished or gone (acknowledge and skip).

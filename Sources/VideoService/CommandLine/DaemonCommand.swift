@@ -156,6 +156,11 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_HEALTH_LISTEN [none]                `vidd worker`: HOST:PORT for /healthz, /readyz, /metrics
         VIDD_REDIS_URL may be redis-sentinel://[user:pass@]host:26379,host:26379/mymaster (Sentinel);
         VIDD_DATABASE_URL may list hosts: postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write.
+          VIDD_INGEST_ALLOW (CIDRs and host names a source_url may reach despite the SSRF guard)
+          VIDD_INGEST_MAX_BYTES [VIDD_MAX_UPLOAD_BYTES] VIDD_INGEST_CA_FILE (PEM; default: system store)
+          VIDD_INGEST_TIMEOUT_SECONDS [3600]       VIDD_INGEST_STALL_SECONDS [30]
+          VIDD_RATE_LIMIT_SUBMIT, VIDD_RATE_LIMIT_READ (N/s, N/min or N/h; unset: no limit)
+          VIDD_TRUSTED_PROXIES (CIDRs)             VIDD_RATE_LIMIT_KEY_PREFIX [vidd:ratelimit:]
         """
 
     public static func help(for command: String) -> String? {

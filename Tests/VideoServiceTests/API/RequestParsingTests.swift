@@ -21,7 +21,13 @@ import Testing
         #expect(statuses == ["bad_request": 400, "unauthorized": 401, "not_found": 404, "method_not_allowed": 405, "conflict": 409,
                              "payload_too_large": 413, "unsupported_media_type": 415, "validation_failed": 422,
                              "range_not_satisfiable": 416, "internal_error": 500, "unavailable": 503,
-                             "precondition_failed": 412, "gone": 410, "checksum_mismatch": 460])
+                             "precondition_failed": 412, "gone": 410, "checksum_mismatch": 460,
+                             "source_url_refused": 422, "rate_limited": 429])
+    }
+
+    @Test func aRefusalNamesItsRule() throws {
+        let e = APIError(.sourceURLRefused, "source_url refused", rule: "loopback")
+        #expect(e.jsonBody == "{\"error\":{\"code\":\"source_url_refused\",\"message\":\"source_url refused\",\"rule\":\"loopback\"}}")
     }
 }
 
@@ -125,5 +131,62 @@ import Testing
     @Test func headerParameters() {
         #expect(HeaderParameters.parse("form-data; name=\"file\"; filename=\"a \\\"b\\\".mp4\"") == ["name": "file", "filename": "a \"b\".mp4"])
         #expect(HeaderParameters.parse("text/plain;CHARSET=utf-8 ; x=y") == ["charset": "utf-8", "x": "y"])
+    }
+}
+
+/// `{"source_url": …}`: what the API decides before answering (no lookup, no connection).
+@Suite struct URLSubmissionTests {
+    static func parse(_ json: String, allow: String = "") throws(APIError) -> URLSubmission {
+        try URLSubmission(json: Array(json.utf8), policy: OutboundPolicy(allowList: try! OutboundAllowList(parsing: allow)))
+    }
+
+    @Test func accepted() throws {
+        #expect(JobSubmission.isURLIngest(json: Array(#"{"source_url": "https://x.example/a.mp4"}"#.utf8)))
+        #expect(!JobSubmission.isURLIngest(json: Array(#"{"source_key": "source/x/a.mp4"}"#.utf8)))
+        let s = try Self.parse(#"{"source_url": "HTTPS://Media.Example/videos/My%20Clip.mp4?sig=1#t=3", "title": " Clip "}"#)
+        #expect(s.sourceURL == "https://media.example/videos/My%20Clip.mp4?sig=1")
+        #expect(s.fileName == "My_Clip.mp4" && s.originalName == "My Clip.mp4" && s.title == "Clip")
+        let bare = try Self.parse(#"{"source_url": "http://127.0.0.2:9000/"}"#, allow: "127.0.0.2/32")
+        #expect(bare.fileName == "source" && bare.originalName == nil)
+        let named = try Self.parse(#"{"source_url": "https://media.example/get?id=1", "original_name": "talk.mov"}"#)
+        #expect(named.fileName == "talk.mov")
+    }
+
+    @Test(arguments: [
+        (#"{"source_url": "file:///etc/passwd"}"#, "scheme"),
+        (#"{"source_url": "ftp://media.example/a.mp4"}"#, "scheme"),
+        (#"{"source_url": "http://127.0.0.1/"}"#, "loopback"),
+        (#"{"source_url": "http://localhost:8080/"}"#, "local_name"),
+        (#"{"source_url": "http://[::1]/"}"#, "loopback"),
+        (#"{"source_url": "http://[::ffff:127.0.0.1]/"}"#, "loopback"),
+        (#"{"source_url": "http://127.1/"}"#, "loopback"),
+        (#"{"source_url": "http://2130706433/"}"#, "loopback"),
+        (#"{"source_url": "http://0x7f000001/"}"#, "loopback"),
+        (#"{"source_url": "http://0.0.0.0/"}"#, "unspecified"),
+        (#"{"source_url": "http://169.254.169.254/latest/meta-data/"}"#, "cloud_metadata"),
+        (#"{"source_url": "http://user:pw@media.example/"}"#, "userinfo"),
+        (#"{"source_url": "media.example/a.mp4"}"#, "invalid_url"),
+    ])
+    func refusedWithItsRule(json: String, rule: String) {
+        do {
+            _ = try Self.parse(json)
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.status == 422 && error.code == .sourceURLRefused && error.rule == rule, "\(error)")
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"source_url": 5}"#, 400),
+        (#"{"source_url": "https://a.example/x", "source_key": "source/x/y"}"#, 422),
+        (#"{"source_url": "https://a.example/x", "video_id": "0f8e3c9a-1111-4222-8333-444455556666"}"#, 422),
+    ])
+    func otherErrors(json: String, status: Int) {
+        do {
+            _ = try Self.parse(json)
+            Issue.record("accepted \(json)")
+        } catch {
+            #expect(error.status == status, "\(error)")
+        }
     }
 }

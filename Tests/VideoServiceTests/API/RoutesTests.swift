@@ -82,6 +82,24 @@ import Testing
         #expect(Set(doc.components["schemas"]?.keys.map { $0 } ?? []) == ["Error", "JobSubmission", "Rendition", "Video", "VideoList", "ProgressEvent"])
     }
 
+    /// URL ingest and rate limits are described where a client looks for them.
+    @Test func openAPIDocumentsSourceURLRefusalsAndRateLimits() throws {
+        let doc = OpenAPIDocument.make(version: "x")
+        let submission = doc["components"]?["schemas"]?["JobSubmission"]?["properties"]?["source_url"]
+        #expect(submission?["format"] == "uri")
+        let rule = doc["components"]?["schemas"]?["Error"]?["properties"]?["error"]?["properties"]?["rule"]?["enum"]
+        #expect(rule?.text.contains("\"loopback\"") == true && rule?.text.contains("\"cloud_metadata\"") == true)
+        let submit = doc["paths"]?["/jobs"]?["post"]?["responses"]
+        #expect(submit?["422"]?["description"]?.text.contains("source_url_refused") == true)
+        for header in ["Retry-After", "RateLimit-Policy", "RateLimit"] {
+            #expect(submit?["429"]?["headers"]?[header] != nil, "429 on POST /jobs documents \(header)")
+            #expect(doc["paths"]?["/videos"]?["get"]?["responses"]?["429"]?["headers"]?[header] != nil)
+        }
+        #expect(doc["paths"]?["/videos"]?["get"]?["responses"]?["200"]?["headers"]?["RateLimit"] != nil)
+        #expect(doc["paths"]?["/healthz"]?["get"]?["responses"]?["429"] == nil, "operations endpoints are not limited")
+        #expect(doc["paths"]?["/media/{id}/{path}"]?["get"]?["responses"]?["429"] == nil)
+    }
+
     @Test func openAPIRefsResolve() {
         let text = OpenAPIDocument.make(version: "x").text
         var rest = Substring(text)

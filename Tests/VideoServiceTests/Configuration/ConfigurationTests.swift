@@ -152,3 +152,52 @@ import Testing
         #expect(r.redact("key=supersecretlonger other=supersecret abc") == "key=*** other=*** abc")
     }
 }
+
+/// URL ingest, rate limits and trusted proxies: parsed once, each bad value named.
+@Suite struct IngestAndRateLimitConfigurationTests {
+    @Test func defaults() throws {
+        let c = try Configuration.load(from: [:])
+        #expect(c.ingest.allowList.isEmpty && c.ingest.maxBytes == 20 << 30 && c.ingest.caFile == nil)
+        #expect(c.ingest.timeout == .seconds(3600) && c.ingest.stallTimeout == .seconds(30))
+        #expect(c.rateLimitSubmit == nil && c.rateLimitRead == nil && c.trustedProxies.isEmpty)
+        #expect(c.rateLimitKeyPrefix == "vidd:ratelimit:")
+    }
+
+    @Test func readsEveryVariable() throws {
+        let c = try Configuration.load(from: [
+            "VIDD_INGEST_ALLOW": "127.0.0.2/32, minio.internal", "VIDD_INGEST_MAX_BYTES": "1000000",
+            "VIDD_INGEST_TIMEOUT_SECONDS": "60", "VIDD_INGEST_STALL_SECONDS": "5", "VIDD_INGEST_CA_FILE": "/etc/ca.pem",
+            "VIDD_RATE_LIMIT_SUBMIT": "10/min", "VIDD_RATE_LIMIT_READ": " 5 / s ", "VIDD_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+            "VIDD_RATE_LIMIT_KEY_PREFIX": "rl:",
+        ])
+        #expect(c.ingest.allowList.description == "127.0.0.2/32,minio.internal")
+        #expect(c.ingest.maxBytes == 1_000_000 && c.ingest.timeout == .seconds(60) && c.ingest.stallTimeout == .seconds(5))
+        #expect(c.ingest.caFile == "/etc/ca.pem")
+        #expect(c.rateLimitSubmit == RateLimitRule(limit: 10, periodSeconds: 60))
+        #expect(c.rateLimitRead == RateLimitRule(limit: 5, periodSeconds: 1))
+        #expect(c.trustedProxies.map(\.description) == ["10.0.0.0/8", "::1/128"])
+        #expect(c.rateLimitKeyPrefix == "rl:")
+        #expect(c.redactedSummary.contains { $0 == ("rate_limit_submit", "10/min") })
+    }
+
+    @Test(arguments: [("1/s", 1, 1), ("60/min", 60, 60), ("1000/h", 1000, 3600), ("3/minute", 3, 60), ("2/hour", 2, 3600)])
+    func rateLimitForms(_ text: String, _ limit: Int, _ period: Int) throws {
+        let c = try Configuration.load(from: ["VIDD_RATE_LIMIT_READ": text])
+        #expect(c.rateLimitRead == RateLimitRule(limit: limit, periodSeconds: period))
+    }
+
+    @Test func badValuesAreNamed() throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            try Configuration.load(from: [
+                "VIDD_INGEST_ALLOW": "10.0.0.0/33", "VIDD_INGEST_MAX_BYTES": "-1", "VIDD_INGEST_CA_FILE": "ca.pem",
+                "VIDD_RATE_LIMIT_SUBMIT": "10/day", "VIDD_RATE_LIMIT_READ": "0/s", "VIDD_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example",
+            ])
+        }
+        let variables = error?.problems.map(\.variable) ?? []
+        #expect(variables == ["VIDD_INGEST_ALLOW", "VIDD_INGEST_MAX_BYTES", "VIDD_INGEST_CA_FILE", "VIDD_RATE_LIMIT_SUBMIT",
+                              "VIDD_RATE_LIMIT_READ", "VIDD_TRUSTED_PROXIES"])
+        #expect(error?.description.contains("10.0.0.0/33 is neither an address block") == true)
+        #expect(error?.description.contains("the period must be s, min or h") == true)
+        #expect(error?.description.contains("proxy.example is not an address block") == true)
+    }
+}

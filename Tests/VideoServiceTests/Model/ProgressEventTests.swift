@@ -14,7 +14,7 @@ import Testing
                                   renditions: [.init(height: 1080, state: .transcoding, percent: 40), .init(height: 360, state: .done, percent: 100)],
                                   fps: 120.5, speed: 4.02, etaSeconds: 8.6, error: nil, timestamp: "2026-11-29T06:00:00.000Z")
         #expect(event.jsonString() == """
-            {"error":null,"eta_seconds":8.6,"fps":120.5,"percent":42.5,"processed_frames":765,\
+            {"bytes_fetched":null,"bytes_total":null,"error":null,"eta_seconds":8.6,"fps":120.5,"percent":42.5,"processed_frames":765,\
             "renditions":[{"height":1080,"percent":40,"state":"transcoding"},{"height":360,"percent":100,"state":"done"}],\
             "speed":4.02,"stage":"transcoding","status":"processing","timestamp":"2026-11-29T06:00:00.000Z",\
             "total_frames":1800,"video_id":"0f8e3c9a-1111-4222-8333-444455556666"}
@@ -26,7 +26,7 @@ import Testing
         let object = try JSONDecoder().decode([String: JSONScalarOrNull].self, from: Data(event.jsonBytes()))
         #expect(Set(object.keys) == Set(ProgressEvent.CodingKeys.allCases.map(\.rawValue)))
         #expect(Set(object.keys) == ["video_id", "status", "stage", "percent", "processed_frames", "total_frames", "renditions",
-                                     "fps", "speed", "eta_seconds", "error", "timestamp"])
+                                     "fps", "speed", "eta_seconds", "error", "timestamp", "bytes_fetched", "bytes_total"])
         #expect(object["stage"]?.isNull == true && object["fps"]?.isNull == true && object["error"]?.isNull == true)
     }
 
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func stagesAndStatuses() {
-        #expect(ProgressEvent.Stage.allCases.map(\.rawValue) == ["probing", "transcoding", "uploading", "finalizing"])
+        #expect(ProgressEvent.Stage.allCases.map(\.rawValue) == ["fetching", "probing", "transcoding", "uploading", "finalizing"])
         #expect(VideoStatus.allCases.map(\.rawValue) == ["queued", "processing", "completed", "failed"])
         #expect(VideoStatus.allCases.filter(\.isFinal) == [.completed, .failed])
     }

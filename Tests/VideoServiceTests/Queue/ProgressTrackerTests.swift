@@ -53,3 +53,26 @@ import Testing
         #expect(e?.percent == 0 && e?.etaSeconds == nil && e?.fps == 30)
     }
 }
+
+@Suite struct FetchingProgressTests {
+    @Test func fetchingReportsBytesThenHandsOverToProbing() {
+        var t = ProgressTracker(videoID: "v", interval: .seconds(1), clock: { "t" })
+        let start = t.fetching(bytes: 0, total: 1000, now: .zero)
+        #expect(start?.stage == .fetching && start?.bytesFetched == 0 && start?.bytesTotal == 1000 && start?.percent == 0)
+        // The first bytes are always reported; more within the interval are not.
+        #expect(t.fetching(bytes: 100, total: 1000, now: .milliseconds(10))?.bytesFetched == 100)
+        #expect(t.fetching(bytes: 200, total: 1000, now: .milliseconds(20)) == nil)
+        #expect(t.fetching(bytes: 900, total: 1000, now: .milliseconds(1020))?.bytesFetched == 900)
+        let probing = t.stage(.probing, now: .milliseconds(1100))
+        #expect(probing.stage == .probing && probing.bytesFetched == nil && probing.bytesTotal == nil)
+        let unknown = ProgressTracker(videoID: "v").event(fetchingBytes: 5)
+        #expect(unknown.bytesTotal == nil && unknown.bytesFetched == 5)
+    }
+}
+
+extension ProgressTracker {
+    fileprivate func event(fetchingBytes bytes: Int64) -> ProgressEvent {
+        var copy = self
+        return copy.fetching(bytes: bytes, total: nil, now: .zero)!
+    }
+}

@@ -1,5 +1,5 @@
 import Testing
-@testable import S3Lite
+@testable import HTTPClientCodec
 
 /// Byte vectors in llhttp's spirit: raw response bytes beside the event log they must produce.
 /// Every vector is parsed twice, whole and one byte at a time, to prove the parser is incremental.
@@ -90,6 +90,90 @@ import Testing
         Vector(name: "extra bytes after response poison reuse", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxy",
                log: ["head 200 OK keepAlive=true Content-Length=1", "body x", "end reusable=false"]),
     ]
+
+    /// What a server of a user-given URL may send: several interim heads, folded or poisoned
+    /// fields, framing conflicts, truncation at every stage.
+    static let hostileVectors: [Vector] = [
+        Vector(name: "two 1xx heads before the final one",
+               bytes: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+               log: ["head 100 Continue keepAlive=true ", "head 103 Early Hints keepAlive=true Link=</a>", "head 200 OK keepAlive=true Content-Length=2", "body ok", "end reusable=true"]),
+        Vector(name: "1xx with a body length is still bodiless",
+               bytes: "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+               log: ["head 100 Continue keepAlive=true Content-Length=5", "head 204 No Content keepAlive=true ", "end reusable=true"]),
+        Vector(name: "Transfer-Encoding wins over Content-Length",
+               bytes: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+               log: ["head 200 OK keepAlive=true Content-Length=100,Transfer-Encoding=chunked", "body ok", "end reusable=false"]),
+        Vector(name: "chunked, upper-case hex and empty trailer",
+               bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=Chunked", "body 0123456789", "end reusable=true"]),
+        Vector(name: "chunk size beyond 15 hex digits",
+               bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n",
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=chunked", "error invalid chunked encoding: size too large"]),
+        Vector(name: "chunk data not followed by CRLF",
+               bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n",
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=chunked", "body ok", "error invalid chunked encoding: missing CRLF after chunk data"]),
+        Vector(name: "empty chunk size line",
+               bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=chunked", "error invalid chunked encoding: empty size line"]),
+        Vector(name: "truncated inside the head", bytes: "HTTP/1.1 200 OK\r\nContent-Len", closeAtEnd: true,
+               log: ["error connection closed mid-response after 0 body bytes"]),
+        Vector(name: "truncated before any byte", bytes: "", closeAtEnd: true,
+               log: ["error connection closed mid-response after 0 body bytes"]),
+        Vector(name: "truncated in the trailers",
+               bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: y\r\n", closeAtEnd: true,
+               log: ["head 200 OK keepAlive=true Transfer-Encoding=chunked", "error connection closed mid-response after 0 body bytes"]),
+        Vector(name: "header without a colon", bytes: "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+               log: ["error invalid HTTP header line: NoColon"]),
+        Vector(name: "empty header name", bytes: "HTTP/1.1 200 OK\r\n: v\r\n\r\n",
+               log: ["error invalid HTTP header line: : v"]),
+        Vector(name: "NUL in a value", bytes: "HTTP/1.1 200 OK\r\nX: a\u{0}b\r\n\r\n",
+               log: ["error invalid HTTP header line: X: a\u{0}b"]),
+        Vector(name: "bare CR in a value", bytes: "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+               log: ["error invalid HTTP header line: X: a\rb"]),
+        Vector(name: "status code of two digits", bytes: "HTTP/1.1 20 OK\r\n\r\n",
+               log: ["error invalid HTTP status line: HTTP/1.1 20 OK"]),
+        Vector(name: "HTTP/2 status line", bytes: "HTTP/2 200\r\n\r\n",
+               log: ["error invalid HTTP status line: HTTP/2 200"]),
+        Vector(name: "Content-Length with a plus sign", bytes: "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n",
+               log: ["error invalid Content-Length: +5"]),
+        Vector(name: "Content-Length of 19 digits", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 9999999999999999999\r\n\r\n",
+               log: ["error invalid Content-Length: 9999999999999999999"]),
+    ]
+
+    @Test(arguments: hostileVectors)
+    func hostile(_ v: Vector) {
+        #expect(Self.run(v, byteByByte: false) == v.log)
+        #expect(Self.run(v, byteByByte: true) == v.log)
+    }
+
+    @Test func headerCountIsLimited() throws {
+        var limits = HTTPResponseParser.Limits()
+        limits.maxHeaderCount = 3
+        var parser = HTTPResponseParser(limits: limits)
+        parser.expectResponse(toMethod: "GET")
+        parser.feed(Array("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n".utf8))
+        #expect(throws: HTTPMessageError.invalidHeader("more than 3 fields")) { try parser.next() }
+    }
+
+    /// A head that never ends (no CRLFCRLF) is refused once it passes the limit, not buffered forever.
+    @Test func endlessHeadIsRefusedAtTheLimit() throws {
+        var parser = HTTPResponseParser()
+        parser.expectResponse(toMethod: "GET")
+        parser.feed(Array("HTTP/1.1 200 OK\r\n".utf8))
+        var fed = 0
+        let line = Array("X-Filler: \(String(repeating: "a", count: 1000))\r\n".utf8)
+        do {
+            while fed < 1 << 20 {
+                parser.feed(line)
+                fed += line.count
+                _ = try parser.next()
+            }
+            Issue.record("an endless head was accepted")
+        } catch {
+            #expect(error == .headTooLarge(limit: 64 * 1024))
+            #expect(fed < 70 * 1024)
+        }
+    }
 
     @Test(arguments: vectors)
     func wholeAndByteByByte(_ v: Vector) {

@@ -77,7 +77,9 @@ public struct HTTPResponseParser: Sendable {
                 state = .head(scanned: readIndex)
                 return .head(head)
             }
-            reusable = head.keepAlive
+            // Both framings at once is how responses are smuggled: use Transfer-Encoding, as
+            // RFC 9112 §6.3 says, and never trust this connection with another response.
+            reusable = head.keepAlive && !(head.headers.contains("Transfer-Encoding") && head.headers.contains("Content-Length"))
             state = try bodyState(for: head)
             return .head(head)
 
