@@ -58,7 +58,7 @@ final class RunningJob: Sendable {
 /// Returns the outcome; the worker acknowledges, fails or retries according to it.
 struct JobRunner: Sendable {
     enum StepError: Error, Sendable {
-        case badMedia(String)
+        case badMedia(FailureCode, String)
         case transient(String)
         case cancelled
     }
@@ -97,7 +97,7 @@ struct JobRunner: Sendable {
         switch result {
         case .success(let outcome): return outcome
         case .failure(.cancelled): return .cancelled
-        case .failure(.badMedia(let m)): return .failed(.badMedia(m))
+        case .failure(.badMedia(let code, let m)): return .failed(.badMedia(code, m))
         case .failure(.transient(let m)): return .failed(.transient(m))
         }
     }
@@ -128,7 +128,7 @@ struct JobRunner: Sendable {
         } catch {
             throw .transient("probe of \(sourceKey): \(error)")
         }
-        guard let video = info.video else { throw .badMedia("\(sourceKey): the file has no video stream") }
+        guard let video = info.video else { throw .badMedia(.noVideoStream, "\(sourceKey): the file has no video stream") }
         try await database("update source metadata") {
             try await store.updateSourceMetadata(id: id, SourceMetadata(
                 durationSeconds: info.duration, width: video.displayWidth, height: video.displayHeight,
@@ -144,7 +144,7 @@ struct JobRunner: Sendable {
                                    "duration": String(info.duration), "rungs": plan.rungs.map(\.name).joined(separator: ",")])
         let heightOfRung = Dictionary(plan.rungs.map { ($0.name, $0.height) }, uniquingKeysWith: { a, _ in a })
         job.progress.update { t, now in
-            t.planned(heights: plan.rungs.map(\.height), totalFrames: video.frameCount > 0 ? video.frameCount : nil,
+            t.planned(sizes: plan.rungs.map { ($0.width, $0.height) }, totalFrames: video.frameCount > 0 ? video.frameCount : nil,
                       sourceFrameRate: video.frameRate, now: now)
         }
 
@@ -262,9 +262,14 @@ struct JobRunner: Sendable {
     static func classify(_ error: TranscodeError, localPath: String, sourceKey: String) -> StepError {
         let message = error.description.replacing(localPath, with: sourceKey)
         switch error {
-        case .emptyFile, .notMedia, .truncated, .corrupt, .noVideoStream, .noMediaStreams, .unsupportedCodec,
-             .limitExceeded, .undecodable:
-            return .badMedia(message)
+        case .emptyFile: return .badMedia(.emptyFile, message)
+        case .notMedia: return .badMedia(.notMedia, message)
+        case .truncated: return .badMedia(.truncated, message)
+        case .corrupt: return .badMedia(.corrupt, message)
+        case .noVideoStream, .noMediaStreams: return .badMedia(.noVideoStream, message)
+        case .unsupportedCodec: return .badMedia(.unsupportedCodec, message)
+        case .limitExceeded: return .badMedia(.limitExceeded, message)
+        case .undecodable: return .badMedia(.undecodable, message)
         case .cancelled:
             return .cancelled
         case .fileNotFound, .libav, .output, .invalidOptions:

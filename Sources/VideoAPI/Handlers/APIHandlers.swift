@@ -32,6 +32,7 @@ final class APIHandlers: Sendable {
         case .submitJob: try await submitJob(request)
         case .listVideos: try await listVideos(request)
         case .getVideo: try await getVideo(id: parameters["id"] ?? "")
+        case .updateVideo: try await updateVideo(request, id: parameters["id"] ?? "")
         case .deleteVideo: try await deleteVideo(id: parameters["id"] ?? "")
         case .retryVideo: try await retryVideo(id: parameters["id"] ?? "")
         case .progressOne: try await progress(request, videoID: parameters["id"] ?? "")

@@ -30,7 +30,7 @@ public struct LeasePolicy: Sendable, Equatable {
 /// Why a job did not complete.
 public enum JobFailure: Sendable, Equatable {
     /// The source cannot be processed (not media, corrupt, no video stream): fail now, no retry.
-    case badMedia(String)
+    case badMedia(FailureCode, String)
     /// Anything else (network, storage, database, crash of the transcoder): retried by redelivery.
     case transient(String)
 }

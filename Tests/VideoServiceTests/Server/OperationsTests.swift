@@ -32,7 +32,7 @@ import TestSupport
                     served.insert("\(method) \(template)")
                 }
                 let documented = Set(operations.keys.map { $0.uppercased() })
-                let refused = try await env.client.request("PATCH", path)
+                let refused = try await env.client.request("PUT", path)
                 #expect(refused.status == 405 && (try? refused.apiError().code) == "method_not_allowed", "\(template)")
                 let allow = Set((refused.header("Allow") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
                 let expected = documented.contains("GET") ? documented.union(["HEAD"]) : documented
