@@ -13,6 +13,7 @@ final class APIHandlers: Sendable {
     let options: APIService.Options
     let openAPIText: String
     let progressStreams = ProgressStreamRegistry()
+    let webApp: WebApp
 
     init(context: ServiceContext, version: String, options: APIService.Options) {
         self.context = context
@@ -21,6 +22,7 @@ final class APIHandlers: Sendable {
         self.authorization = BearerAuthorization(tokens: context.configuration.apiTokens)
         self.options = options
         self.openAPIText = OpenAPIDocument.make(version: version).text
+        self.webApp = WebApp(mediaOrigin: (context.storage as? S3Storage)?.playbackOrigin)
     }
 
     var store: VideoStore<PGPool> { context.store }

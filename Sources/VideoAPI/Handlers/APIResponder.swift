@@ -23,9 +23,9 @@ struct APIResponder: HTTPResponder {
         var videoID: String?
         var response: HTTPResponse
         do {
-            if path == "/" && (request.method == .get || request.method == .head) {
-                routeLabel = "/"
-                response = WebPage.response
+            if request.method == .get || request.method == .head, let file = handlers.webApp.file(forPath: path) {
+                routeLabel = "webapp"
+                response = handlers.webApp.respond(to: request, file: file)
             } else {
                 switch APIRoutes.match(method: request.method.rawValue, path: path) {
                 case .found(let route, let parameters):
