@@ -4,10 +4,13 @@
 #   scripts/install-deps.sh
 #
 # - Debian packages: libav* headers (FFmpeg), OpenSSL headers, pkg-config, ffmpeg (fixtures),
-#   redis-server, PostgreSQL 15, python3-venv, openssl, curl. `apt-get update` runs only when
-#   something is missing. Root runs apt directly; other users go through sudo.
+#   redis-server, PostgreSQL 15, python3-venv, openssl, curl, and chromium with a font for the web
+#   app's browser tests. `apt-get update` runs only when something is missing. Root runs apt
+#   directly; other users go through sudo.
 # - A Python virtualenv owned by the project (.venv/, gitignored) with the pinned S3 test server
-#   (moto) from scripts/s3-test-server/requirements.txt; rebuilt only when the pins change.
+#   (moto) from scripts/s3-test-server/requirements.txt and the browser tests' Playwright and
+#   pytest from Tests/Browser/requirements.txt; rebuilt only when the pins change. Playwright
+#   drives Debian's /usr/bin/chromium: no browser is ever downloaded (no `playwright install`).
 # - Swift is not installed here: it must be on PATH (e.g. /opt/swift/usr/bin).
 #
 # Safe to run any number of times; quiet when there is nothing to do.
@@ -16,6 +19,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VIDD_VENV:-$ROOT/.venv}"
 REQUIREMENTS="$ROOT/scripts/s3-test-server/requirements.txt"
+BROWSER_REQUIREMENTS="$ROOT/Tests/Browser/requirements.txt"
 
 say() { printf '[install-deps] %s\n' "$*"; }
 die() { printf '[install-deps] error: %s\n' "$*" >&2; exit 1; }
@@ -33,6 +37,7 @@ packages=(
     libssl-dev zlib1g-dev pkg-config ffmpeg
     redis-server
     python3-venv openssl curl ca-certificates
+    chromium fonts-dejavu-core
 )
 
 # PostgreSQL 15 (the tests use its binaries under /usr/lib/postgresql/15/bin).
@@ -83,16 +88,17 @@ PYTHON=/usr/bin/python3
 [ -n "$PYTHON" ] || die "python3 not found"
 
 stamp="$VENV/.vidd-requirements"
-if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && cmp -s "$stamp" "$REQUIREMENTS" \
-    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask")))' \
+pins="$(cat "$REQUIREMENTS" "$BROWSER_REQUIREMENTS")"
+if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pins" ] \
+    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask", "playwright", "pytest")))' \
         >/dev/null 2>&1; then
     : # up to date
 else
-    say "building Python virtualenv $VENV with $(grep -E '^[a-z]' "$REQUIREMENTS" | tr '\n' ' ')"
+    say "building Python virtualenv $VENV with $(grep -hE '^[a-z]' "$REQUIREMENTS" "$BROWSER_REQUIREMENTS" | tr '\n' ' ')"
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV" || die "python3 -m venv failed (is python3-venv installed?)"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS" \
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS" -r "$BROWSER_REQUIREMENTS" \
         || die "pip install failed (network access to PyPI is needed once)"
-    cp "$REQUIREMENTS" "$stamp"
+    printf '%s' "$pins" > "$stamp"
     say "virtualenv ready: moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)')"
 fi

@@ -109,9 +109,12 @@ else
   # 4. The two transcoder tests that count this process's transcoder threads, alone.
   # 5. The service's worker and end-to-end tests: they transcode (in this process or in vidd
   #    daemons it starts) and kill workers mid-job, so they get the machine to themselves.
+  # 6. The web app's browser tests (Tests/Browser: pytest + Playwright driving Debian's chromium,
+  #    against vidd daemons that transcode), alone for the same reason.
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
   SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests'
+  BROWSER='BrowserTests'
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
   LOOP_HOG='dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout'
   run_pass() {  # run_pass TITLE ARGS...
@@ -125,13 +128,14 @@ else
   STATUS=0
   CLIENTS='ReactorTests|RESPTests|PGWireTests'
   run_pass "network and codec tests: reactor, RESP, PGWire" --filter "$CLIENTS" --skip "$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG"
-  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG"
+  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$BROWSER"
   run_pass "HTTP server tests" --filter HTTPServerTests --skip "$ALONE"
   run_pass "timing- and memory-sensitive tests, alone" --filter "$ALONE"
   run_pass "the test that blocks the event loop's thread, alone" --filter "$LOOP_HOG"
   run_pass "media tests" --filter TranscodeTests --skip "$MEDIA_ALONE"
   run_pass "thread-count tests and the 1000-connection echo, alone" --filter "$MEDIA_ALONE"
   run_pass "service: worker and end-to-end tests" --filter "$SERVICE"
+  run_pass "web app in Debian's chromium (Tests/Browser)" --filter "$BROWSER"
 fi
 set -e
 TEST_TIME="$(elapsed "$T_TEST")"

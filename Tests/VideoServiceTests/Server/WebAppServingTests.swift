@@ -107,6 +107,17 @@ import TestSupport
         #expect(WebApp.acceptsGzip(values) == gzip, "\(values)")
     }
 
+    @Test func theBucketsOriginIsWherePresignedURLsPoint() throws {
+        var configuration = Configuration()
+        configuration.storage = .s3
+        configuration.bucket = "videos"
+        configuration.s3 = .init(endpoint: "http://127.0.0.1:9000", region: "us-east-1", accessKey: "AKIDEXAMPLE", secretKey: "secret")
+        #expect(try S3Storage(configuration).playbackOrigin == "http://127.0.0.1:9000", "path style: the endpoint")
+        configuration.s3?.endpoint = "https://s3.eu-west-1.amazonaws.com"
+        configuration.s3?.region = "eu-west-1"
+        #expect(try S3Storage(configuration).playbackOrigin == "https://videos.s3.eu-west-1.amazonaws.com", "AWS: the bucket's own host")
+    }
+
     @Test func policyNamesTheBucketWhereMediaRedirects() {
         let plain = WebApp.policy(mediaOrigin: nil)
         #expect(plain.contains("media-src 'self';") && plain.contains("img-src 'self';"))

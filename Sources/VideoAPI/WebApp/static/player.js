@@ -160,6 +160,7 @@ export function createPlayer(video, { onMessage = () => {} } = {}) {
     seek.max = String(end || 0);
     seek.style.setProperty("--progress", `${end ? (Math.min(now, end) / end) * 100 : 0}%`);
     time.textContent = `${duration(now)} / ${duration(end)}`;
+    if (now > 0) element.classList.remove("is-start");
     const whole = Math.floor(now);
     if (whole !== lastSpoken) {
       lastSpoken = whole;

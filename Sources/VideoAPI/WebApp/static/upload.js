@@ -89,6 +89,7 @@ export function mountUpload(main) {
     submit.disabled = busy || waiting.length === 0;
     submit.lastChild.textContent = waiting.length > 1 ? `Upload ${waiting.length} files` : "Upload";
     submit.setAttribute("aria-busy", busy ? "true" : "false");
+    list.hidden = list.children.length === 0;
     dropzone.classList.toggle("is-compact", items.length > 0);
   }
 
@@ -206,10 +207,13 @@ export function mountUpload(main) {
         item.row.bar.value = 0;
         announce(`Upload of ${item.file.name} cancelled`);
       } else {
+        const reason = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
         const text = error.status === 401
-          ? `Upload failed: ${error.message} Enter the API token below and try again.`
-          : `Upload failed: ${error.message}`;
+          ? `Upload failed: ${reason} Enter the API token below and try again.`
+          : `Upload failed: ${reason}`;
         setState(item, "failed", text);
+        item.row.bar.value = 0;
+        item.row.detail.textContent = bytes(item.file.size);
         announce(text);
       }
       return false;

@@ -101,7 +101,7 @@ export async function mountWatch(main, match) {
     ].filter(([, value]) => value);
     sourceCard.replaceChildren(
       h("h2", { id: "source-heading" }, "Source"),
-      h("dl", { class: "facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
+      h("dl", { class: "facts" }, rows.map(([k, v]) => h("div", { class: "fact" }, h("dt", {}, k), h("dd", {}, v)))));
   }
 
   function renderRenditions() {
