@@ -73,7 +73,7 @@ def media(services):
         "landscape": FIXTURES / "landscape_720p.mp4",      # 1280×720, 2 s
         "corrupt": FIXTURES / "not_video.mp4",
         # Long enough (and big enough) to watch each rung's bar move while it is processed.
-        "long": make("landscape_1280x720_10s.mp4", "1280x720", 10),
+        "long": make("landscape_1280x720_16s.mp4", "1280x720", 16),
         # A phone video: portrait 720×1280, so the ladder is 720p, 480p, … by the short side.
         "portrait": make("portrait_720x1280_3s.mp4", "720x1280", 3),
         "six_seconds": make("landscape_640x360_6s.mp4", "640x360", 6),
@@ -120,6 +120,7 @@ def screenshots(page, name):
                 page.wait_for_timeout(150)
                 assert_no_sideways_scroll(page, f"{name} at {width} px ({scheme})")
                 if (width, height) in VIEWPORTS:
+                    page.evaluate("window.scrollTo(0, 0)")   # the sticky header stays on top of a full-page picture
                     page.screenshot(path=str(SHOTS / f"{name}-{width}x{height}-{scheme}.png"), full_page=True)
     finally:
         page.emulate_media(color_scheme="light")

@@ -63,9 +63,20 @@ def test_upload_through_the_page_then_live_progress_per_rendition(vidd, page, me
     expect(page.locator(".form-status")).to_contain_text("Uploaded")
     screenshots(page, "upload")
 
-    # Follow it on the watch page (client-side navigation: the page is never reloaded).
+    # The library's card moves with the global progress feed (client-side navigation from here
+    # on: the page is never reloaded).
     page.evaluate("window.sameDocument = true")
-    done.get_by_role("link", name=re.compile("Watch")).click()
+    page.get_by_role("link", name="vidd: library").click()
+    card = page.locator(f'.video-card[data-id="{video_id}"]')
+    expect(card).to_be_visible()
+    bar = card.locator(".card-progress")
+    page.wait_for_function("""id => { const bar = document.querySelector(`.video-card[data-id="${id}"] .card-progress`);
+        return bar && bar.hasAttribute('value') && bar.value > 0 && bar.value < 100; }""", arg=video_id, timeout=30_000)
+    first = float(bar.get_attribute("value"))
+    page.wait_for_function("""([id, v]) => { const bar = document.querySelector(`.video-card[data-id="${id}"] .card-progress`);
+        return !bar || bar.closest('[hidden]') || Number(bar.value) !== v; }""", arg=[video_id, first], timeout=30_000)
+    expect(bar).to_have_attribute("aria-label", "Progress of Live progress clip")
+    card.get_by_role("link").click()
     expect(page).to_have_url(f"{vidd.base}/watch/{video_id}")
     rungs = page.locator(".rungs .rung")
     expect(rungs.first).to_be_visible(timeout=30_000)
@@ -95,6 +106,7 @@ def test_upload_through_the_page_then_live_progress_per_rendition(vidd, page, me
     expect(page.locator(".processing")).to_have_count(0)
     expect(page.locator(".video-title")).to_have_text("Live progress clip")
     expect(page.locator(".video-meta")).not_to_contain_text("Processing")
+    expect(page.locator("#announcer")).to_have_text("Live progress clip: Ready")
     assert vidd.video(video_id)["status"] == "completed"
 
 
@@ -244,8 +256,12 @@ def test_a_temporary_failure_offers_retry_and_the_retry_works(vidd, page):
     assert vidd.video(video_id)["status"] == "completed"
 
 
-def test_title_edit_persists_after_reload(vidd, page, ready):
+def test_title_edit_persists_after_reload_and_copy_link(vidd, context, page, ready):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=vidd.base)
     page.goto(f"{vidd.base}/watch/{ready['id']}")
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.locator(".toast")).to_have_text("Link copied")
+    assert page.evaluate("navigator.clipboard.readText()") == f"{vidd.base}/watch/{ready['id']}"
     page.get_by_role("button", name="Edit title").click()
     field = page.get_by_role("textbox", name="Title")
     expect(field).to_be_focused()

@@ -163,7 +163,7 @@ function videoCard(video) {
       element.dataset.status = event.status;
       badge.className = `badge badge-${event.status}`;
       const inFlight = event.status === "queued" || event.status === "processing";
-      badge.textContent = event.status === "processing" && event.percent > 0 ? `${statusText(event.status)} ${percentText(event.percent)}` : statusText(event.status);
+      badge.textContent = statusText(event.status);
       progressRow.hidden = !inFlight;
       if (inFlight) {
         if (event.status === "queued") {
