@@ -80,6 +80,21 @@ def media(services):
     }
 
 
+@pytest.fixture(scope="session")
+def big_clip(services):
+    """A video of more than 16 MiB (1 s of noise, lossless: ~25 MB), the size from which the page
+    uploads through tus."""
+    path = TMP / "media" / "lossless_noise_960x540_1s.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=960x540:rate=30",
+                        "-vf", "noise=alls=40:allf=t", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p",
+                        str(path) + ".tmp.mp4"], check=True)
+        Path(str(path) + ".tmp.mp4").rename(path)
+    assert path.stat().st_size > 16 * 1024 * 1024, path.stat().st_size
+    return path
+
+
 class ConsoleWatch:
     def __init__(self, page):
         self.errors = []

@@ -375,3 +375,35 @@ def test_upload_errors_are_red_with_the_servers_message_and_the_token_field_work
     finally:
         context.close()
         server.stop()
+
+
+def test_large_files_resume_through_tus_when_the_server_offers_it(vidd, page, big_clip):
+    offered = vidd.request("OPTIONS", "/uploads")
+    if offered.headers.get("Tus-Resumable") != "1.0.0":
+        pytest.skip("this vidd has no tus endpoint (OPTIONS /uploads answers no Tus-Resumable): "
+                    "large files go through the multipart upload, which the tests above cover")
+    requests = []
+    state = {"cut": False}
+
+    def cut_the_second_patch(route, request):
+        requests.append(request.method)
+        if request.method == "PATCH" and requests.count("PATCH") == 2 and not state["cut"]:
+            state["cut"] = True
+            route.abort("connectionreset")   # the connection drops mid-upload
+            return
+        route.continue_()
+
+    page.route(re.compile(r"/uploads(/|$)"), cut_the_second_patch)
+    page.goto(vidd.base + "/upload")
+    page.set_input_files("#file-input", str(big_clip))
+    page.locator("#upload-button").click()
+    done = page.locator(".recent .upload-row[data-video-id]")
+    expect(done).to_have_count(1, timeout=120_000)
+    expect(done.locator(".upload-bar")).to_have_attribute("value", "100")
+    video = vidd.video(done.get_attribute("data-video-id"))
+    assert video is not None, "the finished upload is a video"
+    stored = vidd.storage / video["source_key"]
+    assert stored.stat().st_size == big_clip.stat().st_size and stored.read_bytes() == big_clip.read_bytes()
+    assert state["cut"] and "HEAD" in requests[requests.index("PATCH"):], f"resumed from HEAD's offset: {requests}"
+    # The dropped connection is the one console line.
+    page.console_watch.errors = [e for e in page.console_watch.errors if "ERR_" not in e]
