@@ -144,7 +144,7 @@ echo
 say "================================ summary ================================"
 # Swift Testing's and XCTest's own totals, as printed above.
 # (XCTest's "Executed 0 tests" lines are left out: the suite is written with Swift Testing.)
-grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 8 | sed 's/^/[test]   /' || true
+grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 20 | sed 's/^/[test]   /' || true
 SKIPPED="$(grep -c '\*\*\* SKIPPED' "$LOG" || true)"
 if [ "$SKIPPED" != 0 ]; then say "  $SKIPPED test(s) skipped for a missing service (see '*** SKIPPED' above)"; fi
 say "  build $BUILD_TIME, tests $TEST_TIME, total $(elapsed "$T0"); full output in .tmp/test-output.log"
