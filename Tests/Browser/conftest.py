@@ -40,7 +40,8 @@ def services():
 @pytest.fixture(scope="session")
 def browser(services):
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # No sandbox: CI runs as root. /dev/shm is small in many containers: use /tmp instead.
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield b
         b.close()
 
