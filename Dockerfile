@@ -15,6 +15,8 @@ WORKDIR /src
 # means source edits do not invalidate the apt layer above.
 COPY Package.swift ./
 COPY Sources ./Sources
+# The build-tool plugin that embeds the web app (Sources/VideoAPI/WebApp/static) into the binary.
+COPY Plugins ./Plugins
 COPY Tests ./Tests
 RUN swift build -c release --product vidd \
  && install -D "$(swift build -c release --show-bin-path)/vidd" /out/vidd

@@ -51,12 +51,20 @@ let package = Package(
         // (configuration, model, store, storage, queue), the API (HTTP handlers and the web app),
         // the worker (job runner, output uploader), and the daemon that composes them.
         .target(name: "VideoCore", dependencies: ["Reactor", "RESP", "PGWire", "S3Lite", "HTTPFetch"]),
-        .target(name: "VideoAPI", dependencies: ["VideoCore", "Reactor", "RESP", "HTTPServer", "HTTPClientCodec"]),
+        .target(
+            name: "VideoAPI", dependencies: ["VideoCore", "Reactor", "RESP", "HTTPServer", "HTTPClientCodec"],
+            exclude: ["WebApp/static"],  // the web app's files: embedded by the plugin, not compiled
+            plugins: ["EmbedWebApp"]),
         .target(name: "VideoWorker", dependencies: ["VideoCore", "Reactor", "RESP", "S3Lite", "HTTPFetch", "Transcode"]),
         .target(
             name: "VideoService",
             dependencies: ["VideoCore", "VideoAPI", "VideoWorker", "Reactor", "Transcode"]),
         .executableTarget(name: "vidd", dependencies: ["VideoService"]),
+
+        // Build time only: the web app's HTML/CSS/JS files become a Swift source of VideoAPI (bytes
+        // and gzip), so vidd stays one binary. A plugin is not a package dependency.
+        .executableTarget(name: "WebAppEmbedder"),
+        .plugin(name: "EmbedWebApp", capability: .buildTool(), dependencies: ["WebAppEmbedder"]),
 
         // Tests. TestSupport finds the real services started by scripts/test.sh.
         .target(name: "TestSupport", dependencies: ["Reactor"], path: "Tests/TestSupport"),
@@ -70,6 +78,7 @@ let package = Package(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "Reactor", "TestSupport"],
             exclude: ["Corpus"]),  // parser test vectors, read from disk by the corpus test
         .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "TestSupport"]),
+        .testTarget(name: "WebAppEmbedderTests", dependencies: ["WebAppEmbedder", "TestSupport"]),
         .testTarget(name: "VideoServiceTests", dependencies: ["VideoCore", "VideoAPI", "VideoWorker", "VideoService", "Reactor", "RESP", "PGWire", "S3Lite", "HTTPServer", "HTTPClientCodec", "HTTPFetch", "Transcode", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

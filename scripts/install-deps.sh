@@ -7,11 +7,14 @@
 #
 # - Debian packages: libav* headers (FFmpeg), OpenSSL headers, pkg-config, ffmpeg (fixtures),
 #   redis-server, PostgreSQL 15, python3-venv, openssl, curl, python3-yaml (the Kubernetes
-#   manifests test parses them with it). `apt-get update` runs only when
-#   something is missing. Root runs apt directly; other users go through sudo.
+#   manifests test parses them with it), and chromium with a font for the web app's browser tests.
+#   `apt-get update` runs only when something is missing. Root runs apt directly; other users go
+#   through sudo.
 # - A Python virtualenv owned by the project (.venv/, gitignored) with the pinned S3 test server
-#   (moto) from scripts/s3-test-server/requirements.txt and the pinned tus client the tus tests
-#   drive (tuspy) from scripts/tus-test-client/requirements.txt; rebuilt only when the pins change.
+#   (moto) from scripts/s3-test-server/requirements.txt, the pinned tus client the tus tests drive
+#   (tuspy) from scripts/tus-test-client/requirements.txt, and the browser tests' Playwright and
+#   pytest from Tests/Browser/requirements.txt; rebuilt only when the pins change. Playwright
+#   drives Debian's /usr/bin/chromium: no browser is ever downloaded (no `playwright install`).
 # - Swift is not installed here: it must be on PATH (e.g. /opt/swift/usr/bin).
 #
 # Safe to run any number of times; quiet when there is nothing to do.
@@ -26,7 +29,8 @@ esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VIDD_VENV:-$ROOT/.venv}"
-REQUIREMENT_FILES=("$ROOT/scripts/s3-test-server/requirements.txt" "$ROOT/scripts/tus-test-client/requirements.txt")
+REQUIREMENT_FILES=("$ROOT/scripts/s3-test-server/requirements.txt" "$ROOT/scripts/tus-test-client/requirements.txt"
+                   "$ROOT/Tests/Browser/requirements.txt")
 
 say() { printf '[install-deps] %s\n' "$*"; }
 die() { printf '[install-deps] error: %s\n' "$*" >&2; exit 1; }
@@ -44,8 +48,11 @@ packages=(
     libssl-dev zlib1g-dev pkg-config ffmpeg
     redis-server
     python3-venv openssl curl ca-certificates
-    python3-yaml
 )
+# For the tests only: the Kubernetes manifests test (PyYAML) and the browser tests.
+if [ "$RUNTIME_ONLY" = 0 ]; then
+    packages+=(python3-yaml chromium fonts-dejavu-core)
+fi
 
 # PostgreSQL 15 (the tests use its binaries under /usr/lib/postgresql/15/bin).
 if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
@@ -99,7 +106,7 @@ PYTHON=/usr/bin/python3
 stamp="$VENV/.vidd-requirements"
 wanted="$(cat "${REQUIREMENT_FILES[@]}")"
 if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
-    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask", "tusclient")))' \
+    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask", "tusclient", "playwright", "pytest")))' \
         >/dev/null 2>&1; then
     : # up to date
 else

@@ -114,10 +114,13 @@ else
   #    their standbys promoted (servers of the tests' own), the last two with a real vidd
   #    transcoding a batch; sentinels judge a primary down after 1 s of silence, so these run
   #    after the others instead of beside CPU-heavy passes.
+  # 7. The web app's browser tests (Tests/Browser: pytest + Playwright driving Debian's chromium,
+  #    against vidd daemons that transcode), alone for the same reason.
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
   SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests|WorkerHygieneTests|RunScriptTests'  # includes TusEndToEndTests (vidd + tuspy, 200 MiB)
   FAILOVER='FailoverTests|MultiHostTests'
+  BROWSER='BrowserTests'
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
   LOOP_HOG='dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout'
   run_pass() {  # run_pass TITLE ARGS...
@@ -130,8 +133,8 @@ else
   : > "$LOG"
   STATUS=0
   CLIENTS='ReactorTests|RESPTests|PGWireTests'
-  run_pass "network and codec tests: reactor, RESP, PGWire" --filter "$CLIENTS" --skip "$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER"
-  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER"
+  run_pass "network and codec tests: reactor, RESP, PGWire" --filter "$CLIENTS" --skip "$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER|$BROWSER"
+  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER|$BROWSER"
   run_pass "HTTP server tests" --filter HTTPServerTests --skip "$ALONE"
   run_pass "timing- and memory-sensitive tests, alone" --filter "$ALONE"
   run_pass "the test that blocks the event loop's thread, alone" --filter "$LOOP_HOG"
@@ -139,6 +142,7 @@ else
   run_pass "thread-count tests and the 1000-connection echo, alone" --filter "$MEDIA_ALONE"
   run_pass "service: worker and end-to-end tests" --filter "$SERVICE"
   run_pass "failovers: Sentinel, a promoted standby, and vidd through both" --filter "$FAILOVER"
+  run_pass "web app in Debian's chromium (Tests/Browser)" --filter "$BROWSER"
 fi
 set -e
 TEST_TIME="$(elapsed "$T_TEST")"
@@ -147,7 +151,7 @@ echo
 say "================================ summary ================================"
 # Swift Testing's and XCTest's own totals, as printed above.
 # (XCTest's "Executed 0 tests" lines are left out: the suite is written with Swift Testing.)
-grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 9 | sed 's/^/[test]   /' || true
+grep -E 'Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?' "$LOG" | tail -n 20 | sed 's/^/[test]   /' || true
 SKIPPED="$(grep -c '\*\*\* SKIPPED' "$LOG" || true)"
 if [ "$SKIPPED" != 0 ]; then say "  $SKIPPED test(s) skipped for a missing service (see '*** SKIPPED' above)"; fi
 say "  build $BUILD_TIME, tests $TEST_TIME, total $(elapsed "$T0"); full output in .tmp/test-output.log"

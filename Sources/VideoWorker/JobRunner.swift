@@ -76,7 +76,7 @@ final class RunningJob: Sendable {
 /// Returns the outcome; the worker acknowledges, fails or retries according to it.
 struct JobRunner: Sendable {
     enum StepError: Error, Sendable {
-        case badMedia(String)
+        case badMedia(FailureCode, String)
         case transient(String)
         case cancelled
     }
@@ -123,7 +123,7 @@ struct JobRunner: Sendable {
         switch result {
         case .success(let outcome): return outcome
         case .failure(.cancelled): return .cancelled
-        case .failure(.badMedia(let m)): return .failed(.badMedia(m))
+        case .failure(.badMedia(let code, let m)): return .failed(.badMedia(code, m))
         case .failure(.transient(let m)): return .failed(.transient(m))
         }
     }
@@ -164,7 +164,7 @@ struct JobRunner: Sendable {
         } catch {
             throw .transient("probe of \(sourceKey): \(error)")
         }
-        guard let video = info.video else { throw .badMedia("\(sourceKey): the file has no video stream") }
+        guard let video = info.video else { throw .badMedia(.noVideoStream, "\(sourceKey): the file has no video stream") }
         try await database("update source metadata", logger: job.logger) {
             try await store.updateSourceMetadata(id: id, SourceMetadata(
                 durationSeconds: info.duration, width: video.displayWidth, height: video.displayHeight,
@@ -180,7 +180,7 @@ struct JobRunner: Sendable {
                                    "duration": String(info.duration), "rungs": plan.rungs.map(\.name).joined(separator: ",")])
         let heightOfRung = Dictionary(plan.rungs.map { ($0.name, $0.height) }, uniquingKeysWith: { a, _ in a })
         job.progress.update { t, now in
-            t.planned(heights: plan.rungs.map(\.height), totalFrames: video.frameCount > 0 ? video.frameCount : nil,
+            t.planned(sizes: plan.rungs.map { ($0.width, $0.height) }, totalFrames: video.frameCount > 0 ? video.frameCount : nil,
                       sourceFrameRate: video.frameRate, now: now)
         }
 
@@ -280,9 +280,9 @@ struct JobRunner: Sendable {
                     progress.update { t, now in t.fetching(bytes: bytes, total: total, now: now) }
                 }
             }
-        } catch SourceIngest.Failure.permanent(let message, let rule) {
+        } catch SourceIngest.Failure.permanent(let code, let message, let rule) {
             if let rule { metrics.increment(ServiceMetrics.ingestRefused, labels: [("rule", rule)]) }
-            throw .badMedia(message)
+            throw .badMedia(code, message)
         } catch SourceIngest.Failure.transient(let message) {
             throw .transient(message)
         } catch {
@@ -375,9 +375,14 @@ struct JobRunner: Sendable {
     static func classify(_ error: TranscodeError, localPath: String, sourceKey: String) -> StepError {
         let message = error.description.replacing(localPath, with: sourceKey)
         switch error {
-        case .emptyFile, .notMedia, .truncated, .corrupt, .noVideoStream, .noMediaStreams, .unsupportedCodec,
-             .limitExceeded, .undecodable:
-            return .badMedia(message)
+        case .emptyFile: return .badMedia(.emptyFile, message)
+        case .notMedia: return .badMedia(.notMedia, message)
+        case .truncated: return .badMedia(.truncated, message)
+        case .corrupt: return .badMedia(.corrupt, message)
+        case .noVideoStream, .noMediaStreams: return .badMedia(.noVideoStream, message)
+        case .unsupportedCodec: return .badMedia(.unsupportedCodec, message)
+        case .limitExceeded: return .badMedia(.limitExceeded, message)
+        case .undecodable: return .badMedia(.undecodable, message)
         case .cancelled:
             return .cancelled
         case .fileNotFound, .libav, .output, .invalidOptions:

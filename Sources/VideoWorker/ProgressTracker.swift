@@ -45,7 +45,12 @@ public struct ProgressTracker: Sendable {
 
     /// After probing: the plan (rungs) and what the source holds.
     public mutating func planned(heights: [Int], totalFrames: Int64?, sourceFrameRate: Double?, now: Duration) -> ProgressEvent {
-        renditions = heights.sorted(by: >).map { .init(height: $0, state: .pending, percent: 0) }
+        planned(sizes: heights.map { (nil, $0) }, totalFrames: totalFrames, sourceFrameRate: sourceFrameRate, now: now)
+    }
+
+    /// The rungs' output sizes, so events carry each rung's width beside its height.
+    public mutating func planned(sizes: [(width: Int?, height: Int)], totalFrames: Int64?, sourceFrameRate: Double?, now: Duration) -> ProgressEvent {
+        renditions = sizes.sorted { $0.height > $1.height }.map { .init(height: $0.height, width: $0.width, state: .pending, percent: 0) }
         self.totalFrames = totalFrames
         self.sourceFrameRate = sourceFrameRate
         stage = .transcoding

@@ -11,7 +11,7 @@ struct SourceIngest: Sendable {
     /// How a failed download ends the job.
     enum Failure: Error, Sendable {
         /// Retrying cannot help (refused by the guard, 404, too large…): the video fails now.
-        case permanent(String, refusedRule: String?)
+        case permanent(FailureCode, String, refusedRule: String?)
         /// Network, server or storage trouble: retried by redelivery.
         case transient(String)
     }
@@ -39,7 +39,7 @@ struct SourceIngest: Sendable {
     func ingest(_ urlText: String, into storage: any Storage, key: String,
                 progress: @escaping @Sendable (_ bytes: Int64, _ total: Int64?) -> Void) async throws -> ObjectInfo {
         let url: HTTPURL
-        do { url = try dialer.policy.check(text: urlText) } catch { throw Failure.permanent("source_url \(error)", refusedRule: error.rule.rawValue) }
+        do { url = try dialer.policy.check(text: urlText) } catch { throw Failure.permanent(.sourceRefused, "source_url \(error)", refusedRule: error.rule.rawValue) }
         let response: HTTPFetchResponse
         do {
             response = try await fetcher.fetch(HTTPFetchRequest(url: url, maxRedirects: Self.maxRedirects), dialer: dialer)
@@ -52,7 +52,7 @@ struct SourceIngest: Sendable {
             let message = "source_url answered \(response.status) \(response.head.reason)\(where_): \(response.url)"
             // The server may recover from these; from anything else a retry gets the same answer.
             if [408, 425, 429].contains(response.status) || response.status >= 500 { throw Failure.transient(message) }
-            throw Failure.permanent(message, refusedRule: nil)
+            throw Failure.permanent(.sourceUnavailable, message, refusedRule: nil)
         }
         let total = response.contentLength
         progress(0, total)
@@ -69,8 +69,8 @@ struct SourceIngest: Sendable {
             throw Failure.transient("storing the source: \(error)")
         }
         if stored.size == 0 {
-            _ = try? await storage.delete(prefix: key)
-            throw Failure.permanent("source_url returned an empty body: \(response.url)", refusedRule: nil)
+            _ = try? await storage.delete(key: key)
+            throw Failure.permanent(.emptyFile, "source_url returned an empty body: \(response.url)", refusedRule: nil)
         }
         return stored
     }
@@ -78,11 +78,13 @@ struct SourceIngest: Sendable {
     static func classify(_ error: any Error) -> any Error {
         switch error {
         case let refusal as OutboundRefusal:
-            return Failure.permanent("source_url \(refusal)", refusedRule: refusal.rule.rawValue)
+            return Failure.permanent(.sourceRefused, "source_url \(refusal)", refusedRule: refusal.rule.rawValue)
         case let e as HTTPFetchError:
             switch e {
-            case .tooManyRedirects, .invalidRedirect, .redirectWithoutLocation, .bodyTooLarge, .tls:
-                return Failure.permanent("source_url: \(e)", refusedRule: nil)
+            case .bodyTooLarge:
+                return Failure.permanent(.limitExceeded, "source_url: \(e)", refusedRule: nil)
+            case .tooManyRedirects, .invalidRedirect, .redirectWithoutLocation, .tls:
+                return Failure.permanent(.sourceUnavailable, "source_url: \(e)", refusedRule: nil)
             case .noAddresses, .connectFailed, .stalled, .deadlineExceeded, .malformedResponse, .connectionLost:
                 return Failure.transient("source_url: \(e)")
             }

@@ -267,10 +267,10 @@ public final class Worker: Sendable {
             let jobLogger = messages[entryID].map { context.logger.with("video_id", $0.videoID) } ?? logger
             messages[entryID] = nil
             group.addTask(executorPreference: EventLoop.shared) { [self] in await acknowledge(entryID, logger: jobLogger) }
-        case .failPermanently(let delivery, let message):
+        case .failPermanently(let delivery, let code, let message):
             messages[delivery.entryID] = nil
             let job = shared.withLock { $0.jobs[delivery.entryID] }
-            group.addTask(executorPreference: EventLoop.shared) { [self] in await failPermanently(delivery, message: message, job: job) }
+            group.addTask(executorPreference: EventLoop.shared) { [self] in await failPermanently(delivery, code: code, message: message, job: job) }
         case .deadLetter(let delivery, let reason):
             guard let message = messages.removeValue(forKey: delivery.entryID) else { return false }
             let job = shared.withLock { $0.jobs[delivery.entryID] }
@@ -317,7 +317,7 @@ public final class Worker: Sendable {
             job.logger.info("job done", ["seconds": String((seconds * 1000).rounded() / 1000)])
         case .alreadyFinished:
             break
-        case .failed(.badMedia(let m)):
+        case .failed(.badMedia(_, let m)):
             context.metrics.increment(ServiceMetrics.jobsFailed, labels: [("reason", "bad_media")])
             job.logger.error("the source cannot be used: the video fails without retry", ["error": m])
         case .failed(.transient(let m)):
@@ -483,11 +483,11 @@ public final class Worker: Sendable {
     }
 
     /// Bad media: the video is `failed` with the message (no retry), then the entry is acknowledged.
-    private func failPermanently(_ delivery: Delivery, message: String, job: RunningJob?) async {
+    private func failPermanently(_ delivery: Delivery, code: FailureCode, message: String, job: RunningJob?) async {
         let jobLogger = job?.logger ?? context.logger.with("video_id", delivery.videoID)
         defer { forget(delivery.entryID) }
         do {
-            _ = try await context.store.markFailed(id: delivery.videoID, message: message)
+            _ = try await context.store.markFailed(id: delivery.videoID, message: message, code: code)
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "cannot record the failure: left pending",
                           fields: [("error", "\(error)")])
@@ -505,7 +505,8 @@ public final class Worker: Sendable {
         do {
             try await send(commands.deadLetter(message, entryID: delivery.entryID, deliveries: delivery.deliveryCount,
                                                    reason: reason, at: Timestamp.now()))
-            _ = try await context.store.markFailed(id: delivery.videoID, message: reason)
+            // Only temporary failures reach the last attempt: a retry later may well succeed.
+            _ = try await context.store.markFailed(id: delivery.videoID, message: reason, code: .temporary)
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "dead-lettering failed: left pending",
                           fields: [("error", "\(error)")])

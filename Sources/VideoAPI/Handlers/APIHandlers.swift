@@ -17,6 +17,7 @@ final class APIHandlers: Sendable {
     /// tus uploads (`/uploads`): their engine over this process's storage and PostgreSQL pool.
     let uploads: ResumableUploads
     let rateLimiter: RateLimiter
+    let webApp: WebApp
 
     init(context: ServiceContext, version: String, options: APIService.Options) {
         self.context = context
@@ -32,6 +33,7 @@ final class APIHandlers: Sendable {
             settings: .init(maxSize: c.tusMaxSize, expiry: c.tusExpiry, partSize: c.tusPartSize), logger: context.logger)
         self.rateLimiter = RateLimiter(redis: context.redis, configuration: context.configuration,
                                        metrics: context.metrics, logger: context.logger)
+        self.webApp = WebApp(mediaOrigin: (context.storage as? S3Storage)?.playbackOrigin)
     }
 
     var store: VideoStore<PGPool> { context.store }
@@ -43,6 +45,7 @@ final class APIHandlers: Sendable {
         case .submitJob: try await submitJob(request)
         case .listVideos: try await listVideos(request)
         case .getVideo: try await getVideo(id: parameters["id"] ?? "")
+        case .updateVideo: try await updateVideo(request, id: parameters["id"] ?? "")
         case .deleteVideo: try await deleteVideo(id: parameters["id"] ?? "")
         case .retryVideo: try await retryVideo(id: parameters["id"] ?? "")
         case .progressOne: try await progress(request, videoID: parameters["id"] ?? "")

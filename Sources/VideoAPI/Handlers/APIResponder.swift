@@ -6,7 +6,7 @@ import HTTPServer
 /// into `{"error":{"code","message"}}`, and counts requests and durations by route.
 struct APIResponder: HTTPResponder {
     let handlers: APIHandlers
-    /// What this listener serves: every route and the web page, or only the operations routes
+    /// What this listener serves: every route and the web app, or only the operations routes
     /// (`HealthService`, a worker's health port).
     var routes: [APIRoute] = APIRoutes.all
     var servesWebPage = true
@@ -37,9 +37,9 @@ struct APIResponder: HTTPResponder {
         // Sent on every answer of a limited route, errors included (the draft allows any status).
         var limitFields: RateLimitFields?
         do {
-            if servesWebPage && path == "/" && (request.method == .get || request.method == .head) {
-                routeLabel = "/"
-                response = WebPage.response
+            if servesWebPage, request.method == .get || request.method == .head, let file = handlers.webApp.file(forPath: path) {
+                routeLabel = "webapp"
+                response = handlers.webApp.respond(to: request, file: file)
             } else {
                 switch APIRoutes.match(method: method, path: path, routes: routes) {
                 case .found(let route, let parameters):

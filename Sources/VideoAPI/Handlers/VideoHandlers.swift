@@ -1,7 +1,7 @@
 import VideoCore
 import HTTPServer
 
-/// `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, `POST /videos/{id}/retry`.
+/// `GET /videos`, `GET /videos/{id}`, `PATCH /videos/{id}`, `DELETE /videos/{id}`, `POST /videos/{id}/retry`.
 extension APIHandlers {
     func listVideos(_ request: HTTPRequest) async throws -> HTTPResponse {
         let page = try PageRequest(query: String(request.head.query ?? ""))
@@ -40,6 +40,21 @@ extension APIHandlers {
             why = "Redis did not answer within \(RedisCommands.milliseconds(budget)) ms"
         }
         return (nil, why)
+    }
+
+    /// `{"title": "…"}` (the only field a client may change): 404 for an unknown video, then the
+    /// body's checks (`TitleUpdate`); answers the video as `GET` does.
+    func updateVideo(_ request: HTTPRequest, id: String) async throws -> HTTPResponse {
+        let existing = try await existingVideo(id)
+        if let type = request.headers["Content-Type"], !TitleUpdate.acceptsContentType(type) {
+            throw APIError(.unsupportedMediaType, "PATCH /videos/{id} takes application/json (or application/merge-patch+json)")
+        }
+        let update = try TitleUpdate(json: try await request.body.collect(upTo: TitleUpdate.maximumBodyBytes))
+        guard let video = try await store.updateTitle(id: existing.id, title: update.title) else {
+            throw APIError(.notFound, "no video with id \(existing.id)")  // deleted meanwhile
+        }
+        context.logger.with("video_id", video.id).info("title changed")
+        return try await getVideo(id: video.id)
     }
 
     /// Outputs first, so a failure there leaves the video (and the way to retry the delete)

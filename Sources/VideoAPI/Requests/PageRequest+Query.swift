@@ -21,6 +21,12 @@ extension PageRequest {
                     throw APIError(.badRequest, "status must be one of \(VideoStatus.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 status = s
+            case "q":
+                let text = value.trimmingBlanks()
+                guard text.count <= Self.maximumSearchLength else {
+                    throw APIError(.badRequest, "q is longer than \(Self.maximumSearchLength) characters")
+                }
+                search = text.isEmpty ? nil : text
             default:
                 continue
             }

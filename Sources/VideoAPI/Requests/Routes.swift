@@ -4,7 +4,7 @@ import VideoCore
 /// so the document cannot drift from what is served.
 public struct APIRoute: Sendable, Equatable, Hashable {
     public enum Handler: String, Sendable, CaseIterable {
-        case submitJob, listVideos, getVideo, deleteVideo, retryVideo, progressOne, progressAll
+        case submitJob, listVideos, getVideo, updateVideo, deleteVideo, retryVideo, progressOne, progressAll
         case healthz, readyz, metrics, openAPI, media
         case tusOptions, tusCreate, tusHead, tusAppend, tusTerminate
     }
@@ -37,6 +37,7 @@ public enum APIRoutes {
         APIRoute(method: "POST", path: "/jobs", handler: .submitJob, summary: "Submit a video: JSON for a stored object or a source_url to fetch, a raw upload, or multipart/form-data with a file field", mutating: true, successStatus: 202, contentType: "application/json"),
         APIRoute(method: "GET", path: "/videos", handler: .listVideos, summary: "List videos, newest first", mutating: false, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "GET", path: "/videos/{id}", handler: .getVideo, summary: "A video with its renditions, playable URLs and latest progress", mutating: false, successStatus: 200, contentType: "application/json"),
+        APIRoute(method: "PATCH", path: "/videos/{id}", handler: .updateVideo, summary: "Change a video's title", mutating: true, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "DELETE", path: "/videos/{id}", handler: .deleteVideo, summary: "Delete a video, its rows and its objects", mutating: true, successStatus: 204, contentType: "application/json"),
         APIRoute(method: "POST", path: "/videos/{id}/retry", handler: .retryVideo, summary: "Queue a failed video again", mutating: true, successStatus: 202, contentType: "application/json"),
         APIRoute(method: "GET", path: "/progress/{id}", handler: .progressOne, summary: "Server-sent events: the current snapshot, then every update until completed or failed", mutating: false, successStatus: 200, contentType: "text/event-stream"),

@@ -37,6 +37,8 @@ public enum OpenAPIDocument {
                 query("limit", ["type": "integer", "minimum": 1, "maximum": .integer(PageRequest.maximumLimit), "default": .integer(PageRequest.defaultLimit)]),
                 query("offset", ["type": "integer", "minimum": 0, "default": 0]),
                 query("status", ["type": "string", "enum": .array(VideoStatus.allCases.map { .string($0.rawValue) })]),
+                query("q", ["type": "string", "maxLength": .integer(PageRequest.maximumSearchLength)],
+                      "Text the title (or, without one, the file name) contains, case-insensitively; % and _ match themselves"),
             ]
         case .submitJob:
             parameters += [query("name", ["type": "string"], "File name of a raw upload"), query("title", ["type": "string"])]
@@ -46,6 +48,11 @@ public enum OpenAPIDocument {
                 "video/*": ["schema": ["type": "string", "format": "binary"]],
                 "multipart/form-data": ["schema": ["type": "object", "required": ["file"],
                                                    "properties": ["file": ["type": "string", "format": "binary"], "title": ["type": "string"]]]],
+            ]]))
+        case .updateVideo:
+            op.append(("requestBody", ["required": true, "content": [
+                "application/json": ["schema": ref("VideoUpdate")],
+                "application/merge-patch+json": ["schema": ref("VideoUpdate")],
             ]]))
         case .media:
             parameters.append(["name": "Range", "in": "header", "required": false, "schema": ["type": "string"]])
@@ -64,7 +71,7 @@ public enum OpenAPIDocument {
     static func responses(_ route: APIRoute) -> JSONValue {
         let success: JSONValue
         switch route.handler {
-        case .submitJob, .retryVideo: success = json(ref("Video"))
+        case .submitJob, .retryVideo, .updateVideo: success = json(ref("Video"))
         case .getVideo:
             success = ["description": "OK", "content": ["application/json": ["schema": ref("Video")]],
                        "headers": ["X-Progress-Unavailable": [
@@ -96,6 +103,7 @@ public enum OpenAPIDocument {
         // 408: an upload that stalls longer than VIDD_BODY_TIMEOUT_SECONDS; 413: over VIDD_MAX_UPLOAD_BYTES.
         if route.handler == .submitJob { errors += [408, 413, 415, 422] }
         if route.handler == .retryVideo { errors.append(409) }
+        if route.handler == .updateVideo { errors += [415, 422] }
         if route.handler == .media { errors.append(416) }
         // 503: a backend unreachable or restarting (readiness; PostgreSQL for every route that
         // reads or writes rows; an enqueue that failed after the row was recorded — it is queued
@@ -172,7 +180,16 @@ public enum OpenAPIDocument {
                 "video_id": ["type": "string", "format": "uuid", "description": "Seed form; re-submitting is idempotent"],
                 "s3_path": ["type": "string", "description": "Seed form of source_key"],
                 "original_name": ["type": "string"]]],
+            "VideoUpdate": ["type": "object", "required": ["title"], "additionalProperties": false, "properties": [
+                "title": ["type": "string", "minLength": 1, "maxLength": .integer(TitleUpdate.maximumLength),
+                          "description": "Trimmed; no control characters"]]],
+            "Failure": ["type": "object", "required": ["code", "message", "detail", "retryable"], "properties": [
+                "code": ["type": ["string", "null"], "enum": .array(FailureCode.allCases.map { .string($0.rawValue) } + [.null])],
+                "message": ["type": "string", "description": "What went wrong, in words for people"],
+                "detail": ["type": ["string", "null"], "description": "The technical text (error_message)"],
+                "retryable": ["type": "boolean", "description": "false when the file itself is the problem: a retry fails the same way"]]],
             "Rendition": ["type": "object", "properties": [
+                "label": ["type": "string", "description": "The rung by its short side, e.g. 720p (also for portrait video)"],
                 "height": ["type": "integer"], "width": ["type": "integer"], "bitrate": ["type": "integer"],
                 "size_bytes": ["type": "integer"], "codec": ["type": "string"], "url": ["type": "string"], "hls_url": nullableString]],
             "Video": ["type": "object", "required": ["id", "status", "created_at"], "properties": [
@@ -182,6 +199,7 @@ public enum OpenAPIDocument {
                 "created_at": ["type": "string", "format": "date-time"], "started_at": nullableString, "completed_at": nullableString,
                 "renditions": ["type": "array", "items": ref("Rendition")],
                 "hls_master_url": nullableString, "poster_url": nullableString, "storyboard_url": nullableString,
+                "failure": ["oneOf": [ref("Failure"), ["type": "null"]]],
                 "progress": ["oneOf": [ref("ProgressEvent"), ["type": "null"]]]]],
             "VideoList": ["type": "object", "required": ["videos", "total", "limit", "offset"], "properties": [
                 "videos": ["type": "array", "items": ref("Video")], "total": ["type": "integer"],
@@ -193,7 +211,7 @@ public enum OpenAPIDocument {
                 "stage": ["type": ["string", "null"], "enum": .array(ProgressEvent.Stage.allCases.map { .string($0.rawValue) } + [.null])],
                 "percent": ["type": "number"], "processed_frames": nullableInteger, "total_frames": nullableInteger,
                 "renditions": ["type": "array", "items": ["type": "object", "properties": [
-                    "height": ["type": "integer"],
+                    "height": ["type": "integer"], "width": ["type": "integer"],
                     "state": ["type": "string", "enum": .array(ProgressEvent.RenditionState.allCases.map { .string($0.rawValue) })],
                     "percent": ["type": "number"]]]],
                 "fps": nullableNumber, "speed": nullableNumber, "eta_seconds": nullableNumber, "error": nullableString,

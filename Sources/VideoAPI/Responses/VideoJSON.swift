@@ -43,13 +43,31 @@ public enum VideoJSON {
         members.append(("hls_master_url", output(ObjectKeys.hlsMaster(videoID: v.id))))
         members.append(("poster_url", output(ObjectKeys.poster(videoID: v.id))))
         members.append(("storyboard_url", output(ObjectKeys.storyboardVTT(videoID: v.id))))
+        members.append(("failure", failure(v)))
         members.append(("progress", progress.map { JSONValue.raw($0.jsonString()) } ?? .null))
         return .object(members)
     }
 
+    /// For a failed video: what went wrong in words for people (`message`), the technical text
+    /// (`detail`, the same as `error_message`), and whether a retry can help (`retryable`: false
+    /// when the file itself is the problem). null otherwise.
+    static func failure(_ v: Video) -> JSONValue {
+        guard v.status == .failed else { return .null }
+        return .object([
+            ("code", string(v.failureCode?.rawValue)),
+            ("message", .string(v.failureCode?.message ?? FailureCode.unknownMessage)),
+            ("detail", string(v.errorMessage)),
+            ("retryable", .bool(v.failureCode?.isRetryable ?? true)),
+        ])
+    }
+
+    /// A rung's name: its short side (a portrait 720×1280 rendition is "720p", like a landscape 1280×720).
+    static func label(width: Int, height: Int) -> String { "\(min(width, height))p" }
+
     static func rendition(_ videoID: String, _ r: Rendition) -> JSONValue {
         let hls: String? = r.hlsPlaylistKey.flatMap { mediaURL(videoID: videoID, key: $0) }
         return .object([
+            ("label", .string(label(width: r.width, height: r.height))),
             ("height", .integer(r.height)), ("width", .integer(r.width)), ("bitrate", .integer(r.bitrate)),
             ("size_bytes", .integer(Int(r.sizeBytes))), ("codec", .string(r.codec)),
             ("url", string(mediaURL(videoID: videoID, key: r.mp4Key))),

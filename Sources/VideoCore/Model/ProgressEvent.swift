@@ -16,10 +16,14 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
 
     public struct RenditionProgress: Sendable, Equatable, Codable {
         public var height: Int
+        /// With `height`, what a page labels the rung by (its short side: a portrait 720×1280
+        /// rung is "720p"). Absent in events of versions that did not send it.
+        public var width: Int?
         public var state: RenditionState
         public var percent: Double
-        public init(height: Int, state: RenditionState, percent: Double) {
+        public init(height: Int, width: Int? = nil, state: RenditionState, percent: Double) {
             self.height = height
+            self.width = width
             self.state = state
             self.percent = percent
         }

@@ -49,10 +49,13 @@ public struct Video: Sendable, Equatable {
     public var createdAt: String
     public var startedAt: String?
     public var completedAt: String?
+    /// Set with `failed`: whether the file or the service was at fault (nil for older failures).
+    public var failureCode: FailureCode?
 
     public init(id: String, title: String? = nil, status: VideoStatus = .queued, errorMessage: String? = nil,
                 sourceKey: String, originalName: String? = nil, source: SourceMetadata = SourceMetadata(),
-                attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil) {
+                attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
+                failureCode: FailureCode? = nil) {
         self.id = id
         self.title = title
         self.status = status
@@ -64,6 +67,7 @@ public struct Video: Sendable, Equatable {
         self.createdAt = createdAt
         self.startedAt = startedAt
         self.completedAt = completedAt
+        self.failureCode = failureCode
     }
 }
 

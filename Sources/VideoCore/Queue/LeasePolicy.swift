@@ -36,7 +36,7 @@ public struct LeasePolicy: Sendable, Equatable {
 public enum JobFailure: Sendable, Equatable {
     /// The source cannot be processed (not media, corrupt, no video stream) or fetched (a
     /// source_url refused by the SSRF guard, answered 404, larger than the limit): fail now, no retry.
-    case badMedia(String)
+    case badMedia(FailureCode, String)
     /// Anything else (network, storage, database, crash of the transcoder): retried by redelivery.
     case transient(String)
 }

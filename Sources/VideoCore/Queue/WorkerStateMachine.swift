@@ -16,8 +16,8 @@ public struct WorkerStateMachine: Sendable {
         /// Give up: XADD to the dead-letter stream (entry fields + reason), mark the video failed
         /// with `reason`, then XACK.
         case deadLetter(Delivery, reason: String)
-        /// Bad media: mark the video failed with `message`, then XACK (no retry).
-        case failPermanently(Delivery, message: String)
+        /// Bad media: mark the video failed with `code` and `message`, then XACK (no retry).
+        case failPermanently(Delivery, code: FailureCode, message: String)
         /// XACK (the database already records the outcome).
         case acknowledge(entryID: String)
         /// Do nothing with the entry: it stays pending, and after `lease` of idleness any worker's
@@ -164,8 +164,8 @@ public struct WorkerStateMachine: Sendable {
         switch outcome {
         case .completed, .alreadyFinished:
             actions = [.acknowledge(entryID: entryID)]
-        case .failed(.badMedia(let message)):
-            actions = [.failPermanently(job.delivery, message: message)]
+        case .failed(.badMedia(let code, let message)):
+            actions = [.failPermanently(job.delivery, code: code, message: message)]
         case .failed(.transient(let message)):
             if job.delivery.deliveryCount >= policy.maxAttempts {
                 actions = [.deadLetter(job.delivery, reason: "attempt \(job.delivery.deliveryCount) of \(policy.maxAttempts) failed: \(message)")]

@@ -7,7 +7,7 @@ public struct Migration: Sendable, Equatable {
 
 /// The schema, in order. `MigrationRunner` applies those not yet in `schema_migrations`.
 public enum Migrations {
-    public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox, resumableUploads, sourceURL]
+    public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox, nameSearchIndex, failureCode, resumableUploads, sourceURL]
 
     static let initial = Migration(version: 1, name: "001_init", sql: """
         CREATE TABLE videos (
@@ -55,6 +55,27 @@ public enum Migrations {
     /// `source_key` when that object is not there yet, so a retry re-fetches only if needed).
     static let sourceURL = Migration(version: 40, name: "040_source_url", sql: """
         ALTER TABLE videos ADD COLUMN source_url text;
+        """)
+
+    /// `GET /videos?q=`: a trigram index on the shown name, which serves `ILIKE '%text%'`.
+    /// pg_trgm is a trusted extension (PostgreSQL ≥ 13: the database owner may create it). It
+    /// goes into `public` (created once per database; a schema-scoped copy would vanish with the
+    /// schema), and the index names its operator class in whichever schema holds the extension.
+    static let nameSearchIndex = Migration(version: 20, name: "020_name_search_index", sql: """
+        CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+        DO $$
+        DECLARE trgm_schema text;
+        BEGIN
+            SELECT n.nspname INTO trgm_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+            WHERE e.extname = 'pg_trgm';
+            EXECUTE format('CREATE INDEX videos_name_trgm_idx ON videos USING gin ((%s) %I.gin_trgm_ops)',
+                           \(SQL.literal(SQL.searchedName)), trgm_schema);
+        END $$
+        """)
+
+    /// Why a video failed (`FailureCode`): whether a retry can help, and the words for people.
+    static let failureCode = Migration(version: 21, name: "021_failure_code", sql: """
+        ALTER TABLE videos ADD COLUMN failure_code text
         """)
 }
 

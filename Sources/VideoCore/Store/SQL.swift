@@ -11,7 +11,7 @@ public enum SQL {
         id::text, title, status, error_message, source_key, original_name, \
         source_duration_seconds::text, source_width::text, source_height::text, source_frame_rate::text, \
         source_video_codec, source_audio_codec, source_size_bytes::text, source_rotation::text, attempts::text, \
-        \(rfc3339("created_at")), \(rfc3339("started_at")), \(rfc3339("completed_at"))
+        \(rfc3339("created_at")), \(rfc3339("started_at")), \(rfc3339("completed_at")), failure_code
         """
 
     /// The columns `Rendition(row:)` reads, in its order.
@@ -30,7 +30,7 @@ public enum SQL {
     /// finished (completed or failed) or gone, so the worker acknowledges without working.
     public static let markProcessing = """
         UPDATE videos SET status = 'processing', started_at = now(), completed_at = NULL,
-            error_message = NULL, attempts = attempts + 1, updated_at = now()
+            error_message = NULL, failure_code = NULL, attempts = attempts + 1, updated_at = now()
         WHERE id = $1::uuid AND status IN ('queued', 'processing')
         RETURNING attempts::text
         """
@@ -45,21 +45,21 @@ public enum SQL {
 
     /// $1 id. Only from `processing`: a late duplicate cannot complete a failed or deleted video.
     public static let markCompleted = """
-        UPDATE videos SET status = 'completed', completed_at = now(), error_message = NULL, updated_at = now()
+        UPDATE videos SET status = 'completed', completed_at = now(), error_message = NULL, failure_code = NULL, updated_at = now()
         WHERE id = $1::uuid AND status = 'processing'
         RETURNING id::text
         """
 
-    /// $1 id, $2 error message. Never overrides `completed`.
+    /// $1 id, $2 error message, $3 failure code (`FailureCode`) or NULL. Never overrides `completed`.
     public static let markFailed = """
-        UPDATE videos SET status = 'failed', error_message = $2, completed_at = now(), updated_at = now()
+        UPDATE videos SET status = 'failed', error_message = $2, failure_code = $3, completed_at = now(), updated_at = now()
         WHERE id = $1::uuid AND status <> 'completed'
         RETURNING id::text
         """
 
     /// $1 id. `POST /videos/{id}/retry`: only a failed video goes back to the queue.
     public static let requeueFailed = """
-        UPDATE videos SET status = 'queued', error_message = NULL, started_at = NULL, completed_at = NULL,
+        UPDATE videos SET status = 'queued', error_message = NULL, failure_code = NULL, started_at = NULL, completed_at = NULL,
             attempts = 0, enqueued_at = NULL, updated_at = now()
         WHERE id = $1::uuid AND status = 'failed'
         RETURNING \(videoColumns)
@@ -75,17 +75,29 @@ public enum SQL {
             hls_playlist_key = EXCLUDED.hls_playlist_key, updated_at = now()
         """
 
-    /// $1 status or NULL for all, $2 limit, $3 offset. Newest first; ties broken by id for stable pages.
+    /// $1 status or NULL for all, $2 limit, $3 offset, $4 ILIKE pattern on the shown name (title,
+    /// else the file name) or NULL. Newest first; ties broken by id for stable pages.
     /// The sort keys are qualified: a bare `id` would mean the output column `id::text`, which
-    /// no index has, so every row would be formatted and sorted before the LIMIT.
+    /// no index has, so every row would be formatted and sorted before the LIMIT. The pattern's
+    /// expression is the one `videos_name_trgm_idx` indexes (migration 20), so a search uses it.
     public static let listVideos = """
         SELECT \(videoColumns) FROM videos
-        WHERE ($1::text IS NULL OR status = $1::text)
+        WHERE ($1::text IS NULL OR status = $1::text) AND ($4::text IS NULL OR \(searchedName) ILIKE $4::text)
         ORDER BY videos.created_at DESC, videos.id DESC LIMIT $2::integer OFFSET $3::integer
         """
 
-    /// $1 status or NULL. The `total` of a listing.
-    public static let countVideos = "SELECT count(*)::text FROM videos WHERE ($1::text IS NULL OR status = $1::text)"
+    /// $1 status or NULL, $2 ILIKE pattern or NULL. The `total` of a listing.
+    public static let countVideos = """
+        SELECT count(*)::text FROM videos WHERE ($1::text IS NULL OR status = $1::text) AND ($2::text IS NULL OR \(searchedName) ILIKE $2::text)
+        """
+
+    /// What a search matches: the name a listing shows.
+    static let searchedName = "coalesce(title, original_name, '')"
+
+    /// $1 id, $2 title. `PATCH /videos/{id}`.
+    public static let updateTitle = """
+        UPDATE videos SET title = $2, updated_at = now() WHERE id = $1::uuid RETURNING \(videoColumns)
+        """
 
     /// $1 id. The URL a source is to be fetched from (NULL for uploads and stored objects).
     public static let sourceURL = "SELECT source_url FROM videos WHERE id = $1::uuid"
@@ -136,9 +148,11 @@ extension Video {
             durationSeconds: try number(6, Double.self), width: try number(7, Int.self), height: try number(8, Int.self),
             frameRate: try number(9, Double.self), videoCodec: optional(10), audioCodec: optional(11),
             sizeBytes: try number(12, Int64.self), rotation: try number(13, Int.self))
+        // An unknown code (written by a newer version) reads as no code: the message stays generic.
         self.init(id: try text(0), title: optional(1), status: status, errorMessage: optional(3), sourceKey: try text(4),
                   originalName: optional(5), source: source, attempts: try number(14, Int.self) ?? 0,
-                  createdAt: try text(15), startedAt: optional(16), completedAt: optional(17))
+                  createdAt: try text(15), startedAt: optional(16), completedAt: optional(17),
+                  failureCode: optional(18).flatMap(FailureCode.init(rawValue:)))
     }
 }
 

@@ -59,8 +59,8 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
         try await !db.query(SQL.markCompleted, [id]).isEmpty
     }
 
-    public func markFailed(id: String, message: String) async throws -> Bool {
-        try await !db.query(SQL.markFailed, [id, message]).isEmpty
+    public func markFailed(id: String, message: String, code: FailureCode? = nil) async throws -> Bool {
+        try await !db.query(SQL.markFailed, [id, message, code?.rawValue]).isEmpty
     }
 
     public func requeueFailed(id: String) async throws -> Video? {
@@ -75,10 +75,16 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
 
     public func listVideos(_ page: PageRequest) async throws -> (videos: [Video], total: Int) {
         let status = page.status?.rawValue
-        let rows = try await db.query(SQL.listVideos, [status, String(page.limit), String(page.offset)])
-        let count = try await db.query(SQL.countVideos, [status])
+        let pattern = page.search.map(PageRequest.containsPattern)
+        let rows = try await db.query(SQL.listVideos, [status, String(page.limit), String(page.offset), pattern])
+        let count = try await db.query(SQL.countVideos, [status, pattern])
         let total = count.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
         return (try rows.map { row throws(RowDecodingError) in try Video(row: row) }, total)
+    }
+
+    /// The renamed video, or nil when there is no such video.
+    public func updateTitle(id: String, title: String) async throws -> Video? {
+        try await db.query(SQL.updateTitle, [id, title]).first.map { row throws(RowDecodingError) in try Video(row: row) }
     }
 
     public func video(id: String) async throws -> Video? {

@@ -11,13 +11,13 @@ import Testing
     @Test func everyRouteOfTheIssueIsInTheTable() {
         let table = Set(APIRoutes.all.map { "\($0.method) \($0.path)" })
         #expect(table == [
-            "POST /jobs", "GET /videos", "GET /videos/{id}", "DELETE /videos/{id}", "POST /videos/{id}/retry",
+            "POST /jobs", "GET /videos", "GET /videos/{id}", "PATCH /videos/{id}", "DELETE /videos/{id}", "POST /videos/{id}/retry",
             "GET /progress/{id}", "GET /progress", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
             "GET /media/{id}/{path}",
             "OPTIONS /uploads", "POST /uploads", "HEAD /uploads/{id}", "PATCH /uploads/{id}", "DELETE /uploads/{id}", "OPTIONS /uploads/{id}",
         ])
         #expect(APIRoutes.all.filter(\.mutating).map { "\($0.method) \($0.path)" }
-                == ["POST /jobs", "DELETE /videos/{id}", "POST /videos/{id}/retry", "POST /uploads", "PATCH /uploads/{id}", "DELETE /uploads/{id}"])
+                == ["POST /jobs", "PATCH /videos/{id}", "DELETE /videos/{id}", "POST /videos/{id}/retry", "POST /uploads", "PATCH /uploads/{id}", "DELETE /uploads/{id}"])
         #expect(Set(APIRoutes.all.map(\.handler)) == Set(APIRoute.Handler.allCases), "one handler per route")
     }
 
@@ -29,6 +29,7 @@ import Testing
         #expect(handler("GET", "/videos") == .listVideos)
         #expect(handler("GET", "/videos/\(Self.id)") == .getVideo)
         #expect(handler("DELETE", "/videos/\(Self.id)") == .deleteVideo)
+        #expect(handler("PATCH", "/videos/\(Self.id)") == .updateVideo)
         #expect(handler("POST", "/videos/\(Self.id)/retry") == .retryVideo)
         #expect(handler("GET", "/progress") == .progressAll)
         #expect(handler("GET", "/progress/\(Self.id)") == .progressOne)
@@ -36,7 +37,7 @@ import Testing
         #expect(APIRoutes.match(method: "GET", path: "/media/\(Self.id)/hls/720p/segment_00001.m4s")
                 == .found(APIRoutes.all.first { $0.handler == .media }!, parameters: ["id": Self.id, "path": "hls/720p/segment_00001.m4s"]))
         #expect(APIRoutes.match(method: "GET", path: "/videos/a%20b") == .found(APIRoutes.all.first { $0.handler == .getVideo }!, parameters: ["id": "a b"]))
-        #expect(APIRoutes.match(method: "PUT", path: "/videos/\(Self.id)") == .methodNotAllowed(allowed: ["GET", "DELETE"]))
+        #expect(APIRoutes.match(method: "PUT", path: "/videos/\(Self.id)") == .methodNotAllowed(allowed: ["GET", "PATCH", "DELETE"]))
         #expect(APIRoutes.match(method: "GET", path: "/jobs") == .methodNotAllowed(allowed: ["POST"]))
         #expect(handler("POST", "/uploads") == .tusCreate)
         #expect(handler("HEAD", "/uploads/\(Self.id)") == .tusHead)
@@ -79,7 +80,7 @@ import Testing
             }
         }
         #expect(documented == Set(APIRoutes.all.map { "\($0.method) \($0.path)" }))
-        #expect(Set(doc.components["schemas"]?.keys.map { $0 } ?? []) == ["Error", "JobSubmission", "Rendition", "Video", "VideoList", "ProgressEvent"])
+        #expect(Set(doc.components["schemas"]?.keys.map { $0 } ?? []) == ["Error", "JobSubmission", "Rendition", "Video", "VideoList", "ProgressEvent", "VideoUpdate", "Failure"])
     }
 
     /// URL ingest and rate limits are described where a client looks for them.

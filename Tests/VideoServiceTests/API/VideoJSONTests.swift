@@ -26,6 +26,19 @@ import Testing
               source: SourceMetadata(durationSeconds: 1.5, width: 1920, height: 1080), attempts: 1, createdAt: "2026-11-29T06:00:00.000Z")
     }
 
+    /// Rungs are named by their short side: a portrait 720×1280 rendition is 720p, not 1280p.
+    @Test func renditionsAreLabelledByTheirShortSide() throws {
+        let portrait = [(720, 1280), (480, 854), (360, 640)].map { w, h in
+            Rendition(videoID: Self.id, height: h, width: w, bitrate: 1, sizeBytes: 2, codec: "h264",
+                      mp4Key: ObjectKeys.mp4(videoID: Self.id, height: min(w, h)))
+        }
+        struct Labels: Decodable { struct R: Decodable { var label: String; var height: Int }; var renditions: [R] }
+        let d = try JSONDecoder().decode(Labels.self, from: Data(VideoJSON.video(video(.completed), renditions: portrait).text.utf8))
+        #expect(d.renditions.map(\.label) == ["720p", "480p", "360p"])
+        #expect(d.renditions.map(\.height) == [1280, 854, 640], "height stays the real height")
+        #expect(VideoJSON.label(width: 1280, height: 720) == "720p")
+    }
+
     @Test func completedVideoHasPlayableURLs() throws {
         let r = [360, 720].map { h in
             Rendition(videoID: Self.id, height: h, width: h * 16 / 9, bitrate: 1, sizeBytes: 2, codec: "h264",

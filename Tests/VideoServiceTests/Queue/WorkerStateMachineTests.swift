@@ -63,7 +63,7 @@ import Testing
         _ = m.tick(now: t(0))
         _ = m.received([d(1), d(2), d(3, count: 2), d(4, count: 3), d(5)], from: .autoclaim, now: t(0))
         #expect(m.finished(entryID: "1-1", .completed, now: t(1)).first == .acknowledge(entryID: "1-1"))
-        #expect(m.finished(entryID: "1-2", .failed(.badMedia("not a media file")), now: t(1)).first == .failPermanently(d(2), message: "not a media file"))
+        #expect(m.finished(entryID: "1-2", .failed(.badMedia(.notMedia, "not a media file")), now: t(1)).first == .failPermanently(d(2), code: .notMedia, message: "not a media file"))
         #expect(m.finished(entryID: "1-3", .failed(.transient("storage timed out")), now: t(1)).first
                 == .leaveUnacknowledged(entryID: "1-3", reason: "attempt 2 failed, retried after the lease: storage timed out"))
         #expect(m.finished(entryID: "1-4", .failed(.transient("db down")), now: t(1)).first

@@ -169,10 +169,11 @@ struct APITestEnvironment: Sendable {
     }
 
     /// A video recorded directly through the store (as the worker would leave it).
-    func recordVideo(title: String? = nil, status: VideoStatus = .queued, error: String = "boom") async throws -> Video {
+    func recordVideo(title: String? = nil, status: VideoStatus = .queued, error: String = "boom", failureCode: FailureCode? = nil,
+                     originalName: String = "clip.mp4") async throws -> Video {
         let id = VideoID.generate()
-        let key = ObjectKeys.source(videoID: id, originalName: "clip.mp4")
-        _ = try await store.createVideo(id: id, title: title, sourceKey: key, originalName: "clip.mp4")
+        let key = ObjectKeys.source(videoID: id, originalName: originalName)
+        _ = try await store.createVideo(id: id, title: title, sourceKey: key, originalName: originalName)
         switch status {
         case .queued: break
         case .processing: _ = try await store.markProcessing(id: id)
@@ -181,7 +182,7 @@ struct APITestEnvironment: Sendable {
             _ = try await store.markCompleted(id: id)
         case .failed:
             _ = try await store.markProcessing(id: id)
-            _ = try await store.markFailed(id: id, message: error)
+            _ = try await store.markFailed(id: id, message: error, code: failureCode)
         }
         return try await store.video(id: id)!
     }

@@ -27,7 +27,7 @@ import TestSupport
             #expect(Set(tables.compactMap(\.first)).isSuperset(of: ["resolutions", "schema_migrations", "videos"]))
             let indexes = try await db.simpleQuery("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'videos' ORDER BY 1")
             #expect(Set(indexes.compactMap(\.first)).isSuperset(of: ["videos_created_at_idx", "videos_pkey", "videos_status_created_at_idx",
-                                                                    "videos_source_key_idx", "videos_enqueue_pending_idx"]))
+                                                                    "videos_source_key_idx", "videos_enqueue_pending_idx", "videos_name_trgm_idx"]))
             // Other tests migrate their own schemas at the same time: count this session's locks only.
             try await db.withConnection { session in
                 _ = try await runner.run(on: session)

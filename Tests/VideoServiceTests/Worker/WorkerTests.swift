@@ -152,6 +152,7 @@ import Transcode
             #expect(!message.contains(env.storageRoot) && !message.contains("/tmp/"))
             #expect(message.contains(fixture == "truncated.mp4" ? "truncated" : "not a media file"), "\(message)")
             #expect(video.attempts == 1, "no retry")
+            #expect(video.failureCode == (fixture == "truncated.mp4" ? .truncated : .notMedia), "the page says why, and offers no retry")
             #expect(try await env.deadLetters().isEmpty)
             #expect(try await env.store.renditions(videoID: id).isEmpty)
             let snapshot = try #require(try await env.progressSnapshot(id))
@@ -294,6 +295,7 @@ import Transcode
             #expect(reason.contains("attempt 2 of 2") && reason.contains("source object not found"), "\(reason)")
             let video = try await env.video(poison)
             #expect(video.status == .failed && video.errorMessage == reason && video.attempts == 2)
+            #expect(video.failureCode == .temporary, "a retry may help: the source may exist by then")
             #expect(try await env.progressSnapshot(poison)?.status == .failed)
             for id in good { #expect(try await env.video(id).attempts == 1) }
             #expect(WorkerTestEnvironment.metric(env.context.metrics, ServiceMetrics.jobsDeadLettered) == 1)
