@@ -36,9 +36,7 @@ public enum TranscodeCommand {
             print("outputs in \(r.outputDirectory): \(r.masterPlaylist), \(r.mp4Files.joined(separator: ", "))" +
                   (r.poster.map { ", \($0)" } ?? "") + (r.storyboard.map { ", \($0), storyboard.vtt" } ?? ""))
             for n in r.notes { print("note: \(n)") }
-            print(String(format: "cpu: %.1f s total; x264 %.1f s; outside the encoders %.1f s (%.1f%%): decode+audio+thumbnails %.1f s, scaling %.1f s, muxing %.1f s, other %.1f s",
-                         r.cpu.total, r.cpu.encoding, r.cpu.outsideEncoders, r.cpu.outsideEncodersShare * 100, r.cpu.decodeAndAudio,
-                         r.cpu.scaling, r.cpu.muxing, max(0, r.cpu.total - r.cpu.encoding - r.cpu.decodeAndAudio - r.cpu.scaling - r.cpu.muxing)))
+            print(r.cpu.summary)
             return 0
         } catch {
             if interactive { printError("") }
