@@ -150,7 +150,7 @@ final class TranscodeJob {
         videoDecoder = ctx
         try LibAV.check(avcodec_parameters_to_context(ctx, st.pointee.codecpar), "video avcodec_parameters_to_context")
         ctx.pointee.pkt_timebase = st.pointee.time_base
-        ctx.pointee.thread_count = Int32(options.decoderThreads)
+        ctx.pointee.thread_count = Int32(options.decoderThreads ?? plan.decoderThreads)
         // Frame threads start inside avcodec_open2; followed by id for the CPU accounting.
         let (rc, threads) = HelperThreads.starting(named: "vidd-decode") { avcodec_open2(ctx, dec, nil) }
         decoderThreads = threads
