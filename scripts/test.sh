@@ -92,7 +92,7 @@ if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@" 2>&1 | tee "$LOG"
   STATUS=${PIPESTATUS[0]}
 else
-  # Eight passes.
+  # Nine passes.
   # 1. The network and codec tests, in parallel, in two halves (the protocol clients, then S3Lite
   #    and the service's unit and API tests): all ~420 at once on two cores made a different
   #    short-deadline test miss in most fresh-clone runs (a TLS handshake, a pool wait, a cancel).
@@ -109,9 +109,13 @@ else
   # 4. The two transcoder tests that count this process's transcoder threads, alone.
   # 5. The service's worker and end-to-end tests: they transcode (in this process or in vidd
   #    daemons it starts) and kill workers mid-job, so they get the machine to themselves.
+  # 6. The fault suite's short form (Tests/VideoServiceTests/Faults; the long form is
+  #    scripts/fault-suite.sh): workers killed, Redis and PostgreSQL restarted, S3 failing, with
+  #    answer-time limits on the API, so after the service pass rather than beside it.
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
   SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests'
+  FAULTS='FaultSuite'
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
   LOOP_HOG='dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout'
   run_pass() {  # run_pass TITLE ARGS...
@@ -125,13 +129,14 @@ else
   STATUS=0
   CLIENTS='ReactorTests|RESPTests|PGWireTests'
   run_pass "network and codec tests: reactor, RESP, PGWire" --filter "$CLIENTS" --skip "$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG"
-  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG"
+  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$FAULTS|$LOOP_HOG"
   run_pass "HTTP server tests" --filter HTTPServerTests --skip "$ALONE"
   run_pass "timing- and memory-sensitive tests, alone" --filter "$ALONE"
   run_pass "the test that blocks the event loop's thread, alone" --filter "$LOOP_HOG"
   run_pass "media tests" --filter TranscodeTests --skip "$MEDIA_ALONE"
   run_pass "thread-count tests and the 1000-connection echo, alone" --filter "$MEDIA_ALONE"
   run_pass "service: worker and end-to-end tests" --filter "$SERVICE"
+  run_pass "service: the fault suite, short form" --filter "$FAULTS"
 fi
 set -e
 TEST_TIME="$(elapsed "$T_TEST")"
