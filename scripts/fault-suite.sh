@@ -73,19 +73,19 @@ import json, sys
 path, scale, seconds = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = [json.loads(line) for line in open(path) if line.strip()]
 print(f"`scripts/fault-suite.sh{' --short' if scale == 'short' else ''}` ({scale} form), {seconds} s in all:\n")
-print("| Scenario | Submitted | Accepted | Refused | Completed | Failed | Lost | Duplicated | Kills | Outage s | Job retries | S3 faults / retried | API during outage: requests, slowest s, late | s |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
-totals = dict.fromkeys(["submitted", "accepted", "refused", "completed", "failed", "lost", "duplicated", "kills", "jobRetries", "s3Faults", "s3RetriesSeen"], 0)
+print("| Scenario | Submitted | Accepted | Refused | Completed | Failed | Lost | Duplicated | Kills | Crashes | Outage s | Job retries | S3 faults / retried | API during outage: requests, slowest s, late | s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+totals = dict.fromkeys(["submitted", "accepted", "refused", "completed", "failed", "lost", "duplicated", "kills", "crashes", "jobRetries", "s3Faults", "s3RetriesSeen"], 0)
 for r in rows:
     for k in totals: totals[k] += r[k]
     s3 = f"{r['s3Faults']} / {r['s3RetriesSeen']}" if r["s3Faults"] else "–"
     api = f"{r['outageRequests']}, {r['outageSlowestSeconds']:.1f}, {r['outageUnanswered']}" if r["outageRequests"] else "–"
     outage = f"{r['outageSeconds']:.1f}" if r["outageSeconds"] else "–"
     print(f"| {r['scenario']} | {r['submitted']} | {r['accepted']} | {r['refused']} | {r['completed']} | {r['failed']} | "
-          f"{r['lost']} | {r['duplicated']} | {r['kills']} | {outage} | {r['jobRetries']} | {s3} | {api} | {r['seconds']:.0f} |")
+          f"{r['lost']} | {r['duplicated']} | {r['kills']} | {r['crashes']} | {outage} | {r['jobRetries']} | {s3} | {api} | {r['seconds']:.0f} |")
 t = totals
 print(f"| **all** | {t['submitted']} | {t['accepted']} | {t['refused']} | {t['completed']} | {t['failed']} | {t['lost']} | "
-      f"{t['duplicated']} | {t['kills']} | | {t['jobRetries']} | {t['s3Faults']} / {t['s3RetriesSeen']} | | |")
+      f"{t['duplicated']} | {t['kills']} | {t['crashes']} | | {t['jobRetries']} | {t['s3Faults']} / {t['s3RetriesSeen']} | | |")
 print()
 for r in rows:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["outageStatuses"].items()))

@@ -141,6 +141,9 @@ final class ServiceUnderTest: @unchecked Sendable {
         return Daemon(process: process, port: port)
     }
 
+    /// Every daemon started so far.
+    var daemons: [ChildProcess] { lock.withLock { processes } }
+
     var logs: String { lock.withLock { processes }.map { "--- \($0.arguments.joined(separator: " ")) (\($0.logPath))\n" + $0.log }.joined(separator: "\n") }
 
     func cleanup() async {

@@ -18,6 +18,8 @@ struct FaultFigures: Codable, Sendable {
     var lost = 0
     var duplicated = 0
     var kills = 0
+    /// Daemons that ended other than by a kill of the scenario's or a clean exit.
+    var crashes = 0
     var outageSeconds = 0.0
     /// Deliveries beyond the first, summed over the batch (`videos.attempts - 1`).
     var jobRetries = 0

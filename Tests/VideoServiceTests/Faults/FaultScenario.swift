@@ -37,6 +37,13 @@ struct FaultScenario {
         } catch {
             Issue.record("\(error)\n\(sut.logs.suffix(20_000))\(extraLogs())")
         }
+        // No daemon died but those killed on purpose; the others are running or exited 0.
+        for daemon in sut.daemons where !fleet.killedPIDs.contains(daemon.pid) {
+            if let status = daemon.poll(), status != 0 {
+                figures.crashes += 1
+                Issue.record("\(daemon.arguments.joined(separator: " ")) (pid \(daemon.pid)) ended with \(status):\n\(daemon.log.suffix(5000))")
+            }
+        }
         figures.seconds = (ContinuousClock.now - started).inSeconds
         figures.report()
         fleet.removeWorkRoot()

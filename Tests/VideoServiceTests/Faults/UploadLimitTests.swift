@@ -12,10 +12,8 @@ import TestSupport
     static let bodyProgressTimeout = 30.0
 
     @Test func stalledUploadsAreClosedWithinTheBodyTimeoutAndLeaveNothing() async throws {
-        guard let sut = try await ServiceUnderTest.make("fault-stall") else { return }
-        var figures = FaultFigures(scenario: "stalled uploads (2 GB declared, 1 MiB sent)")
-        let started = ContinuousClock.now
-        do {
+        try await FaultScenario.run("stalled uploads (2 GB declared, 1 MiB sent)", prefix: "fault-stall", settings: [:]) { scenario, figures in
+            let sut = scenario.sut
             let api = try await sut.start("serve")
             let port = try #require(api.port)
             let declared = 2_000_000_000
@@ -39,20 +37,13 @@ import TestSupport
                 }
             }
             try await Self.nothingLeft(sut, rows: 0)
-        } catch {
-            Issue.record("\(error)\n\(sut.logs.suffix(20_000))")
         }
-        figures.seconds = (ContinuousClock.now - started).inSeconds
-        figures.report()
-        await sut.cleanup()
     }
 
     @Test func oversizedUploadsAreRefusedWith413AndLeaveNothing() async throws {
         let limit = 8 << 20
-        guard let sut = try await ServiceUnderTest.make("fault-big", settings: ["VIDD_MAX_UPLOAD_BYTES": String(limit)]) else { return }
-        var figures = FaultFigures(scenario: "oversized uploads (limit 8 MiB)")
-        let started = ContinuousClock.now
-        do {
+        try await FaultScenario.run("oversized uploads (limit 8 MiB)", prefix: "fault-big", settings: ["VIDD_MAX_UPLOAD_BYTES": String(limit)]) { scenario, figures in
+            let sut = scenario.sut
             let api = try await sut.start("serve")
             let port = try #require(api.port)
             func head(_ fields: String) -> String {
@@ -76,12 +67,7 @@ import TestSupport
             #expect(fits.status == 202, "\(fits.status) \(fits.text)")
             figures.submitted += 1
             figures.accepted = fits.status == 202 ? 1 : 0
-        } catch {
-            Issue.record("\(error)\n\(sut.logs.suffix(20_000))")
         }
-        figures.seconds = (ContinuousClock.now - started).inSeconds
-        figures.report()
-        await sut.cleanup()
     }
 
     /// No partial file in the storage's temporary directory, no source object, `rows` videos.

@@ -19,6 +19,7 @@ final class WorkerFleet: @unchecked Sendable {
     let settings: [String: String]
     private let lock = NSLock()
     private var live: [Member] = []
+    private var killed: Set<Int32> = []
 
     init(_ sut: ServiceUnderTest, settings: [String: String] = [:]) throws {
         self.sut = sut
@@ -28,6 +29,8 @@ final class WorkerFleet: @unchecked Sendable {
     }
 
     var members: [Member] { lock.withLock { live } }
+    /// Workers this fleet SIGKILLed on purpose.
+    var killedPIDs: Set<Int32> { lock.withLock { killed } }
 
     /// Starts a worker and waits until it has joined the group (its `worker started` line names
     /// its consumer).
@@ -44,7 +47,10 @@ final class WorkerFleet: @unchecked Sendable {
 
     /// SIGKILL, then reaped: a crash in the middle of whatever it was doing.
     func kill(_ member: Member) async throws {
-        lock.withLock { live.removeAll { $0.pid == member.pid } }
+        lock.withLock {
+            live.removeAll { $0.pid == member.pid }
+            killed.insert(member.pid)
+        }
         member.daemon.process.signal(SIGKILL)
         guard await member.daemon.process.waitForExit(timeout: .seconds(10)) == 128 + SIGKILL else {
             throw ServiceUnderTest.Failure("worker \(member.pid) did not die of SIGKILL")
