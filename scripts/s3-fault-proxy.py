@@ -17,7 +17,8 @@ Usage:
 
 It prints one line `listening proxy=PORT control=PORT` when ready. The control port speaks HTTP:
   GET  /stats    counters as JSON (requests, forwarded, faults per kind, retries seen, errors)
-  POST /config   JSON {"rate": 0.3, "kinds": [...], "delay_ms": [200, 1500]}: applies at once
+  POST /config   JSON {"rate": 0.3, "kinds": [...], "delay_ms": [200, 1500], "methods": ["PUT"]}:
+                 applies at once ("methods": spoil only requests of those methods; null: all)
 A "retry seen" is a request with the same method and target (path + query) as one this proxy
 spoiled earlier: the client's own retry of it.
 
@@ -46,6 +47,7 @@ class State:
         self.rate = 0.0
         self.kinds = list(KINDS)
         self.delay_ms = (200, 1500)
+        self.methods = None  # spoil requests of these HTTP methods only (None: all)
         self.spoiled_targets = set()
         self.stats = {
             "requests": 0,
@@ -62,14 +64,17 @@ class State:
             "swallowed_upload_ids": [],
         }
 
-    def decide(self):
+    def decide(self, method):
+        if self.methods is not None and method not in self.methods:
+            return None
         if self.rate > 0 and self.kinds and self.random.random() < self.rate:
             return self.random.choice(self.kinds)
         return None
 
     def swallowed(self, method, target, body):
         """Records the upload id of a CreateMultipartUpload answer the client will not see."""
-        if method == "POST" and target.partition("?")[2].split("&")[0] == "uploads":
+        names = [p.partition("=")[0] for p in target.partition("?")[2].split("&") if p]
+        if method == "POST" and "uploads" in names and "uploadId" not in names:  # `?uploads` or `?uploads=`
             match = re.search(rb"<UploadId>([^<]+)</UploadId>", body)
             if match:
                 self.stats["swallowed_upload_ids"].append(match.group(1).decode())
@@ -236,7 +241,7 @@ async def serve_client(state, upstream_address, reader, writer):
                 return
             expects = (head.get("expect") or "").lower() == "100-continue"
             length = int(head.get("content-length") or 0)
-            fault = state.decide()
+            fault = state.decide(method)
 
             if fault == "reset_before":
                 state.count_fault(fault, method, target)
@@ -323,7 +328,9 @@ async def serve_control(state, reader, writer):
                 state.rate, state.kinds = rate, list(kinds)
                 if "delay_ms" in config:
                     state.delay_ms = tuple(config["delay_ms"])
-                answer = {"rate": state.rate, "kinds": state.kinds, "delay_ms": list(state.delay_ms)}
+                if "methods" in config:
+                    state.methods = config["methods"]
+                answer = {"rate": state.rate, "kinds": state.kinds, "delay_ms": list(state.delay_ms), "methods": state.methods}
         else:
             status, answer = 404, {"error": "GET /stats or POST /config"}
         data = json.dumps(answer).encode()

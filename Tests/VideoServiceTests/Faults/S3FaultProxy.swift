@@ -51,9 +51,11 @@ final class S3FaultProxy: Sendable {
         line.split(separator: " ").first { $0.hasPrefix(name + "=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
     }
 
-    /// Spoils `rate` (0…1) of the requests from now on, with faults drawn from `kinds` (all by default).
-    func spoil(rate: Double, kinds: [String] = ["slowdown", "reset_before", "reset_after", "delay", "truncate"]) async throws {
-        let body = try JSONSerialization.data(withJSONObject: ["rate": rate, "kinds": kinds])
+    /// Spoils `rate` (0…1) of the requests from now on, with faults drawn from `kinds` (all by
+    /// default), of the HTTP `methods` given (all when nil).
+    func spoil(rate: Double, kinds: [String] = ["slowdown", "reset_before", "reset_after", "delay", "truncate"],
+               methods: [String]? = nil) async throws {
+        let body = try JSONSerialization.data(withJSONObject: ["rate": rate, "kinds": kinds, "methods": methods.map { $0 as Any } ?? NSNull()])
         let r = try await TestProcess.run(["curl", "-sS", "--max-time", "10", "-X", "POST", "--data-binary", "@-",
                                            "http://127.0.0.1:\(controlPort)/config"], stdin: body)
         guard r.status == 0, r.text.contains("\"rate\"") else {

@@ -42,6 +42,31 @@ extension FaultSuite {
             }
         }
 
+        /// A multipart upload (a 21 MB source) whose parts S3 keeps refusing: the upload is
+        /// refused with 503 and aborted — no multipart upload left open, no object.
+        @Test func multipartUploadWhosePartsFailIsAborted() async throws {
+            try await Self.behindProxy("a multipart upload whose parts keep failing", prefix: "fault-s3-parts") { scenario, proxy, figures in
+                let sut = scenario.sut
+                let api = try await sut.start("serve")
+                try await proxy.spoil(rate: 1, kinds: ["slowdown", "reset_before", "reset_after", "truncate"], methods: ["PUT"])
+                let refused = try await sut.uploadFile(api, path: try await FaultMedia.clip(seconds: 2, noisy: true), name: "parts.mp4")
+                #expect(refused.status == 503, "\(refused.status) \(refused.text)")
+                try await proxy.spoil(rate: 0)
+                if let client = try S3TestServer.client(), let bucket = sut.bucket {
+                    let open = try await S3TestServer.pendingUploads(client, bucket)
+                    #expect(open.isEmpty, "multipart uploads left open: \(open)")
+                    client.shutdown()
+                }
+                let storage = try sut.directStorage()
+                try await waitFor("no source object", timeout: .seconds(60), every: .milliseconds(250)) {
+                    try await storage.list(prefix: "source/").isEmpty
+                }
+                #expect(try await sut.query("SELECT count(*)::text FROM videos") == [["0"]])
+                figures.submitted = 1
+                figures.refused = refused.status == 503 ? 1 : 0
+            }
+        }
+
         @Test func everyJobCompletesExactlyOnceThroughS3Faults() async throws {
             let scale = FaultScale.current
             try await Self.behindProxy("S3 faults: 30 % of requests, then 100 %", prefix: "fault-s3") { scenario, proxy, figures in
