@@ -23,6 +23,7 @@ extension FaultSuite {
                     ("random.mp4", try FaultMedia.randomBytes(count: 256 << 10, name: "vidd-fault-random-\(unique).mp4")),
                     ("huge.mp4", try FaultMedia.hugeDeclaredSize(name: "vidd-fault-huge-\(unique).mp4")),
                 ]
+                defer { for made in bad.suffix(2) { try? FileManager.default.removeItem(atPath: made.path) } }
                 var badIDs: [String: String] = [:]
                 for b in bad { badIDs[try await sut.submit(api, path: b.path, name: b.name)] = b.name }
 
