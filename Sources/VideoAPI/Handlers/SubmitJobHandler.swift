@@ -73,11 +73,16 @@ extension APIHandlers {
     }
 
     /// Runs the streaming put; an empty upload is refused (and removed), a failed one leaves
-    /// nothing behind (storage commits only a complete object).
+    /// nothing behind (storage commits only a complete object, and what S3 stored while the
+    /// answer was lost is removed: `removeUnreferencedUpload`).
     private func storeUpload(videoID: String, key: String, contentType: String?,
                              _ put: (String?) async throws -> ObjectInfo) async throws {
         let type = contentType.flatMap { $0.lowercased().hasPrefix("video/") ? $0 : nil } ?? "application/octet-stream"
-        let info = try await put(type)
+        let info: ObjectInfo
+        do { info = try await put(type) } catch {
+            removeUnreferencedUpload(videoID: videoID)
+            throw error
+        }
         context.metrics.increment(ServiceMetrics.uploadBytes, by: Double(info.size))
         if info.size == 0 {
             _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: videoID))
@@ -96,8 +101,9 @@ extension APIHandlers {
             (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName,
                                                            sourceURL: sourceURL)
         } catch {
-            if uploaded {
-                _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
+            if uploaded, (try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))) == nil {
+                // Nothing refers to the upload: do not leave it behind.
+                removeUnreferencedUpload(videoID: id)
             }
             throw error
         }
