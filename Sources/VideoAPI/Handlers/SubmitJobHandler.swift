@@ -127,13 +127,23 @@ extension APIHandlers {
     /// it on the row. A failure is a 503: the row stays `queued` with its enqueue unrecorded, and
     /// a reconciler enqueues it once Redis is back (a re-submission or retry does it at once).
     func enqueueRecorded(_ video: Video) async throws {
-        do {
-            try await outbox.enqueue(video)
-        } catch {
+        // Bounded: with Redis down, the pool would hold the request for its whole wait timeout.
+        // An enqueue that lands after the answer is harmless: the snapshot it writes tells the
+        // outbox (and a re-submission) that the job is on the stream.
+        let outbox = self.outbox
+        let failure: String
+        switch await TimeBudget.run(within: options.enqueueBudget, { try await outbox.enqueue(video) }) {
+        case .value: return
+        case .failed(let error):
             context.logger.with("video_id", video.id).log(TransientFailure.isTransient(error) ? .warning : .error,
                                                           "enqueue failed; the video stays queued until it can be enqueued",
                                                           fields: [("error", "\(error)")])
-            throw APIError(.unavailable, "video \(video.id) is recorded but could not be queued (Redis unavailable); it is queued automatically once Redis is back")
+            failure = "Redis unavailable"
+        case .timedOut(let budget):
+            context.logger.with("video_id", video.id).warning("enqueue did not finish in time; the video stays queued until it can be enqueued",
+                                                              ["budget": "\(budget)"])
+            failure = "Redis did not answer within \(budget)"
         }
+        throw APIError(.unavailable, "video \(video.id) is recorded but could not be queued (\(failure)); it is queued automatically once Redis is back")
     }
 }
