@@ -71,6 +71,10 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
     /// Routes one frame from the server. `reader` is the request whose caller is reading the socket
     /// itself: its result is returned in the action only, not parked (the caller has no waiter).
     mutating func received(_ value: RESPValue, reader: UInt64? = nil) -> ReceiveAction {
+        // An attribute may precede any reply, errors included (RESP3). Classified here, once, for
+        // every caller: an error is an error whatever came before it; its attribute is dropped.
+        var value = value
+        if case .attributed(_, let inner) = value, case .error(let e) = inner.withoutAttributes { value = .error(e) }
         if case .push(let items) = value.withoutAttributes {
             guard queue.firstIsSubscription == true, let kind = items.first?.string,
                 Self.confirmationKinds.contains(kind)
