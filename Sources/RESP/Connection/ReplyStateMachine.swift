@@ -33,10 +33,11 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
         ["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"]
     }
 
-    /// Registers a request before its bytes are written; throws once closed.
+    /// Registers a request before its bytes are written; once closed, throws `notSent` (the
+    /// request's bytes are then never written).
     mutating func enqueue(name: String, replies: Int, collects: Bool, isSubscription: Bool,
                           deadline: ContinuousClock.Instant?, timeout: Duration?) throws(RESPClientError) -> UInt64 {
-        if let reason = closeReason { throw reason }
+        if let reason = closeReason { throw .notSent(command: name, reason: Self.reasonText(reason)) }
         let id = nextID
         nextID += 1
         queue.append(PendingReply(id: id, name: name, remaining: replies, collects: collects,
@@ -67,6 +68,12 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
     mutating func detachFirstWaiter() -> Waiter? { queue.detachFirstWaiter() }
 
     func isPending(_ id: UInt64) -> Bool { queue.index(of: id) != nil }
+
+    /// The close reason as `notSent` shows it (without repeating "connection closed").
+    private static func reasonText(_ reason: RESPClientError) -> String {
+        if case .connectionClosed(let text) = reason { return text }
+        return "\(reason)"
+    }
 
     /// Routes one frame from the server. `reader` is the request whose caller is reading the socket
     /// itself: its result is returned in the action only, not parked (the caller has no waiter).

@@ -116,7 +116,16 @@ private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
         #expect(resumes?.first?.1 is CancellationError)
         #expect(m.close(.connectionClosed(reason: "again")) == nil)
         #expect(throws: RESPClientError.self) { try m.attach("B", to: parkedID)?.get() }
-        #expect(throws: RESPClientError.self) { _ = try enqueue(&m, "C") }
+        // A request after the close is refused as never sent (safe to send elsewhere), naming
+        // the command and why the connection closed.
+        do {
+            _ = try enqueue(&m, "C")
+            Issue.record("enqueued on a closed connection")
+        } catch {
+            guard case .notSent(let command, let reason)? = error as? RESPClientError else { Issue.record("wrong error \(error)"); return }
+            #expect(command == "C")
+            #expect(reason.contains("test"))
+        }
     }
 
     /// RESP3 lets an attribute precede any reply, errors included: the error is still an error,
