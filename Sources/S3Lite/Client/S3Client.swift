@@ -33,9 +33,13 @@ public final class S3Client: Sendable {
         _ request: S3Request, restartable: Bool = true,
         _ handle: (HTTPResponseHead, S3ResponseBody) async throws -> R
     ) async throws -> R {
+        var request = request
+        try request.validate()  // before anything is hashed, signed or sent
+        if let (sourceBucket, sourceKey) = request.copySource {
+            request.headers.set("x-amz-copy-source", URIEncoding.encodePath("/\(sourceBucket)/\(sourceKey)"))
+        }
         let policy = configuration.retry
         var attempt = 0
-        var request = request
         switch (request.payload, configuration.payloadSigning) {  // digests once, not per attempt
         case (.bytes(let bytes, nil), .signed), (.bytes(let bytes, nil), .streaming):
             request.payload = .bytes(bytes, sha256: Crypto.sha256(bytes))
@@ -81,8 +85,7 @@ public final class S3Client: Sendable {
     private func attemptOnce<R: Sendable>(
         _ request: S3Request, _ handle: (HTTPResponseHead, S3ResponseBody) async throws -> R
     ) async throws -> R {
-        let (host, prefix) = configuration.location(bucket: request.bucket)
-        let path = prefix + (request.key.map { "/" + $0 } ?? (prefix.isEmpty ? "/" : ""))
+        let (host, path) = configuration.address(bucket: request.bucket, key: request.key)
         var headers = request.headers
         let length = request.payload.length
         let payloadHash: PayloadHash

@@ -109,6 +109,14 @@ public struct S3Configuration: Sendable {
         return (secure, host.lowercased(), port)
     }
 
+    /// Host to connect to and request path for `bucket` and `key` (the service root without a
+    /// bucket, the bucket without a key). Names must have passed `S3Request.validate`.
+    func address(bucket: String?, key: String?) -> (host: String, path: String) {
+        let (host, prefix) = location(bucket: bucket)
+        if let key { return (host, prefix + "/" + key) }
+        return (host, prefix.isEmpty ? "/" : prefix)
+    }
+
     /// Host to connect to and path prefix for `bucket`.
     func location(bucket: String?) -> (host: String, pathPrefix: String) {
         guard let bucket else { return (host, "") }

@@ -147,6 +147,8 @@ extension S3Client {
     public func putObject<S: AsyncSequence>(bucket: String, key: String, from stream: S,
                                             attributes: ObjectAttributes = .init()) async throws -> PutObjectResult
     where S.Element == [UInt8] {
+        // Checked here too, before the caller's stream is read (every request checks again).
+        try S3Request(operation: "PutObject", method: "PUT", bucket: bucket, key: key).validate()
         let partSize = max(configuration.partSize, PartSizing.minimumPartSize)
         var iterator = stream.makeAsyncIterator()
         var buffer = [UInt8]()
