@@ -68,18 +68,25 @@ public final class S3Client: Sendable {
             } catch let stale as StaleConnection where staleRetries <= configuration.maxIdleConnectionsPerHost {
                 // A pooled connection the server had closed while idle: not a failure of the
                 // request, so try again at once on another connection without using an attempt.
-                _ = stale
                 staleRetries += 1
                 attempt -= 1
+                report(request, attempt: attempt + 1, error: stale.underlying, code: "StaleConnection", delay: .zero)
             } catch {
                 if error is CancellationError { throw error }
                 let error = (error as? StaleConnection)?.underlying ?? error
                 let retry = attempt < policy.maxAttempts && RetryPolicy.isRetryable(error) && (!handlerStarted || restartable)
                 if !retry { throw error }
                 let delay = policy.delay(beforeRetry: attempt, unitRandom: Double.random(in: 0..<1))
+                report(request, attempt: attempt, error: error, code: S3RetryEvent.code(of: error), delay: delay)
                 try await EventLoop.shared.sleep(for: delay)
             }
         }
+    }
+
+    private func report(_ request: S3Request, attempt: Int, error: any Error, code: String, delay: Duration) {
+        guard let observer = configuration.retryObserver else { return }
+        observer(S3RetryEvent(operation: request.operation, bucket: request.bucket, key: request.key, attempt: attempt,
+                              status: (error as? S3Error)?.status, code: code, error: error, delay: delay))
     }
 
     private func attemptOnce<R: Sendable>(

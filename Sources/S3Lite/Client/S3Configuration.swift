@@ -42,6 +42,9 @@ public struct S3Configuration: Sendable {
     /// nil = the system CA bundle with full verification (for https endpoints).
     public var tls: TLSConfiguration?
     public var retry = RetryPolicy()
+    /// Called before each retry with what failed and the delay before the next attempt (e.g. to
+    /// log it and count it in metrics). Runs on the task making the request: it must not block.
+    public var retryObserver: (@Sendable (S3RetryEvent) -> Void)?
     public var connectTimeout: Duration = .seconds(10)
     /// Longest wait for any single read or write (not the whole request).
     public var ioTimeout: Duration = .seconds(60)
