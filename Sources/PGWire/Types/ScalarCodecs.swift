@@ -195,7 +195,8 @@ extension String: PGCodable, PGArrayElement {
         case .jsonb: return try PGJSONB.decode(from: value).text
         case .int2, .int4, .int8, .oid: return String(try decodeInteger(value, as: Int64.self))
         case .bool: return try Bool.decode(from: value) ? "t" : "f"
-        case .float4, .float8: return String(try Double.decode(from: value))
+        case .float4: return postgresText(try Float.decode(from: value))
+        case .float8: return postgresText(try Double.decode(from: value))
         case .numeric: return try PGNumeric.decode(from: value).description
         case .uuid: return try PGUUID.decode(from: value).description
         case .date: return try PGDate.decode(from: value).description
