@@ -66,6 +66,33 @@ import Reactor
         #expect(count == values.count)
     }
 
+    @Test func intervals() async throws {
+        guard let c = try await Self.connect() else { return }
+        defer { Task { await c.close() } }
+        var random = Random(state: 0x2545_F491_4F6C_DD1D)
+        var values: [PGInterval] = [PGInterval(), PGInterval(months: -1, days: 3, microseconds: 14_400_000_000)]
+        func field(_ limit: Int) -> Int {  // zero a third of the time, either sign, small or large
+            switch random.below(6) {
+            case 0, 1: return 0
+            case 2: return random.below(25) - 12
+            case 3: return random.below(2 * limit + 1) - limit
+            default: return random.below(61) - 30
+            }
+        }
+        for _ in 0..<3000 {
+            let micros: Int64
+            switch random.below(4) {
+            case 0: micros = 0
+            case 1: micros = Int64(field(1_000_000))
+            case 2: micros = Int64(field(86_400)) * 1_000_000
+            default: micros = Int64(bitPattern: random.next()) / Int64(1 + random.below(1000))
+            }
+            values.append(PGInterval(months: Int32(field(2_000_000_000)), days: Int32(field(2_000_000_000)), microseconds: micros))
+        }
+        let count = try await Self.compare(c, "SELECT v, v::text FROM unnest($1::interval[]) AS t(v)", [values])
+        #expect(count == values.count)
+    }
+
     private func pow10(_ e: Int) -> Double {
         var r = 1.0
         for _ in 0..<abs(e) { r *= 10 }

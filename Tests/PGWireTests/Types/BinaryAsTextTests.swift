@@ -53,4 +53,43 @@ import Testing
             #expect(postgresText(big) == postgresText(big, exact: true), "\(big.bitPattern)")
         }
     }
+
+    /// PostgreSQL's EncodeInterval (IntervalStyle postgres): a field after a negative one carries
+    /// an explicit "+" when positive — only the field right after it (each field sets the rule
+    /// for the next one).
+    @Test(arguments: [
+        (PGInterval(months: -1, days: 3, microseconds: 14_400_000_000), "-1 mons +3 days 04:00:00"),
+        (PGInterval(months: -12, days: 2), "-1 years +2 days"),
+        (PGInterval(months: 10), "10 mons"),
+        (PGInterval(days: -1, microseconds: 3_600_000_000), "-1 days +01:00:00"),
+        (PGInterval(days: 1, microseconds: -3_600_000_000), "1 day -01:00:00"),
+        (PGInterval(), "00:00:00"),
+        (PGInterval(months: -13), "-1 years -1 mons"),
+        (PGInterval(months: 1, days: -1, microseconds: -500_000), "1 mon -1 days -00:00:00.5"),
+        (PGInterval(months: -12, days: -2, microseconds: -10_800_000_000), "-1 years -2 days -03:00:00"),
+        (PGInterval(days: 2, microseconds: 1_000_001), "2 days 00:00:01.000001"),
+        (PGInterval(days: -2, microseconds: 1), "-2 days +00:00:00.000001"),
+        (PGInterval(months: 2_147_483_647, days: 2_147_483_647, microseconds: 9_223_372_036_854_775_806),
+         "178956970 years 7 mons 2147483647 days 2562047788:00:54.775806"),
+        (PGInterval(months: -1, days: 1), "-1 mons +1 day"),
+        (PGInterval(months: -1, days: -1), "-1 mons -1 days"),
+        (PGInterval(months: -1, days: 1, microseconds: -3_600_000_000), "-1 mons +1 day -01:00:00"),
+        (PGInterval(months: 12, days: -1, microseconds: 3_600_000_000), "1 year -1 days +01:00:00"),
+        (PGInterval(months: -12, microseconds: 60_000_000), "-1 years +00:01:00"),
+        (PGInterval(microseconds: -1), "-00:00:00.000001"),
+    ])
+    func interval(_ value: PGInterval, _ expected: String) throws {
+        #expect(value.description == expected)
+        var bytes = [UInt8]()
+        try value.encode(into: &bytes)
+        #expect(try Self.text(bytes, .interval) == expected)
+        // And the spelling reads back as the same interval.
+        #expect(PGInterval.parse(expected) == value)
+    }
+
+    /// PostgreSQL 17's infinite intervals (all three fields at their limits).
+    @Test func infiniteIntervals() {
+        #expect(PGInterval(months: .max, days: .max, microseconds: .max).description == "infinity")
+        #expect(PGInterval(months: .min, days: .min, microseconds: .min).description == "-infinity")
+    }
 }
