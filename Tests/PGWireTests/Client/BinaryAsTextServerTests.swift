@@ -64,6 +64,9 @@ import Reactor
         for _ in 0..<2000 { values.append(Float(random.below(200_001) - 100_000) / 100) }
         let count = try await Self.compare(c, "SELECT v, v::text FROM unnest($1::float4[]) AS t(v)", [values])
         #expect(count == values.count)
+        // Arrays of floats: the elements are spelled the same way.
+        _ = try await Self.compare(c, "SELECT $1::float4[], $1::float4[]::text", [Array(values.prefix(200))])
+        _ = try await Self.compare(c, "SELECT $1::float8[], $1::float8[]::text", [values.prefix(200).map(Double.init)])
     }
 
     @Test func intervals() async throws {
@@ -91,6 +94,54 @@ import Reactor
         }
         let count = try await Self.compare(c, "SELECT v, v::text FROM unnest($1::interval[]) AS t(v)", [values])
         #expect(count == values.count)
+    }
+
+    /// Text elements made of the pieces array_out treats specially, in random combinations, in
+    /// arrays of every shape: lower bounds other than 1, two dimensions, NULL elements.
+    @Test func textArrays() async throws {
+        guard let c = try await Self.connect() else { return }
+        defer { Task { await c.close() } }
+        let pieces = ["a", "B", "\"", "\\", "{", "}", ",", " ", "\t", "\n", "\r", "\u{0B}", "\u{0C}", "NULL", "null", "é",
+                      "🎬", "\u{301}", ";", "[", "]", ":", "=", "\r\n", "x y", "0"]
+        var random = Random(state: 0x0123_4567_89AB_CDEF)
+        for round in 0..<60 {
+            let elements = (0..<(1 + random.below(6))).map { _ in
+                (0..<random.below(4)).map { _ in pieces[random.below(pieces.count)] }.joined()
+            }
+            let lower = random.below(11) - 5
+            let upper = lower + elements.count - 1
+            let shapes = [
+                "$1::text[]",
+                "('[\(lower):\(upper)]=' || $1::text[]::text)::text[]",
+                "ARRAY[$1::text[], $1::text[]]",
+                "('[\(lower):\(lower + 1)][\(lower):\(upper)]=' || ARRAY[$1::text[], $1::text[]]::text)::text[]",
+                "array_append($1::text[], NULL)",
+                "$1::varchar[]",
+            ]
+            for shape in shapes {
+                let sql = "SELECT a, a::text FROM (SELECT \(shape) AS a) AS t"
+                #expect(try await Self.compare(c, sql, [elements]) == 1, "round \(round): \(shape)")
+            }
+        }
+    }
+
+    /// Arrays of the other element types PGWire decodes in binary; their elements' own text is
+    /// checked by the scalar tests, here the quoting and shapes around it.
+    @Test func arraysOfOtherTypes() async throws {
+        guard let c = try await Self.connect() else { return }
+        defer { Task { await c.close() } }
+        let literals = [
+            "'[0:2]={1,2,3}'::int4[]", "'[1:2][3:4]={{1,2},{3,4}}'::int8[]", "'{{{{{{1}}}}}}'::int2[]", "'{}'::int4[]",
+            "'[-3:-2]={t,f}'::bool[]", "ARRAY[NULL, 1.50, -0.001, 'NaN']::numeric[]", "ARRAY['\\x00ff'::bytea, '\\x'::bytea]",
+            "ARRAY['2024-02-29 12:34:56.789'::timestamp, 'infinity']", "ARRAY['2024-02-29 12:34:56+05'::timestamptz]",
+            "ARRAY['2024-02-29'::date, '0044-03-15 BC']", "ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid]",
+            "ARRAY['-1 mon 3 days 04:00:00'::interval, '0']", "ARRAY['{\"a\": [1, \"b,c\"]}'::jsonb, 'null']",
+            "ARRAY['{\"x\":  1}'::json]", "ARRAY['name with space'::name]", "ARRAY['x '::bpchar(3), NULL]",
+            "ARRAY[1e20::float8, 'NaN', '-Infinity', 1.5e-7, -0.0]", "'[5:6]={1.1,2.5e-07}'::float4[]", "ARRAY[26::oid]",
+        ]
+        for literal in literals {
+            #expect(try await Self.compare(c, "SELECT a, a::text FROM (SELECT \(literal) AS a) AS t", []) == 1, "\(literal)")
+        }
     }
 
     private func pow10(_ e: Int) -> Double {

@@ -92,4 +92,66 @@ import Testing
         #expect(PGInterval(months: .max, days: .max, microseconds: .max).description == "infinity")
         #expect(PGInterval(months: .min, days: .min, microseconds: .min).description == "-infinity")
     }
+
+    /// A binary array as array_send writes it: dimensions with lower bounds, then each element's
+    /// length (-1 for NULL) and bytes.
+    static func array(_ element: PGOID, dims: [(count: Int32, lowerBound: Int32)], _ elements: [[UInt8]?]) -> [UInt8] {
+        var out = bigEndian(Int32(dims.count)) + bigEndian(Int32(elements.contains { $0 == nil } ? 1 : 0))
+        out += bigEndian(element.rawValue)
+        for d in dims { out += bigEndian(d.count) + bigEndian(d.lowerBound) }
+        for e in elements {
+            if let e { out += bigEndian(Int32(e.count)) + e } else { out += bigEndian(Int32(-1)) }
+        }
+        return out
+    }
+
+    static func int4(_ v: Int32) -> [UInt8]? { bigEndian(v) }
+    static func text(_ s: String) -> [UInt8]? { Array(s.utf8) }
+
+    @Test func arraysKeepTheirLowerBoundsAndShape() throws {
+        #expect(try Self.text(Self.array(.int4, dims: [(3, 0)], [1, 2, 3].map(Self.int4)), .int4Array) == "[0:2]={1,2,3}")
+        #expect(try Self.text(Self.array(.int4, dims: [(2, 1), (2, 3)], [1, 2, 3, 4].map(Self.int4)), .int4Array)
+                == "[1:2][3:4]={{1,2},{3,4}}")
+        #expect(try Self.text(Self.array(.int4, dims: [(2, 1), (2, 1)], [Self.int4(1), Self.int4(2), Self.int4(3), nil]), .int4Array)
+                == "{{1,2},{3,NULL}}")
+        #expect(try Self.text(Self.array(.int4, dims: [(1, -5)], [Self.int4(7)]), .int4Array) == "[-5:-5]={7}")
+        #expect(try Self.text(Self.array(.int4, dims: [], []), .int4Array) == "{}")
+        #expect(try Self.text(Self.array(.int4, dims: Array(repeating: (1, 1), count: 6), [Self.int4(9)]), .int4Array)
+                == "{{{{{{9}}}}}}")
+        #expect(try Self.text(Self.array(.float4, dims: [(3, 1)], [Float(1.5), 0.1, -0.0].map { Self.bigEndian($0.bitPattern) }), .float4Array)
+                == "{1.5,0.1,-0}")
+    }
+
+    /// array_out's quoting: an element is quoted when empty, when it is "NULL" in any case, or
+    /// when it holds a quote, backslash, brace, the delimiter or white space (space, \t, \n, \r,
+    /// \v, \f); inside quotes only " and \ are escaped. Checked byte by byte: "a\r\nb" is one
+    /// Character in Swift but holds \r and \n, and a quote followed by a combining accent is one
+    /// Character but still a quote to PostgreSQL.
+    @Test(arguments: [
+        ("plain", "plain"), ("", "\"\""), ("NULL", "\"NULL\""), ("null", "\"null\""), ("NuLl", "\"NuLl\""), ("NULLs", "NULLs"),
+        ("a b", "\"a b\""), ("a\tb", "\"a\tb\""), ("a\nb", "\"a\nb\""), ("a\rb", "\"a\rb\""), ("a\u{0B}b", "\"a\u{0B}b\""),
+        ("a\u{0C}b", "\"a\u{0C}b\""), ("a\r\nb", "\"a\r\nb\""), ("q\"x", "\"q\\\"x\""), ("back\\slash", "\"back\\\\slash\""),
+        ("{", "\"{\""), ("}", "\"}\""), ("a,b", "\"a,b\""), ("a;b", "a;b"), ("[1]", "[1]"), ("é", "é"),
+        ("\"\u{301}", "\"\\\"\u{301}\""), ("\\\u{301}", "\"\\\\\u{301}\""), ("🎬 x", "\"🎬 x\""), ("x=y:z", "x=y:z"),
+    ])
+    func textElementQuoting(_ element: String, _ expected: String) throws {
+        #expect(try Self.text(Self.array(.text, dims: [(1, 1)], [Self.text(element)]), .textArray) == "{\(expected)}")
+    }
+
+    @Test func malformedArraysAreErrorsNotCrashes() {
+        // More dimensions than PostgreSQL allows, a count larger than the bytes, a negative count,
+        // a truncated element, an element length past the end.
+        let bad: [[UInt8]] = [
+            Self.array(.int4, dims: Array(repeating: (1, 1), count: 7), [Self.int4(1)]),
+            Self.array(.int4, dims: [(1000, 1)], [Self.int4(1)]),
+            Self.array(.int4, dims: [(-1, 1)], []),
+            Array(Self.array(.int4, dims: [(2, 1)], [Self.int4(1), Self.int4(2)]).dropLast(2)),
+            Self.bigEndian(Int32(1)) + Self.bigEndian(Int32(0)) + Self.bigEndian(PGOID.int4.rawValue)
+                + Self.bigEndian(Int32(1)) + Self.bigEndian(Int32(1)) + Self.bigEndian(Int32(100)),
+            Self.array(.int4, dims: [(65536, 1), (65536, 1)], []),
+        ]
+        for bytes in bad {
+            #expect(throws: PGError.self) { try Self.text(bytes, .int4Array) }
+        }
+    }
 }
