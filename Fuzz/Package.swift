@@ -10,6 +10,8 @@ let package = Package(
         .executableTarget(name: "RESPFuzz", dependencies: [.product(name: "RESP", package: "vidd")]),
         .executableTarget(name: "PGWireFuzz", dependencies: [.product(name: "PGWire", package: "vidd")]),
         .executableTarget(name: "HTTPParserFuzz", dependencies: [.product(name: "HTTPServer", package: "vidd")]),
+        .executableTarget(name: "S3XMLFuzz", dependencies: [.product(name: "S3Lite", package: "vidd")]),
+        .executableTarget(name: "SigV4Fuzz", dependencies: [.product(name: "S3Lite", package: "vidd")]),
     ],
     swiftLanguageModes: [.v6]
 )
