@@ -50,19 +50,3 @@ func hasPlainNames(_ e: XMLElement) -> Bool {
     func isLetter(_ b: UInt8) -> Bool { (b >= 65 && b <= 90) || (b >= 97 && b <= 122) }
     return plain(e.name) && e.attributes.keys.allSatisfy(plain) && e.children.allSatisfy(hasPlainNames)
 }
-
-// SwiftPM links an executable target's entry point as `<Target>_main`; this hands control to
-// libFuzzer's driver (see PGWireFuzz).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-@_cdecl("S3XMLFuzz_main")
-public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzz(data, size) })
-}

@@ -183,19 +183,3 @@ func reorderedKeepingRepeats(_ headers: [(name: String, value: String)]) -> [(na
 func flipCase(_ s: String) -> String {
     String(decoding: s.utf8.map { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) ? $0 ^ 0x20 : $0 }, as: UTF8.self)
 }
-
-// SwiftPM links an executable target's entry point as `<Target>_main`; this hands control to
-// libFuzzer's driver (see PGWireFuzz).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-@_cdecl("SigV4Fuzz_main")
-public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzz(data, size) })
-}

@@ -105,36 +105,20 @@ final class ReplyThenCloseServer: Sendable {
     }
 
     private func serve(_ conn: Connection, reply: String?) async {
-        var reader = RESPReader()
-        var buffer = ByteBuffer()
-        var helloAnswered = false
         defer { conn.close() }
-        do {
-            while true {
-                try await conn.read(into: &buffer)
-                reader.feed(buffer.readableBytesView)
-                buffer.clear()
-                while try reader.next() != nil {
-                    if !helloAnswered {
-                        helloAnswered = true
-                        try await conn.write(Array("%1\r\n+proto\r\n:3\r\n".utf8))
-                        continue
-                    }
-                    state.withLock { $0.commands += 1 }
-                    if let reply {
-                        // MSG_MORE holds the bytes back (corked) and the close then sends them with
-                        // the FIN in one segment: the client's kernel takes in both at once, so its
-                        // epoll reports them in one event (a FIN sent apart may be processed late,
-                        // e.g. by ksoftirqd on a busy machine, after the reply was read).
-                        let fd = conn.registration.fd
-                        let sent = Array(reply.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_MORE | MSG_NOSIGNAL)) }
-                        precondition(sent == reply.utf8.count, "a short reply would not fit in the socket buffer")
-                    }
-                    conn.close()
-                    return
-                }
+        await ScriptedServer.answerHello(on: conn) { _ in
+            state.withLock { $0.commands += 1 }
+            if let reply {
+                // MSG_MORE holds the bytes back (corked) and the close then sends them with the
+                // FIN in one segment: the client's kernel takes in both at once, so its epoll
+                // reports them in one event (a FIN sent apart may be processed late, e.g. by
+                // ksoftirqd on a busy machine, after the reply was read).
+                let fd = conn.registration.fd
+                let sent = Array(reply.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_MORE | MSG_NOSIGNAL)) }
+                precondition(sent == reply.utf8.count, "a short reply would not fit in the socket buffer")
             }
-        } catch {}
+            return false
+        }
     }
 
     var counts: (connections: Int, commands: Int) { state.withLock { $0 } }

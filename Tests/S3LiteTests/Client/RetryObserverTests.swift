@@ -9,6 +9,9 @@ import Testing
     final class Events: Sendable {
         let list = Mutex<[S3RetryEvent]>([])
         var all: [S3RetryEvent] { list.withLock { $0 } }
+        /// Without StaleConnection events: the loopback server drops a connection idle for 5 s,
+        /// which on a loaded machine can happen between two attempts (and is then reported too).
+        var failures: [S3RetryEvent] { all.filter { $0.code != "StaleConnection" } }
     }
 
     static func client(port: Int, maxAttempts: Int, events: Events) throws -> S3Client {
@@ -34,8 +37,8 @@ import Testing
         defer { s3.shutdown() }
         #expect(try await s3.getObject(bucket: "b", key: "k") == Array("ok".utf8))
         #expect(requests.current == 2)
-        let seen = events.all
-        try #require(seen.count == 1)
+        let seen = events.failures
+        try #require(seen.count == 1, "\(events.all.map(\.code))")
         #expect(seen[0].operation == "GetObject")
         #expect(seen[0].bucket == "b")
         #expect(seen[0].key == "k")
@@ -76,7 +79,7 @@ import Testing
         _ = try await s3.headObject(bucket: "b", key: "second")   // pooled connection, already closed
         #expect(requests.current == 2)
         let seen = events.all
-        try #require(seen.count == 1)
+        try #require(seen.count == 1, "\(events.all.map(\.code))")
         #expect(seen[0].code == "StaleConnection")
         #expect(seen[0].key == "second")
         #expect(seen[0].attempt == 1)
@@ -93,7 +96,7 @@ import Testing
         defer { s3.shutdown() }
         await #expect(throws: S3Error.self) { _ = try await s3.getObject(bucket: "b", key: "k") }
         #expect(requests.current == 2)
-        #expect(events.all.count == 1)
+        #expect(events.failures.count == 1)
 
         let notFound = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
         let (other, _) = try await MisbehavingServerTests.serve { _ in notFound }
@@ -102,6 +105,6 @@ import Testing
         let s3b = try Self.client(port: other.port, maxAttempts: 3, events: quiet)
         defer { s3b.shutdown() }
         await #expect(throws: S3Error.self) { _ = try await s3b.headObject(bucket: "b", key: "k") }
-        #expect(quiet.all.isEmpty)
+        #expect(quiet.failures.isEmpty)
     }
 }
