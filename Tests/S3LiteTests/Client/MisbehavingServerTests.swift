@@ -97,6 +97,17 @@ import Testing
         #expect(requests.current == 3)
     }
 
+    @Test func repeatedUploadMarkersStop() async throws {
+        let (listener, requests) = try await Self.serve { _ in
+            Self.xmlResponse("<ListMultipartUploadsResult><IsTruncated>true</IsTruncated><NextKeyMarker>k</NextKeyMarker><NextUploadIdMarker>u</NextUploadIdMarker><Upload><Key>k</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>")
+        }
+        defer { listener.close() }
+        let s3 = try Self.client(port: listener.port)
+        defer { s3.shutdown() }
+        await #expect(throws: S3ClientError.self) { _ = try await s3.listMultipartUploads(bucket: "b") }
+        #expect(requests.current == 2)
+    }
+
     @Test func errorInsideA200IsThrown() async throws {
         // CompleteMultipartUpload may fail after S3 sent 200 and its headers.
         let (listener, _) = try await Self.serve { _ in
