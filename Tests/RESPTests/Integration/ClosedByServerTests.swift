@@ -73,8 +73,9 @@ import TestSupport
         let (conn, id) = try await client.withConnection { c in (c, try await c.send("CLIENT", "ID").int ?? -1) }
         // Redis checks idle clients in its cron: wait until it has dropped this one. (An edge on the
         // connection alone does not prove it: edges can repeat for bytes already read.)
-        let admin = try await RESPConnection.connect(try RESPConfiguration(url: redis.url))
-        defer { admin.close() }
+        // A pool for the watcher too: the server's timeout applies to it as well, should the
+        // machine stall it for that long.
+        let admin = RESPClient(configuration: try RESPConfiguration(url: redis.url), options: RESPPoolOptions(maxConnections: 1))
         for _ in 0..<1000 {
             if try await admin.send("CLIENT", "LIST", "ID", id).string?.isEmpty ?? true { break }
             try await EventLoop.shared.sleep(for: .milliseconds(10))
@@ -90,6 +91,7 @@ import TestSupport
         #expect(conn.isClosed)
         #expect(client.openConnections == 1)
         await client.shutdown()
+        await admin.shutdown()
     }
 }
 
