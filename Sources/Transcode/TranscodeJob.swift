@@ -21,6 +21,8 @@ final class TranscodeJob {
     private var workers: [RungWorker] = []
     private var rotator: Rotator?
     private var thumbnailer: Thumbnailer?
+    /// Between the HLS muxers and `sink`: writes the provisional master once every rendition has a segment.
+    private var earlyMaster: EarlyMasterSink?
 
     private var framesDecoded = 0
     private var damagedVideo = 0
@@ -112,11 +114,15 @@ final class TranscodeJob {
     }
 
     private func setUp() throws(TranscodeError) {
+        let early = sink.map { EarlyMasterSink(inner: $0, outputDirectory: outputDirectory) }
+        earlyMaster = early
+        let hlsSink: (any OutputSink)? = early ?? sink
         if let plannedAudio = plan.audio, let ai = source.audioIndex {
             let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio)
             audio = a
             audioHLS = try RenditionMuxer(kind: .hls, outputDirectory: outputDirectory, relativePath: "hls/audio/index.m3u8",
-                                          rendition: "audio", streams: [.init(codec: a.encoder)], sink: sink)
+                                          rendition: "audio", streams: [.init(codec: a.encoder)], sink: hlsSink)
+            early?.expect("audio", .audio(.init(uri: "hls/audio/index.m3u8", peakBandwidth: plannedAudio.bitRate, averageBandwidth: 0)))
             if plan.rungs.isEmpty {
                 audioMP4 = try RenditionMuxer(kind: .mp4, outputDirectory: outputDirectory, relativePath: "audio.m4a",
                                               rendition: "audio", streams: [.init(codec: a.encoder)], sink: sink)
@@ -140,8 +146,13 @@ final class TranscodeJob {
         }
         for r in plan.rungs {
             workers.append(try RungWorker(rung: r, timeBase: st.pointee.time_base, preset: plan.preset, audio: audio?.encoder,
-                                          outputDirectory: outputDirectory, sink: sink, control: control,
+                                          outputDirectory: outputDirectory, sink: hlsSink, control: control,
                                           queueDepth: options.queueDepth))
+        }
+        for w in workers {
+            early?.expect(w.rung.name, .video(.init(uri: "hls/\(w.rung.name)/index.m3u8", width: w.rung.width, height: w.rung.height,
+                                                    frameRate: w.rung.frameRate, codec: w.codecString,
+                                                    peakBandwidth: w.rung.maxRateKbps * 1000, averageBandwidth: 0)))
         }
         // Cascade (LadderPlanner.assignScaleSources): a rung scaled from another is fed by that rung's thread.
         for (i, r) in plan.rungs.enumerated() { if let p = r.scaledFrom { workers[p].children.append(workers[i]) } }
