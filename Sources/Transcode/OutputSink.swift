@@ -7,10 +7,10 @@ import Synchronization
 /// segment (and its rendition's init segment) before the first playlist version that lists it;
 /// every rendition's first playlist version before the provisional master playlist (`isFinal`
 /// false, written as soon as every rendition has a segment); every final media playlist before
-/// the final master.
+/// the final master; the DASH manifest last of all.
 public struct OutputFile: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable {
-        case mp4, hlsInit, hlsSegment, mediaPlaylist, masterPlaylist, poster, storyboard, storyboardIndex
+        case mp4, hlsInit, hlsSegment, mediaPlaylist, masterPlaylist, poster, storyboard, storyboardIndex, dashManifest
     }
     /// Path relative to the output directory (the object key suffix for an uploader).
     public var relativePath: String
