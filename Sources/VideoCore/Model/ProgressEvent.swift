@@ -4,8 +4,10 @@ import FoundationEssentials
 /// and in the `progress:{id}` key. Field names are the contract; every field is always present
 /// (unknown values are `null`) so dashboards can rely on the shape.
 public struct ProgressEvent: Sendable, Equatable, Codable {
+    /// What the worker is doing; `playable` is the one event that says the video just became
+    /// playable (the work goes on: the next events are `transcoding` again, with `playable` true).
     public enum Stage: String, Sendable, Codable, CaseIterable {
-        case probing, transcoding, uploading, finalizing
+        case probing, transcoding, uploading, finalizing, playable
     }
 
     public enum RenditionState: String, Sendable, Codable, CaseIterable {
@@ -35,11 +37,15 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
     public var etaSeconds: Double?
     public var error: String?
     public var timestamp: String
+    /// The HLS master playlist plays what is stored so far (`hls_master_url` of the video).
+    public var playable: Bool
+    /// When the video first became playable (RFC 3339), nil until then.
+    public var playableAt: String?
 
     public init(videoID: String, status: VideoStatus, stage: Stage? = nil, percent: Double = 0,
                 processedFrames: Int64? = nil, totalFrames: Int64? = nil, renditions: [RenditionProgress] = [],
                 fps: Double? = nil, speed: Double? = nil, etaSeconds: Double? = nil, error: String? = nil,
-                timestamp: String) {
+                timestamp: String, playable: Bool = false, playableAt: String? = nil) {
         self.videoID = videoID
         self.status = status
         self.stage = stage
@@ -52,12 +58,34 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
         self.etaSeconds = etaSeconds
         self.error = error
         self.timestamp = timestamp
+        self.playable = playable
+        self.playableAt = playableAt
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case videoID = "video_id", status, stage, percent
         case processedFrames = "processed_frames", totalFrames = "total_frames"
         case renditions, fps, speed, etaSeconds = "eta_seconds", error, timestamp
+        case playable, playableAt = "playable_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        videoID = try c.decode(String.self, forKey: .videoID)
+        status = try c.decode(VideoStatus.self, forKey: .status)
+        stage = try c.decodeIfPresent(Stage.self, forKey: .stage)
+        percent = try c.decode(Double.self, forKey: .percent)
+        processedFrames = try c.decodeIfPresent(Int64.self, forKey: .processedFrames)
+        totalFrames = try c.decodeIfPresent(Int64.self, forKey: .totalFrames)
+        renditions = try c.decode([RenditionProgress].self, forKey: .renditions)
+        fps = try c.decodeIfPresent(Double.self, forKey: .fps)
+        speed = try c.decodeIfPresent(Double.self, forKey: .speed)
+        etaSeconds = try c.decodeIfPresent(Double.self, forKey: .etaSeconds)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        timestamp = try c.decode(String.self, forKey: .timestamp)
+        // Absent in events stored before the field existed (a snapshot lives up to a day).
+        playable = try c.decodeIfPresent(Bool.self, forKey: .playable) ?? false
+        playableAt = try c.decodeIfPresent(String.self, forKey: .playableAt)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -74,6 +102,8 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
         try c.encode(etaSeconds, forKey: .etaSeconds)
         try c.encode(error, forKey: .error)
         try c.encode(timestamp, forKey: .timestamp)
+        try c.encode(playable, forKey: .playable)
+        try c.encode(playableAt, forKey: .playableAt)
     }
 
     /// Compact JSON with keys in a stable order (what is published and stored).

@@ -49,10 +49,17 @@ public struct Video: Sendable, Equatable {
     public var createdAt: String
     public var startedAt: String?
     public var completedAt: String?
+    /// When its first segments and a master playlist were stored (kept after a failure: it was
+    /// playable then; cleared by a retry, which starts over).
+    public var playableAt: String?
+    /// The DASH manifest its completion recorded (nil before completion and for videos older
+    /// than DASH).
+    public var dashManifestKey: String?
 
     public init(id: String, title: String? = nil, status: VideoStatus = .queued, errorMessage: String? = nil,
                 sourceKey: String, originalName: String? = nil, source: SourceMetadata = SourceMetadata(),
-                attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil) {
+                attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
+                playableAt: String? = nil, dashManifestKey: String? = nil) {
         self.id = id
         self.title = title
         self.status = status
@@ -64,6 +71,18 @@ public struct Video: Sendable, Equatable {
         self.createdAt = createdAt
         self.startedAt = startedAt
         self.completedAt = completedAt
+        self.playableAt = playableAt
+        self.dashManifestKey = dashManifestKey
+    }
+
+    /// Its HLS master lists only what is stored and plays: from `playableAt` while processing, and
+    /// once completed; a failed video is not (what was stored stays until a retry or a delete).
+    public var isPlayable: Bool {
+        switch status {
+        case .completed: true
+        case .processing: playableAt != nil
+        case .queued, .failed: false
+        }
     }
 }
 
