@@ -116,7 +116,14 @@ struct JobRunner: Sendable {
             return .alreadyFinished
         }
         job.logger.info("job started", ["attempt": String(attempt), "source_key": sourceKey])
-        job.progress.update { t, now in t.started(now: now) }
+        // An earlier attempt may have made the video playable: its events say so, and its
+        // playlists in the bucket are not to be shortened (`OutputUploader.playlistFloor`).
+        let playableAt = try await database("read video") { try await store.video(id: id) }?.playableAt
+        job.progress.update { t, now in
+            t.resumePlayable(at: playableAt)
+            return t.started(now: now)
+        }
+        let playlistFloor = playableAt == nil ? [:] : try await storedPlaylistFloor(videoID: id)
         var phases = PhaseClock()
 
         try job.checkCancelled()
@@ -153,13 +160,15 @@ struct JobRunner: Sendable {
         }
 
         let progress = job.progress
+        let playable = PlayableRecorder(store: store, videoID: id, progress: progress, logger: job.logger)
         let uploader = OutputUploader(
-            storage: context.storage, videoID: id,
+            storage: context.storage, videoID: id, playlistFloor: playlistFloor,
             onQueued: { file in
                 guard file.kind == .mp4, let h = file.rendition.flatMap({ heightOfRung[$0] }) else { return }
                 progress.update { t, now in t.rendition(height: h, .uploading, now: now) }
             },
             onStored: { file, _ in
+                if file.kind == .masterPlaylist { playable.masterStored() }
                 guard file.kind == .mp4, let h = file.rendition.flatMap({ heightOfRung[$0] }) else { return }
                 progress.update { t, now in t.rendition(height: h, .done, now: now) }
             })
@@ -197,7 +206,10 @@ struct JobRunner: Sendable {
                 hlsPlaylistKey: stored[playlistKey] != nil ? playlistKey : nil)
             try await database("upsert rendition \(rung.name)") { try await store.upsertRendition(rendition) }
         }
-        guard try await database("mark completed", { try await store.markCompleted(id: id) }) else {
+        await playable.settled()
+        let dashKey = ObjectKeys.dashManifest(videoID: id)
+        let dashManifest = stored[dashKey] != nil ? dashKey : nil
+        guard try await database("mark completed", { try await store.markCompleted(id: id, dashManifestKey: dashManifest) }) else {
             // Deleted or failed by someone else meanwhile: do not resurrect it.
             if try await database("read video", { try await store.video(id: id) }) == nil {
                 _ = try? await context.storage.delete(prefix: ObjectKeys.processedDirectory(videoID: id))
@@ -215,6 +227,25 @@ struct JobRunner: Sendable {
             ("frames", String(result.framesDecoded)),
         ] + phases.fields + [("transcode_cpu_s", String(format: "%.2f", result.cpu.total))])
         return .completed
+    }
+
+    /// Segments listed by each media playlist of the video already in the bucket, by key.
+    private func storedPlaylistFloor(videoID: String) async throws(StepError) -> [String: Int] {
+        let storage = context.storage
+        do {
+            var floor: [String: Int] = [:]
+            for object in try await storage.list(prefix: ObjectKeys.processedDirectory(videoID: videoID) + "hls/")
+            where object.key.hasSuffix("/index.m3u8") {
+                do {
+                    floor[object.key] = MediaPlaylistText.segmentCount(String(decoding: try await storage.get(key: object.key), as: UTF8.self))
+                } catch StorageError.notFound {
+                    continue  // gone since the listing: nothing to protect
+                }
+            }
+            return floor
+        } catch {
+            throw .transient("storage (reading the playlists an earlier attempt published): \(error)")
+        }
     }
 
     /// The source as a local file: the file backend's own path, or a copy made with ranged GETs.
