@@ -51,6 +51,14 @@ extension APIHandlers {
             throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(id)")
         }
         switch location {
+        case .redirect where Self.isManifest(key):
+            // Served here, not redirected: a player resolves a playlist's relative URIs against
+            // the URL it got it from, which must stay /media/{id}/… (each media file it names is
+            // then redirected on its own). Small files; growing ones must not be cached.
+            guard let info = try await storage.head(key: key) else {
+                throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(id)")
+            }
+            return serve(key: key, info: info, request: request)
         case .redirect(let url, _):
             return HTTPResponse(status: .found, headers: ["Location": url, "Cache-Control": "no-store"])
         case .localFile:
@@ -60,6 +68,9 @@ extension APIHandlers {
             return serve(key: key, info: info, request: request)
         }
     }
+
+    /// HLS playlists and DASH manifests: they name other outputs by relative URI.
+    static func isManifest(_ key: String) -> Bool { key.hasSuffix(".m3u8") || key.hasSuffix(".mpd") }
 
     private func serve(key: String, info: ObjectInfo, request: HTTPRequest) -> HTTPResponse {
         let size = info.size
