@@ -113,6 +113,8 @@ else
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
   SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests|WorkerHygieneTests|RunScriptTests'
+  # Playable early and DASH (delivery): they transcode too.
+  SERVICE="$SERVICE|PlayableEarlyTests|PublicationOrderTests"
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
   LOOP_HOG='dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout'
   run_pass() {  # run_pass TITLE ARGS...
