@@ -9,11 +9,12 @@ import Synchronization
 /// Every rendition, not just the first to have a segment: the rungs advance together (one
 /// decode feeds them all through bounded queues of a few frames), so waiting for the slowest
 /// costs a fraction of a second, and a player that loads this master once sees the whole
-/// ladder for good. BANDWIDTH is the larger of the rung's VBV max rate (the encoder's ceiling)
-/// and the peak of the segments so far — RFC 8216 §4.3.4.2 asks a master published before all
-/// segments exist for the value of "a representative period of similar content, encoded using
-/// the same settings" — and AVERAGE-BANDWIDTH, optional and unknown yet, is left out. The final
-/// master (measured) replaces this one when the transcode ends.
+/// ladder for good. BANDWIDTH is the larger of the most a segment of the rung can carry (x264's
+/// VBV: max rate + buffer / segment duration) and the peak of the segments so far — RFC 8216
+/// §4.3.4.2 asks a master published before all segments exist for the value of "a
+/// representative period of similar content, encoded using the same settings"; a ceiling never
+/// lets a player pick a variant its bandwidth cannot carry — and AVERAGE-BANDWIDTH, optional and
+/// unknown yet, is left out. The final master (measured) replaces this one when the transcode ends.
 final class EarlyMasterSink: OutputSink {
     /// A rendition the provisional master lists, keyed by the `rendition` of its files.
     enum Rendition: Sendable {

@@ -151,9 +151,11 @@ final class TranscodeJob {
                                           queueDepth: options.queueDepth))
         }
         for w in workers {
+            // x264's VBV bounds the bits of any T seconds by maxrate × T + bufsize: the peak a segment can reach.
+            let ceiling = (Double(w.rung.maxRateKbps) + Double(w.rung.bufSizeKbps) / plan.segmentDuration) * 1000
             early?.expect(w.rung.name, .video(.init(uri: "hls/\(w.rung.name)/index.m3u8", width: w.rung.width, height: w.rung.height,
                                                     frameRate: w.rung.frameRate, codec: w.codecString,
-                                                    peakBandwidth: w.rung.maxRateKbps * 1000, averageBandwidth: 0)))
+                                                    peakBandwidth: Int(ceiling.rounded(.up)), averageBandwidth: 0)))
         }
         // Cascade (LadderPlanner.assignScaleSources): a rung scaled from another is fed by that rung's thread.
         for (i, r) in plan.rungs.enumerated() { if let p = r.scaledFrom { workers[p].children.append(workers[i]) } }
