@@ -166,11 +166,34 @@ import TestSupport
             }
             let dashAudio = try await Self.decode(vidd.base + dashURL, map: "0:a:0")
             #expect(dashAudio.errors.isEmpty && abs(dashAudio.seconds - 20) < 0.1, "DASH audio: \(dashAudio.seconds) s \(dashAudio.errors)")
+            // An independent reading: the `mpegdash` parser (PyPI) and the checks of scripts/check-mpd.py.
+            let mpdFile = sut.storageDirectory + "/manifest.mpd"
+            try mpd.body.write(to: URL(fileURLWithPath: mpdFile))
+            let checked = try await TestProcess.run([Self.python(), ServiceUnderTest.fixture("../scripts/check-mpd.py"), mpdFile])
+            #expect(checked.status == 0, "check-mpd: \(String(decoding: checked.errorOutput, as: UTF8.self))")
+            let summary = (try? JSONSerialization.jsonObject(with: checked.output)) as? [String: Any] ?? [:]
+            let video = summary["video"] as? [[String: Any]] ?? [], audioSet = summary["audio"] as? [[String: Any]] ?? []
+            #expect(video.compactMap { $0["id"] as? String } == ["720p", "480p", "360p", "240p", "144p"] && audioSet.count == 1)
+            #expect((video + audioSet).allSatisfy { $0["segments"] as? Int == 4 }, "four segments each, as the playlists list")
+            // The codecs strings are the master playlist's (both from the SPS).
+            let finalMaster = try await sut.request(vidd, "GET", masterURL).text
+            for rep in video {
+                let codec = rep["codecs"] as? String ?? "?"
+                #expect(finalMaster.contains("RESOLUTION=\(rep["width"] ?? 0)x\(rep["height"] ?? 0),CODECS=\"\(codec),mp4a.40.2\""), "\(rep)")
+            }
         } catch {
             Issue.record("\(error)\n\(sut.logs)")
         }
         await feed?.kill9()
         await sut.cleanup()
+    }
+
+    /// The project's virtualenv (scripts/install-deps.sh puts the `mpegdash` parser there), else
+    /// `python3`; `VIDD_TEST_PYTHON` overrides both.
+    static func python() -> String {
+        if let p = ProcessInfo.processInfo.environment["VIDD_TEST_PYTHON"], !p.isEmpty { return p }
+        let venv = ServiceUnderTest.fixture("../.venv/bin/python3")
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 
     /// The media playlists in the bucket (file backend) by rendition: their text now.
