@@ -19,6 +19,10 @@ public struct ProgressTracker: Sendable {
     private var playableAt: String?
     private var startedTranscoding: Duration?
     private var lastEmitted: Duration?
+    /// The newest timestamp sent: each event's is later (a stream drops an event not newer than
+    /// the last it sent, and two events can fall in the same millisecond — e.g. a frame count
+    /// and the `playable` event).
+    private var lastTimestamp: String?
     private var lastEvent: ProgressEvent?
     private let clock: @Sendable () -> String
 
@@ -118,10 +122,15 @@ public struct ProgressTracker: Sendable {
         case (_, .uploading): 95
         case (_, .finalizing): 99
         }
+        var timestamp = clock()
+        if let last = lastTimestamp, timestamp <= last, let ms = Timestamp.milliseconds(rfc3339: last) {
+            timestamp = Timestamp.rfc3339(milliseconds: ms + 1)
+        }
+        lastTimestamp = timestamp
         let event = ProgressEvent(videoID: videoID, status: status, stage: stage, percent: status == .failed ? (lastEvent?.percent ?? 0) : percent,
                                   processedFrames: startedTranscoding == nil ? nil : processedFrames, totalFrames: totalFrames,
                                   renditions: renditions, fps: fps, speed: speed, etaSeconds: status.isFinal ? 0 : eta,
-                                  error: error, timestamp: clock(),
+                                  error: error, timestamp: timestamp,
                                   playable: status == .completed || (status == .processing && playableAt != nil), playableAt: playableAt)
         lastEmitted = now
         lastEvent = event
