@@ -92,9 +92,12 @@ def vidd_round():
         raise SystemExit(f"the video failed: {mine[-1][1]}")
     playable = next(at for at, e in mine if e.get("playable"))
     completed = mine[-1][0]
-    row = subprocess.run(["psql", dburl, "-tAXc",
+    query = subprocess.run(["psql", dburl, "-tAXc",
         "SELECT extract(epoch FROM playable_at - created_at), extract(epoch FROM completed_at - created_at) "
-        f"FROM videos WHERE id = '{result['id']}'"], capture_output=True, text=True, check=True).stdout.strip().split("|")
+        f"FROM videos WHERE id = '{result['id']}'"], capture_output=True, text=True)
+    row = query.stdout.strip().split("|")
+    if query.returncode != 0 or len(row) != 2 or not all(row):
+        raise SystemExit(f"the video's row: {query.stdout!r} {query.stderr!r}")
     return playable - result["uploaded"], completed - result["uploaded"], float(row[0]), float(row[1])
 
 def load():

@@ -54,6 +54,11 @@ final class RunningJob: Sendable {
     }
 
     var uploader: OutputUploader? { parts.withLock { $0.uploader } }
+
+    /// Records the video playable once its master is stored; awaited before the job ends, whatever happens.
+    private let recorder = Mutex<PlayableRecorder?>(nil)
+    func attach(_ playable: PlayableRecorder) { recorder.withLock { $0 = playable } }
+    var playableRecorder: PlayableRecorder? { recorder.withLock { $0 } }
 }
 
 /// Runs a job: `markProcessing` → fetch the source → probe → source metadata → transcode with
@@ -96,6 +101,7 @@ struct JobRunner: Sendable {
             if case .failure = result { uploader.cancel() }
             await uploader.waitForAll()
         }
+        await job.playableRecorder?.settled()
         await job.progress.finish()
         await workDirectory?.remove()
         switch result {
@@ -161,6 +167,7 @@ struct JobRunner: Sendable {
 
         let progress = job.progress
         let playable = PlayableRecorder(store: store, videoID: id, progress: progress, logger: job.logger)
+        job.attach(playable)
         let uploader = OutputUploader(
             storage: context.storage, videoID: id, playlistFloor: playlistFloor,
             onQueued: { file in

@@ -16,16 +16,7 @@ import TestSupport
 @Suite(.serialized) struct PlayableEarlyTests {
     /// 20 s of 720p30 with audio: four segments per rendition (6 + 6 + 6 + 2 s).
     static func source() async throws -> String {
-        let path = NSTemporaryDirectory() + "vidd-e2e-playable-720p-20s.mp4"
-        if FileManager.default.fileExists(atPath: path) { return path }
-        let tmp = path + ".\(getpid()).mp4"
-        let r = try await TestProcess.run([
-            "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=20",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20", "-c:v", "libx264", "-preset", "ultrafast",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", tmp])
-        guard r.status == 0 else { throw ServiceUnderTest.Failure("ffmpeg: \(String(decoding: r.errorOutput, as: UTF8.self))") }
-        _ = rename(tmp, path)
-        return path
+        try await ServiceUnderTest.syntheticSource(name: "vidd-e2e-playable-720p-20s.mp4", size: "1280x720", seconds: 20)
     }
 
     static func upload(_ sut: ServiceUnderTest, _ api: ServiceUnderTest.Daemon) async throws -> String {
