@@ -122,6 +122,8 @@ else
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
   SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests|WorkerHygieneTests|RunScriptTests'  # includes TusEndToEndTests (vidd + tuspy, 200 MiB)
+  # Playable early and DASH (delivery): they transcode too.
+  SERVICE="$SERVICE|PlayableEarlyTests|PublicationOrderTests"
   FAILOVER='FailoverTests|MultiHostTests'
   BROWSER='BrowserTests'
   FAULTS='FaultSuite'

@@ -125,4 +125,6 @@ def main():
             row += f"{os.path.getsize(f'{args.work}/{v}/{name}.mp4') / 1e6:10.2f}"
         print(row, flush=True)
 
-main()
+# Importable: scripts/bench-playable.sh runs the same one-shot ladder (run_b).
+if __name__ == "__main__":
+    main()

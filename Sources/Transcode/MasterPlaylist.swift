@@ -9,7 +9,8 @@ public enum MasterPlaylist {
         public var frameRate: Double
         /// RFC 6381 video codec, e.g. "avc1.64001f".
         public var codec: String
-        /// bits/s of the video segments alone (peak and average).
+        /// bits/s of the video segments alone (peak and average; an average of 0 is unknown and
+        /// left out, as in a provisional master written before the rendition is complete).
         public var peakBandwidth: Int
         public var averageBandwidth: Int
     }
@@ -34,13 +35,15 @@ public enum MasterPlaylist {
             let peak = v.peakBandwidth + (audio?.peakBandwidth ?? 0)
             let avg = v.averageBandwidth + (audio?.averageBandwidth ?? 0)
             let codecs = audio.map { "\(v.codec),\($0.codec)" } ?? v.codec
-            out += "#EXT-X-STREAM-INF:BANDWIDTH=\(peak),AVERAGE-BANDWIDTH=\(avg),RESOLUTION=\(v.width)x\(v.height),"
+            let average = v.averageBandwidth > 0 && (audio.map { $0.averageBandwidth > 0 } ?? true) ? "AVERAGE-BANDWIDTH=\(avg)," : ""
+            out += "#EXT-X-STREAM-INF:BANDWIDTH=\(peak),\(average)RESOLUTION=\(v.width)x\(v.height),"
             out += "CODECS=\"\(codecs)\",FRAME-RATE=\(String(format: "%.3f", v.frameRate))"
             if audio != nil { out += ",AUDIO=\"\(audioGroup)\"" }
             out += "\n\(v.uri)\n"
         }
         if variants.isEmpty, let audio {
-            out += "#EXT-X-STREAM-INF:BANDWIDTH=\(audio.peakBandwidth),AVERAGE-BANDWIDTH=\(audio.averageBandwidth),CODECS=\"\(audio.codec)\"\n\(audio.uri)\n"
+            let average = audio.averageBandwidth > 0 ? "AVERAGE-BANDWIDTH=\(audio.averageBandwidth)," : ""
+            out += "#EXT-X-STREAM-INF:BANDWIDTH=\(audio.peakBandwidth),\(average)CODECS=\"\(audio.codec)\"\n\(audio.uri)\n"
         }
         return out
     }
@@ -48,7 +51,12 @@ public enum MasterPlaylist {
     /// Peak and average bits/s of a media playlist's segments (sizes from disk, durations from EXTINF).
     public static func measure(playlistPath: String) -> (peak: Int, average: Int) {
         guard let text = try? String(contentsOfFile: playlistPath, encoding: .utf8) else { return (0, 0) }
-        let dir = (playlistPath as NSString).deletingLastPathComponent
+        return measure(playlist: text, directory: (playlistPath as NSString).deletingLastPathComponent)
+    }
+
+    /// The same for a playlist's text, its segments in `dir` (an intermediate version is read
+    /// while its file still has a temporary name).
+    public static func measure(playlist text: String, directory dir: String) -> (peak: Int, average: Int) {
         var pendingDuration: Double? = nil
         var peak = 0.0, bits = 0.0, seconds = 0.0
         for line in text.split(separator: "\n") {

@@ -2,13 +2,20 @@ import Synchronization
 
 /// A file the transcoder finished writing (it will not change again, except playlists that are
 /// rewritten as segments are added: those are reported after each rewrite, `isFinal` on the last).
+///
+/// Order, which an uploader can rely on to publish nothing before what it names: a media
+/// segment (and its rendition's init segment) before the first playlist version that lists it;
+/// every rendition's first playlist version before the provisional master playlist (`isFinal`
+/// false, written as soon as every rendition has a segment); every final media playlist before
+/// the final master; the DASH manifest last of all.
 public struct OutputFile: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable {
-        case mp4, hlsInit, hlsSegment, mediaPlaylist, masterPlaylist, poster, storyboard, storyboardIndex
+        case mp4, hlsInit, hlsSegment, mediaPlaylist, masterPlaylist, poster, storyboard, storyboardIndex, dashManifest
     }
     /// Path relative to the output directory (the object key suffix for an uploader).
     public var relativePath: String
-    /// Where the file is on local disk now.
+    /// Where the file is on local disk now (an intermediate playlist version: under a temporary
+    /// name it leaves right after the notification, so read it during the call).
     public var localPath: String
     public var kind: Kind
     /// The rung name ("720p", "audio"), nil for files that belong to the whole video.

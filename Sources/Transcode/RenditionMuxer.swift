@@ -65,7 +65,11 @@ final class RenditionMuxer {
             ctx.pointee.io_open = hlsIOOpen
             ctx.pointee.io_close2 = hlsIOClose
             av_dict_set(&opts, "hls_time", String(RungTable.segmentDuration), 0)
-            av_dict_set(&opts, "hls_playlist_type", "vod", 0)
+            // EVENT, not VOD: the playlist is published while it grows (RFC 8216 §4.3.3.5: a VOD
+            // playlist may never change; an EVENT one only gains segments at its end, and
+            // `#EXT-X-ENDLIST` once the trailer is written). libavformat writes each version to
+            // `index.m3u8.tmp` and renames it (IOTracker maps the name back).
+            av_dict_set(&opts, "hls_playlist_type", "event", 0)
             av_dict_set(&opts, "hls_segment_type", "fmp4", 0)
             av_dict_set(&opts, "hls_flags", "independent_segments", 0)
             av_dict_set(&opts, "hls_segment_filename", outputDirectory + "/" + base + "/seg_%04d.m4s", 0)
@@ -136,8 +140,11 @@ final class IOTracker {
 
     func closed(_ url: String) {
         guard let sink else { return }
-        let kind: OutputFile.Kind = url == playlist ? .mediaPlaylist : url.hasSuffix(".m4s") ? .hlsSegment : .hlsInit
-        var rel = url
+        // A playlist version is closed under its temporary name and renamed after this returns:
+        // it is reported under the playlist's own name, with the temporary file as `localPath`.
+        let isPlaylist = url == playlist || url == playlist + ".tmp"
+        let kind: OutputFile.Kind = isPlaylist ? .mediaPlaylist : url.hasSuffix(".m4s") ? .hlsSegment : .hlsInit
+        var rel = isPlaylist ? playlist : url
         if rel.hasPrefix(outputDirectory + "/") { rel.removeFirst(outputDirectory.count + 1) }
         sink.fileCompleted(OutputFile(relativePath: rel, localPath: url, kind: kind, rendition: rendition, isFinal: kind != .mediaPlaylist))
     }

@@ -43,7 +43,7 @@ public enum TranscodeCommand {
                     (rung.scaledFrom.map { " (from \(r.plan.rungs[$0].name))" } ?? "")
             }
             print("done in \(String(format: "%.1f", r.elapsed)) s: \(r.framesDecoded) frames decoded; rungs: \(rungs.joined(separator: ", "))")
-            print("outputs in \(r.outputDirectory): \(r.masterPlaylist), \(r.mp4Files.joined(separator: ", "))" +
+            print("outputs in \(r.outputDirectory): \(r.masterPlaylist), \(r.dashManifest.map { "\($0), " } ?? "")\(r.mp4Files.joined(separator: ", "))" +
                   (r.poster.map { ", \($0)" } ?? "") + (r.storyboard.map { ", \($0), storyboard.vtt" } ?? ""))
             for n in r.notes { print("note: \(n)") }
             print(r.cpu.summary)

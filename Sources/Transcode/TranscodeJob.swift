@@ -21,6 +21,8 @@ final class TranscodeJob {
     private var workers: [RungWorker] = []
     private var rotator: Rotator?
     private var thumbnailer: Thumbnailer?
+    /// Between the HLS muxers and `sink`: writes the provisional master once every rendition has a segment.
+    private var earlyMaster: EarlyMasterSink?
 
     private var framesDecoded = 0
     private var damagedVideo = 0
@@ -100,6 +102,7 @@ final class TranscodeJob {
             notes.append("audio-only source: no video rungs, no poster and no storyboard")
         }
         try writeMaster()
+        let dashManifest = writeDashManifest()
         if damagedVideo + (audio?.damagedPackets ?? 0) > 0 {
             notes.append("skipped \(damagedVideo) damaged video and \(audio?.damagedPackets ?? 0) damaged audio packets")
         }
@@ -107,7 +110,7 @@ final class TranscodeJob {
         reportProgress(force: true)
         let cpu = cpuBreakdown()
         return TranscodeResult(
-            source: info, plan: plan, outputDirectory: outputDirectory, masterPlaylist: "master.m3u8",
+            source: info, plan: plan, outputDirectory: outputDirectory, masterPlaylist: "master.m3u8", dashManifest: dashManifest,
             mp4Files: workers.map { "\($0.rung.name).mp4" } + (audioMP4 != nil ? ["audio.m4a"] : []),
             poster: poster, storyboard: storyboard, framesDecoded: framesDecoded,
             damagedPackets: damagedVideo + (audio?.damagedPackets ?? 0), posterTime: thumbnailer?.posterTime,
@@ -131,11 +134,15 @@ final class TranscodeJob {
     }
 
     private func setUp() throws(TranscodeError) {
+        let early = sink.map { EarlyMasterSink(inner: $0, outputDirectory: outputDirectory) }
+        earlyMaster = early
+        let hlsSink: (any OutputSink)? = early ?? sink
         if let plannedAudio = plan.audio, let ai = source.audioIndex {
             let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio)
             audio = a
             audioHLS = try RenditionMuxer(kind: .hls, outputDirectory: outputDirectory, relativePath: "hls/audio/index.m3u8",
-                                          rendition: "audio", streams: [.init(codec: a.encoder)], sink: sink)
+                                          rendition: "audio", streams: [.init(codec: a.encoder)], sink: hlsSink)
+            early?.expect("audio", .audio(.init(uri: "hls/audio/index.m3u8", peakBandwidth: plannedAudio.bitRate, averageBandwidth: 0)))
             if plan.rungs.isEmpty {
                 audioMP4 = try RenditionMuxer(kind: .mp4, outputDirectory: outputDirectory, relativePath: "audio.m4a",
                                               rendition: "audio", streams: [.init(codec: a.encoder)], sink: sink)
@@ -162,8 +169,15 @@ final class TranscodeJob {
         }
         for r in plan.rungs {
             workers.append(try RungWorker(rung: r, timeBase: st.pointee.time_base, preset: plan.preset, audio: audio?.encoder,
-                                          outputDirectory: outputDirectory, sink: sink, control: control,
+                                          outputDirectory: outputDirectory, sink: hlsSink, control: control,
                                           queueDepth: options.queueDepth))
+        }
+        for w in workers {
+            // x264's VBV bounds the bits of any T seconds by maxrate × T + bufsize: the peak a segment can reach.
+            let ceiling = (Double(w.rung.maxRateKbps) + Double(w.rung.bufSizeKbps) / plan.segmentDuration) * 1000
+            early?.expect(w.rung.name, .video(.init(uri: "hls/\(w.rung.name)/index.m3u8", width: w.rung.width, height: w.rung.height,
+                                                    frameRate: w.rung.frameRate, codec: w.codecString,
+                                                    peakBandwidth: Int(ceiling.rounded(.up)), averageBandwidth: 0)))
         }
         // Cascade (LadderPlanner.assignScaleSources): a rung scaled from another is fed by that rung's thread.
         for (i, r) in plan.rungs.enumerated() { if let p = r.scaledFrom { workers[p].children.append(workers[i]) } }
@@ -304,5 +318,69 @@ final class TranscodeJob {
             throw .output(path: path, operation: "write", message: "cannot create file")
         }
         sink?.fileCompleted(OutputFile(relativePath: "master.m3u8", localPath: path, kind: .masterPlaylist, rendition: nil, isFinal: true))
+    }
+}
+
+extension TranscodeJob {
+    /// `manifest.mpd` over the HLS files (`DashManifest`), reported to the sink last; nil, with a
+    /// note saying why, when the files do not allow it (never for what the muxers write: the
+    /// tests read every manifest to the end). The HLS outputs are complete either way.
+    func writeDashManifest() -> String? {
+        do throws(TranscodeError) {
+            var video: [DashManifest.Representation] = []
+            for w in workers {
+                var r = try dashRepresentation(rendition: w.rung.name, codec: w.codecString)
+                r.width = w.rung.width
+                r.height = w.rung.height
+                r.frameRate = w.rung.frameRate
+                video.append(r)
+            }
+            var audioRepresentation: DashManifest.Representation?
+            if audioHLS != nil {
+                var r = try dashRepresentation(rendition: "audio", codec: MasterPlaylist.Audio(uri: "", peakBandwidth: 0, averageBandwidth: 0).codec)
+                r.sampleRate = Int(RungTable.audioSampleRate)
+                r.channels = Int(RungTable.audioChannels)
+                audioRepresentation = r
+            }
+            let path = outputDirectory + "/manifest.mpd"
+            guard FileManager.default.createFile(atPath: path, contents: Data(DashManifest.render(video: video, audio: audioRepresentation).utf8)) else {
+                throw .output(path: path, operation: "write", message: "cannot create file")
+            }
+            sink?.fileCompleted(OutputFile(relativePath: "manifest.mpd", localPath: path, kind: .dashManifest, rendition: nil, isFinal: true))
+            return "manifest.mpd"
+        } catch {
+            notes.append("no DASH manifest: \(error)")
+            return nil
+        }
+    }
+
+    /// One rendition's segments as its final media playlist lists them, timed from the files.
+    private func dashRepresentation(rendition: String, codec: String) throws(TranscodeError) -> DashManifest.Representation {
+        let directory = "hls/\(rendition)"
+        let playlistPath = outputDirectory + "/" + directory + "/index.m3u8"
+        guard let playlist = try? String(contentsOfFile: playlistPath, encoding: .utf8) else {
+            throw .output(path: playlistPath, operation: "read", message: "cannot read the media playlist")
+        }
+        let initSegment = try FragmentedMP4.initSegment(path: outputDirectory + "/" + directory + "/init.mp4")
+        var segments: [DashManifest.Segment] = []
+        var peak = 0.0
+        let uris = playlist.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        for (number, uri) in uris.enumerated() {
+            // `$Number%04d$` must name exactly the files the playlist lists.
+            guard uri == String(format: "seg_%04d.m4s", number) else {
+                throw .output(path: playlistPath, operation: "map segments", message: "segment \(number) is \(uri), not seg_\(String(format: "%04d", number)).m4s")
+            }
+            let path = outputDirectory + "/" + directory + "/" + uri
+            let (fragment, size) = try FragmentedMP4.fragment(path: path, initSegment: initSegment)
+            guard fragment.startsWithSyncSample else {
+                throw .output(path: path, operation: "map segments", message: "the segment does not start with a sync sample")
+            }
+            segments.append(.init(start: fragment.earliestPresentationTime, duration: fragment.duration))
+            peak = max(peak, Double(size) * 8 / (Double(fragment.duration) / Double(initSegment.timescale)))
+        }
+        guard !segments.isEmpty else { throw .output(path: playlistPath, operation: "map segments", message: "no segments") }
+        return DashManifest.Representation(
+            id: rendition, codec: codec, bandwidth: Int(peak.rounded(.up)), timescale: initSegment.timescale,
+            initialization: directory + "/init.mp4", media: directory + "/seg_$Number%04d$.m4s", segments: segments)
     }
 }

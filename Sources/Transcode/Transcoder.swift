@@ -25,6 +25,9 @@ public struct TranscodeResult: Sendable {
     public var outputDirectory: String
     /// Relative paths of the main outputs: master playlist, MP4s, media playlists, images.
     public var masterPlaylist: String
+    /// The MPEG-DASH manifest over the same segments (`manifest.mpd`), nil when it could not be
+    /// built (a note says why).
+    public var dashManifest: String?
     public var mp4Files: [String]
     public var poster: String?
     public var storyboard: String?

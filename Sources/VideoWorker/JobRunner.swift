@@ -69,6 +69,11 @@ final class RunningJob: Sendable {
     }
 
     func cancelStep() { canceller.withLock { $0 }?.cancel() }
+
+    /// Records the video playable once its master is stored; awaited before the job ends, whatever happens.
+    private let recorder = Mutex<PlayableRecorder?>(nil)
+    func attach(_ playable: PlayableRecorder) { recorder.withLock { $0 = playable } }
+    var playableRecorder: PlayableRecorder? { recorder.withLock { $0 } }
 }
 
 /// Runs a job: `markProcessing` → fetch the source → probe → source metadata → transcode with
@@ -118,6 +123,7 @@ struct JobRunner: Sendable {
             if case .failure = result { uploader.cancel() }
             await uploader.waitForAll()
         }
+        await job.playableRecorder?.settled()
         await job.progress.finish()
         await workDirectory?.remove()
         switch result {
@@ -138,6 +144,14 @@ struct JobRunner: Sendable {
             return .alreadyFinished
         }
         job.logger.info("job started", ["attempt": String(attempt), "source_key": sourceKey])
+        // An earlier attempt may have made the video playable: its events say so, and its
+        // playlists in the bucket are not to be shortened (`OutputUploader.playlistFloor`).
+        let playableAt = try await database("read video", logger: job.logger) { try await store.video(id: id) }?.playableAt
+        job.progress.update { t, _ in
+            t.resumePlayable(at: playableAt)
+            return nil
+        }
+        let playlistFloor = playableAt == nil ? [:] : try await storedPlaylistFloor(videoID: id)
         var phases = PhaseClock()
         if let url = try await pendingSourceURL(videoID: id, key: sourceKey) {
             job.progress.update { t, now in t.fetching(bytes: 0, total: nil, now: now) }
@@ -185,13 +199,16 @@ struct JobRunner: Sendable {
         }
 
         let progress = job.progress
+        let playable = PlayableRecorder(store: store, videoID: id, progress: progress, logger: job.logger)
+        job.attach(playable)
         let uploader = OutputUploader(
-            storage: context.storage, videoID: id,
+            storage: context.storage, videoID: id, playlistFloor: playlistFloor,
             onQueued: { file in
                 guard file.kind == .mp4, let h = file.rendition.flatMap({ heightOfRung[$0] }) else { return }
                 progress.update { t, now in t.rendition(height: h, .uploading, now: now) }
             },
             onStored: { file, _ in
+                if file.kind == .masterPlaylist { playable.masterStored() }
                 guard file.kind == .mp4, let h = file.rendition.flatMap({ heightOfRung[$0] }) else { return }
                 progress.update { t, now in t.rendition(height: h, .done, now: now) }
             })
@@ -229,8 +246,13 @@ struct JobRunner: Sendable {
                 hlsPlaylistKey: stored[playlistKey] != nil ? playlistKey : nil)
             try await database("upsert rendition \(rung.name)", logger: job.logger) { try await store.upsertRendition(rendition) }
         }
+        await playable.settled()
+        let dashKey = ObjectKeys.dashManifest(videoID: id)
+        let dashManifest = stored[dashKey] != nil ? dashKey : nil
         var retried = false
-        let completed = try await database("mark completed", logger: job.logger, retried: &retried) { try await store.markCompleted(id: id) }
+        let completed = try await database("mark completed", logger: job.logger, retried: &retried) {
+            try await store.markCompleted(id: id, dashManifestKey: dashManifest)
+        }
         if !completed {
             let current = try await database("read video", logger: job.logger) { try await store.video(id: id) }
             // A retry after a lost reply (failover) finds the video completed by its first try.
@@ -297,6 +319,25 @@ struct JobRunner: Sendable {
             return false
         }
         return true
+    }
+
+    /// Segments listed by each media playlist of the video already in the bucket, by key.
+    private func storedPlaylistFloor(videoID: String) async throws(StepError) -> [String: Int] {
+        let storage = context.storage
+        do {
+            var floor: [String: Int] = [:]
+            for object in try await storage.list(prefix: ObjectKeys.processedDirectory(videoID: videoID) + "hls/")
+            where object.key.hasSuffix("/index.m3u8") {
+                do {
+                    floor[object.key] = MediaPlaylistText.segmentCount(String(decoding: try await storage.get(key: object.key), as: UTF8.self))
+                } catch StorageError.notFound {
+                    continue  // gone since the listing: nothing to protect
+                }
+            }
+            return floor
+        } catch {
+            throw .transient("storage (reading the playlists an earlier attempt published): \(error)")
+        }
     }
 
     /// The source as a local file: the file backend's own path, or a copy made with ranged GETs.

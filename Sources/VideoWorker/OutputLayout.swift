@@ -48,6 +48,7 @@ public enum OutputLayout {
 
     public static func contentType(forKey key: String) -> String? {
         if key.hasSuffix(".m3u8") { return "application/vnd.apple.mpegurl" }
+        if key.hasSuffix(".mpd") { return "application/dash+xml" }
         if key.hasSuffix(".m4s") { return "video/iso.segment" }
         if key.hasSuffix(".mp4") { return "video/mp4" }
         if key.hasSuffix(".m4a") { return "audio/mp4" }

@@ -13,6 +13,15 @@ import Transcode
 /// in place as segments are added, so this version is copied now) and hands the upload to a task.
 /// Uploads of one key run in order, each behind the previous; a playlist version already
 /// superseded by a newer queued one is skipped. `finish()` waits for every upload.
+///
+/// Nothing is published before what it names, since players fetch what a playlist lists at once
+/// (the transcoder reports files in that order, `OutputFile`): a media playlist version is
+/// uploaded after its rendition's init and every segment reported before it; a master after the
+/// newest version of every media playlist; the DASH manifest after everything. A redelivered
+/// job of a video that was already playable starts with `playlistFloor`, the segment count of
+/// each media playlist in the bucket: a version with fewer segments is not uploaded, so a player
+/// watching the longer playlist never sees it shrink (the segments it names are overwritten with
+/// the same media by the new attempt, each object replaced whole).
 final class OutputUploader: OutputSink {
     struct Failed: Error, CustomStringConvertible {
         var description: String
@@ -27,6 +36,10 @@ final class OutputUploader: OutputSink {
         var last: [String: Task<Void, Never>] = [:]
         var versions: [String: Int] = [:]
         var tasks: [Task<Void, Never>] = []
+        /// Init and segment uploads of each rendition since its last playlist version was queued.
+        var pendingSegments: [String: [Task<Void, Never>]] = [:]
+        /// The newest queued version of each media playlist (behind all it names and every older version).
+        var playlists: [String: Task<Void, Never>] = [:]
         var stored: [String: ObjectInfo] = [:]
         var firstError: String?
         var cancelled = false
@@ -34,15 +47,19 @@ final class OutputUploader: OutputSink {
 
     let storage: any Storage
     let videoID: String
+    /// Segments listed by each media playlist already in the bucket, by key (see above).
+    let playlistFloor: [String: Int]
     /// A file was handed over for upload / is stored (progress: a rung's MP4 uploading, done).
     private let onQueued: @Sendable (OutputFile) -> Void
     private let onStored: @Sendable (OutputFile, ObjectInfo) -> Void
     private let state = Mutex(State())
 
-    init(storage: any Storage, videoID: String, onQueued: @escaping @Sendable (OutputFile) -> Void = { _ in },
+    init(storage: any Storage, videoID: String, playlistFloor: [String: Int] = [:],
+         onQueued: @escaping @Sendable (OutputFile) -> Void = { _ in },
          onStored: @escaping @Sendable (OutputFile, ObjectInfo) -> Void = { _, _ in }) {
         self.storage = storage
         self.videoID = videoID
+        self.playlistFloor = playlistFloor
         self.onQueued = onQueued
         self.onStored = onStored
     }
@@ -54,7 +71,7 @@ final class OutputUploader: OutputSink {
         }
         let payload: Payload
         switch file.kind {
-        case .mediaPlaylist, .masterPlaylist:
+        case .mediaPlaylist, .masterPlaylist, .dashManifest:
             guard let bytes = Self.readFile(file.localPath) else {
                 fail("cannot read \(file.relativePath): \(String(cString: strerror(errno)))")
                 return
@@ -69,12 +86,24 @@ final class OutputUploader: OutputSink {
             let version = (s.versions[key] ?? 0) + 1
             s.versions[key] = version
             let previous = s.last[key]
+            let named: [Task<Void, Never>] = switch file.kind {
+            case .mediaPlaylist: s.pendingSegments.removeValue(forKey: file.rendition ?? "") ?? []
+            case .masterPlaylist: Array(s.playlists.values)
+            case .dashManifest: s.tasks
+            default: []
+            }
             let task = Task(executorPreference: EventLoop.shared) { [self] in
                 await previous?.value
+                for upload in named { await upload.value }
                 await self.upload(file, key: key, payload: payload, version: version)
             }
             s.last[key] = task
             s.tasks.append(task)
+            switch file.kind {
+            case .hlsInit, .hlsSegment: s.pendingSegments[file.rendition ?? "", default: []].append(task)
+            case .mediaPlaylist: s.playlists[key] = task
+            default: break
+            }
             return true
         }
         if queued { onQueued(file) }
@@ -86,6 +115,11 @@ final class OutputUploader: OutputSink {
         while true {
             let skip = state.withLock { $0.cancelled || $0.firstError != nil || $0.versions[key] != version }
             if skip { return }
+            if file.kind == .mediaPlaylist, case .bytes(let bytes) = payload, let floor = playlistFloor[key] {
+                let text = String(decoding: bytes, as: UTF8.self)
+                // Shorter than what players may be watching: the bucket keeps the longer one.
+                if MediaPlaylistText.segmentCount(text) < floor && !MediaPlaylistText.isComplete(text) { return }
+            }
             do {
                 let info: ObjectInfo = switch payload {
                 case .file(let path): try await storage.put(key: key, fromFile: path, contentType: contentType)

@@ -17,8 +17,14 @@ public struct ProgressTracker: Sendable {
     private var error: String?
     private var bytesFetched: Int64?
     private var bytesTotal: Int64?
+    /// When the video became playable (this attempt's master stored, or an earlier attempt's).
+    private var playableAt: String?
     private var startedTranscoding: Duration?
     private var lastEmitted: Duration?
+    /// The newest timestamp sent: each event's is later (a stream drops an event not newer than
+    /// the last it sent, and two events can fall in the same millisecond — e.g. a frame count
+    /// and the `playable` event).
+    private var lastTimestamp: String?
     private var lastEvent: ProgressEvent?
     private let clock: @Sendable () -> String
 
@@ -77,6 +83,21 @@ public struct ProgressTracker: Sendable {
         return emit(now: now)
     }
 
+    /// A redelivered job of a video an earlier attempt made playable: every event says so.
+    public mutating func resumePlayable(at playableAt: String?) {
+        self.playableAt = playableAt
+    }
+
+    /// The video just became playable: the one event with stage `playable`, always due; the
+    /// events after it are back at the stage the work is in, `playable` true.
+    public mutating func playable(at playableAt: String, now: Duration) -> ProgressEvent {
+        self.playableAt = playableAt
+        let current = stage
+        stage = .playable
+        defer { stage = current }
+        return emit(now: now)
+    }
+
     public mutating func stage(_ stage: ProgressEvent.Stage, now: Duration) -> ProgressEvent {
         self.stage = stage
         return emit(now: now)
@@ -104,7 +125,7 @@ public struct ProgressTracker: Sendable {
         var fps: Double?
         var speed: Double?
         var eta: Double?
-        if let start = startedTranscoding, stage == .transcoding || stage == .uploading {
+        if let start = startedTranscoding, stage == .transcoding || stage == .uploading || stage == .playable {
             let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) / 1e18
             if elapsed > 0, processedFrames > 0 {
                 let rate = Double(processedFrames) / elapsed
@@ -116,15 +137,21 @@ public struct ProgressTracker: Sendable {
         let percent: Double = switch (status, stage) {
         case (.completed, _): 100
         case (_, .fetching), (_, .probing): 0
-        case (_, .transcoding): framePercent * 0.95  // the last 5 % is uploading and finalizing
+        case (_, .transcoding), (_, .playable): framePercent * 0.95  // the last 5 % is uploading and finalizing
         case (_, .uploading): 95
         case (_, .finalizing): 99
         }
+        var timestamp = clock()
+        if let last = lastTimestamp, timestamp <= last, let ms = Timestamp.milliseconds(rfc3339: last) {
+            timestamp = Timestamp.rfc3339(milliseconds: ms + 1)
+        }
+        lastTimestamp = timestamp
         let event = ProgressEvent(videoID: videoID, status: status, stage: stage, percent: status == .failed ? (lastEvent?.percent ?? 0) : percent,
                                   processedFrames: startedTranscoding == nil ? nil : processedFrames, totalFrames: totalFrames,
                                   renditions: renditions, fps: fps, speed: speed, etaSeconds: status.isFinal ? 0 : eta,
-                                  error: error, timestamp: clock(),
-                                  bytesFetched: stage == .fetching ? bytesFetched : nil, bytesTotal: stage == .fetching ? bytesTotal : nil)
+                                  error: error, timestamp: timestamp,
+                                  bytesFetched: stage == .fetching ? bytesFetched : nil, bytesTotal: stage == .fetching ? bytesTotal : nil,
+                                  playable: status == .completed || (status == .processing && playableAt != nil), playableAt: playableAt)
         lastEmitted = now
         lastEvent = event
         return event

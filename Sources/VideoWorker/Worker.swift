@@ -486,13 +486,15 @@ public final class Worker: Sendable {
     private func failPermanently(_ delivery: Delivery, code: FailureCode, message: String, job: RunningJob?) async {
         let jobLogger = job?.logger ?? context.logger.with("video_id", delivery.videoID)
         defer { forget(delivery.entryID) }
+        let failedNow: Bool
         do {
-            _ = try await context.store.markFailed(id: delivery.videoID, message: message, code: code)
+            failedNow = try await context.store.markFailed(id: delivery.videoID, message: message, code: code)
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "cannot record the failure: left pending",
                           fields: [("error", "\(error)")])
             return
         }
+        if failedNow { await sealPlaylists(delivery.videoID, logger: jobLogger) }
         await publishFailure(videoID: delivery.videoID, message: message, job: job, logger: jobLogger)
         await acknowledge(delivery.entryID, logger: jobLogger)
     }
@@ -502,11 +504,12 @@ public final class Worker: Sendable {
     private func deadLetter(_ delivery: Delivery, message: JobMessage, reason: String, job: RunningJob?) async {
         let jobLogger = job?.logger ?? context.logger.with("video_id", delivery.videoID)
         defer { forget(delivery.entryID) }
+        let failedNow: Bool
         do {
             try await send(commands.deadLetter(message, entryID: delivery.entryID, deliveries: delivery.deliveryCount,
                                                    reason: reason, at: Timestamp.now()))
             // Only temporary failures reach the last attempt: a retry later may well succeed.
-            _ = try await context.store.markFailed(id: delivery.videoID, message: reason, code: .temporary)
+            failedNow = try await context.store.markFailed(id: delivery.videoID, message: reason, code: .temporary)
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "dead-lettering failed: left pending",
                           fields: [("error", "\(error)")])
@@ -514,8 +517,20 @@ public final class Worker: Sendable {
         }
         context.metrics.increment(ServiceMetrics.jobsDeadLettered)
         jobLogger.error("dead-lettered", ["reason": reason, "stream": commands.keys.deadLetterStream])
+        if failedNow { await sealPlaylists(delivery.videoID, logger: jobLogger) }
         await publishFailure(videoID: delivery.videoID, message: reason, job: job, logger: jobLogger)
         await acknowledge(delivery.entryID, logger: jobLogger)
+    }
+
+    /// Ends the media playlists a failed video had published (`PlaylistSealer`); best effort.
+    private func sealPlaylists(_ videoID: String, logger: Logger) async {
+        do {
+            let sealed = try await PlaylistSealer.seal(videoID: videoID, storage: context.storage)
+            if sealed > 0 { logger.info("media playlists of the failed video ended with #EXT-X-ENDLIST", ["playlists": String(sealed)]) }
+        } catch {
+            logger.warning("cannot end the failed video's media playlists (players reload them until it is retried or deleted)",
+                           ["error": "\(error)"])
+        }
     }
 
     private func publishFailure(videoID: String, message: String, job: RunningJob?, logger: Logger) async {

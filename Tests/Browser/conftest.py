@@ -78,6 +78,8 @@ def media(services):
         # A phone video: portrait 720×1280, so the ladder is 720p, 480p, … by the short side.
         "portrait": make("portrait_720x1280_3s.mp4", "720x1280", 3),
         "six_seconds": make("landscape_640x360_6s.mp4", "640x360", 6),
+        # Playable early: long enough that it plays well before its ladder is done.
+        "thirty_seconds": make("landscape_640x360_30s.mp4", "640x360", 30),
     }
 
 

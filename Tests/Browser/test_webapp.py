@@ -4,6 +4,8 @@ and the keyboard. Every page is checked for console errors (the `page` fixture) 
 scrolling, and photographed light and dark at two sizes (`screenshots`)."""
 import re
 import shutil
+import signal
+import subprocess
 import time
 import uuid
 
@@ -11,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import ConsoleWatch, screenshots, FIXTURES
+from vidd import Vidd, binary as vidd_binary
 
 
 @pytest.fixture(scope="module")
@@ -407,3 +410,74 @@ def test_large_files_resume_through_tus_when_the_server_offers_it(vidd, page, bi
     assert state["cut"] and "HEAD" in requests[requests.index("PATCH"):], f"resumed from HEAD's offset: {requests}"
     # The dropped connection is the one console line.
     page.console_watch.errors = [e for e in page.console_watch.errors if "ERR_" not in e]
+
+
+def test_the_player_appears_while_the_video_is_still_encoding(services, browser, media):
+    """Playable early: the watch page, opened while the video waits for a worker, shows the player
+    as soon as the video is playable — still processing, progress beside it, no reload — plays it,
+    and keeps playing through completion."""
+    # The API alone first, so the page deterministically starts on the processing view; then a
+    # worker whose x264 preset is slow, so the ladder takes far longer than its first segments.
+    server = Vidd("browser_early", command="serve", settings={"VIDD_X264_PRESET": "slow"})
+    worker = None
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        console = ConsoleWatch(page)
+        video_id = server.upload(media["thirty_seconds"], title="Plays while encoding")
+        page.goto(f"{server.base}/watch/{video_id}")
+        expect(page.locator(".processing")).to_be_visible()
+        # Note the moment the player appears: whether the video was still processing then.
+        page.evaluate("""() => {
+            window.playerSeen = null;
+            new MutationObserver(() => {
+                if (window.playerSeen === null && document.querySelector('.player')) {
+                    window.playerSeen = { processing: !!document.querySelector('.processing-inline'),
+                                          status: document.querySelector('.processing-status')?.textContent };
+                    document.querySelector('.player').dataset.testMarker = 'early';
+                }
+            }).observe(document.body, { childList: true, subtree: true });
+        }""")
+        worker = subprocess.Popen([vidd_binary(), "worker"], env=server.env, stdin=subprocess.DEVNULL,
+                                  stdout=server.log, stderr=subprocess.STDOUT)
+        page.wait_for_function("() => window.playerSeen !== null", timeout=120_000)
+        seen = page.evaluate("window.playerSeen")
+        assert seen["processing"], f"the player came only at completion: {seen}; console: {console.errors}"
+        expect(page.locator(".player")).to_have_attribute("data-mode", "hls")
+        early = server.video(video_id)
+        assert early["status"] == "processing" or early["status"] == "completed", early
+        assert early["playable"] is True and early["playable_at"], early
+        screenshots(page, "watch-playable-early")
+        page.locator(".player video").evaluate("v => { v.muted = true; }")
+        page.locator(".big-play").click()
+        # Safari plays the growing playlists; Chromium 156's built-in HLS fails on a playlist
+        # refresh (DEMUXER_ERROR_COULD_NOT_PARSE): then the page must say it waits for the
+        # complete video, never leave a broken player.
+        page.wait_for_function("""() => { const v = document.querySelector('.player video');
+            return (v && v.currentTime > 1 && !v.paused) || document.querySelector('.processing-note'); }""", timeout=120_000)
+        early_failed = page.locator(".processing-note").count() > 0
+        if early_failed:
+            expect(page.locator(".processing-note")).to_contain_text("as soon as it is ready")
+            assert server.video(video_id)["status"] == "processing"
+            screenshots(page, "watch-playable-early-unsupported")
+        # Completion: the renditions table replaces the progress; the same player plays on.
+        expect(page.locator("table.renditions")).to_be_visible(timeout=300_000)
+        expect(page.locator(".processing-inline")).to_have_count(0)
+        if early_failed:
+            # The complete video plays at once in a new player.
+            page.locator(".big-play").click()
+            wait_until_playing_past(page, 1.0, timeout=60_000)
+        else:
+            assert page.evaluate("document.querySelector('.player').dataset.testMarker") == "early"
+            wait_until_playing_past(page, player_state(page)["time"])
+        assert console.errors == [], console.errors
+    finally:
+        context.close()
+        if worker and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        server.stop()

@@ -30,4 +30,16 @@ struct MasterPlaylistTests {
         #expect(!text.contains("AUDIO="))
         #expect(text.contains("CODECS=\"avc1.64000a\""))
     }
+
+    /// A master published before the renditions are complete: the average is unknown (0) and
+    /// left out, the peak is whatever the caller estimated.
+    @Test func provisionalMasterLeavesOutTheUnknownAverage() {
+        let text = MasterPlaylist.render(
+            variants: [.init(uri: "hls/360p/index.m3u8", width: 640, height: 360, frameRate: 30, codec: "avc1.64001e", peakBandwidth: 800_000, averageBandwidth: 0)],
+            audio: .init(uri: "hls/audio/index.m3u8", peakBandwidth: 128_000, averageBandwidth: 0))
+        #expect(text.contains("#EXT-X-STREAM-INF:BANDWIDTH=928000,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\""))
+        #expect(!text.contains("AVERAGE-BANDWIDTH"))
+        let audioOnly = MasterPlaylist.render(variants: [], audio: .init(uri: "a.m3u8", peakBandwidth: 130_000, averageBandwidth: 0))
+        #expect(audioOnly.contains("#EXT-X-STREAM-INF:BANDWIDTH=130000,CODECS=\"mp4a.40.2\"\na.m3u8"))
+    }
 }

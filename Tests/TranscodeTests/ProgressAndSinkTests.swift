@@ -38,7 +38,9 @@ struct ProgressAndSinkTests {
         options.ladder.rungs = [144]
         _ = try Transcoder(source: clip, outputDirectory: dir, options: options, sink: sink).runBlocking()
         let files = sink.files
-        #expect(files.last?.kind == .masterPlaylist)
+        // The final master, then the DASH manifest over the same segments.
+        #expect(files.suffix(2).map(\.kind) == [.masterPlaylist, .dashManifest])
+        #expect(files.dropLast().last?.isFinal == true)
         // Three 6 s-ish segments per rendition, each reported once, before the rendition's final playlist.
         for rendition in ["144p", "audio"] {
             let segs = files.enumerated().filter { $0.element.kind == .hlsSegment && $0.element.rendition == rendition }

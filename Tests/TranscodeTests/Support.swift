@@ -61,6 +61,17 @@ enum Tools {
         return path
     }
 
+    /// Decodes the streams `map` selects from `input` to the end: frames (video), seconds of
+    /// output, and what ffmpeg said at level error.
+    static func decodeToEnd(_ input: String, map: String, arguments: [String] = []) throws -> (frames: Int, seconds: Double, errors: String) {
+        let r = try run("ffmpeg", ["-v", "error", "-nostdin"] + arguments + ["-i", input, "-map", map, "-f", "null", "-", "-progress", "pipe:1"])
+        func last(_ key: String) -> String? {
+            r.stdout.split(separator: "\n").last { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+        }
+        let micros = last("out_time_us").flatMap { Double($0) } ?? 0
+        return (Int(last("frame") ?? "") ?? 0, micros / 1e6, r.status == 0 ? r.stderr : "exit \(r.status): \(r.stderr)")
+    }
+
     static func tempDirectory(_ name: String) -> String {
         let d = NSTemporaryDirectory() + "vidd-test-\(name)-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)

@@ -97,7 +97,25 @@ struct TranscodeOutputTests {
         #expect(files.contains { $0.kind == .hlsSegment })
         #expect(files.contains { $0.kind == .hlsInit })
         #expect(files.contains { $0.kind == .poster })
-        for f in files { #expect(FileManager.default.fileExists(atPath: f.localPath), "\(f.relativePath)") }
+        // (An intermediate playlist version is reported under a temporary name, renamed just after.)
+        for f in files where f.kind != .mediaPlaylist || f.isFinal {
+            #expect(FileManager.default.fileExists(atPath: f.localPath), "\(f.relativePath)")
+        }
+        // The DASH manifest over the same segments reads to the end, every rung and the audio.
+        #expect(result.dashManifest == "manifest.mpd", "\(result.notes)")
+        #expect(files.last?.kind == .dashManifest)
+        for (index, rung) in result.plan.rungs.enumerated() {
+            let frames = try Tools.run("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                                                   "stream=nb_read_frames", "-of", "csv=p=0", dir + "/\(rung.name).mp4"]).stdout
+            let dash = try Tools.decodeToEnd(dir + "/manifest.mpd", map: "0:v:\(index)")
+            #expect(dash.errors.isEmpty, "\(rung.name) via DASH: \(dash.errors)")
+            #expect(dash.frames == Int(frames.trimmingCharacters(in: .whitespacesAndNewlines)), "\(rung.name): every frame of the MP4 through the MPD")
+        }
+        if c.hasAudio {
+            let dash = try Tools.decodeToEnd(dir + "/manifest.mpd", map: "0:a:0")
+            #expect(dash.errors.isEmpty, "audio via DASH: \(dash.errors)")
+            #expect(abs(dash.seconds - srcDuration) < 0.1, "audio via DASH: \(dash.seconds) s of \(srcDuration) s")
+        }
     }
 
     @Test func rotatedOutputMatchesFFmpegAutorotate() throws {

@@ -51,6 +51,14 @@ extension APIHandlers {
             throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(id)")
         }
         switch location {
+        case .redirect where Self.isManifest(key):
+            // Served here, not redirected: a player resolves a playlist's relative URIs against
+            // the URL it got it from, which must stay /media/{id}/… (each media file it names is
+            // then redirected on its own). Small files; growing ones must not be cached.
+            guard let info = try await storage.head(key: key) else {
+                throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(id)")
+            }
+            return serve(key: key, info: info, request: request)
         case .redirect(let url, _):
             return HTTPResponse(status: .found, headers: ["Location": url, "Cache-Control": "no-store"])
         case .localFile:
@@ -61,6 +69,9 @@ extension APIHandlers {
         }
     }
 
+    /// HLS playlists and DASH manifests: they name other outputs by relative URI.
+    static func isManifest(_ key: String) -> Bool { key.hasSuffix(".m3u8") || key.hasSuffix(".mpd") }
+
     private func serve(key: String, info: ObjectInfo, request: HTTPRequest) -> HTTPResponse {
         let size = info.size
         let modified = Int(info.modified)
@@ -70,8 +81,11 @@ extension APIHandlers {
             "Content-Type": MIMEType.forExtension(ext),
             "ETag": etag,
             "Last-Modified": HTTPDate.format(epochSeconds: modified),
-            "Accept-Ranges": "bytes",
-            "Cache-Control": "no-cache",
+            // A playlist grows while the video is processed: a byte range of it is no playlist.
+            // Chromium's media cache asks for `bytes=<what it has>-` without If-Range and parses
+            // the tail alone (DEMUXER_ERROR_COULD_NOT_PARSE), so manifests are always whole.
+            "Accept-Ranges": Self.isManifest(key) ? "none" : "bytes",
+            "Cache-Control": Self.isManifest(key) ? "no-store" : "no-cache",
             "X-Content-Type-Options": "nosniff",
         ]
         switch ConditionalRequest.evaluate(method: request.method, headers: request.headers, etag: etag, lastModified: modified) {
@@ -86,7 +100,7 @@ extension APIHandlers {
         }
         var status = HTTPStatus.ok
         var range: ClosedRange<Int64>? = size > 0 ? 0...(size - 1) : nil
-        if request.method == .get, ConditionalRequest.rangeApplies(headers: request.headers, etag: etag, lastModified: modified) {
+        if request.method == .get, !Self.isManifest(key), ConditionalRequest.rangeApplies(headers: request.headers, etag: etag, lastModified: modified) {
             switch ByteRange.resolve(request.headers["Range"], size: size) {
             case .whole:
                 break

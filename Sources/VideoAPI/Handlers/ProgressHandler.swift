@@ -133,7 +133,8 @@ extension APIHandlers {
         ProgressEvent(
             videoID: video.id, status: video.status, percent: video.status == .completed ? 100 : 0,
             error: video.status == .failed ? video.errorMessage : nil,
-            timestamp: video.completedAt ?? video.startedAt ?? video.createdAt)
+            timestamp: video.completedAt ?? video.startedAt ?? video.createdAt,
+            playable: video.isPlayable, playableAt: video.playableAt)
     }
 
     static func errorEvent(_ message: String) -> String {

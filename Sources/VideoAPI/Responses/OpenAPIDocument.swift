@@ -85,7 +85,7 @@ public enum OpenAPIDocument {
         case .metrics: success = ["description": "Prometheus text exposition", "content": ["text/plain": ["schema": ["type": "string"]]]]
         case .openAPI: success = json(["type": "object"])
         case .healthz, .readyz: success = json(["type": "object", "properties": ["status": ["type": "string"]]])
-        case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL"]
+        case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL; playlists and manifests are always served here, so their relative URIs resolve to /media"]
         case .tusOptions, .tusCreate, .tusHead, .tusAppend, .tusTerminate: success = TusOpenAPI.success(route.handler)
         }
         var out: [(String, JSONValue)] = [(String(route.successStatus), success)]
@@ -198,7 +198,14 @@ public enum OpenAPIDocument {
                 "source": ["type": "object"], "attempts": ["type": "integer"],
                 "created_at": ["type": "string", "format": "date-time"], "started_at": nullableString, "completed_at": nullableString,
                 "renditions": ["type": "array", "items": ref("Rendition")],
-                "hls_master_url": nullableString, "poster_url": nullableString, "storyboard_url": nullableString,
+                "playable": ["type": "boolean", "description":
+                    "The HLS master playlist plays: true from playable_at while processing (its media playlists are EVENT playlists that grow, #EXT-X-ENDLIST once complete) and once completed; false for a failed video"],
+                "playable_at": ["type": ["string", "null"], "format": "date-time", "description":
+                    "When the first segments of every rendition and a master playlist naming them were stored; kept when the video later fails, cleared by a retry"],
+                "hls_master_url": ["type": ["string", "null"], "description": "HLS master playlist (/media/{id}/hls/master.m3u8), set while `playable`"],
+                "dash_manifest_url": ["type": ["string", "null"], "description":
+                    "MPEG-DASH MPD (/media/{id}/manifest.mpd, static, isoff-live profile) over the same fMP4 segments as HLS; set once completed"],
+                "poster_url": nullableString, "storyboard_url": nullableString,
                 "failure": ["oneOf": [ref("Failure"), ["type": "null"]]],
                 "progress": ["oneOf": [ref("ProgressEvent"), ["type": "null"]]]]],
             "VideoList": ["type": "object", "required": ["videos", "total", "limit", "offset"], "properties": [
@@ -217,7 +224,9 @@ public enum OpenAPIDocument {
                 "fps": nullableNumber, "speed": nullableNumber, "eta_seconds": nullableNumber, "error": nullableString,
                 "timestamp": ["type": "string", "format": "date-time"],
                 "bytes_fetched": ["type": ["integer", "null"], "description": "Stage fetching: bytes of the source_url stored so far"],
-                "bytes_total": ["type": ["integer", "null"], "description": "Stage fetching: the source's size, when its server declared it"]]],
+                "bytes_total": ["type": ["integer", "null"], "description": "Stage fetching: the source's size, when its server declared it"],
+                "playable": ["type": "boolean", "description": "The video's hls_master_url plays what is stored; the event that turns it true has stage `playable`"],
+                "playable_at": ["type": ["string", "null"], "format": "date-time"]]],
         ]
     }
 }

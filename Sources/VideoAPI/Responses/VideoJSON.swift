@@ -40,7 +40,13 @@ public enum VideoJSON {
             ("completed_at", string(v.completedAt)),
             ("renditions", .array(rungs)),
         ]
-        members.append(("hls_master_url", output(ObjectKeys.hlsMaster(videoID: v.id))))
+        // Playable early: the master plays what is stored from `playable_at` on, long before
+        // completion (its media playlists grow until then); a failed video's is withdrawn.
+        members.append(("playable", .bool(v.isPlayable)))
+        members.append(("playable_at", string(v.playableAt)))
+        members.append(("hls_master_url", v.isPlayable ? string(mediaURL(videoID: v.id, key: ObjectKeys.hlsMaster(videoID: v.id))) : .null))
+        // DASH over the same segments, static once complete: only completed videos have one.
+        members.append(("dash_manifest_url", completed ? string(v.dashManifestKey.flatMap { mediaURL(videoID: v.id, key: $0) }) : .null))
         members.append(("poster_url", output(ObjectKeys.poster(videoID: v.id))))
         members.append(("storyboard_url", output(ObjectKeys.storyboardVTT(videoID: v.id))))
         members.append(("failure", failure(v)))

@@ -22,6 +22,33 @@ public enum Timestamp {
         return "\(pad(Int(y), 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):\(pad(secOfDay % 60, 2)).\(pad(ms, 3))Z"
     }
 
+    /// The inverse of `rfc3339(milliseconds:)`, for exactly that form (`YYYY-MM-DDTHH:MM:SS.mmmZ`,
+    /// years 0000–9999); nil for anything else.
+    public static func milliseconds(rfc3339 text: String) -> Int64? {
+        let b = Array(text.utf8)
+        guard b.count == 24, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x2E, b[23] == 0x5A
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var n: Int64 = 0
+            for i in range {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                n = n * 10 + Int64(b[i] - 0x30)
+            }
+            return n
+        }
+        guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10), let hh = number(11..<13),
+              let mm = number(14..<16), let ss = number(17..<19), let ms = number(20..<23),
+              (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 60 else { return nil }
+        // Howard Hinnant's days_from_civil.
+        let year = m <= 2 ? y - 1 : y
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yoe = year - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return ((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms
+    }
+
     /// Howard Hinnant's days-since-1970 → proleptic Gregorian date.
     static func civil(fromDays z0: Int64) -> (Int64, Int, Int) {
         let z = z0 + 719_468

@@ -4,10 +4,12 @@ import FoundationEssentials
 /// and in the `progress:{id}` key. Field names are the contract; every field is always present
 /// (unknown values are `null`) so dashboards can rely on the shape.
 public struct ProgressEvent: Sendable, Equatable, Codable {
+    /// What the worker is doing; `playable` is the one event that says the video just became
+    /// playable (the work goes on: the next events are `transcoding` again, with `playable` true).
     public enum Stage: String, Sendable, Codable, CaseIterable {
         /// A `source_url` submission: the source is being downloaded into storage.
         case fetching
-        case probing, transcoding, uploading, finalizing
+        case probing, transcoding, uploading, finalizing, playable
     }
 
     public enum RenditionState: String, Sendable, Codable, CaseIterable {
@@ -44,11 +46,16 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
     /// While `fetching`: bytes of the source stored so far, and its size when the origin said.
     public var bytesFetched: Int64?
     public var bytesTotal: Int64?
+    /// The HLS master playlist plays what is stored so far (`hls_master_url` of the video).
+    public var playable: Bool
+    /// When the video first became playable (RFC 3339), nil until then.
+    public var playableAt: String?
 
     public init(videoID: String, status: VideoStatus, stage: Stage? = nil, percent: Double = 0,
                 processedFrames: Int64? = nil, totalFrames: Int64? = nil, renditions: [RenditionProgress] = [],
                 fps: Double? = nil, speed: Double? = nil, etaSeconds: Double? = nil, error: String? = nil,
-                timestamp: String, bytesFetched: Int64? = nil, bytesTotal: Int64? = nil) {
+                timestamp: String, bytesFetched: Int64? = nil, bytesTotal: Int64? = nil,
+                playable: Bool = false, playableAt: String? = nil) {
         self.videoID = videoID
         self.status = status
         self.stage = stage
@@ -63,6 +70,8 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
         self.timestamp = timestamp
         self.bytesFetched = bytesFetched
         self.bytesTotal = bytesTotal
+        self.playable = playable
+        self.playableAt = playableAt
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -70,6 +79,28 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
         case processedFrames = "processed_frames", totalFrames = "total_frames"
         case renditions, fps, speed, etaSeconds = "eta_seconds", error, timestamp
         case bytesFetched = "bytes_fetched", bytesTotal = "bytes_total"
+        case playable, playableAt = "playable_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        videoID = try c.decode(String.self, forKey: .videoID)
+        status = try c.decode(VideoStatus.self, forKey: .status)
+        stage = try c.decodeIfPresent(Stage.self, forKey: .stage)
+        percent = try c.decode(Double.self, forKey: .percent)
+        processedFrames = try c.decodeIfPresent(Int64.self, forKey: .processedFrames)
+        totalFrames = try c.decodeIfPresent(Int64.self, forKey: .totalFrames)
+        renditions = try c.decode([RenditionProgress].self, forKey: .renditions)
+        fps = try c.decodeIfPresent(Double.self, forKey: .fps)
+        speed = try c.decodeIfPresent(Double.self, forKey: .speed)
+        etaSeconds = try c.decodeIfPresent(Double.self, forKey: .etaSeconds)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        timestamp = try c.decode(String.self, forKey: .timestamp)
+        // Absent in events stored before the field existed (a snapshot lives up to a day).
+        playable = try c.decodeIfPresent(Bool.self, forKey: .playable) ?? false
+        playableAt = try c.decodeIfPresent(String.self, forKey: .playableAt)
+        bytesFetched = try c.decodeIfPresent(Int64.self, forKey: .bytesFetched)
+        bytesTotal = try c.decodeIfPresent(Int64.self, forKey: .bytesTotal)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,6 +119,8 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
         try c.encode(timestamp, forKey: .timestamp)
         try c.encode(bytesFetched, forKey: .bytesFetched)
         try c.encode(bytesTotal, forKey: .bytesTotal)
+        try c.encode(playable, forKey: .playable)
+        try c.encode(playableAt, forKey: .playableAt)
     }
 
     /// Compact JSON with keys in a stable order (what is published and stored).

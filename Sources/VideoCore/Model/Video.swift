@@ -51,11 +51,17 @@ public struct Video: Sendable, Equatable {
     public var completedAt: String?
     /// Set with `failed`: whether the file or the service was at fault (nil for older failures).
     public var failureCode: FailureCode?
+    /// When its first segments and a master playlist were stored (kept after a failure: it was
+    /// playable then; cleared by a retry, which starts over).
+    public var playableAt: String?
+    /// The DASH manifest its completion recorded (nil before completion and for videos older
+    /// than DASH).
+    public var dashManifestKey: String?
 
     public init(id: String, title: String? = nil, status: VideoStatus = .queued, errorMessage: String? = nil,
                 sourceKey: String, originalName: String? = nil, source: SourceMetadata = SourceMetadata(),
                 attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
-                failureCode: FailureCode? = nil) {
+                failureCode: FailureCode? = nil, playableAt: String? = nil, dashManifestKey: String? = nil) {
         self.id = id
         self.title = title
         self.status = status
@@ -68,6 +74,18 @@ public struct Video: Sendable, Equatable {
         self.startedAt = startedAt
         self.completedAt = completedAt
         self.failureCode = failureCode
+        self.playableAt = playableAt
+        self.dashManifestKey = dashManifestKey
+    }
+
+    /// Its HLS master lists only what is stored and plays: from `playableAt` while processing, and
+    /// once completed; a failed video is not (what was stored stays until a retry or a delete).
+    public var isPlayable: Bool {
+        switch status {
+        case .completed: true
+        case .processing: playableAt != nil
+        case .queued, .failed: false
+        }
     }
 }
 

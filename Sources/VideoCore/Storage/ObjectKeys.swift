@@ -19,6 +19,8 @@ public enum ObjectKeys {
         return "processed/\(videoID)/hls/\(height)p/segment_\(String(repeating: "0", count: max(0, 5 - n.count)))\(n).\(fileExtension)"
     }
     public static func hlsInit(videoID: String, height: Int) -> String { "processed/\(videoID)/hls/\(height)p/init.mp4" }
+    /// MPEG-DASH over the HLS tree's init and segment files (`hls/<rung>/…`, relative to it).
+    public static func dashManifest(videoID: String) -> String { "processed/\(videoID)/manifest.mpd" }
     public static func poster(videoID: String) -> String { "processed/\(videoID)/poster.jpg" }
     public static func storyboardImage(videoID: String) -> String { "processed/\(videoID)/storyboard.jpg" }
     public static func storyboardVTT(videoID: String) -> String { "processed/\(videoID)/storyboard.vtt" }

@@ -7,7 +7,8 @@ public struct Migration: Sendable, Equatable {
 
 /// The schema, in order. `MigrationRunner` applies those not yet in `schema_migrations`.
 public enum Migrations {
-    public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox, nameSearchIndex, failureCode, resumableUploads, sourceURL]
+    public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox, nameSearchIndex, failureCode, resumableUploads, sourceURL,
+                                          playableEarly]
 
     static let initial = Migration(version: 1, name: "001_init", sql: """
         CREATE TABLE videos (
@@ -151,3 +152,15 @@ extension Migrations {
         """)
 }
 
+
+// delivery (migrations 50–69)
+extension Migrations {
+    /// When the video first became playable (its first segments and a master playlist stored,
+    /// long before it completes), and the DASH manifest its completion recorded. Completed
+    /// videos were playable at completion; they predate DASH.
+    static let playableEarly = Migration(version: 50, name: "050_playable_early", sql: """
+        ALTER TABLE videos ADD COLUMN playable_at timestamptz;
+        ALTER TABLE videos ADD COLUMN dash_manifest_key text;
+        UPDATE videos SET playable_at = completed_at WHERE status = 'completed';
+        """)
+}

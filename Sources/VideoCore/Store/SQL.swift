@@ -11,7 +11,8 @@ public enum SQL {
         id::text, title, status, error_message, source_key, original_name, \
         source_duration_seconds::text, source_width::text, source_height::text, source_frame_rate::text, \
         source_video_codec, source_audio_codec, source_size_bytes::text, source_rotation::text, attempts::text, \
-        \(rfc3339("created_at")), \(rfc3339("started_at")), \(rfc3339("completed_at")), failure_code
+        \(rfc3339("created_at")), \(rfc3339("started_at")), \(rfc3339("completed_at")), failure_code, \
+        \(rfc3339("playable_at")), dash_manifest_key
         """
 
     /// The columns `Rendition(row:)` reads, in its order.
@@ -43,11 +44,30 @@ public enum SQL {
         WHERE id = $1::uuid
         """
 
-    /// $1 id. Only from `processing`: a late duplicate cannot complete a failed or deleted video.
+    /// $1 id, $2 the DASH manifest's key or NULL. Only from `processing`: a late duplicate cannot
+    /// complete a failed or deleted video. A completed video is playable (since now, if its early
+    /// master was never recorded).
     public static let markCompleted = """
-        UPDATE videos SET status = 'completed', completed_at = now(), error_message = NULL, failure_code = NULL, updated_at = now()
+        UPDATE videos SET status = 'completed', completed_at = now(), error_message = NULL, failure_code = NULL, updated_at = now(),
+            playable_at = COALESCE(playable_at, now()), dash_manifest_key = $2
         WHERE id = $1::uuid AND status = 'processing'
         RETURNING id::text
+        """
+
+    /// $1 id. The video's master playlist is stored while it is still processing: it is playable
+    /// from now on (from the first time, on a redelivered job). One row — `playable_at` and
+    /// whether this call set it — while it is processing; none otherwise (failed, completed or
+    /// gone meanwhile: nothing to announce).
+    public static let markPlayable = """
+        WITH updated AS (
+            UPDATE videos SET playable_at = now(), updated_at = now()
+            WHERE id = $1::uuid AND status = 'processing' AND playable_at IS NULL
+            RETURNING playable_at
+        )
+        SELECT \(rfc3339("playable_at")), 'true' FROM updated
+        UNION ALL
+        SELECT \(rfc3339("playable_at")), 'false' FROM videos
+        WHERE id = $1::uuid AND status = 'processing' AND playable_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updated)
         """
 
     /// $1 id, $2 error message, $3 failure code (`FailureCode`) or NULL. Never overrides `completed`.
@@ -60,7 +80,7 @@ public enum SQL {
     /// $1 id. `POST /videos/{id}/retry`: only a failed video goes back to the queue.
     public static let requeueFailed = """
         UPDATE videos SET status = 'queued', error_message = NULL, failure_code = NULL, started_at = NULL, completed_at = NULL,
-            attempts = 0, enqueued_at = NULL, updated_at = now()
+            attempts = 0, enqueued_at = NULL, updated_at = now(), playable_at = NULL
         WHERE id = $1::uuid AND status = 'failed'
         RETURNING \(videoColumns)
         """
@@ -153,6 +173,8 @@ extension Video {
                   originalName: optional(5), source: source, attempts: try number(14, Int.self) ?? 0,
                   createdAt: try text(15), startedAt: optional(16), completedAt: optional(17),
                   failureCode: optional(18).flatMap(FailureCode.init(rawValue:)))
+        playableAt = optional(19)
+        dashManifestKey = optional(20)
     }
 }
 

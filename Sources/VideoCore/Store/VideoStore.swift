@@ -55,8 +55,15 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
     }
 
     /// True when this call completed the video (false: it was not `processing`).
-    public func markCompleted(id: String) async throws -> Bool {
-        try await !db.query(SQL.markCompleted, [id]).isEmpty
+    public func markCompleted(id: String, dashManifestKey: String? = nil) async throws -> Bool {
+        try await !db.query(SQL.markCompleted, [id, dashManifestKey]).isEmpty
+    }
+
+    /// Records that the video is playable (`SQL.markPlayable`): when it became so and whether this
+    /// call made it, or nil when it is not processing any more.
+    public func markPlayable(id: String) async throws -> (playableAt: String, first: Bool)? {
+        guard let row = try await db.query(SQL.markPlayable, [id]).first, row.count == 2, let at = row[0] else { return nil }
+        return (at, row[1] == "true")
     }
 
     public func markFailed(id: String, message: String, code: FailureCode? = nil) async throws -> Bool {

@@ -14,6 +14,9 @@ import Testing
         var status: String
         var renditions: [R]
         var hls_master_url: String?
+        var dash_manifest_url: String?
+        var playable: Bool
+        var playable_at: String?
         var poster_url: String?
         var storyboard_url: String?
         var progress: ProgressEvent?
@@ -21,9 +24,10 @@ import Testing
         var title: String?
     }
 
-    func video(_ status: VideoStatus) -> Video {
+    func video(_ status: VideoStatus, playableAt: String? = nil, dash: Bool = false) -> Video {
         Video(id: Self.id, title: "Clip \"1\"", status: status, sourceKey: "source/\(Self.id)/clip.mp4",
-              source: SourceMetadata(durationSeconds: 1.5, width: 1920, height: 1080), attempts: 1, createdAt: "2026-11-29T06:00:00.000Z")
+              source: SourceMetadata(durationSeconds: 1.5, width: 1920, height: 1080), attempts: 1, createdAt: "2026-11-29T06:00:00.000Z",
+              playableAt: playableAt, dashManifestKey: dash ? ObjectKeys.dashManifest(videoID: Self.id) : nil)
     }
 
     /// Rungs are named by their short side: a portrait 720×1280 rendition is 720p, not 1280p.
@@ -44,8 +48,10 @@ import Testing
             Rendition(videoID: Self.id, height: h, width: h * 16 / 9, bitrate: 1, sizeBytes: 2, codec: "h264",
                       mp4Key: ObjectKeys.mp4(videoID: Self.id, height: h), hlsPlaylistKey: ObjectKeys.hlsPlaylist(videoID: Self.id, height: h))
         }
-        let text = VideoJSON.video(video(.completed), renditions: r).text
+        let text = VideoJSON.video(video(.completed, playableAt: "2026-11-29T06:00:09.000Z", dash: true), renditions: r).text
         let d = try JSONDecoder().decode(Decoded.self, from: Data(text.utf8))
+        #expect(d.playable && d.playable_at == "2026-11-29T06:00:09.000Z")
+        #expect(d.dash_manifest_url == "/media/\(Self.id)/manifest.mpd")
         #expect(d.id == Self.id && d.status == "completed" && d.title == "Clip \"1\"")
         #expect(d.renditions.map(\.height) == [720, 360])
         #expect(d.renditions.first?.url == "/media/\(Self.id)/mp4/720p.mp4")
@@ -65,8 +71,25 @@ import Testing
     @Test func unfinishedVideoCarriesItsProgress() throws {
         let p = ProgressEvent(videoID: Self.id, status: .processing, stage: .transcoding, percent: 12, timestamp: "t")
         let d = try JSONDecoder().decode(Decoded.self, from: Data(VideoJSON.video(video(.processing), progress: p).text.utf8))
-        #expect(d.hls_master_url == nil && d.poster_url == nil)
+        #expect(d.hls_master_url == nil && d.poster_url == nil && !d.playable && d.playable_at == nil)
         #expect(d.progress == p)
+    }
+
+    /// Playable early: the master from `playable_at` on, while the rest waits for completion.
+    @Test func playableWhileProcessingFailedAfterwardsAndCompletedWithoutDASH() throws {
+        let at = "2026-11-29T06:00:09.000Z"
+        let early = try JSONDecoder().decode(Decoded.self, from: Data(VideoJSON.video(video(.processing, playableAt: at)).text.utf8))
+        #expect(early.playable && early.playable_at == at)
+        #expect(early.hls_master_url == "/media/\(Self.id)/hls/master.m3u8")
+        #expect(early.dash_manifest_url == nil && early.poster_url == nil, "the MPD is static: only once complete")
+        // Failed after it was playable: withdrawn, the moment kept.
+        let failed = try JSONDecoder().decode(Decoded.self, from: Data(VideoJSON.video(video(.failed, playableAt: at)).text.utf8))
+        #expect(!failed.playable && failed.playable_at == at && failed.hls_master_url == nil)
+        // Completed before DASH existed (no manifest recorded): no URL that would 404.
+        let old = try JSONDecoder().decode(Decoded.self, from: Data(VideoJSON.video(video(.completed, playableAt: at)).text.utf8))
+        #expect(old.playable && old.hls_master_url != nil && old.dash_manifest_url == nil)
+        // A retried video starts over: queued, not playable.
+        #expect(!video(.queued, playableAt: nil).isPlayable)
     }
 
     @Test func listShape() throws {

@@ -216,16 +216,7 @@ import TestSupport
 
     /// A source long enough to stop a worker in the middle of it (12 s of 720p).
     static func longSource() async throws -> String {
-        let path = NSTemporaryDirectory() + "vidd-e2e-long-720p.mp4"
-        if FileManager.default.fileExists(atPath: path) { return path }
-        let tmp = path + ".\(getpid()).mp4"
-        let r = try await TestProcess.run([
-            "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=12",
-            "-f", "lavfi", "-i", "sine=frequency=440:duration=12", "-c:v", "libx264", "-preset", "ultrafast",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", tmp])
-        guard r.status == 0 else { throw ServiceUnderTest.Failure("ffmpeg: \(String(decoding: r.errorOutput, as: UTF8.self))") }
-        _ = rename(tmp, path)
-        return path
+        try await ServiceUnderTest.syntheticSource(name: "vidd-e2e-long-720p.mp4", size: "1280x720", seconds: 12)
     }
 
     func uploadLong(_ sut: ServiceUnderTest, _ api: ServiceUnderTest.Daemon) async throws -> String {

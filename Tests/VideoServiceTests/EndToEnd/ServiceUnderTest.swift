@@ -204,6 +204,21 @@ final class ServiceUnderTest: @unchecked Sendable {
         return id
     }
 
+    /// A test pattern with a tone (H.264 ultrafast + AAC), made once per machine in the temporary
+    /// directory under `name` (written aside, then renamed: tests running at once never read half a file).
+    static func syntheticSource(name: String, size: String, seconds: Int) async throws -> String {
+        let path = NSTemporaryDirectory() + name
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let tmp = path + ".\(getpid()).mp4"
+        let r = try await TestProcess.run([
+            "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=30:duration=\(seconds)",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=\(seconds)", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", tmp])
+        guard r.status == 0 else { throw Failure("ffmpeg: \(String(decoding: r.errorOutput, as: UTF8.self))") }
+        _ = rename(tmp, path)
+        return path
+    }
+
     static func videoID(_ json: [String: Any]) -> String? {
         (json["id"] as? String) ?? ((json["video"] as? [String: Any])?["id"] as? String)
     }

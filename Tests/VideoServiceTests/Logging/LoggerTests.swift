@@ -61,5 +61,6 @@ import Testing
     ])
     func rfc3339(ms: Int64, text: String) {
         #expect(Timestamp.rfc3339(milliseconds: ms) == text)
+        #expect(Timestamp.milliseconds(rfc3339: text) == ms, "and back")
     }
 }

@@ -52,6 +52,49 @@ import Testing
         let e = t.framesProcessed(30, now: ms(1000))
         #expect(e?.percent == 0 && e?.etaSeconds == nil && e?.fps == 30)
     }
+
+    /// The `playable` stage event: due at once, then the work's own stage again with `playable` true.
+    @Test func playableIsOneStageEventThenAFlag() throws {
+        var t = tracker()
+        _ = t.started(now: ms(0))
+        #expect(t.planned(heights: [720, 360], totalFrames: 1000, sourceFrameRate: 25, now: ms(0)).playable == false)
+        _ = t.framesProcessed(200, now: ms(1000))
+        let event = t.playable(at: "2026-11-29T06:00:09.000Z", now: ms(1001))
+        #expect(event.stage == .playable && event.playable && event.playableAt == "2026-11-29T06:00:09.000Z")
+        #expect(event.status == .processing && event.percent == 19, "percent as in transcoding")
+        let due = t.framesProcessed(400, now: ms(2000))
+        let next = try #require(due)
+        #expect(next.stage == .transcoding && next.playable && next.playableAt == "2026-11-29T06:00:09.000Z")
+        #expect(t.completed(now: ms(3000)).playable)
+        // A failure after playable: the video is not playable any more; the moment stays.
+        let failed = t.failed("storage went away", now: ms(3100))
+        #expect(!failed.playable && failed.playableAt == "2026-11-29T06:00:09.000Z")
+    }
+
+    @Test func aRedeliveredJobOfAPlayableVideoSaysSoFromItsFirstEvent() {
+        var t = tracker()
+        t.resumePlayable(at: "2026-11-29T06:00:09.000Z")
+        let first = t.started(now: ms(0))
+        #expect(first.playable && first.stage == .probing)
+        var fresh = tracker()
+        #expect(!fresh.started(now: ms(0)).playable)
+        #expect(fresh.completed(now: ms(1)).playable, "completed is playable even when the early master was never recorded")
+    }
+
+    /// Events of one job never share a timestamp: an SSE stream drops an event that is not newer
+    /// than the last it sent, and the `playable` event may come in the same millisecond as another.
+    @Test func timestampsOfAJobOnlyGrow() {
+        var t = ProgressTracker(videoID: "v", interval: .milliseconds(500), clock: { "2026-11-29T23:59:59.999Z" })
+        let a = t.started(now: ms(0))
+        let b = t.playable(at: "x", now: ms(0))
+        let c = t.completed(now: ms(0))
+        #expect([a, b, c].map(\.timestamp) == ["2026-11-29T23:59:59.999Z", "2026-11-30T00:00:00.000Z", "2026-11-30T00:00:00.001Z"])
+    }
+
+    @Test(arguments: ["", "T", "2026-11-29T06:25:44.123", "2026-13-29T06:25:44.123Z", "2026-11-29 06:25:44.123Z", "2026-11-29T06:25:4x.123Z"])
+    func timestampsThatAreNotOursDoNotParse(_ text: String) {
+        #expect(Timestamp.milliseconds(rfc3339: text) == nil)
+    }
 }
 
 @Suite struct FetchingProgressTests {

@@ -94,6 +94,24 @@ import TestSupport
         }
     }
 
+    /// A playlist grows while its video is processed, so a byte range of it means nothing:
+    /// Chromium's media cache asked for `bytes=<what it had>-` and parsed the tail alone. Manifests
+    /// are always answered whole and never stored by caches.
+    @Test func manifestsAreServedWholeAndUncached() async throws {
+        try await APITestEnvironment.with("manifest") { env in
+            let id = VideoID.generate()
+            let playlist = Array("#EXTM3U\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:6.0,\nseg_0000.m4s\n".utf8)
+            try await env.put(ObjectKeys.hlsMaster(videoID: id), playlist)
+            let url = "/media/\(id)/hls/master.m3u8"
+            for range in ["bytes=20-", "bytes=0-3", "bytes=-5"] {
+                let r = try await env.client.get(url, headers: [("Range", range)])
+                #expect(r.status == 200 && r.body == playlist, "\(range): \(r.status)")
+                #expect(r.header("Content-Range") == nil && r.header("Accept-Ranges") == "none")
+                #expect(r.header("Cache-Control") == "no-store")
+            }
+        }
+    }
+
     @Test func mediaServesRangesFromFileStorage() async throws {
         try await APITestEnvironment.with("media") { env in
             let id = VideoID.generate()

@@ -20,6 +20,7 @@ import Testing
         ("poster.jpg", "processed/\(id)/poster.jpg"),
         ("storyboard.jpg", "processed/\(id)/storyboard.jpg"),
         ("storyboard.vtt", "processed/\(id)/storyboard.vtt"),
+        ("manifest.mpd", "processed/\(id)/manifest.mpd"),
     ])
     func keys(relative: String, key: String) {
         #expect(OutputLayout.key(forRelativePath: relative, videoID: Self.id) == key)
@@ -31,6 +32,8 @@ import Testing
         #expect(OutputLayout.key(forRelativePath: "hls/360p/index.m3u8", videoID: Self.id) == ObjectKeys.hlsPlaylist(videoID: Self.id, height: 360))
         #expect(OutputLayout.key(forRelativePath: "hls/360p/init.mp4", videoID: Self.id) == ObjectKeys.hlsInit(videoID: Self.id, height: 360))
         #expect(OutputLayout.key(forRelativePath: "poster.jpg", videoID: Self.id) == ObjectKeys.poster(videoID: Self.id))
+        #expect(OutputLayout.key(forRelativePath: "manifest.mpd", videoID: Self.id) == ObjectKeys.dashManifest(videoID: Self.id))
+        #expect(OutputLayout.contentType(forKey: ObjectKeys.dashManifest(videoID: Self.id)) == "application/dash+xml")
     }
 
     @Test func pathsThatCannotBeKeysAreRefused() {

@@ -101,9 +101,17 @@ import Transcode
             #expect(events.last?.status == .completed)
             #expect(events.allSatisfy { $0.videoID == id })
             #expect(zip(events, events.dropFirst()).allSatisfy { $0.percent <= $1.percent }, "percent never goes back: \(events.map(\.percent))")
-            let stages = events.compactMap(\.stage).map { Self.stageOrder.firstIndex(of: $0)! }
-            #expect(zip(stages, stages.dropFirst()).allSatisfy { $0 <= $1 }, "stages in order: \(events.compactMap(\.stage))")
-            #expect(Set(events.compactMap(\.stage)) == Set(Self.stageOrder))
+            // `playable` is a moment, not a step of the work: one event, after the first segments
+            // were cut; the events around it are `transcoding`.
+            let playableEvents = events.indices.filter { events[$0].stage == .playable }
+            #expect(playableEvents.count == 1, "one playable event: \(events.compactMap(\.stage))")
+            if let moment = playableEvents.first {
+                #expect(events[..<moment].contains { $0.stage == .transcoding } && events[moment...].allSatisfy(\.playable))
+            }
+            let work = events.compactMap(\.stage).filter { $0 != .playable }
+            let stages = work.map { Self.stageOrder.firstIndex(of: $0)! }
+            #expect(zip(stages, stages.dropFirst()).allSatisfy { $0 <= $1 }, "stages in order: \(work)")
+            #expect(Set(work) == Set(Self.stageOrder))
             #expect(events.last?.renditions.map(\.height).sorted() == expected.map(\.height).sorted())
 
             // Acknowledged; metrics; every job log line names the video.

@@ -124,10 +124,12 @@ export function stageText(event) {
     case "failed": return "Failed";
     case "processing":
       switch (event.stage) {
+        case "fetching": return "Downloading the source";
         case "probing": return "Reading the file";
         case "transcoding": return "Encoding";
         case "uploading": return "Saving the renditions";
         case "finalizing": return "Finishing";
+        case "playable": return "Ready to play, still encoding";
         default: return "Processing";
       }
     default: return "";

@@ -38,9 +38,10 @@ const shortSide = (r) => Math.min(r.width, r.height);
 
 /**
  * A player for a video JSON (GET /videos/{id}). Returns {element, media, handleKey, destroy,
- * quality}; `handleKey(event)` applies a keyboard shortcut and says whether it did.
+ * quality}; `handleKey(event)` applies a keyboard shortcut and says whether it did. `onFailed`,
+ * when given, is told instead of the user when nothing can be played.
  */
-export function createPlayer(video, { onMessage = () => {} } = {}) {
+export function createPlayer(video, { onMessage = () => {}, onFailed = null } = {}) {
   const renditions = (video.renditions || []).filter((r) => r.url).map((r) => ({ ...r, label: renditionLabel(r) }));
   const hls = video.hls_master_url && canPlayHLS() ? video.hls_master_url : null;
   const knownDuration = video.source?.duration_seconds || 0;
@@ -266,6 +267,8 @@ export function createPlayer(video, { onMessage = () => {} } = {}) {
       onMessage("Adaptive streaming failed here; playing an MP4 rendition instead.");
       quality.querySelector('option[value="auto"]')?.remove();
       setSource(defaultRendition(renditions).label);
+    } else if (onFailed) {
+      onFailed(media.error);
     } else {
       onMessage("This video cannot be played in this browser.");
     }

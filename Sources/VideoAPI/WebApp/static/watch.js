@@ -1,11 +1,12 @@
 // The watch page: the player (HLS or the MP4 ladder), title (editable), facts about the source
 // and every rendition, copy-link and delete; while the video is processed, live progress per
-// rendition instead, and the player as soon as it is done — without a reload. A failed video
+// rendition instead, and the player as soon as the video is playable (its first segments stored,
+// long before it is done) — without a reload. A failed video
 // says what went wrong in plain words and offers Retry only when a retry can help.
 import { h, icon, announce, toast } from "./dom.js";
 import * as api from "./api.js";
 import { followVideo } from "./progress.js";
-import { createPlayer } from "./player.js";
+import { createPlayer, canPlayHLS } from "./player.js";
 import { navigate } from "./router.js";
 import {
   duration, date, dateTime, bytes, bitrate, frameRate, videoName, renditionLabel, percentValue, percentText,
@@ -27,6 +28,9 @@ export async function mountWatch(main, match) {
   }
 
   let player = null;
+  // Chromium's built-in HLS (156) fails on playlists that still grow (DEMUXER_ERROR_COULD_NOT_PARSE
+  // on a refresh): such a browser waits for the complete video instead.
+  let earlyPlaybackFailed = false;
   let unfollow = null;
   let stopped = false;
 
@@ -52,13 +56,17 @@ export async function mountWatch(main, match) {
     renderMeta();
     renderActions();
     renderSource();
-    const playable = v.status === "completed" || v.hls_master_url || (v.renditions || []).some((r) => r.url);
+    // Playable early: while processing, the HLS master lists what is stored so far (the browser
+    // must play HLS then: the MP4 ladder comes at completion).
+    const playable = v.status === "completed" || (v.playable && v.hls_master_url && canPlayHLS() && !earlyPlaybackFailed) ||
+      (v.renditions || []).some((r) => r.url);
     if (playable) {
       if (!player) {
-        player = createPlayer(v, { onMessage: (text) => toast(text) });
+        player = createPlayer(v, { onMessage: (text) => toast(text), onFailed: v.status === "processing" ? earlyPlaybackFailure : null });
         stage.replaceChildren(player.element);
       }
-      renderRenditions();
+      if (v.status === "completed") renderRenditions();
+      else progressBesidePlayer();
     } else {
       player?.destroy();
       player = null;
@@ -129,21 +137,56 @@ export async function mountWatch(main, match) {
     list: h("ul", { class: "rungs" }),
   };
 
+  function earlyPlaybackFailure() {
+    if (video.status !== "processing" || stopped) return;
+    earlyPlaybackFailed = true;
+    player?.destroy();
+    player = null;
+    renditionsCard.querySelector(".processing-inline")?.remove();
+    stage.replaceChildren(processingView("This browser cannot play the video while it is encoding: it plays here as soon as it is ready."));
+  }
+
+  function processingView(note = null) {
+    return h("div", { class: "processing" },
+      h("div", { class: "processing-inner" },
+        h("span", { class: "spinner", "aria-hidden": "true" }),
+        processing.status, processing.bar, processing.stats,
+        note ? h("p", { class: "processing-note" }, note) : null));
+  }
+
+  // A video that plays while it is processed: the overall progress moves to the renditions card.
+  function progressBesidePlayer() {
+    if (!unfollow) return;  // follow() places it
+    renditionsCard.querySelector(".processing-inline")?.remove();
+    renditionsCard.insertBefore(h("div", { class: "processing-inline" }, processing.status, processing.bar, processing.stats),
+      renditionsCard.querySelector("h2")?.nextSibling ?? null);
+  }
+
   function follow() {
     if (unfollow) return;
     // A video playable before it is complete keeps its player; the progress shows beside it.
-    if (!player) stage.replaceChildren(h("div", { class: "processing" },
-      h("div", { class: "processing-inner" },
-        h("span", { class: "spinner", "aria-hidden": "true" }),
-        processing.status, processing.bar, processing.stats)));
+    if (!player) stage.replaceChildren(processingView());
     renditionsCard.hidden = false;
-    renditionsCard.replaceChildren(h("h2", { id: "renditions-heading" }, "Renditions"), processing.list,
+    renditionsCard.replaceChildren(h("h2", { id: "renditions-heading" }, "Renditions"),
+      ...(player ? [h("div", { class: "processing-inline" }, processing.status, processing.bar, processing.stats)] : []),
+      processing.list,
       h("p", { class: "muted rungs-empty" }, "The renditions appear once the source has been read."));
     renderProgress(video.progress ?? { status: video.status, percent: 0, renditions: [] });
     let lastStatus = video.status;
+    let loadingPlayer = false;
     unfollow = followVideo(video.id, async (event) => {
       if (stopped) return;
       renderProgress(event);
+      if (event.playable && event.status === "processing" && !player && !loadingPlayer && !earlyPlaybackFailed && canPlayHLS()) {
+        // Playable before complete: the player comes now, the progress stays beside it.
+        loadingPlayer = true;
+        try {
+          const fresh = await api.getVideo(video.id);
+          if (!stopped && !player && fresh.status === "processing") show(fresh);
+        } catch (error) {
+          loadingPlayer = false;  // the next event tries again
+        }
+      }
       if (event.status !== lastStatus) {
         lastStatus = event.status;
         announce(`${videoName(video)}: ${stageText(event)}`);
