@@ -1,5 +1,3 @@
-import VideoCore
-
 /// The API's JSON for videos (`GET /videos`, `GET /videos/{id}`, `POST /jobs`' 202).
 ///
 /// Output URLs always go through `/media/{id}/{path}`: served locally with Range support, or
