@@ -3,10 +3,11 @@ import HTTPServer
 
 /// `GET /videos`, `GET /videos/{id}`, `DELETE /videos/{id}`, `POST /videos/{id}/retry`.
 extension APIHandlers {
+    /// Private videos are listed (and counted) only for callers with a token.
     func listVideos(_ request: HTTPRequest) async throws -> HTTPResponse {
         let page = try PageRequest(query: String(request.head.query ?? ""))
-        let (videos, total) = try await store.listVideos(page)
-        return APIResponse.json(VideoJSON.list(videos, total: total, page: page))
+        let (videos, total) = try await store.listVideos(page, includingPrivate: callerSeesPrivate(request))
+        return APIResponse.json(VideoJSON.list(videos, total: total, page: page, signing: mediaSigning))
     }
 
     /// Output URLs are `/media/{id}/…` (see `VideoJSON`): that route resolves them through
@@ -16,13 +17,14 @@ extension APIHandlers {
     /// that may be missing: when Redis does not answer within `progressBudget` (or fails), the
     /// answer says `progress: null` and `X-Progress-Unavailable` says why, instead of waiting for
     /// Redis's timeouts and failing the whole read.
-    func getVideo(id: String) async throws -> HTTPResponse {
-        let video = try await existingVideo(id)
+    /// A private video is a 404 to a caller without a token; to one with a token its URLs are signed.
+    func getVideo(_ request: HTTPRequest, id: String) async throws -> HTTPResponse {
+        let video = try await existingVideo(id, visibleTo: request)
         let renditions = try await store.renditions(videoID: video.id)
         let (progress, unavailable) = await progressWithinBudget(videoID: video.id)
         var headers: HTTPFields = [:]
         if let unavailable { headers["X-Progress-Unavailable"] = unavailable }
-        return APIResponse.json(VideoJSON.video(video, renditions: renditions, progress: progress), headers: headers)
+        return APIResponse.json(VideoJSON.video(video, renditions: renditions, progress: progress, signing: mediaSigning), headers: headers)
     }
 
     /// The progress snapshot, or nil and why it is missing.
@@ -55,7 +57,7 @@ extension APIHandlers {
         let outputs = ObjectKeys.processedDirectory(videoID: video.id)
         let storage = self.storage
         var removed = try await storage.delete(prefix: outputs)
-        guard let source = try await store.deleteVideo(id: video.id, sourceKey: video.sourceKey,
+        guard let source = try await store.deleteVideo(id: video.id, sourceKey: video.sourceKey, events: webhookEvents,
                                                        removeSource: { try await storage.delete(key: $0) }) else {
             throw APIError(.notFound, "no video with id \(video.id)")  // deleted concurrently
         }
@@ -86,6 +88,6 @@ extension APIHandlers {
         }
         try await enqueueRecorded(video)
         context.logger.with("video_id", video.id).info("video retried")
-        return APIResponse.json(VideoJSON.video(video), status: 202, headers: ["Location": VideoJSON.location(videoID: video.id)])
+        return APIResponse.json(VideoJSON.video(video, signing: mediaSigning), status: 202, headers: ["Location": VideoJSON.location(videoID: video.id)])
     }
 }

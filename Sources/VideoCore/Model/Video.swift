@@ -6,6 +6,12 @@ public enum VideoStatus: String, Sendable, Codable, CaseIterable {
     public var isFinal: Bool { self == .completed || self == .failed }
 }
 
+/// Who may see a video: anyone (`public`), or callers with an API token and holders of a signed
+/// media URL (`private`).
+public enum Visibility: String, Sendable, Codable, CaseIterable {
+    case `public`, `private`
+}
+
 /// What the probe found in the source (the `videos.source_*` columns).
 public struct SourceMetadata: Sendable, Equatable, Codable {
     public var durationSeconds: Double?
@@ -49,10 +55,12 @@ public struct Video: Sendable, Equatable {
     public var createdAt: String
     public var startedAt: String?
     public var completedAt: String?
+    public var visibility: Visibility
 
     public init(id: String, title: String? = nil, status: VideoStatus = .queued, errorMessage: String? = nil,
                 sourceKey: String, originalName: String? = nil, source: SourceMetadata = SourceMetadata(),
-                attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil) {
+                attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
+                visibility: Visibility = .public) {
         self.id = id
         self.title = title
         self.status = status
@@ -64,6 +72,7 @@ public struct Video: Sendable, Equatable {
         self.createdAt = createdAt
         self.startedAt = startedAt
         self.completedAt = completedAt
+        self.visibility = visibility
     }
 }
 

@@ -11,17 +11,18 @@ public enum SQL {
         id::text, title, status, error_message, source_key, original_name, \
         source_duration_seconds::text, source_width::text, source_height::text, source_frame_rate::text, \
         source_video_codec, source_audio_codec, source_size_bytes::text, source_rotation::text, attempts::text, \
-        \(rfc3339("created_at")), \(rfc3339("started_at")), \(rfc3339("completed_at"))
+        \(rfc3339("created_at")), \(rfc3339("started_at")), \(rfc3339("completed_at")), visibility
         """
 
     /// The columns `Rendition(row:)` reads, in its order.
     public static let renditionColumns = "video_id::text, height::text, width::text, bitrate::text, size_bytes::text, codec, mp4_key, hls_playlist_key"
 
     /// $1 id, $2 title, $3 source_key, $4 original_name, $5 whether the video owns its source
-    /// (see `VideoStore.createVideo`), $6 source_url (or NULL). Idempotent: re-submitting an id
+    /// (see `VideoStore.createVideo`), $6 source_url (or NULL), $7 visibility. Idempotent: re-submitting an id
     /// returns the existing row unchanged; the last column says whether this call created it.
     public static let insertVideo = """
-        INSERT INTO videos (id, title, source_key, original_name, source_owned, source_url) VALUES ($1::uuid, $2, $3, $4, $5::boolean, $6)
+        INSERT INTO videos (id, title, source_key, original_name, source_owned, source_url, visibility)
+        VALUES ($1::uuid, $2, $3, $4, $5::boolean, $6, coalesce($7, 'public'))
         ON CONFLICT (id) DO UPDATE SET id = videos.id
         RETURNING \(videoColumns), (xmax = 0)::text
         """
@@ -66,26 +67,30 @@ public enum SQL {
         """
 
     /// $1 video id, $2 height, $3 width, $4 bitrate, $5 size, $6 codec, $7 mp4 key, $8 HLS playlist key.
-    /// A retried job updates its rung's row instead of adding a second one.
+    /// A retried job updates its rung's row instead of adding a second one; the reply says
+    /// whether this call inserted it.
     public static let upsertRendition = """
         INSERT INTO resolutions (video_id, height, width, bitrate, size_bytes, codec, mp4_key, hls_playlist_key)
         VALUES ($1::uuid, $2::integer, $3::integer, $4::integer, $5::bigint, $6, $7, $8)
         ON CONFLICT (video_id, height) DO UPDATE SET width = EXCLUDED.width, bitrate = EXCLUDED.bitrate,
             size_bytes = EXCLUDED.size_bytes, codec = EXCLUDED.codec, mp4_key = EXCLUDED.mp4_key,
             hls_playlist_key = EXCLUDED.hls_playlist_key, updated_at = now()
+        RETURNING (xmax = 0)::text
         """
 
-    /// $1 status or NULL for all, $2 limit, $3 offset. Newest first; ties broken by id for stable pages.
+    /// $1 status or NULL for all, $2 limit, $3 offset, $4 whether private videos are listed. Newest first; ties broken by id for stable pages.
     /// The sort keys are qualified: a bare `id` would mean the output column `id::text`, which
     /// no index has, so every row would be formatted and sorted before the LIMIT.
     public static let listVideos = """
         SELECT \(videoColumns) FROM videos
-        WHERE ($1::text IS NULL OR status = $1::text)
+        WHERE ($1::text IS NULL OR status = $1::text) AND ($4::boolean OR visibility = 'public')
         ORDER BY videos.created_at DESC, videos.id DESC LIMIT $2::integer OFFSET $3::integer
         """
 
-    /// $1 status or NULL. The `total` of a listing.
-    public static let countVideos = "SELECT count(*)::text FROM videos WHERE ($1::text IS NULL OR status = $1::text)"
+    /// $1 status or NULL, $2 whether private videos count. The `total` of a listing.
+    public static let countVideos = """
+        SELECT count(*)::text FROM videos WHERE ($1::text IS NULL OR status = $1::text) AND ($2::boolean OR visibility = 'public')
+        """
 
     /// $1 id. The URL a source is to be fetched from (NULL for uploads and stored objects).
     public static let sourceURL = "SELECT source_url FROM videos WHERE id = $1::uuid"
@@ -138,7 +143,8 @@ extension Video {
             sizeBytes: try number(12, Int64.self), rotation: try number(13, Int.self))
         self.init(id: try text(0), title: optional(1), status: status, errorMessage: optional(3), sourceKey: try text(4),
                   originalName: optional(5), source: source, attempts: try number(14, Int.self) ?? 0,
-                  createdAt: try text(15), startedAt: optional(16), completedAt: optional(17))
+                  createdAt: try text(15), startedAt: optional(16), completedAt: optional(17),
+                  visibility: optional(18).flatMap(Visibility.init(rawValue:)) ?? .public)
     }
 }
 
