@@ -86,10 +86,13 @@ struct JobRunner: Sendable {
     var downloadChunk: Int64 = 8 << 20
     /// Downloads `source_url` submissions into storage (the job's first step).
     let ingest: SourceIngest
+    /// `rendition.completed`, `video.ready`, `video.completed`, written with the rows.
+    let webhooks: WebhookEvents
 
     init(context: ServiceContext) {
         self.context = context
         self.ingest = SourceIngest(settings: context.configuration.ingest)
+        self.webhooks = WebhookEvents(configuration: context.configuration)
     }
 
     /// The configured preset; the machine's cores shared among the jobs that may run at once.
@@ -227,10 +230,10 @@ struct JobRunner: Sendable {
                 bitrate: duration > 0 ? Int((Double(mp4.size) * 8 / duration).rounded()) : 0,
                 sizeBytes: mp4.size, codec: "h264", mp4Key: mp4Key,
                 hlsPlaylistKey: stored[playlistKey] != nil ? playlistKey : nil)
-            try await database("upsert rendition \(rung.name)", logger: job.logger) { try await store.upsertRendition(rendition) }
+            try await database("upsert rendition \(rung.name)", logger: job.logger) { try await store.upsertRendition(rendition, events: webhooks) }
         }
         var retried = false
-        let completed = try await database("mark completed", logger: job.logger, retried: &retried) { try await store.markCompleted(id: id) }
+        let completed = try await database("mark completed", logger: job.logger, retried: &retried) { try await store.markCompleted(id: id, events: webhooks) }
         if !completed {
             let current = try await database("read video", logger: job.logger) { try await store.video(id: id) }
             // A retry after a lost reply (failover) finds the video completed by its first try.

@@ -487,7 +487,7 @@ public final class Worker: Sendable {
         let jobLogger = job?.logger ?? context.logger.with("video_id", delivery.videoID)
         defer { forget(delivery.entryID) }
         do {
-            _ = try await context.store.markFailed(id: delivery.videoID, message: message)
+            _ = try await context.store.markFailed(id: delivery.videoID, message: message, events: WebhookEvents(configuration: context.configuration))
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "cannot record the failure: left pending",
                           fields: [("error", "\(error)")])
@@ -505,7 +505,7 @@ public final class Worker: Sendable {
         do {
             try await send(commands.deadLetter(message, entryID: delivery.entryID, deliveries: delivery.deliveryCount,
                                                    reason: reason, at: Timestamp.now()))
-            _ = try await context.store.markFailed(id: delivery.videoID, message: reason)
+            _ = try await context.store.markFailed(id: delivery.videoID, message: reason, events: WebhookEvents(configuration: context.configuration))
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "dead-lettering failed: left pending",
                           fields: [("error", "\(error)")])

@@ -39,13 +39,15 @@ public enum OpenAPIDocument {
                 query("status", ["type": "string", "enum": .array(VideoStatus.allCases.map { .string($0.rawValue) })]),
             ]
         case .submitJob:
-            parameters += [query("name", ["type": "string"], "File name of a raw upload"), query("title", ["type": "string"])]
+            parameters += [query("name", ["type": "string"], "File name of a raw upload"), query("title", ["type": "string"]),
+                           query("visibility", DeliveryOpenAPI.visibility, "Raw and multipart uploads: public (default) or private")]
             op.append(("requestBody", ["required": true, "content": [
                 "application/json": ["schema": ref("JobSubmission")],
                 "application/octet-stream": ["schema": ["type": "string", "format": "binary"]],
                 "video/*": ["schema": ["type": "string", "format": "binary"]],
                 "multipart/form-data": ["schema": ["type": "object", "required": ["file"],
-                                                   "properties": ["file": ["type": "string", "format": "binary"], "title": ["type": "string"]]]],
+                                                   "properties": ["file": ["type": "string", "format": "binary"], "title": ["type": "string"],
+                                                                  "visibility": DeliveryOpenAPI.visibility]]],
             ]]))
         case .media:
             parameters.append(["name": "Range", "in": "header", "required": false, "schema": ["type": "string"]])
@@ -55,8 +57,10 @@ public enum OpenAPIDocument {
         default:
             break
         }
+        parameters += DeliveryOpenAPI.parameters(route.handler)
+        if let body = DeliveryOpenAPI.requestBody(route.handler) { op.append(("requestBody", body)) }
         if !parameters.isEmpty { op.append(("parameters", .array(parameters))) }
-        if route.mutating { op.append(("security", [["bearer": []], [:]])) }
+        if route.needsToken { op.append(("security", [["bearer": []], [:]])) }
         op.append(("responses", responses(route)))
         return .object(op)
     }
@@ -73,13 +77,15 @@ public enum OpenAPIDocument {
         case .listVideos: success = json(ref("VideoList"))
         case .deleteVideo: success = ["description": "Deleted"]
         case .progressOne, .progressAll:
-            success = ["description": "text/event-stream of ProgressEvent JSON (`data:`), with `id:` per event and heartbeat comments",
+            success = ["description": "text/event-stream of ProgressEvent JSON (`data:`), each with its event id (`id:`, the Redis stream id; send it back as Last-Event-ID to resume), heartbeat comments, and `event: reset` when a Last-Event-ID could not be honoured",
                        "content": ["text/event-stream": ["schema": ref("ProgressEvent")]]]
         case .metrics: success = ["description": "Prometheus text exposition", "content": ["text/plain": ["schema": ["type": "string"]]]]
         case .openAPI: success = json(["type": "object"])
         case .healthz, .readyz: success = json(["type": "object", "properties": ["status": ["type": "string"]]])
-        case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL"]
+        case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL. A private video's files need exp and sig (403 otherwise); its playlists come back with every URL signed alike"]
         case .tusOptions, .tusCreate, .tusHead, .tusAppend, .tusTerminate: success = TusOpenAPI.success(route.handler)
+        case .updateVideo, .createWebhook, .listWebhooks, .webhookDeliveries, .deleteWebhook:
+            success = DeliveryOpenAPI.success(route.handler) ?? ["description": "OK"]
         }
         var out: [(String, JSONValue)] = [(String(route.successStatus), success)]
         if route.handler == .submitJob {
@@ -92,9 +98,10 @@ public enum OpenAPIDocument {
             out.append(("304", ["description": "Not modified (If-None-Match / If-Modified-Since)"]))
         }
         var errors = [400, 404, 500]
-        if route.mutating { errors.append(401) }
+        if route.needsToken { errors.append(401) }
         // 408: an upload that stalls longer than VIDD_BODY_TIMEOUT_SECONDS; 413: over VIDD_MAX_UPLOAD_BYTES.
         if route.handler == .submitJob { errors += [408, 413, 415, 422] }
+        if route.handler == .progressOne { out.append(("204", ["description": "Last-Event-ID names the video's final event: nothing follows (EventSource stops reconnecting)"])) }
         if route.handler == .retryVideo { errors.append(409) }
         if route.handler == .media { errors.append(416) }
         // 503: a backend unreachable or restarting (readiness; PostgreSQL for every route that
@@ -104,6 +111,7 @@ public enum OpenAPIDocument {
             errors.append(503)
         }
         errors += TusOpenAPI.errors(route.handler)
+        errors += DeliveryOpenAPI.errors(route.handler)
         // 429: over VIDD_RATE_LIMIT_SUBMIT or VIDD_RATE_LIMIT_READ (when configured).
         if APIHandlers.rateLimit(for: route) != nil { errors.append(429) }
         for status in errors.sorted() {
@@ -158,13 +166,14 @@ public enum OpenAPIDocument {
 
     static var schemas: JSONValue {
         let status: JSONValue = ["type": "string", "enum": .array(VideoStatus.allCases.map { .string($0.rawValue) })]
-        return [
+        let base: JSONValue = [
             "Error": ["type": "object", "required": ["error"], "properties": ["error": [
                 "type": "object", "required": ["code", "message"],
                 "properties": ["code": ["type": "string", "enum": .array(APIError.Code.allCases.map { .string($0.rawValue) })], "message": ["type": "string"],
                                "rule": ["type": "string", "enum": .array(OutboundRefusal.Rule.allCases.map { .string($0.rawValue) }),
                                         "description": "source_url_refused: the SSRF rule that refused the URL"]]]]],
             "JobSubmission": ["type": "object", "properties": [
+                "visibility": DeliveryOpenAPI.visibility,
                 "source_url": ["type": "string", "format": "uri",
                                "description": "An http(s) URL vidd downloads the source from (instead of source_key). Answered 202 at once; the worker fetches it (progress stage fetching with bytes_fetched and bytes_total), following at most 5 redirects. Loopback, private, link-local, CGNAT, multicast, unspecified, cloud metadata and other special addresses, in any spelling, are refused (422 source_url_refused with the rule; for a redirect or a name resolving there, the video fails naming it) unless VIDD_INGEST_ALLOW admits them. At most VIDD_INGEST_MAX_BYTES."],
                 "source_key": ["type": "string", "description": "Key of an object already in storage, e.g. source/…"],
@@ -182,6 +191,9 @@ public enum OpenAPIDocument {
                 "created_at": ["type": "string", "format": "date-time"], "started_at": nullableString, "completed_at": nullableString,
                 "renditions": ["type": "array", "items": ref("Rendition")],
                 "hls_master_url": nullableString, "poster_url": nullableString, "storyboard_url": nullableString,
+                "visibility": DeliveryOpenAPI.visibility,
+                "media_expires_at": ["type": ["string", "null"], "format": "date-time",
+                                     "description": "Private videos: when the signed URLs in this answer expire (VIDD_SIGNED_URL_TTL_SECONDS)"],
                 "progress": ["oneOf": [ref("ProgressEvent"), ["type": "null"]]]]],
             "VideoList": ["type": "object", "required": ["videos", "total", "limit", "offset"], "properties": [
                 "videos": ["type": "array", "items": ref("Video")], "total": ["type": "integer"],
@@ -201,5 +213,7 @@ public enum OpenAPIDocument {
                 "bytes_fetched": ["type": ["integer", "null"], "description": "Stage fetching: bytes of the source_url stored so far"],
                 "bytes_total": ["type": ["integer", "null"], "description": "Stage fetching: the source's size, when its server declared it"]]],
         ]
+        guard case .object(let members) = base else { return base }
+        return .object(members + DeliveryOpenAPI.schemas)
     }
 }

@@ -197,7 +197,7 @@ import TestSupport
         let versions = slow.map(\.version).sorted()
         #expect(applied.filter { !$0.isEmpty } == [versions], "exactly one process applied the migrations: \(applied)")
         #expect(applied.filter(\.isEmpty).count == 3)
-        let recorded = try await db.pool.simpleQuery("SELECT version::text FROM schema_migrations ORDER BY version")
+        let recorded = try await db.pool.simpleQuery("SELECT version::text FROM schema_migrations ORDER BY schema_migrations.version")
         #expect(recorded == versions.map { [String($0)] })
         for s in sessions { await s.close() }
         await db.drop()
