@@ -41,6 +41,11 @@ extension APIHandlers {
         return APIResponse.json(VideoJSON.video(video, renditions: renditions, signing: mediaSigning))
     }
 
+    /// Whether the request carries a valid, unexpired signature of this video (`exp`, `sig`).
+    func hasValidSignature(_ request: HTTPRequest, video: Video) -> Bool {
+        signer?.verify(videoID: video.id, expires: request.queryParameter("exp"), signature: request.queryParameter("sig")) == .valid
+    }
+
     /// For a private video's `/media` request: the expiry of its valid signature, or a 403
     /// (unsigned, tampered with, signed by no configured key, or expired).
     func checkSignedMedia(_ request: HTTPRequest, video: Video) throws(APIError) -> Int64 {

@@ -22,9 +22,17 @@ extension APIHandlers {
         guard !progressStreams.isStopping else { throw APIError(.unavailable, "the server is shutting down; reconnect") }
         let query = QueryString.parse(request.head.query ?? "")
         let resume = ProgressResume(header: request.headers["Last-Event-ID"], query: query.last { $0.0 == "last_event_id" }?.1)
-        // An unknown video is a 404 before any streaming starts (a private one too, without a token).
+        // An unknown video is a 404 before any streaming starts; a private one too, unless the
+        // caller has a token or the URL carries the video's signature (its JSON's progress_url:
+        // EventSource cannot send a token).
         var videoID: String?
-        if let rawID { videoID = try await existingVideo(rawID, visibleTo: request).id }
+        if let rawID {
+            let video = try await existingVideo(rawID)
+            if video.visibility == .private && !callerSeesPrivate(request) && !hasValidSignature(request, video: video) {
+                throw APIError(.notFound, "no video with id \(RequestText.shown(rawID))")
+            }
+            videoID = video.id
+        }
         let seesPrivate = callerSeesPrivate(request)
         if let videoID, case .after(let last) = resume,
            let history = try await queue.progressReplay(stream: keys.progressHistory(videoID), after: last),

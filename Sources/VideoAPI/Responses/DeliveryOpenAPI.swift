@@ -6,10 +6,13 @@ enum DeliveryOpenAPI {
     static func parameters(_ handler: APIRoute.Handler) -> [JSONValue] {
         switch handler {
         case .progressOne, .progressAll:
-            return [TusOpenAPI.header("Last-Event-ID", "The id of the last event received (EventSource sends it by itself when it reconnects): "
+            let resume = [TusOpenAPI.header("Last-Event-ID", "The id of the last event received (EventSource sends it by itself when it reconnects): "
                                       + "the stream starts with the events after it. An id no longer in the capped history, or not an id at all, "
                                       + "starts from the snapshot after an `event: reset` saying why. After a video's final event: 204 (stop reconnecting)."),
-                    OpenAPIDocument.query("last_event_id", ["type": "string"], "The same as Last-Event-ID, for clients that cannot set headers")]
+                          OpenAPIDocument.query("last_event_id", ["type": "string"], "The same as Last-Event-ID, for clients that cannot set headers")]
+            guard handler == .progressOne else { return resume }
+            return resume + [OpenAPIDocument.query("exp", ["type": "integer"], "A private video without a token: the expiry of its progress_url's signature"),
+                             OpenAPIDocument.query("sig", ["type": "string"], "A private video without a token: the signature of its progress_url")]
         case .media:
             return [OpenAPIDocument.query("exp", ["type": "integer"], "Private videos: the signature's expiry (Unix seconds)"),
                     OpenAPIDocument.query("sig", ["type": "string"], "Private videos: HMAC-SHA256 (hex) over /media/{id}/ and exp, with a key of VIDD_SIGNING_KEYS")]

@@ -192,6 +192,8 @@ public enum OpenAPIDocument {
                 "renditions": ["type": "array", "items": ref("Rendition")],
                 "hls_master_url": nullableString, "poster_url": nullableString, "storyboard_url": nullableString,
                 "visibility": DeliveryOpenAPI.visibility,
+                "progress_url": ["type": ["string", "null"],
+                                 "description": "GET /progress/{id}; for a private video signed like its media (EventSource cannot send a token), valid until media_expires_at"],
                 "media_expires_at": ["type": ["string", "null"], "format": "date-time",
                                      "description": "Private videos: when the signed URLs in this answer expire (VIDD_SIGNED_URL_TTL_SECONDS)"],
                 "progress": ["oneOf": [ref("ProgressEvent"), ["type": "null"]]]]],

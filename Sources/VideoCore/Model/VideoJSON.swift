@@ -31,6 +31,15 @@ public enum VideoJSON {
         return url + "?" + signing.signer.query(videoID: v.id, expires: signing.expires)
     }
 
+    /// `GET /progress/{id}`; a private video's carries the media signature, so an EventSource
+    /// (which cannot send a token) can follow it until `media_expires_at`.
+    public static func progressURL(_ v: Video, signing: Signing?) -> String? {
+        let url = "/progress/\(v.id)"
+        guard v.visibility == .private else { return url }
+        guard let signing else { return nil }
+        return url + "?" + signing.signer.query(videoID: v.id, expires: signing.expires)
+    }
+
     public static func video(_ v: Video, renditions: [Rendition] = [], progress: ProgressEvent? = nil, signing: Signing? = nil) -> JSONValue {
         let completed = v.status == .completed
         func output(_ key: String) -> JSONValue { completed ? string(mediaURL(v, key: key, signing: signing)) : .null }
@@ -60,13 +69,14 @@ public enum VideoJSON {
             ("completed_at", string(v.completedAt)),
             ("renditions", .array(rungs)),
             ("visibility", .string(v.visibility.rawValue)),
-            ("media_expires_at", v.visibility == .private && completed
+            ("media_expires_at", v.visibility == .private
                 ? string(signing.map { Timestamp.rfc3339(milliseconds: $0.expires * 1000) }) : .null),
         ]
         members.append(("hls_master_url", output(ObjectKeys.hlsMaster(videoID: v.id))))
         members.append(("poster_url", output(ObjectKeys.poster(videoID: v.id))))
         members.append(("storyboard_url", output(ObjectKeys.storyboardVTT(videoID: v.id))))
         members.append(("progress", progress.map { JSONValue.raw($0.jsonString()) } ?? .null))
+        members.append(("progress_url", string(progressURL(v, signing: signing))))
         return .object(members)
     }
 

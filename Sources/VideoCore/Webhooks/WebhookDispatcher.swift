@@ -16,6 +16,9 @@ public final class WebhookDispatcher: Sendable {
         public var policy = WebhookRetryPolicy()
         /// Bytes of a response body read (and dropped) before the connection is closed.
         public var responseLimit = 64 << 10
+        /// Finished deliveries are listed this long, then dropped (checked every `pruneEvery`).
+        public var retention: Duration = .seconds(30 * 86_400)
+        public var pruneEvery: Duration = .seconds(600)
         public init() {}
     }
 
@@ -52,7 +55,14 @@ public final class WebhookDispatcher: Sendable {
     /// become due again when their lease ends).
     public func run() async {
         var warned = false
+        var lastPrune = ContinuousClock.now - options.pruneEvery
         while !Task.isCancelled {
+            if ContinuousClock.now - lastPrune >= options.pruneEvery {
+                lastPrune = ContinuousClock.now
+                do { try await store.prune(olderThan: options.retention) } catch {
+                    logger.warning("cannot prune old webhook deliveries", ["error": "\(error)"])
+                }
+            }
             let free = concurrency - inFlight.withLock { $0.count }
             var claimed: [ClaimedWebhookDelivery] = []
             if free > 0 {

@@ -72,6 +72,11 @@ extension SQL {
         WHERE endpoint_id IN (SELECT id FROM disabled) AND status = 'pending'
         """
 
+    /// $1 age in seconds. Finished deliveries (and their attempts) older than that are dropped.
+    static let pruneWebhookDeliveries = """
+        DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < now() - $1::bigint * interval '1 second'
+        """
+
     /// $1 endpoint id, $2 limit. Newest first, each with its attempts as JSON.
     static let listWebhookDeliveries = """
         SELECT d.id, d.event_type, d.video_id::text, d.status, d.attempts::text, \(rfc3339("d.next_attempt_at")),

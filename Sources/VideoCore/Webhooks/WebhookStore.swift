@@ -81,6 +81,11 @@ public struct WebhookStore<DB: SQLTransactionalExecutor>: Sendable {
         }
     }
 
+    /// Drops delivered and given-up deliveries last changed more than `age` ago.
+    public func prune(olderThan age: Duration) async throws {
+        _ = try await db.query(SQL.pruneWebhookDeliveries, [String(age.components.seconds)])
+    }
+
     /// Up to `limit` due deliveries, each leased for `lease`.
     public func claimDue(limit: Int, lease: Duration) async throws -> [ClaimedWebhookDelivery] {
         try await db.query(SQL.claimWebhookDeliveries, [String(limit), RedisCommands.milliseconds(lease)]).map { row throws(RowDecodingError) in

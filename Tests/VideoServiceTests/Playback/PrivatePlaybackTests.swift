@@ -57,11 +57,18 @@ import TestSupport
             #expect(try await env.client.get("/videos/\(visible.id)").json()["hls_master_url"] as? String == "/media/\(visible.id)/hls/master.m3u8",
                     "a public video's URLs are plain")
 
-            // Progress of a private video needs the token too.
+            // Progress of a private video needs the token too — or its JSON's signed progress_url,
+            // for EventSource, which cannot send a token.
             #expect(try await env.client.get("/progress/\(hidden.id)").status == 404)
             let stream = try await TestEventStream.open(port: env.port, "/progress/\(hidden.id)", headers: Self.auth)
             #expect(try await stream.nextEvent() != nil)
             stream.close()
+            let progressURL = try #require(json["progress_url"] as? String)
+            #expect(progressURL.hasPrefix("/progress/\(hidden.id)?exp=") && progressURL.contains("&sig="))
+            let signedStream = try await TestEventStream.open(port: env.port, progressURL)
+            #expect(try await signedStream.nextEvent() != nil)
+            signedStream.close()
+            #expect(try await env.client.get("/progress/\(hidden.id)?\(Self.query(progressURL).replacingOccurrences(of: "sig=", with: "sig=0"))").status == 404)
             // The feed without a token carries public videos' events only.
             let feed = try await TestEventStream.open(port: env.port, "/progress")
             defer { feed.close() }

@@ -79,6 +79,12 @@ import TestSupport
                 #expect(log.map { $0["succeeded"] as? Bool } == [false, false, true])
                 #expect(log.allSatisfy { ($0["latency_ms"] as? Int ?? -1) >= 0 } && log.first?["error"] as? String == "HTTP 500")
             }
+
+            // Finished deliveries are dropped after the retention (here: at once), attempts with them.
+            try await WebhookStore(db: env.context.database).prune(olderThan: .zero)
+            let pruned = try await env.client.get("/webhooks/\(endpoint.id)/deliveries", headers: Self.auth)
+            #expect((try pruned.json()["deliveries"] as? [Any])?.isEmpty == true)
+            #expect(try await env.context.database.query("SELECT count(*)::text FROM webhook_attempts", []).first?.first == "0")
         }
     }
 
