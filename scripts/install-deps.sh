@@ -30,7 +30,7 @@ esac
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VIDD_VENV:-$ROOT/.venv}"
 REQUIREMENT_FILES=("$ROOT/scripts/s3-test-server/requirements.txt" "$ROOT/scripts/tus-test-client/requirements.txt"
-                   "$ROOT/Tests/Browser/requirements.txt")
+                   "$ROOT/scripts/webhook-test-receiver/requirements.txt" "$ROOT/Tests/Browser/requirements.txt")
 
 say() { printf '[install-deps] %s\n' "$*"; }
 die() { printf '[install-deps] error: %s\n' "$*" >&2; exit 1; }
@@ -106,7 +106,7 @@ PYTHON=/usr/bin/python3
 stamp="$VENV/.vidd-requirements"
 wanted="$(cat "${REQUIREMENT_FILES[@]}")"
 if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
-    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask", "tusclient", "playwright", "pytest")))' \
+    && "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("moto", "boto3", "flask", "tusclient", "playwright", "pytest", "standardwebhooks")))' \
         >/dev/null 2>&1; then
     : # up to date
 else

@@ -91,10 +91,13 @@ struct JobRunner: Sendable {
     var downloadChunk: Int64 = 8 << 20
     /// Downloads `source_url` submissions into storage (the job's first step).
     let ingest: SourceIngest
+    /// `rendition.completed`, `video.ready`, `video.completed`, written with the rows.
+    let webhooks: WebhookEvents
 
     init(context: ServiceContext) {
         self.context = context
         self.ingest = SourceIngest(settings: context.configuration.ingest)
+        self.webhooks = WebhookEvents(configuration: context.configuration)
     }
 
     /// The configured preset; the machine's cores shared among the jobs that may run at once.
@@ -199,7 +202,7 @@ struct JobRunner: Sendable {
         }
 
         let progress = job.progress
-        let playable = PlayableRecorder(store: store, videoID: id, progress: progress, logger: job.logger)
+        let playable = PlayableRecorder(store: store, videoID: id, progress: progress, logger: job.logger, webhooks: webhooks)
         job.attach(playable)
         let uploader = OutputUploader(
             storage: context.storage, videoID: id, playlistFloor: playlistFloor,
@@ -244,14 +247,14 @@ struct JobRunner: Sendable {
                 bitrate: duration > 0 ? Int((Double(mp4.size) * 8 / duration).rounded()) : 0,
                 sizeBytes: mp4.size, codec: "h264", mp4Key: mp4Key,
                 hlsPlaylistKey: stored[playlistKey] != nil ? playlistKey : nil)
-            try await database("upsert rendition \(rung.name)", logger: job.logger) { try await store.upsertRendition(rendition) }
+            try await database("upsert rendition \(rung.name)", logger: job.logger) { try await store.upsertRendition(rendition, events: webhooks) }
         }
         await playable.settled()
         let dashKey = ObjectKeys.dashManifest(videoID: id)
         let dashManifest = stored[dashKey] != nil ? dashKey : nil
         var retried = false
         let completed = try await database("mark completed", logger: job.logger, retried: &retried) {
-            try await store.markCompleted(id: id, dashManifestKey: dashManifest)
+            try await store.markCompleted(id: id, dashManifestKey: dashManifest, events: webhooks)
         }
         if !completed {
             let current = try await database("read video", logger: job.logger) { try await store.video(id: id) }

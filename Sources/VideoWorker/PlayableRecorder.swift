@@ -13,10 +13,13 @@ final class PlayableRecorder: Sendable {
     let videoID: String
     let progress: ProgressPublisher
     let logger: Logger
+    /// `video.ready`, written with `playable_at`.
+    let webhooks: WebhookEvents
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    init(store: VideoStore<PGPool>, videoID: String, progress: ProgressPublisher, logger: Logger) {
+    init(store: VideoStore<PGPool>, videoID: String, progress: ProgressPublisher, logger: Logger, webhooks: WebhookEvents) {
         self.store = store
+        self.webhooks = webhooks
         self.videoID = videoID
         self.progress = progress
         self.logger = logger
@@ -29,7 +32,7 @@ final class PlayableRecorder: Sendable {
             task = Task(executorPreference: EventLoop.shared) { [self] in
                 do {
                     // nil: no longer processing (failed, deleted): nothing to announce.
-                    guard let (playableAt, first) = try await store.markPlayable(id: videoID) else { return }
+                    guard let (playableAt, first) = try await store.markPlayable(id: videoID, events: webhooks) else { return }
                     progress.update { t, now in t.playable(at: playableAt, now: now) }
                     logger.info("playable", ["playable_at": playableAt, "first_time": String(first)])
                 } catch {

@@ -488,7 +488,8 @@ public final class Worker: Sendable {
         defer { forget(delivery.entryID) }
         let failedNow: Bool
         do {
-            failedNow = try await context.store.markFailed(id: delivery.videoID, message: message, code: code)
+            failedNow = try await context.store.markFailed(id: delivery.videoID, message: message, code: code,
+                                                          events: WebhookEvents(configuration: context.configuration))
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "cannot record the failure: left pending",
                           fields: [("error", "\(error)")])
@@ -509,7 +510,8 @@ public final class Worker: Sendable {
             try await send(commands.deadLetter(message, entryID: delivery.entryID, deliveries: delivery.deliveryCount,
                                                    reason: reason, at: Timestamp.now()))
             // Only temporary failures reach the last attempt: a retry later may well succeed.
-            failedNow = try await context.store.markFailed(id: delivery.videoID, message: reason, code: .temporary)
+            failedNow = try await context.store.markFailed(id: delivery.videoID, message: reason, code: .temporary,
+                                                          events: WebhookEvents(configuration: context.configuration))
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "dead-lettering failed: left pending",
                           fields: [("error", "\(error)")])

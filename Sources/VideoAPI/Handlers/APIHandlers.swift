@@ -18,6 +18,11 @@ final class APIHandlers: Sendable {
     let uploads: ResumableUploads
     let rateLimiter: RateLimiter
     let webApp: WebApp
+    /// Private playback (nil without `VIDD_SIGNING_KEYS`: no video can be made private).
+    let signer: MediaSigner?
+    /// `video.deleted` is written with the delete.
+    let webhookEvents: WebhookEvents
+    let webhooks: WebhookStore<PGPool>
 
     init(context: ServiceContext, version: String, options: APIService.Options) {
         self.context = context
@@ -26,6 +31,9 @@ final class APIHandlers: Sendable {
         self.outbox = EnqueueOutbox(context: context)
         self.authorization = BearerAuthorization(tokens: context.configuration.apiTokens)
         self.options = options
+        self.signer = MediaSigner(context.configuration.mediaSigning)
+        self.webhookEvents = WebhookEvents(configuration: context.configuration)
+        self.webhooks = WebhookStore(db: context.database)
         self.openAPIText = OpenAPIDocument.make(version: version).text
         let c = context.configuration
         self.uploads = ResumableUploads(
@@ -44,11 +52,16 @@ final class APIHandlers: Sendable {
         switch handler {
         case .submitJob: try await submitJob(request)
         case .listVideos: try await listVideos(request)
-        case .getVideo: try await getVideo(id: parameters["id"] ?? "")
+        case .getVideo: try await getVideo(request, id: parameters["id"] ?? "")
         case .updateVideo: try await updateVideo(request, id: parameters["id"] ?? "")
         case .deleteVideo: try await deleteVideo(id: parameters["id"] ?? "")
         case .retryVideo: try await retryVideo(id: parameters["id"] ?? "")
         case .progressOne: try await progress(request, videoID: parameters["id"] ?? "")
+        case .updateVideo: try await updateVideo(request, id: parameters["id"] ?? "")
+        case .createWebhook: try await createWebhook(request)
+        case .listWebhooks: try await listWebhooks()
+        case .webhookDeliveries: try await webhookDeliveries(request, id: parameters["id"] ?? "")
+        case .deleteWebhook: try await deleteWebhook(id: parameters["id"] ?? "")
         case .progressAll: try await progress(request, videoID: nil)
         case .healthz: APIResponse.json(["status": "ok"])
         case .readyz: await readiness()
@@ -66,8 +79,11 @@ final class APIHandlers: Sendable {
     }
 
     /// The row of `id`, or a 404 (also for text that is not a UUID, which no video can have).
-    func existingVideo(_ rawID: String) async throws -> Video {
-        guard let id = VideoID.normalize(rawID), let video = try await store.video(id: id) else {
+    /// With `visibleTo`, a private video is a 404 too for a caller without a token: the same
+    /// answer as for a video that does not exist, so its existence does not leak.
+    func existingVideo(_ rawID: String, visibleTo request: HTTPRequest? = nil) async throws -> Video {
+        guard let id = VideoID.normalize(rawID), let video = try await store.video(id: id),
+              video.visibility == .public || request.map(callerSeesPrivate) ?? true else {
             throw APIError(.notFound, "no video with id \(RequestText.shown(rawID))")
         }
         return video

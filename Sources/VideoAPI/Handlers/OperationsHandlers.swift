@@ -40,13 +40,24 @@ extension APIHandlers {
 
     /// Local files are served here with Range, ETag and Last-Modified; S3 objects are a 302 to
     /// a presigned URL. The body streams in 1 MiB reads through `Storage.get` (off the loop).
+    /// A private video's files need a valid signature (`checkSignedMedia`, else 403): its
+    /// playlists are served here with their URLs signed alike, its other files as a public
+    /// video's, an S3 redirect's presigned URL expiring with the signature.
     func media(_ request: HTTPRequest, id rawID: String, path: String) async throws -> HTTPResponse {
         guard let id = VideoID.normalize(rawID), let key = ObjectKeys.key(forMediaPath: path, videoID: id) else {
             throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(RequestText.shown(rawID))")
         }
+        var expiresIn = options.presignExpiry
+        if let video = try await store.video(id: id), video.visibility == .private {
+            let expires = try checkSignedMedia(request, video: video)
+            if let playlist = try await signedPlaylist(key: key, path: path, videoID: id, expires: expires, request: request) {
+                return playlist
+            }
+            expiresIn = min(expiresIn, .seconds(max(1, expires - Timestamp.nowMilliseconds() / 1000)))
+        }
         let location: PlayableLocation
         do {
-            location = try await storage.playableLocation(key: key, expiresIn: options.presignExpiry)
+            location = try await storage.playableLocation(key: key, expiresIn: expiresIn)
         } catch StorageError.notFound {
             throw APIError(.notFound, "no output \(RequestText.shown(path)) for video \(id)")
         }

@@ -3,28 +3,51 @@ import HTTPServer
 import Reactor
 import RESP
 import Synchronization
+import PGWire
 
-/// `GET /progress/{id}` and `GET /progress`: Server-Sent Events fed by Redis pub/sub.
+/// `GET /progress/{id}` and `GET /progress`: Server-Sent Events fed by Redis pub/sub, resumable
+/// with `Last-Event-ID`.
 ///
-/// Order of work, so no update falls between the snapshot and the live events: SUBSCRIBE (the
-/// subscription buffers from then on), then read the snapshot (`progress:{id}`, checked against
-/// the row), then send the snapshot followed by what the subscription holds — `ProgressStream`
-/// drops messages the snapshot already covers and closes after `completed`/`failed`.
-/// Heartbeats are comment lines from HTTPServer's event stream when nothing was sent for
-/// `Options.heartbeat`; they also notice a client that went away (which cancels the stream).
+/// Order of work, so no update falls between what is read and the live events: SUBSCRIBE (the
+/// subscription buffers from then on), then read where the client starts — the events after its
+/// `Last-Event-ID` from the capped history (`progress:{id}:events`, or the feed's), else the
+/// snapshot (`progress:{id}`, checked against the row) — then send that followed by what the
+/// subscription holds. Each event is written to the history and published in one script, so it
+/// is in what was read or on the subscription; `ProgressStream` drops what was already sent (by
+/// event id) and closes after `completed`/`failed`. Heartbeats are comment lines from
+/// HTTPServer's event stream when nothing was sent for `Options.heartbeat`; they also notice a
+/// client that went away (which cancels the stream).
 extension APIHandlers {
     func progress(_ request: HTTPRequest, videoID rawID: String?) async throws -> HTTPResponse {
         guard !progressStreams.isStopping else { throw APIError(.unavailable, "the server is shutting down; reconnect") }
-        // An unknown video is a 404 before any streaming starts.
+        let query = QueryString.parse(request.head.query ?? "")
+        let resume = ProgressResume(header: request.headers["Last-Event-ID"], query: query.last { $0.0 == "last_event_id" }?.1)
+        // An unknown video is a 404 before any streaming starts; a private one too, unless the
+        // caller has a token or the URL carries the video's signature (its JSON's progress_url:
+        // EventSource cannot send a token).
         var videoID: String?
-        if let rawID { videoID = try await existingVideo(rawID).id }
+        if let rawID {
+            let video = try await existingVideo(rawID)
+            if video.visibility == .private && !callerSeesPrivate(request) && !hasValidSignature(request, video: video) {
+                throw APIError(.notFound, "no video with id \(RequestText.shown(rawID))")
+            }
+            videoID = video.id
+        }
+        let seesPrivate = callerSeesPrivate(request)
+        if let videoID, case .after(let last) = resume,
+           let history = try await queue.progressReplay(stream: keys.progressHistory(videoID), after: last),
+           history.after.isEmpty, history.at?.status.isFinal == true {
+            // The client saw the final event: 204 tells EventSource to stop reconnecting (HTML,
+            // "reestablish the connection" is not done after a 204).
+            return HTTPResponse(status: .noContent, headers: ["Cache-Control": "no-store"])
+        }
         let id = videoID
         return HTTPResponse.eventStream(for: request, heartbeat: options.heartbeat) { [self] _, events in
-            try await streamProgress(videoID: id, events: events)
+            try await streamProgress(videoID: id, resume: resume, seesPrivate: seesPrivate, events: events)
         }
     }
 
-    private func streamProgress(videoID: String?, events: EventStreamWriter) async throws {
+    private func streamProgress(videoID: String?, resume: ProgressResume, seesPrivate: Bool, events: EventStreamWriter) async throws {
         let logger = videoID.map { context.logger.with("video_id", $0) } ?? context.logger
         let channel = videoID.map(keys.progressChannel) ?? keys.progressAllChannel
         let subscription: RESPSubscription
@@ -43,7 +66,8 @@ extension APIHandlers {
         }
         context.metrics.increment(ServiceMetrics.sseClients, by: 1)
         do {
-            try await relay(subscription, registration: registration, videoID: videoID, events: events, logger: logger)
+            try await relay(subscription, registration: registration, videoID: videoID, resume: resume, events: events, logger: logger,
+                            visible: videoID != nil || seesPrivate ? nil : PublicVideoFilter(store: store))
         } catch {
             await finish(subscription, registration)
             throw error
@@ -57,46 +81,89 @@ extension APIHandlers {
         await subscription.unsubscribe()
     }
 
-    private func relay(_ subscription: RESPSubscription, registration: UInt64, videoID: String?, events: EventStreamWriter, logger: Logger) async throws {
+    /// `visible`: for a feed client without a token, which videos' events it may see (public ones).
+    private func relay(_ subscription: RESPSubscription, registration: UInt64, videoID: String?, resume: ProgressResume,
+                       events: EventStreamWriter, logger: Logger, visible: PublicVideoFilter?) async throws {
         let (seconds, attoseconds) = options.reconnectDelay.components
         let retry = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
         try await events.send(encoded: Array(ServerSentEvent.retry(milliseconds: retry).utf8))
         if let hook = options.afterSubscribe { await hook(videoID) }
         var stream = ProgressStream(videoID: videoID)
-        if let videoID {
-            guard let snapshot = try await snapshot(videoID: videoID) else { return }  // deleted meanwhile
-            if try await perform(stream.snapshotLoaded(snapshot), events) { return }
-        } else {
-            _ = try await perform(stream.snapshotLoaded(nil), events)
+        guard var start = try await startingPoint(videoID: videoID, resume: resume) else { return }  // deleted meanwhile
+        if let visible, case .replay(let after, let entries) = start {
+            start = .replay(after: after, try await visible.filter(entries))
         }
+        if resume != .none, case .snapshot(_, let reset?) = start {
+            logger.info("progress stream resumed from the snapshot", ["reason": reset])
+        }
+        if try await perform(stream.started(start), events) { return }
         // Pub/sub is at-most-once: what is published while the subscriber's connection is down
-        // is lost (the final event included, which would leave this stream open for ever). So a
-        // per-video stream re-reads the snapshot each time the subscriptions were restored;
-        // ProgressStream drops it unless it is newer than what was sent.
+        // is lost (the final event included, which would leave this stream open for ever). So
+        // each time the subscriptions were restored, the stream reads the history after the last
+        // event it sent (or the snapshot, when that is gone); ProgressStream drops what it sent.
         let (inputs, feed) = AsyncStream<RelayInput>.makeStream()
         let forward = Task(executorPreference: EventLoop.shared) {
             for await message in subscription { feed.yield(.message(message)) }
             feed.finish()
         }
-        if videoID != nil {
-            progressStreams.onResubscribed(registration) { feed.yield(.resubscribed) }
-        }
+        progressStreams.onResubscribed(registration) { feed.yield(.resubscribed) }
         defer { forward.cancel() }
         // Ends when the subscription is cancelled (shutdown) or this task is (client gone).
         for await input in inputs {
             switch input {
             case .message(let message):
-                guard let event = try? ProgressEvent.decode(message.payload) else {
+                guard let (id, event) = try? ProgressEvent.decodeMessage(message.payload) else {
                     logger.warning("ignoring a progress message that is not a progress event", ["channel": message.channel])
                     continue
                 }
-                if try await perform(stream.published(event), events) { return }
+                if let visible, try await !visible.isPublic(event.videoID) { continue }
+                if try await perform(stream.published(.init(id: id, event: event)), events) { return }
             case .resubscribed:
-                guard let videoID, let current = try await snapshot(videoID: videoID) else { continue }
-                logger.info("progress subscription restored; snapshot re-read")
-                if try await perform(stream.published(current), events) { return }
+                logger.info("progress subscription restored; missed events re-read")
+                var entries = try await missed(videoID: videoID, after: stream.lastEventID)
+                if let visible { entries = try await visible.filter(entries) }
+                for entry in entries {
+                    if try await perform(stream.published(entry), events) { return }
+                }
             }
         }
+    }
+
+    /// Where a client starts: after its `Last-Event-ID` when the history still holds that id,
+    /// else the snapshot (for `/progress`, nothing), with a `reset` reason when it sent an id
+    /// that could not be honoured. nil when the video no longer exists.
+    private func startingPoint(videoID: String?, resume: ProgressResume) async throws -> ProgressStream.Start? {
+        let stream = videoID.map(keys.progressHistory) ?? keys.progressFeed
+        var reset: String?
+        switch resume {
+        case .none:
+            break
+        case .invalid(let text):
+            reset = "Last-Event-ID \(RequestText.shown(text)) is not an event id of this server"
+        case .after(let last):
+            if let history = try await queue.progressReplay(stream: stream, after: last) {
+                return .replay(after: last, history.after.compactMap { entry in entry.event.map { .init(id: entry.id, event: $0) } })
+            }
+            reset = "Last-Event-ID \(last) is no longer in the event history (expired, trimmed or lost)"
+        }
+        guard let videoID else {
+            return .snapshot(nil, reset: reset.map { $0 + "; reload the list of videos (GET /videos)" })
+        }
+        guard let snapshot = try await snapshotEntry(videoID: videoID) else { return nil }
+        return .snapshot(snapshot, reset: reset.map { $0 + "; this is the video's current state" })
+    }
+
+    /// After pub/sub reconnected: the events after `last` from the history, then (for a video)
+    /// its snapshot — which `ProgressStream` drops unless it is newer than what was sent, and
+    /// which still ends the stream when Redis lost the history but the row says the video is done.
+    private func missed(videoID: String?, after last: ProgressEventID?) async throws -> [ProgressStream.Entry] {
+        let stream = videoID.map(keys.progressHistory) ?? keys.progressFeed
+        var entries: [ProgressStream.Entry] = []
+        if let last, let history = try await queue.progressReplay(stream: stream, after: last) {
+            entries = history.after.compactMap { entry in entry.event.map { .init(id: entry.id, event: $0) } }
+        }
+        if let videoID, let current = try await snapshotEntry(videoID: videoID) { entries.append(current) }
+        return entries
     }
 
     enum RelayInput: Sendable {
@@ -118,15 +185,15 @@ extension APIHandlers {
         return false
     }
 
-    /// The event a client sees first: the `progress:{id}` snapshot, or one made from the row when
-    /// the key expired or never existed. The row decides whether the video is finished: a final
-    /// row with a stale (non-final) snapshot yields the final event, so the stream still ends.
-    /// nil when the video no longer exists.
-    func snapshot(videoID: String) async throws -> ProgressEvent? {
-        let stored = try await queue.latestProgress(videoID: videoID)
+    /// The event a client sees first: the `progress:{id}` snapshot with its id, or one made from
+    /// the row (without an id) when the key expired or never existed. The row decides whether the
+    /// video is finished: a final row with a stale (non-final) snapshot yields the final event, so
+    /// the stream still ends. nil when the video no longer exists.
+    func snapshotEntry(videoID: String) async throws -> ProgressStream.Entry? {
+        let stored = try await queue.latestProgressEntry(videoID: videoID)
         guard let video = try await store.video(id: videoID) else { return nil }
-        if let stored, stored.status.isFinal || !video.status.isFinal { return stored }
-        return Self.event(from: video)
+        if let stored, stored.event.status.isFinal || !video.status.isFinal { return .init(id: stored.id, event: stored.event) }
+        return .init(id: nil, event: Self.event(from: video))
     }
 
     static func event(from video: Video) -> ProgressEvent {
@@ -138,7 +205,7 @@ extension APIHandlers {
     }
 
     static func errorEvent(_ message: String) -> String {
-        ServerSentEvent.format(id: "0", event: "error", data: APIError(.unavailable, message).jsonBody)
+        ServerSentEvent.format(id: nil, event: "error", data: APIError(.unavailable, message).jsonBody)
     }
 }
 
@@ -193,5 +260,37 @@ final class ProgressStreamRegistry: Sendable {
             return Array(s.open.values)
         }
         for subscription in open { await subscription.unsubscribe() }
+    }
+}
+
+/// The feed (`GET /progress`) for a caller without a token carries public videos' events only.
+/// Each video's visibility is read once per connection and kept for `recheck` (a video made
+/// private meanwhile stops appearing after that).
+final class PublicVideoFilter: Sendable {
+    let store: VideoStore<PGPool>
+    let recheck: Duration
+    private let known = Mutex<[String: (isPublic: Bool, at: ContinuousClock.Instant)]>([:])
+
+    init(store: VideoStore<PGPool>, recheck: Duration = .seconds(10)) {
+        self.store = store
+        self.recheck = recheck
+    }
+
+    func isPublic(_ videoID: String) async throws -> Bool {
+        let now = ContinuousClock.now
+        if let entry = known.withLock({ $0[videoID] }), now - entry.at < recheck { return entry.isPublic }
+        // A deleted video's last events are not shown either.
+        let isPublic = try await store.video(id: videoID)?.visibility == .public
+        known.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[videoID] = (isPublic, now)
+        }
+        return isPublic
+    }
+
+    func filter(_ entries: [ProgressStream.Entry]) async throws -> [ProgressStream.Entry] {
+        var out: [ProgressStream.Entry] = []
+        for entry in entries where try await isPublic(entry.event.videoID) { out.append(entry) }
+        return out
     }
 }

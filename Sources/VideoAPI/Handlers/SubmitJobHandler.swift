@@ -12,6 +12,7 @@ extension APIHandlers {
             if JobSubmission.isURLIngest(json: body) { return try await submitURL(json: body) }
             let submission = try JobSubmission(json: body, bucket: context.configuration.bucket,
                                                sourcePrefixes: context.configuration.sourcePrefixes)
+            let visibility = try requestedVisibility(submission.visibility)
             let key = submission.sourceKey
             let name = submission.originalName ?? key.split(separator: "/").last.map(String.init)
             let storage = self.storage
@@ -19,7 +20,7 @@ extension APIHandlers {
             // remove it between this check and the row.
             guard let (video, created) = try await store.createVideo(
                 id: submission.videoID ?? VideoID.generate(), title: submission.title, sourceKey: key, originalName: name,
-                ifSourceExists: { try await storage.head(key: key) != nil })
+                visibility: visibility, ifSourceExists: { try await storage.head(key: key) != nil })
             else {
                 throw APIError(.validationFailed, "source_key \(RequestText.shown(key)) does not exist in storage")
             }
@@ -27,12 +28,13 @@ extension APIHandlers {
 
         case .rawUpload:
             let (name, title) = try JobSubmission.rawUploadName(query: String(request.head.query ?? ""))
+            let visibility = try requestedVisibility(request.queryParameter("visibility"))
             let id = VideoID.generate()
             let key = ObjectKeys.source(videoID: id, originalName: name)
             try await storeUpload(videoID: id, key: key, contentType: request.headers["Content-Type"]) {
                 try await storage.put(key: key, chunks: request.body, contentType: $0)
             }
-            return try await register(id: id, title: title, sourceKey: key, originalName: name, uploaded: true)
+            return try await register(id: id, title: title, sourceKey: key, originalName: name, uploaded: true, visibility: visibility)
 
         case .multipart(let boundary):
             var parser = MultipartParser(boundary: boundary)
@@ -52,7 +54,12 @@ extension APIHandlers {
                 _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
                 throw APIError(.validationFailed, "title is longer than \(JobSubmission.maximumTitleLength) characters")
             }
-            return try await register(id: id, title: title, sourceKey: key, originalName: name, uploaded: true)
+            let visibility: Visibility
+            do { visibility = try requestedVisibility(fields["visibility"] ?? request.queryParameter("visibility")) } catch {
+                _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
+                throw error
+            }
+            return try await register(id: id, title: title, sourceKey: key, originalName: name, uploaded: true, visibility: visibility)
         }
     }
 
@@ -67,9 +74,10 @@ extension APIHandlers {
             if let rule = error.rule { context.metrics.increment(ServiceMetrics.ingestRefused, labels: [("rule", rule)]) }
             throw error
         }
+        let visibility = try requestedVisibility(submission.visibility)
         let id = VideoID.generate()
         return try await register(id: id, title: submission.title, sourceKey: ObjectKeys.source(videoID: id, originalName: submission.fileName),
-                                  originalName: submission.originalName, uploaded: false, sourceURL: submission.sourceURL)
+                                  originalName: submission.originalName, uploaded: false, sourceURL: submission.sourceURL, visibility: visibility)
     }
 
     /// Runs the streaming put; an empty upload is refused (and removed), a failed one leaves
@@ -94,12 +102,12 @@ extension APIHandlers {
     /// Records an uploaded (or to-be-fetched) video, then enqueues it. A failed insert removes the
     /// upload: nothing refers to it. `sourceURL`: the worker fetches the source from there.
     func register(id: String, title: String?, sourceKey: String, originalName: String?, uploaded: Bool,
-                  sourceURL: String? = nil) async throws -> HTTPResponse {
+                  sourceURL: String? = nil, visibility: Visibility = .public) async throws -> HTTPResponse {
         let video: Video
         let created: Bool
         do {
             (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName,
-                                                           sourceURL: sourceURL)
+                                                           sourceURL: sourceURL, visibility: visibility)
         } catch {
             if uploaded, (try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))) == nil {
                 // Nothing refers to the upload: do not leave it behind.
@@ -119,7 +127,7 @@ extension APIHandlers {
         if enqueue { try await enqueueRecorded(video) }
         context.logger.with("video_id", video.id).info(created ? "video submitted" : "video re-submitted",
                                                        ["enqueued": String(enqueue), "source_key": video.sourceKey])
-        return APIResponse.json(VideoJSON.video(video), status: enqueue ? 202 : 200,
+        return APIResponse.json(VideoJSON.video(video, signing: mediaSigning), status: enqueue ? 202 : 200,
                                 headers: ["Location": VideoJSON.location(videoID: video.id)])
     }
 

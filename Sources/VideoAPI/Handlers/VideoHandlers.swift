@@ -3,10 +3,11 @@ import HTTPServer
 
 /// `GET /videos`, `GET /videos/{id}`, `PATCH /videos/{id}`, `DELETE /videos/{id}`, `POST /videos/{id}/retry`.
 extension APIHandlers {
+    /// Private videos are listed (and counted) only for callers with a token.
     func listVideos(_ request: HTTPRequest) async throws -> HTTPResponse {
         let page = try PageRequest(query: String(request.head.query ?? ""))
-        let (videos, total) = try await store.listVideos(page)
-        return APIResponse.json(VideoJSON.list(videos, total: total, page: page))
+        let (videos, total) = try await store.listVideos(page, includingPrivate: callerSeesPrivate(request))
+        return APIResponse.json(VideoJSON.list(videos, total: total, page: page, signing: mediaSigning))
     }
 
     /// Output URLs are `/media/{id}/…` (see `VideoJSON`): that route resolves them through
@@ -16,13 +17,14 @@ extension APIHandlers {
     /// that may be missing: when Redis does not answer within `progressBudget` (or fails), the
     /// answer says `progress: null` and `X-Progress-Unavailable` says why, instead of waiting for
     /// Redis's timeouts and failing the whole read.
-    func getVideo(id: String) async throws -> HTTPResponse {
-        let video = try await existingVideo(id)
+    /// A private video is a 404 to a caller without a token; to one with a token its URLs are signed.
+    func getVideo(_ request: HTTPRequest, id: String) async throws -> HTTPResponse {
+        let video = try await existingVideo(id, visibleTo: request)
         let renditions = try await store.renditions(videoID: video.id)
         let (progress, unavailable) = await progressWithinBudget(videoID: video.id)
         var headers: HTTPFields = [:]
         if let unavailable { headers["X-Progress-Unavailable"] = unavailable }
-        return APIResponse.json(VideoJSON.video(video, renditions: renditions, progress: progress), headers: headers)
+        return APIResponse.json(VideoJSON.video(video, renditions: renditions, progress: progress, signing: mediaSigning), headers: headers)
     }
 
     /// The progress snapshot, or nil and why it is missing.
@@ -42,19 +44,20 @@ extension APIHandlers {
         return (nil, why)
     }
 
-    /// `{"title": "…"}` (the only field a client may change): 404 for an unknown video, then the
-    /// body's checks (`TitleUpdate`); answers the video as `GET` does.
+    /// `PATCH /videos/{id}` (`VideoUpdate`: title, visibility): 404 for an unknown video, then the
+    /// body's checks; a private video needs signing keys. Answers the video as `GET` does.
     func updateVideo(_ request: HTTPRequest, id: String) async throws -> HTTPResponse {
         let existing = try await existingVideo(id)
-        if let type = request.headers["Content-Type"], !TitleUpdate.acceptsContentType(type) {
+        if let type = request.headers["Content-Type"], !VideoUpdate.acceptsContentType(type) {
             throw APIError(.unsupportedMediaType, "PATCH /videos/{id} takes application/json (or application/merge-patch+json)")
         }
-        let update = try TitleUpdate(json: try await request.body.collect(upTo: TitleUpdate.maximumBodyBytes))
-        guard let video = try await store.updateTitle(id: existing.id, title: update.title) else {
+        let update = try VideoUpdate(json: try await request.body.collect(upTo: VideoUpdate.maximumBodyBytes))
+        let visibility = try update.visibility.map { raw throws(APIError) in try requestedVisibility(raw) }
+        guard let video = try await store.updateVideo(id: existing.id, title: update.title, visibility: visibility) else {
             throw APIError(.notFound, "no video with id \(existing.id)")  // deleted meanwhile
         }
-        context.logger.with("video_id", video.id).info("title changed")
-        return try await getVideo(id: video.id)
+        context.logger.with("video_id", video.id).info("video updated", ["fields": update.fieldNames.joined(separator: ",")])
+        return try await getVideo(request, id: video.id)
     }
 
     /// Outputs first, so a failure there leaves the video (and the way to retry the delete)
@@ -70,7 +73,7 @@ extension APIHandlers {
         let outputs = ObjectKeys.processedDirectory(videoID: video.id)
         let storage = self.storage
         var removed = try await storage.delete(prefix: outputs)
-        guard let source = try await store.deleteVideo(id: video.id, sourceKey: video.sourceKey,
+        guard let source = try await store.deleteVideo(id: video.id, sourceKey: video.sourceKey, events: webhookEvents,
                                                        removeSource: { try await storage.delete(key: $0) }) else {
             throw APIError(.notFound, "no video with id \(video.id)")  // deleted concurrently
         }
@@ -101,6 +104,6 @@ extension APIHandlers {
         }
         try await enqueueRecorded(video)
         context.logger.with("video_id", video.id).info("video retried")
-        return APIResponse.json(VideoJSON.video(video), status: 202, headers: ["Location": VideoJSON.location(videoID: video.id)])
+        return APIResponse.json(VideoJSON.video(video, signing: mediaSigning), status: 202, headers: ["Location": VideoJSON.location(videoID: video.id)])
     }
 }

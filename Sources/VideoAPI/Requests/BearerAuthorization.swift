@@ -1,7 +1,7 @@
 import VideoCore
 import Reactor
 
-/// `Authorization: Bearer …` on mutating routes when API tokens are configured.
+/// `Authorization: Bearer …` on mutating routes (and `APIRoute.tokenOnlyReads`) when API tokens are configured.
 public struct BearerAuthorization: Sendable {
     private let tokens: [[UInt8]]
 
@@ -12,7 +12,7 @@ public struct BearerAuthorization: Sendable {
     /// nil when allowed; otherwise the 401 to answer. Every configured token is compared in
     /// constant time, so timing reveals neither which token nor how much of one matched.
     public func check(route: APIRoute, authorization: String?) -> APIError? {
-        guard isEnabled, route.mutating else { return nil }
+        guard isEnabled, route.needsToken else { return nil }
         guard let authorization else { return APIError(.unauthorized, "this endpoint needs Authorization: Bearer <token>") }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
@@ -24,6 +24,13 @@ public struct BearerAuthorization: Sendable {
             if Crypto.constantTimeEqual(token, presented) { matched = true }
         }
         return matched ? nil : APIError(.unauthorized, "invalid API token")
+    }
+
+    /// Whether the caller may see private videos: it presents a configured token, or no tokens
+    /// are configured (then the API is open to every caller, private videos included; their
+    /// media still need signed URLs).
+    public func admitsPrivate(_ authorization: String?) -> Bool {
+        !isEnabled || presentedToken(authorization) != nil
     }
 
     /// The configured token this `Authorization` presents, or nil (none, malformed, or unknown).

@@ -37,6 +37,8 @@ public struct JobSubmission: Sendable, Equatable {
     public var sourceKey: String
     public var title: String?
     public var originalName: String?
+    /// `visibility` as sent (checked by the handler: `Visibility.requested`).
+    public var visibility: String?
 
     public static let maximumBodyBytes = 64 * 1024
     public static let maximumTitleLength = 500
@@ -56,6 +58,7 @@ public struct JobSubmission: Sendable, Equatable {
         var original_name: String?
         var title: String?
         var source_url: String?
+        var visibility: String?
     }
 
     /// Whether the JSON names a `source_url` (URL ingest, `URLSubmission`) rather than a stored object.
@@ -97,6 +100,7 @@ public struct JobSubmission: Sendable, Equatable {
             throw APIError(.validationFailed, "title is longer than \(Self.maximumTitleLength) characters")
         }
         self.init(videoID: id, sourceKey: key, title: body.title?.trimmingBlanks().nilIfEmpty, originalName: body.original_name)
+        visibility = body.visibility
     }
 
     /// `?name=clip.mp4&title=…` of a raw upload: the name to store the source under.
@@ -123,6 +127,7 @@ public struct URLSubmission: Sendable, Equatable {
     public var fileName: String
     public var title: String?
     public var originalName: String?
+    public var visibility: String?
 
     public init(json: some Collection<UInt8>, policy: OutboundPolicy) throws(APIError) {
         guard json.count <= JobSubmission.maximumBodyBytes else { throw APIError(.payloadTooLarge, "a JSON submission is at most 64 KiB") }
@@ -153,6 +158,7 @@ public struct URLSubmission: Sendable, Equatable {
         fileName = ObjectKeys.sanitizeFileName(body.original_name ?? lastSegment)
         title = body.title?.trimmingBlanks().nilIfEmpty
         originalName = body.original_name ?? (lastSegment.isEmpty ? nil : lastSegment)
+        visibility = body.visibility
     }
 }
 

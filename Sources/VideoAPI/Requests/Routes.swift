@@ -7,6 +7,7 @@ public struct APIRoute: Sendable, Equatable, Hashable {
         case submitJob, listVideos, getVideo, updateVideo, deleteVideo, retryVideo, progressOne, progressAll
         case healthz, readyz, metrics, openAPI, media
         case tusOptions, tusCreate, tusHead, tusAppend, tusTerminate
+        case createWebhook, listWebhooks, webhookDeliveries, deleteWebhook
     }
 
     public var method: String
@@ -19,6 +20,12 @@ public struct APIRoute: Sendable, Equatable, Hashable {
     public var successStatus: Int
     /// `application/json`, `text/event-stream`, `text/plain; version=0.0.4`, or `*/*` for media.
     public var contentType: String
+
+    /// Reads that need a token too when tokens are configured: webhook endpoints expose URLs.
+    public static let tokenOnlyReads: Set<Handler> = [.listWebhooks, .webhookDeliveries]
+
+    /// Whether `Authorization: Bearer …` is required (when API tokens are configured).
+    public var needsToken: Bool { mutating || Self.tokenOnlyReads.contains(handler) }
 
     public var parameterNames: [String] {
         path.split(separator: "/").filter { $0.hasPrefix("{") && $0.hasSuffix("}") }.map { String($0.dropFirst().dropLast()) }
@@ -37,7 +44,7 @@ public enum APIRoutes {
         APIRoute(method: "POST", path: "/jobs", handler: .submitJob, summary: "Submit a video: JSON for a stored object or a source_url to fetch, a raw upload, or multipart/form-data with a file field", mutating: true, successStatus: 202, contentType: "application/json"),
         APIRoute(method: "GET", path: "/videos", handler: .listVideos, summary: "List videos, newest first", mutating: false, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "GET", path: "/videos/{id}", handler: .getVideo, summary: "A video with its renditions, playable URLs and latest progress", mutating: false, successStatus: 200, contentType: "application/json"),
-        APIRoute(method: "PATCH", path: "/videos/{id}", handler: .updateVideo, summary: "Change a video's title", mutating: true, successStatus: 200, contentType: "application/json"),
+        APIRoute(method: "PATCH", path: "/videos/{id}", handler: .updateVideo, summary: "Change a video's title or visibility (a JSON object of the fields to change)", mutating: true, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "DELETE", path: "/videos/{id}", handler: .deleteVideo, summary: "Delete a video, its rows and its objects", mutating: true, successStatus: 204, contentType: "application/json"),
         APIRoute(method: "POST", path: "/videos/{id}/retry", handler: .retryVideo, summary: "Queue a failed video again", mutating: true, successStatus: 202, contentType: "application/json"),
         APIRoute(method: "GET", path: "/progress/{id}", handler: .progressOne, summary: "Server-sent events: the current snapshot, then every update until completed or failed", mutating: false, successStatus: 200, contentType: "text/event-stream"),
@@ -53,6 +60,11 @@ public enum APIRoutes {
         APIRoute(method: "HEAD", path: "/uploads/{id}", handler: .tusHead, summary: "tus: the upload's offset (where to resume), length, metadata and expiry", mutating: false, successStatus: 200, contentType: "application/json"),
         APIRoute(method: "PATCH", path: "/uploads/{id}", handler: .tusAppend, summary: "tus: append application/offset+octet-stream bytes at Upload-Offset (optional Upload-Checksum)", mutating: true, successStatus: 204, contentType: "application/json"),
         APIRoute(method: "DELETE", path: "/uploads/{id}", handler: .tusTerminate, summary: "tus termination: discard an unfinished upload", mutating: true, successStatus: 204, contentType: "application/json"),
+        // delivery: webhooks (issue 17).
+        APIRoute(method: "POST", path: "/webhooks", handler: .createWebhook, summary: "Add a webhook endpoint: {\"url\", \"events\"?}; answers its id and signing secret (shown once)", mutating: true, successStatus: 201, contentType: "application/json"),
+        APIRoute(method: "GET", path: "/webhooks", handler: .listWebhooks, summary: "The webhook endpoints (without their secrets)", mutating: false, successStatus: 200, contentType: "application/json"),
+        APIRoute(method: "GET", path: "/webhooks/{id}/deliveries", handler: .webhookDeliveries, summary: "An endpoint's deliveries, newest first, each with every attempt", mutating: false, successStatus: 200, contentType: "application/json"),
+        APIRoute(method: "DELETE", path: "/webhooks/{id}", handler: .deleteWebhook, summary: "Remove a webhook endpoint and its deliveries", mutating: true, successStatus: 204, contentType: "application/json"),
         APIRoute(method: "OPTIONS", path: "/uploads/{id}", handler: .tusOptions, summary: "tus: the server's tus versions, extensions, maximum size and checksum algorithms", mutating: false, successStatus: 204, contentType: "application/json"),
     ]
 

@@ -22,6 +22,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case preconditionFailed = "precondition_failed"
         case gone
         case checksumMismatch = "checksum_mismatch"
+        /// A private video's media without a valid, unexpired signature.
+        case forbidden
 
         public var status: Int {
             switch self {
@@ -40,6 +42,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .preconditionFailed: 412
             case .gone: 410
             case .checksumMismatch: 460
+            case .forbidden: 403
             }
         }
     }

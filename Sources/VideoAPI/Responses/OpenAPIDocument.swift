@@ -41,13 +41,15 @@ public enum OpenAPIDocument {
                       "Text the title (or, without one, the file name) contains, case-insensitively; % and _ match themselves"),
             ]
         case .submitJob:
-            parameters += [query("name", ["type": "string"], "File name of a raw upload"), query("title", ["type": "string"])]
+            parameters += [query("name", ["type": "string"], "File name of a raw upload"), query("title", ["type": "string"]),
+                           query("visibility", DeliveryOpenAPI.visibility, "Raw and multipart uploads: public (default) or private")]
             op.append(("requestBody", ["required": true, "content": [
                 "application/json": ["schema": ref("JobSubmission")],
                 "application/octet-stream": ["schema": ["type": "string", "format": "binary"]],
                 "video/*": ["schema": ["type": "string", "format": "binary"]],
                 "multipart/form-data": ["schema": ["type": "object", "required": ["file"],
-                                                   "properties": ["file": ["type": "string", "format": "binary"], "title": ["type": "string"]]]],
+                                                   "properties": ["file": ["type": "string", "format": "binary"], "title": ["type": "string"],
+                                                                  "visibility": DeliveryOpenAPI.visibility]]],
             ]]))
         case .updateVideo:
             op.append(("requestBody", ["required": true, "content": [
@@ -62,8 +64,10 @@ public enum OpenAPIDocument {
         default:
             break
         }
+        parameters += DeliveryOpenAPI.parameters(route.handler)
+        if let body = DeliveryOpenAPI.requestBody(route.handler) { op.append(("requestBody", body)) }
         if !parameters.isEmpty { op.append(("parameters", .array(parameters))) }
-        if route.mutating { op.append(("security", [["bearer": []], [:]])) }
+        if route.needsToken { op.append(("security", [["bearer": []], [:]])) }
         op.append(("responses", responses(route)))
         return .object(op)
     }
@@ -80,13 +84,15 @@ public enum OpenAPIDocument {
         case .listVideos: success = json(ref("VideoList"))
         case .deleteVideo: success = ["description": "Deleted"]
         case .progressOne, .progressAll:
-            success = ["description": "text/event-stream of ProgressEvent JSON (`data:`), with `id:` per event and heartbeat comments",
+            success = ["description": "text/event-stream of ProgressEvent JSON (`data:`), each with its event id (`id:`, the Redis stream id; send it back as Last-Event-ID to resume), heartbeat comments, and `event: reset` when a Last-Event-ID could not be honoured",
                        "content": ["text/event-stream": ["schema": ref("ProgressEvent")]]]
         case .metrics: success = ["description": "Prometheus text exposition", "content": ["text/plain": ["schema": ["type": "string"]]]]
         case .openAPI: success = json(["type": "object"])
         case .healthz, .readyz: success = json(["type": "object", "properties": ["status": ["type": "string"]]])
-        case .media: success = ["description": "The file (206 for a Range request), or 302 to a presigned URL; playlists and manifests are always served here, so their relative URIs resolve to /media"]
+        case .media: success = ["description": "The file (206 for a Range request; playlists and manifests always whole), or 302 to a presigned URL; playlists and manifests are always served here, so their relative URIs resolve to /media. A private video's files need exp and sig (403 otherwise); its playlists come back with every URL signed alike"]
         case .tusOptions, .tusCreate, .tusHead, .tusAppend, .tusTerminate: success = TusOpenAPI.success(route.handler)
+        case .createWebhook, .listWebhooks, .webhookDeliveries, .deleteWebhook:
+            success = DeliveryOpenAPI.success(route.handler) ?? ["description": "OK"]
         }
         var out: [(String, JSONValue)] = [(String(route.successStatus), success)]
         if route.handler == .submitJob {
@@ -99,9 +105,10 @@ public enum OpenAPIDocument {
             out.append(("304", ["description": "Not modified (If-None-Match / If-Modified-Since)"]))
         }
         var errors = [400, 404, 500]
-        if route.mutating { errors.append(401) }
+        if route.needsToken { errors.append(401) }
         // 408: an upload that stalls longer than VIDD_BODY_TIMEOUT_SECONDS; 413: over VIDD_MAX_UPLOAD_BYTES.
         if route.handler == .submitJob { errors += [408, 413, 415, 422] }
+        if route.handler == .progressOne { out.append(("204", ["description": "Last-Event-ID names the video's final event: nothing follows (EventSource stops reconnecting)"])) }
         if route.handler == .retryVideo { errors.append(409) }
         if route.handler == .updateVideo { errors += [415, 422] }
         if route.handler == .media { errors.append(416) }
@@ -112,6 +119,7 @@ public enum OpenAPIDocument {
             errors.append(503)
         }
         errors += TusOpenAPI.errors(route.handler)
+        errors += DeliveryOpenAPI.errors(route.handler)
         // 429: over VIDD_RATE_LIMIT_SUBMIT or VIDD_RATE_LIMIT_READ (when configured).
         if APIHandlers.rateLimit(for: route) != nil { errors.append(429) }
         for status in errors.sorted() {
@@ -166,13 +174,14 @@ public enum OpenAPIDocument {
 
     static var schemas: JSONValue {
         let status: JSONValue = ["type": "string", "enum": .array(VideoStatus.allCases.map { .string($0.rawValue) })]
-        return [
+        let base: JSONValue = [
             "Error": ["type": "object", "required": ["error"], "properties": ["error": [
                 "type": "object", "required": ["code", "message"],
                 "properties": ["code": ["type": "string", "enum": .array(APIError.Code.allCases.map { .string($0.rawValue) })], "message": ["type": "string"],
                                "rule": ["type": "string", "enum": .array(OutboundRefusal.Rule.allCases.map { .string($0.rawValue) }),
                                         "description": "source_url_refused: the SSRF rule that refused the URL"]]]]],
             "JobSubmission": ["type": "object", "properties": [
+                "visibility": DeliveryOpenAPI.visibility,
                 "source_url": ["type": "string", "format": "uri",
                                "description": "An http(s) URL vidd downloads the source from (instead of source_key). Answered 202 at once; the worker fetches it (progress stage fetching with bytes_fetched and bytes_total), following at most 5 redirects. Loopback, private, link-local, CGNAT, multicast, unspecified, cloud metadata and other special addresses, in any spelling, are refused (422 source_url_refused with the rule; for a redirect or a name resolving there, the video fails naming it) unless VIDD_INGEST_ALLOW admits them. At most VIDD_INGEST_MAX_BYTES."],
                 "source_key": ["type": "string", "description": "Key of an object already in storage, e.g. source/…"],
@@ -180,9 +189,10 @@ public enum OpenAPIDocument {
                 "video_id": ["type": "string", "format": "uuid", "description": "Seed form; re-submitting is idempotent"],
                 "s3_path": ["type": "string", "description": "Seed form of source_key"],
                 "original_name": ["type": "string"]]],
-            "VideoUpdate": ["type": "object", "required": ["title"], "additionalProperties": false, "properties": [
-                "title": ["type": "string", "minLength": 1, "maxLength": .integer(TitleUpdate.maximumLength),
-                          "description": "Trimmed; no control characters"]]],
+            "VideoUpdate": ["type": "object", "minProperties": 1, "additionalProperties": false, "properties": [
+                "title": ["type": ["string", "null"], "minLength": 1, "maxLength": .integer(VideoUpdate.maximumTitleLength),
+                          "description": "Trimmed; no control characters; null clears it"],
+                "visibility": DeliveryOpenAPI.visibility]],
             "Failure": ["type": "object", "required": ["code", "message", "detail", "retryable"], "properties": [
                 "code": ["type": ["string", "null"], "enum": .array(FailureCode.allCases.map { .string($0.rawValue) } + [.null])],
                 "message": ["type": "string", "description": "What went wrong, in words for people"],
@@ -207,6 +217,11 @@ public enum OpenAPIDocument {
                     "MPEG-DASH MPD (/media/{id}/manifest.mpd, static, isoff-live profile) over the same fMP4 segments as HLS; set once completed"],
                 "poster_url": nullableString, "storyboard_url": nullableString,
                 "failure": ["oneOf": [ref("Failure"), ["type": "null"]]],
+                "visibility": DeliveryOpenAPI.visibility,
+                "progress_url": ["type": ["string", "null"],
+                                 "description": "GET /progress/{id}; for a private video signed like its media (EventSource cannot send a token), valid until media_expires_at"],
+                "media_expires_at": ["type": ["string", "null"], "format": "date-time",
+                                     "description": "Private videos: when the signed URLs in this answer expire (VIDD_SIGNED_URL_TTL_SECONDS)"],
                 "progress": ["oneOf": [ref("ProgressEvent"), ["type": "null"]]]]],
             "VideoList": ["type": "object", "required": ["videos", "total", "limit", "offset"], "properties": [
                 "videos": ["type": "array", "items": ref("Video")], "total": ["type": "integer"],
@@ -228,5 +243,7 @@ public enum OpenAPIDocument {
                 "playable": ["type": "boolean", "description": "The video's hls_master_url plays what is stored; the event that turns it true has stage `playable`"],
                 "playable_at": ["type": ["string", "null"], "format": "date-time"]]],
         ]
+        guard case .object(let members) = base else { return base }
+        return .object(members + DeliveryOpenAPI.schemas)
     }
 }

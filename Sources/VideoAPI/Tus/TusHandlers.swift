@@ -23,6 +23,7 @@ extension APIHandlers {
     /// bytes are appended at once.
     func createUpload(_ request: HTTPRequest) async throws -> HTTPResponse {
         let creation = try TusRequestHeaders.creation(request.headers, framing: request.head.framing, maxSize: tusSettings.maxSize)
+        _ = try requestedVisibility(creation.metadata.text("visibility"))
         let id = VideoID.generate()
         let type = creation.metadata.fileType.flatMap { $0.lowercased().hasPrefix("video/") ? $0 : nil } ?? "application/octet-stream"
         let upload = try await uploads.create(id: id, length: creation.length, metadata: creation.metadata.header,
@@ -163,7 +164,10 @@ extension APIHandlers {
     @discardableResult
     func finishUpload(_ upload: ResumableUpload) async throws -> ResumableUpload {
         let object = try await uploads.assemble(upload)
-        _ = try await register(id: upload.id, title: upload.title, sourceKey: upload.objectKey, originalName: upload.filename, uploaded: false)
+        // Checked at creation (TusRequestHeaders); the metadata is kept as sent.
+        let visibility = (try? UploadMetadata(header: upload.metadata))?.text("visibility").flatMap(Visibility.init(rawValue:)) ?? .public
+        _ = try await register(id: upload.id, title: upload.title, sourceKey: upload.objectKey, originalName: upload.filename, uploaded: false,
+                               visibility: visibility)
         // Only the call that marks it completed reports it (HEAD and the sweep may finish it too).
         guard let done = try await uploads.store.markCompleted(id: upload.id, keepFor: tusSettings.expiry) else {
             return try await uploads.store.upload(id: upload.id) ?? upload

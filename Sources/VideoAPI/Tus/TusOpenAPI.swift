@@ -20,7 +20,7 @@ enum TusOpenAPI {
             return [tusResumable,
                     header("Upload-Length", "Size of the whole upload in bytes (at most Tus-Max-Size: 413 otherwise)", schema: ["type": "integer", "minimum": 1]),
                     header("Upload-Defer-Length", "1: the length is not known yet and comes with a later PATCH", schema: ["type": "string", "enum": ["1"]]),
-                    header("Upload-Metadata", "Comma-separated \"key base64(value)\" pairs; filename (or name) names the stored source, title titles the video, filetype its type"),
+                    header("Upload-Metadata", "Comma-separated \"key base64(value)\" pairs; filename (or name) names the stored source, title titles the video, filetype its type, visibility (public or private) who may see it"),
                     checksum, methodOverride]
         case .tusHead, .tusTerminate:
             return [tusResumable, methodOverride]

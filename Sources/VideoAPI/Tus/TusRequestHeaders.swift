@@ -57,6 +57,9 @@ public enum TusRequestHeaders {
         if let title = metadata.title, title.count > JobSubmission.maximumTitleLength {
             throw APIError(.validationFailed, "Upload-Metadata: title is longer than \(JobSubmission.maximumTitleLength) characters")
         }
+        if let visibility = metadata.text("visibility"), Visibility(rawValue: visibility) == nil {
+            throw APIError(.validationFailed, "Upload-Metadata: visibility must be public or private")
+        }
         let hasBody = Self.hasBody(framing)
         if hasBody { try requireOffsetContentType(headers) }
         return TusCreationRequest(length: length, metadata: metadata, hasInitialData: hasBody,

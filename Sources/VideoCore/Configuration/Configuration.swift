@@ -50,6 +50,10 @@ public struct Configuration: Sendable, Equatable {
         public init() {}
         public func progressKey(_ videoID: String) -> String { progressKeyPrefix + videoID }
         public func progressChannel(_ videoID: String) -> String { progressChannelPrefix + videoID }
+        /// A video's capped event history (`Last-Event-ID`), beside its snapshot key.
+        public func progressHistory(_ videoID: String) -> String { progressKeyPrefix + videoID + ":events" }
+        /// The feed's (`GET /progress`) capped event history, named after its channel.
+        public var progressFeed: String { progressAllChannel + ":events" }
     }
 
     public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
@@ -96,6 +100,12 @@ public struct Configuration: Sendable, Equatable {
     /// not in these blocks).
     public var trustedProxies: [IPNetwork] = []
     public var rateLimitKeyPrefix = "vidd:ratelimit:"
+    /// Events kept for SSE clients that reconnect with `Last-Event-ID`.
+    public var progressHistory = ProgressHistoryLimits()
+    /// Private playback: keys of signed media URLs and how long a URL handed out lives.
+    public var mediaSigning = MediaSigningSettings()
+    /// Webhook deliveries: attempts at once per process, and how long one may take.
+    public var webhooks = WebhookSettings()
 
     public init() {}
 
@@ -119,7 +129,7 @@ public struct Configuration: Sendable, Equatable {
 
     /// Every value that must never be printed: URL passwords, the S3 secret key, API tokens.
     public var secrets: [String] {
-        var out = apiTokens
+        var out = apiTokens + mediaSigning.keys
         if let s3 { out.append(s3.secretKey) }
         for url in [redisURL, databaseURL] {
             if let password = Self.urlPassword(url) { out.append(password) }
@@ -224,6 +234,18 @@ public struct Configuration: Sendable, Equatable {
             }
         }
         c.rateLimitKeyPrefix = reader.value("VIDD_RATE_LIMIT_KEY_PREFIX", default: c.rateLimitKeyPrefix, parse: parseRedisName)
+        c.progressHistory.perVideo = reader.value("VIDD_PROGRESS_HISTORY", default: c.progressHistory.perVideo) { try parseInt($0, in: 10...100_000) }
+        c.progressHistory.feed = reader.value("VIDD_PROGRESS_FEED_HISTORY", default: c.progressHistory.feed) { try parseInt($0, in: 10...10_000_000) }
+        c.mediaSigning.keys = reader.value("VIDD_SIGNING_KEYS", default: [], secret: true) { v throws(ValueError) in
+            let keys = v.split(separator: ",").map { String($0).trimmingBlanks() }.filter { !$0.isEmpty }
+            if let short = keys.first(where: { $0.utf8.count < MediaSigningSettings.minimumKeyLength }) {
+                throw ValueError("every key must be at least \(MediaSigningSettings.minimumKeyLength) characters (one has \(short.utf8.count)); e.g. openssl rand -base64 32")
+            }
+            return keys
+        }
+        c.mediaSigning.urlLifetime = reader.value("VIDD_SIGNED_URL_TTL_SECONDS", default: c.mediaSigning.urlLifetime) { .seconds(try parseInt($0, in: 10...604_800)) }
+        c.webhooks.concurrency = reader.value("VIDD_WEBHOOK_CONCURRENCY", default: c.webhooks.concurrency) { try parseInt($0, in: 1...256) }
+        c.webhooks.attemptTimeout = reader.value("VIDD_WEBHOOK_TIMEOUT_SECONDS", default: c.webhooks.attemptTimeout) { .seconds(try parseInt($0, in: 1...120)) }
         if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
         return c
     }
@@ -291,6 +313,11 @@ public struct Configuration: Sendable, Equatable {
         out.append(("ingest_max_bytes", String(ingest.maxBytes)))
         out.append(("rate_limit_submit", rateLimitSubmit?.description ?? "none"))
         out.append(("rate_limit_read", rateLimitRead?.description ?? "none"))
+        out.append(("progress_history", "\(progressHistory.perVideo) per video, \(progressHistory.feed) feed"))
+        out.append(("signing_keys", mediaSigning.keys.isEmpty ? "none" : "\(mediaSigning.keys.count) configured"))
+        out.append(("signed_url_ttl_seconds", "\(mediaSigning.urlLifetime.components.seconds)"))
+        out.append(("webhook_concurrency", "\(webhooks.concurrency)"))
+        out.append(("webhook_timeout_seconds", "\(webhooks.attemptTimeout.components.seconds)"))
         out.append(("trusted_proxies", trustedProxies.isEmpty ? "none" : trustedProxies.map(\.description).joined(separator: ",")))
         return out
     }

@@ -137,6 +137,8 @@ public enum ServiceMetrics {
     public static let ingestRefused = "vidd_ingest_refused_total"
     public static let rateLimited = "vidd_rate_limited_total"
     public static let rateLimitFailOpen = "vidd_rate_limit_fail_open_total"
+    public static let webhookDeliveries = "vidd_webhook_attempts_total"
+    public static let signedMediaRefused = "vidd_signed_media_refused_total"
 
     public static func registerAll(in r: MetricsRegistry) {
         r.register(httpRequests, .counter, help: "HTTP requests by route and status")
@@ -154,5 +156,7 @@ public enum ServiceMetrics {
         r.register(ingestRefused, .counter, help: "source_url submissions and redirect hops refused by the SSRF guard, by rule")
         r.register(rateLimited, .counter, help: "Requests refused with 429, by limit (submit, read)")
         r.register(rateLimitFailOpen, .counter, help: "Requests let through unchecked because Redis could not answer the rate limiter in time")
+        r.register(webhookDeliveries, .counter, help: "Webhook attempts by outcome (delivered, retry, failed)")
+        r.register(signedMediaRefused, .counter, help: "Media requests of private videos refused with 403, by reason (unsigned, invalid, expired)")
     }
 }

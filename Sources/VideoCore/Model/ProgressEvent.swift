@@ -136,4 +136,18 @@ public struct ProgressEvent: Sendable, Equatable, Codable {
     public static func decode(_ bytes: some Collection<UInt8>) throws -> ProgressEvent {
         try JSONDecoder().decode(ProgressEvent.self, from: Data(bytes))
     }
+
+    /// A published message or stored snapshot: the event and the `event_id` member the publish
+    /// script adds (nil in JSON written without it, e.g. by an older vidd or by hand).
+    public static func decodeMessage(_ bytes: some Collection<UInt8>) throws -> (id: ProgressEventID?, event: ProgressEvent) {
+        let data = Data(bytes)
+        let event = try JSONDecoder().decode(ProgressEvent.self, from: data)
+        let id = (try? JSONDecoder().decode(EventIDMember.self, from: data))?.eventID.flatMap { ProgressEventID($0) }
+        return (id, event)
+    }
+
+    private struct EventIDMember: Decodable {
+        var eventID: String?
+        enum CodingKeys: String, CodingKey { case eventID = "event_id" }
+    }
 }

@@ -6,6 +6,12 @@ public enum VideoStatus: String, Sendable, Codable, CaseIterable {
     public var isFinal: Bool { self == .completed || self == .failed }
 }
 
+/// Who may see a video: anyone (`public`), or callers with an API token and holders of a signed
+/// media URL (`private`).
+public enum Visibility: String, Sendable, Codable, CaseIterable {
+    case `public`, `private`
+}
+
 /// What the probe found in the source (the `videos.source_*` columns).
 public struct SourceMetadata: Sendable, Equatable, Codable {
     public var durationSeconds: Double?
@@ -57,11 +63,14 @@ public struct Video: Sendable, Equatable {
     /// The DASH manifest its completion recorded (nil before completion and for videos older
     /// than DASH).
     public var dashManifestKey: String?
+    /// Private: its media only through signed URLs, listed and shown only to callers with a token.
+    public var visibility: Visibility
 
     public init(id: String, title: String? = nil, status: VideoStatus = .queued, errorMessage: String? = nil,
                 sourceKey: String, originalName: String? = nil, source: SourceMetadata = SourceMetadata(),
                 attempts: Int = 0, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
-                failureCode: FailureCode? = nil, playableAt: String? = nil, dashManifestKey: String? = nil) {
+                failureCode: FailureCode? = nil, playableAt: String? = nil, dashManifestKey: String? = nil,
+                visibility: Visibility = .public) {
         self.id = id
         self.title = title
         self.status = status
@@ -76,6 +85,7 @@ public struct Video: Sendable, Equatable {
         self.failureCode = failureCode
         self.playableAt = playableAt
         self.dashManifestKey = dashManifestKey
+        self.visibility = visibility
     }
 
     /// Its HLS master lists only what is stored and plays: from `playableAt` while processing, and

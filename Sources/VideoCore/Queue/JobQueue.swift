@@ -31,7 +31,8 @@ public struct JobQueue: Sendable {
         return id
     }
 
-    /// XADD the job, SET its `queued` snapshot and PUBLISH it on both channels, in one MULTI/EXEC:
+    /// XADD the job and publish its `queued` event (`RedisCommands.publishProgress`: the snapshot,
+    /// both histories, both channels) in one MULTI/EXEC:
     /// either the entry and the snapshot both exist or neither does. `EnqueueOutbox` relies on
     /// that to tell a recorded-but-never-enqueued video (no live snapshot) from an enqueued one.
     /// Returns the entry id.
@@ -42,7 +43,7 @@ public struct JobQueue: Sendable {
     @discardableResult
     package func enqueueAnnouncingQueued(_ job: JobMessage, event: ProgressEvent, timeout: RESPTimeout = .default,
                                          logger: Logger? = nil) async throws -> String {
-        let batch = [commands.enqueue(job), commands.storeProgress(event)] + commands.publishProgress(event)
+        let batch = [commands.enqueue(job), commands.publishProgress(event)]
         let wait = redis.configuration.sentinel != nil ? Self.replicationWait : nil
         let replies = try await redis.withConnection { connection -> [RESPValue]? in
             let replies = try await connection.transaction(batch.map { RESPCommand($0) }, timeout: timeout)
@@ -71,11 +72,14 @@ public struct JobQueue: Sendable {
     /// down costs each enqueue that second, not the job: the entry is on the master either way.
     static let replicationWait = (replicas: 1, milliseconds: 1000)
 
-    /// SET progress:{id} PX ttl, PUBLISH video:progress:{id}, PUBLISH video:progress:all.
-    public func publish(_ event: ProgressEvent) async throws {
-        let all = [commands.storeProgress(event)] + commands.publishProgress(event)
-        let replies = try await redis.pipeline(all.map { RESPCommand($0) })
-        for case .error(let e) in replies.map(\.withoutAttributes) { throw e }
+    /// One script (`RedisCommands.publishProgress`): both histories, the `progress:{id}`
+    /// snapshot, both channels. Returns the event id (the feed's entry id).
+    @discardableResult
+    public func publish(_ event: ProgressEvent) async throws -> String {
+        let reply = try await redis.send(RESPCommand(commands.publishProgress(event)))
+        if case .error(let e) = reply.withoutAttributes { throw e }
+        guard let id = reply.string else { throw RESPClientError.unexpectedReply(command: "EVAL", reply: reply) }
+        return id
     }
 
     /// The latest progress JSON, or nil (never started, or expired).
@@ -86,6 +90,33 @@ public struct JobQueue: Sendable {
 
     /// The latest progress event, or nil (never started, expired, or not a progress event).
     public func latestProgress(videoID: String, timeout: RESPTimeout = .default) async throws -> ProgressEvent? {
-        try await snapshot(videoID: videoID, timeout: timeout).flatMap { try? ProgressEvent.decode(Array($0.utf8)) }
+        try await latestProgressEntry(videoID: videoID, timeout: timeout)?.event
+    }
+
+    /// The latest progress event with its id (nil when it was stored without one).
+    public func latestProgressEntry(videoID: String, timeout: RESPTimeout = .default) async throws -> (id: ProgressEventID?, event: ProgressEvent)? {
+        try await snapshot(videoID: videoID, timeout: timeout).flatMap { try? ProgressEvent.decodeMessage(Array($0.utf8)) }
+    }
+
+    /// The events after `lastEventID` in a history stream (`keys.progressHistory(id)` or
+    /// `keys.progressFeed`) with the event at `lastEventID` itself, or nil when that id is no
+    /// longer (or never was) in it — then what follows it is not known to be complete.
+    public func progressReplay(stream: String, after lastEventID: ProgressEventID) async throws
+        -> (at: ProgressEvent?, after: [(id: ProgressEventID, event: ProgressEvent?)])? {
+        let reply = try await redis.send(RESPCommand(commands.progressReplay(stream: stream, after: lastEventID.description)))
+        guard let parts = reply.elements, parts.count == 2, let following = parts[1].elements else { return nil }
+        func entry(_ value: RESPValue) -> (id: ProgressEventID, event: ProgressEvent?)? {
+            guard let pair = value.elements, pair.count == 2, let id = pair[0].string.flatMap({ ProgressEventID($0) }),
+                  let fields = pair[1].elements else { return nil }
+            // Fields are [name, value, …]; the event is under `e`.
+            var event: ProgressEvent?
+            var i = 0
+            while i + 1 < fields.count {
+                if fields[i].string == "e", let json = fields[i + 1].string { event = try? ProgressEvent.decode(Array(json.utf8)) }
+                i += 2
+            }
+            return (id, event)
+        }
+        return (entry(parts[0])?.event, following.compactMap(entry))
     }
 }

@@ -6,16 +6,21 @@ public struct RedisCommands: Sendable {
     public let consumer: String
     public let streamMaxLength: Int
     public let progressTTL: Duration
+    /// How many events each video's history stream keeps, and the feed's (`Last-Event-ID`).
+    public let progressHistory: ProgressHistoryLimits
 
-    public init(keys: Configuration.KeyNames, consumer: String, streamMaxLength: Int = 100_000, progressTTL: Duration = .seconds(86_400)) {
+    public init(keys: Configuration.KeyNames, consumer: String, streamMaxLength: Int = 100_000, progressTTL: Duration = .seconds(86_400),
+                progressHistory: ProgressHistoryLimits = ProgressHistoryLimits()) {
         self.keys = keys
         self.consumer = consumer
         self.streamMaxLength = streamMaxLength
         self.progressTTL = progressTTL
+        self.progressHistory = progressHistory
     }
 
     public init(_ c: Configuration, consumer: String) {
-        self.init(keys: c.keys, consumer: consumer, streamMaxLength: c.streamMaxLength, progressTTL: c.progressTTL)
+        self.init(keys: c.keys, consumer: consumer, streamMaxLength: c.streamMaxLength, progressTTL: c.progressTTL,
+                  progressHistory: c.progressHistory)
     }
 
     package static func milliseconds(_ d: Duration) -> String {
@@ -80,24 +85,23 @@ public struct RedisCommands: Sendable {
     /// at the epoch (`XCLAIM … TIME 0 JUSTID`: no delivery counted), which every worker's
     /// XAUTOCLAIM takes at once — only if it is still pending under this consumer, checked and
     /// claimed in one script as the heartbeat is, so a job another worker took over is never
-    /// touched. With `announcing`, the `queued` event is stored and published in the same script:
-    /// before any worker can take the entry, so it cannot overwrite that worker's progress.
+    /// touched. With `announcing`, the `queued` event is published (`publishProgress`) in the same
+    /// script: before any worker can take the entry, so it cannot overwrite that worker's progress.
     /// Replies 1 when handed back, 0 when the entry was not ours.
     public func release(entryID: String, announcing event: ProgressEvent? = nil) -> [String] {
         let videoID = event?.videoID ?? ""
-        return ["EVAL", Self.releaseScript, "2", keys.jobStream, keys.progressKey(videoID), keys.consumerGroup, consumer, entryID,
-                event?.jsonString() ?? "", Self.milliseconds(progressTTL), keys.progressChannel(videoID), keys.progressAllChannel]
+        return ["EVAL", Self.releaseScript, "4", keys.jobStream] + progressKeys(videoID: videoID)
+            + [keys.consumerGroup, consumer, entryID] + progressArguments(event?.jsonString() ?? "", videoID: videoID)
     }
 
-    /// KEYS[1] stream, KEYS[2] progress key; ARGV[1] group, ARGV[2] consumer, ARGV[3] entry id,
-    /// ARGV[4] event JSON or "", ARGV[5] progress TTL ms, ARGV[6…] channels.
-    public static let releaseScript = """
+    /// KEYS[1] stream, KEYS[2…4] as `publishProgressScript`'s KEYS[1…3]; ARGV[1] group, ARGV[2]
+    /// consumer, ARGV[3] entry id, ARGV[4…9] as `publishProgressScript`'s ARGV[1…6] (event JSON "": none).
+    public static let releaseScript = progressPublisherLua + """
         local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
         if p[1] == nil or p[1][2] ~= ARGV[2] then return 0 end
         redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'TIME', 0, 'JUSTID')
         if ARGV[4] ~= '' then
-          redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
-          for i = 6, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[4]) end
+          publish_progress(KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
         end
         return 1
         """
@@ -144,16 +148,67 @@ public struct RedisCommands: Sendable {
             + ["original_entry_id", entryID, "deliveries", String(deliveries), "reason", reason, "dead_lettered_at", timestamp]
     }
 
-    /// The snapshot a late SSE client reads first; expires a day (by default) after the last update.
-    public func storeProgress(_ event: ProgressEvent) -> [String] {
-        ["SET", keys.progressKey(event.videoID), event.jsonString(), "PX", Self.milliseconds(progressTTL)]
+    /// Publishes one progress event, atomically (one script): appended to the video's capped
+    /// history stream and to the feed's, stored as the `progress:{id}` snapshot and PUBLISHed on
+    /// both channels. The feed's entry id is the event's id everywhere (the video's entry reuses
+    /// it), and the stored and published JSON carry it as `event_id`, so an SSE client's
+    /// `Last-Event-ID` names a position in either history. Replies the event id.
+    public func publishProgress(_ event: ProgressEvent) -> [String] {
+        ["EVAL", Self.publishProgressScript, "3"] + progressKeys(videoID: event.videoID)
+            + progressArguments(event.jsonString(), videoID: event.videoID)
     }
 
-    /// Both channels, same JSON as the key.
-    public func publishProgress(_ event: ProgressEvent) -> [[String]] {
-        let json = event.jsonString()
-        return [["PUBLISH", keys.progressChannel(event.videoID), json], ["PUBLISH", keys.progressAllChannel, json]]
+    /// The snapshot key, the video's history stream and the feed stream.
+    func progressKeys(videoID: String) -> [String] {
+        [keys.progressKey(videoID), keys.progressHistory(videoID), keys.progressFeed]
     }
+
+    func progressArguments(_ json: String, videoID: String) -> [String] {
+        [json, Self.milliseconds(progressTTL), String(progressHistory.perVideo), String(progressHistory.feed),
+         keys.progressChannel(videoID), keys.progressAllChannel]
+    }
+
+    /// KEYS[1] snapshot key, KEYS[2] video history, KEYS[3] feed; ARGV[1] event JSON (an object),
+    /// ARGV[2] TTL ms, ARGV[3] video history length, ARGV[4] feed length, ARGV[5] video channel,
+    /// ARGV[6] feed channel.
+    public static let publishProgressScript = progressPublisherLua
+        + "return publish_progress(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])"
+
+    /// The one definition of publishing, shared by the scripts that publish. The video's history
+    /// takes the feed's id: the feed holds every event, so its new id is above any the video's
+    /// stream holds — unless the feed was removed behind vidd's back, and then the video's own
+    /// next id is used (its SSE clients still resume; only the two ids differ). Both streams
+    /// live as long as the snapshot after their last event (the same TTL).
+    static let progressPublisherLua = """
+        local function publish_progress(snapshot, history, feed, json, ttl, history_len, feed_len, channel, feed_channel)
+          local id = redis.call('XADD', feed, 'MAXLEN', '~', feed_len, '*', 'e', json)
+          local ok = pcall(redis.call, 'XADD', history, 'MAXLEN', '~', history_len, id, 'e', json)
+          if not ok then redis.call('XADD', history, 'MAXLEN', '~', history_len, '*', 'e', json) end
+          redis.call('PEXPIRE', history, ttl)
+          redis.call('PEXPIRE', feed, ttl)
+          local message = '{"event_id":"' .. id .. '",' .. string.sub(json, 2)
+          redis.call('SET', snapshot, message, 'PX', ttl)
+          redis.call('PUBLISH', channel, message)
+          redis.call('PUBLISH', feed_channel, message)
+          return id
+        end
+
+        """
+
+    /// The events after `lastEventID` in a history stream (the video's or the feed's), read in
+    /// one script with the check that `lastEventID` itself is still there — only then is what
+    /// follows it complete (trimming removes the oldest entries first). Reply: nil when it is
+    /// not (unknown, expired, trimmed away, or a Redis that lost its data), else
+    /// `[entry at lastEventID, [entries after it…]]`.
+    public func progressReplay(stream: String, after lastEventID: String) -> [String] {
+        ["EVAL", Self.progressReplayScript, "1", stream, lastEventID]
+    }
+
+    public static let progressReplayScript = """
+        local at = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+        if #at == 0 then return false end
+        return {at[1], redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')}
+        """
 
     public func readProgress(videoID: String) -> [String] { ["GET", keys.progressKey(videoID)] }
 
@@ -161,5 +216,5 @@ public struct RedisCommands: Sendable {
         ["SUBSCRIBE", videoID.map(keys.progressChannel) ?? keys.progressAllChannel]
     }
 
-    public func deleteProgress(videoID: String) -> [String] { ["DEL", keys.progressKey(videoID)] }
+    public func deleteProgress(videoID: String) -> [String] { ["DEL", keys.progressKey(videoID), keys.progressHistory(videoID)] }
 }

@@ -8,7 +8,7 @@ public struct Migration: Sendable, Equatable {
 /// The schema, in order. `MigrationRunner` applies those not yet in `schema_migrations`.
 public enum Migrations {
     public static let all: [Migration] = [initial, sourceOwnership, enqueueOutbox, nameSearchIndex, failureCode, resumableUploads, sourceURL,
-                                          playableEarly]
+                                          playableEarly, webhooks, visibility]
 
     static let initial = Migration(version: 1, name: "001_init", sql: """
         CREATE TABLE videos (
@@ -162,5 +162,59 @@ extension Migrations {
         ALTER TABLE videos ADD COLUMN playable_at timestamptz;
         ALTER TABLE videos ADD COLUMN dash_manifest_key text;
         UPDATE videos SET playable_at = completed_at WHERE status = 'completed';
+        """)
+}
+
+// delivery-api: webhooks and private playback (migrations 60–69)
+extension Migrations {
+    /// Webhook endpoints, and the outbox of their deliveries: a delivery row is written in the
+    /// same transaction as the state change that causes its event, and the delivery loop takes
+    /// due rows (`FOR UPDATE SKIP LOCKED`), so a crash loses no event and two workers never send
+    /// the same one at once. `id` is the `webhook-id` (kept by every retry); each attempt is a
+    /// row of its own. `video_id` has no foreign key: a `video.deleted` outlives its video.
+    static let webhooks = Migration(version: 60, name: "060_webhooks", sql: """
+        CREATE TABLE webhook_endpoints (
+            id              uuid PRIMARY KEY,
+            url             text NOT NULL,
+            secret          text NOT NULL,
+            events          text[],
+            disabled_at     timestamptz,
+            disabled_reason text,
+            created_at      timestamptz NOT NULL DEFAULT now()
+        );
+
+        CREATE TABLE webhook_deliveries (
+            id              text PRIMARY KEY,
+            endpoint_id     uuid NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+            event_type      text NOT NULL,
+            video_id        uuid,
+            payload         text NOT NULL,
+            status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts        integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz NOT NULL DEFAULT now(),
+            last_error      text,
+            created_at      timestamptz NOT NULL DEFAULT now(),
+            updated_at      timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, created_at DESC);
+
+        CREATE TABLE webhook_attempts (
+            id              bigserial PRIMARY KEY,
+            delivery_id     text NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+            attempt         integer NOT NULL,
+            started_at      timestamptz NOT NULL,
+            latency_ms      integer NOT NULL,
+            response_code   integer,
+            succeeded       boolean NOT NULL,
+            error           text
+        );
+        CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts (delivery_id, attempt);
+        """)
+
+    /// Private playback: a private video's media are served only through signed URLs, and it is
+    /// listed and shown only to callers with a token.
+    static let visibility = Migration(version: 61, name: "061_visibility", sql: """
+        ALTER TABLE videos ADD COLUMN visibility text NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private'));
         """)
 }

@@ -12,17 +12,18 @@ public enum SQL {
         source_duration_seconds::text, source_width::text, source_height::text, source_frame_rate::text, \
         source_video_codec, source_audio_codec, source_size_bytes::text, source_rotation::text, attempts::text, \
         \(rfc3339("created_at")), \(rfc3339("started_at")), \(rfc3339("completed_at")), failure_code, \
-        \(rfc3339("playable_at")), dash_manifest_key
+        \(rfc3339("playable_at")), dash_manifest_key, visibility
         """
 
     /// The columns `Rendition(row:)` reads, in its order.
     public static let renditionColumns = "video_id::text, height::text, width::text, bitrate::text, size_bytes::text, codec, mp4_key, hls_playlist_key"
 
     /// $1 id, $2 title, $3 source_key, $4 original_name, $5 whether the video owns its source
-    /// (see `VideoStore.createVideo`), $6 source_url (or NULL). Idempotent: re-submitting an id
+    /// (see `VideoStore.createVideo`), $6 source_url (or NULL), $7 visibility. Idempotent: re-submitting an id
     /// returns the existing row unchanged; the last column says whether this call created it.
     public static let insertVideo = """
-        INSERT INTO videos (id, title, source_key, original_name, source_owned, source_url) VALUES ($1::uuid, $2, $3, $4, $5::boolean, $6)
+        INSERT INTO videos (id, title, source_key, original_name, source_owned, source_url, visibility)
+        VALUES ($1::uuid, $2, $3, $4, $5::boolean, $6, coalesce($7, 'public'))
         ON CONFLICT (id) DO UPDATE SET id = videos.id
         RETURNING \(videoColumns), (xmax = 0)::text
         """
@@ -42,6 +43,12 @@ public enum SQL {
             source_height = $4::integer, source_frame_rate = $5::double precision, source_video_codec = $6,
             source_audio_codec = $7, source_size_bytes = $8::bigint, source_rotation = $9::integer, updated_at = now()
         WHERE id = $1::uuid
+        """
+
+    /// $1 id. Whether a processing video is playable already, locking its row until the
+    /// transaction's `markCompleted`.
+    public static let playableBeforeCompletion = """
+        SELECT (playable_at IS NOT NULL)::text FROM videos WHERE id = $1::uuid AND status = 'processing' FOR UPDATE
         """
 
     /// $1 id, $2 the DASH manifest's key or NULL. Only from `processing`: a late duplicate cannot
@@ -86,38 +93,39 @@ public enum SQL {
         """
 
     /// $1 video id, $2 height, $3 width, $4 bitrate, $5 size, $6 codec, $7 mp4 key, $8 HLS playlist key.
-    /// A retried job updates its rung's row instead of adding a second one.
+    /// A retried job updates its rung's row instead of adding a second one; the reply says
+    /// whether this call inserted it.
     public static let upsertRendition = """
         INSERT INTO resolutions (video_id, height, width, bitrate, size_bytes, codec, mp4_key, hls_playlist_key)
         VALUES ($1::uuid, $2::integer, $3::integer, $4::integer, $5::bigint, $6, $7, $8)
         ON CONFLICT (video_id, height) DO UPDATE SET width = EXCLUDED.width, bitrate = EXCLUDED.bitrate,
             size_bytes = EXCLUDED.size_bytes, codec = EXCLUDED.codec, mp4_key = EXCLUDED.mp4_key,
             hls_playlist_key = EXCLUDED.hls_playlist_key, updated_at = now()
+        RETURNING (xmax = 0)::text
         """
 
     /// $1 status or NULL for all, $2 limit, $3 offset, $4 ILIKE pattern on the shown name (title,
-    /// else the file name) or NULL. Newest first; ties broken by id for stable pages.
+    /// else the file name) or NULL, $5 whether private videos are listed. Newest first; ties
+    /// broken by id for stable pages.
     /// The sort keys are qualified: a bare `id` would mean the output column `id::text`, which
     /// no index has, so every row would be formatted and sorted before the LIMIT. The pattern's
     /// expression is the one `videos_name_trgm_idx` indexes (migration 20), so a search uses it.
     public static let listVideos = """
         SELECT \(videoColumns) FROM videos
         WHERE ($1::text IS NULL OR status = $1::text) AND ($4::text IS NULL OR \(searchedName) ILIKE $4::text)
+            AND ($5::boolean OR visibility = 'public')
         ORDER BY videos.created_at DESC, videos.id DESC LIMIT $2::integer OFFSET $3::integer
         """
 
-    /// $1 status or NULL, $2 ILIKE pattern or NULL. The `total` of a listing.
+    /// $1 status or NULL, $2 ILIKE pattern or NULL, $3 whether private videos count. The `total` of a listing.
     public static let countVideos = """
         SELECT count(*)::text FROM videos WHERE ($1::text IS NULL OR status = $1::text) AND ($2::text IS NULL OR \(searchedName) ILIKE $2::text)
+            AND ($3::boolean OR visibility = 'public')
         """
 
     /// What a search matches: the name a listing shows.
     static let searchedName = "coalesce(title, original_name, '')"
 
-    /// $1 id, $2 title. `PATCH /videos/{id}`.
-    public static let updateTitle = """
-        UPDATE videos SET title = $2, updated_at = now() WHERE id = $1::uuid RETURNING \(videoColumns)
-        """
 
     /// $1 id. The URL a source is to be fetched from (NULL for uploads and stored objects).
     public static let sourceURL = "SELECT source_url FROM videos WHERE id = $1::uuid"
@@ -175,6 +183,7 @@ extension Video {
                   failureCode: optional(18).flatMap(FailureCode.init(rawValue:)))
         playableAt = optional(19)
         dashManifestKey = optional(20)
+        visibility = optional(21).flatMap(Visibility.init(rawValue:)) ?? .public
     }
 }
 

@@ -10,8 +10,9 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
     /// layout): the object is then deleted with the last video that uses it. `sourceURL`: the
     /// source is fetched from there by the worker (URL ingest).
     public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?,
-                            sourceURL: String? = nil) async throws -> (video: Video, created: Bool) {
-        try await Self.insert(on: db, id: id, title: title, sourceKey: sourceKey, originalName: originalName, sourceURL: sourceURL)
+                            sourceURL: String? = nil, visibility: Visibility = .public) async throws -> (video: Video, created: Bool) {
+        try await Self.insert(on: db, id: id, title: title, sourceKey: sourceKey, originalName: originalName, sourceURL: sourceURL,
+                              visibility: visibility)
     }
 
     /// Creates the video on a source object that is already in the bucket (the JSON form), or
@@ -19,19 +20,20 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
     /// a concurrent delete of the object's last video either sees this one (and keeps the object)
     /// or has removed the object first (and this is refused) — never an accepted video without its
     /// source.
-    public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?,
+    public func createVideo(id: String, title: String?, sourceKey: String, originalName: String?, visibility: Visibility = .public,
                             ifSourceExists sourceExists: @Sendable () async throws -> Bool) async throws -> (video: Video, created: Bool)? {
         try await db.inTransaction { tx in
             _ = try await tx.query(SQL.lockSource, [sourceKey])
             guard try await sourceExists() else { return nil }
-            return try await Self.insert(on: tx, id: id, title: title, sourceKey: sourceKey, originalName: originalName, sourceURL: nil)
+            return try await Self.insert(on: tx, id: id, title: title, sourceKey: sourceKey, originalName: originalName, sourceURL: nil,
+                                         visibility: visibility)
         }
     }
 
     private static func insert(on db: any SQLParameterisedExecutor, id: String, title: String?, sourceKey: String,
-                               originalName: String?, sourceURL: String?) async throws -> (video: Video, created: Bool) {
+                               originalName: String?, sourceURL: String?, visibility: Visibility) async throws -> (video: Video, created: Bool) {
         let owned = sourceKey.hasPrefix(ObjectKeys.sourceDirectory(videoID: id))
-        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName, String(owned), sourceURL])
+        let rows = try await db.query(SQL.insertVideo, [id, title, sourceKey, originalName, String(owned), sourceURL, visibility.rawValue])
         guard let row = rows.first else { throw RowDecodingError(what: "inserted video", column: 0, value: nil) }
         return (try Video(row: Array(row.dropLast())), row.last == "true")
     }
@@ -75,25 +77,24 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
     }
 
     public func upsertRendition(_ r: Rendition) async throws {
-        _ = try await db.query(SQL.upsertRendition, [
-            r.videoID, String(r.height), String(r.width), String(r.bitrate), String(r.sizeBytes), r.codec, r.mp4Key, r.hlsPlaylistKey,
-        ])
+        _ = try await db.query(SQL.upsertRendition, Self.renditionParameters(r))
     }
 
-    public func listVideos(_ page: PageRequest) async throws -> (videos: [Video], total: Int) {
+    static func renditionParameters(_ r: Rendition) -> [String?] {
+        [r.videoID, String(r.height), String(r.width), String(r.bitrate), String(r.sizeBytes), r.codec, r.mp4Key, r.hlsPlaylistKey]
+    }
+
+    /// `includingPrivate`: the caller has a token (else private videos are neither listed nor counted).
+    public func listVideos(_ page: PageRequest, includingPrivate: Bool = true) async throws -> (videos: [Video], total: Int) {
         let status = page.status?.rawValue
         let pattern = page.search.map(PageRequest.containsPattern)
-        let rows = try await db.query(SQL.listVideos, [status, String(page.limit), String(page.offset), pattern])
-        let count = try await db.query(SQL.countVideos, [status, pattern])
+        let rows = try await db.query(SQL.listVideos, [status, String(page.limit), String(page.offset), pattern, String(includingPrivate)])
+        let count = try await db.query(SQL.countVideos, [status, pattern, String(includingPrivate)])
         let total = count.first?.first.flatMap { $0 }.flatMap { Int($0) } ?? 0
         return (try rows.map { row throws(RowDecodingError) in try Video(row: row) }, total)
     }
 
     /// The renamed video, or nil when there is no such video.
-    public func updateTitle(id: String, title: String) async throws -> Video? {
-        try await db.query(SQL.updateTitle, [id, title]).first.map { row throws(RowDecodingError) in try Video(row: row) }
-    }
-
     public func video(id: String) async throws -> Video? {
         try await db.query(SQL.getVideo, [id]).first.map { row throws(RowDecodingError) in try Video(row: row) }
     }
@@ -117,10 +118,14 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
     /// So two deletes of the last two users remove the object exactly once (the second sees it
     /// has no other user), and a submission naming the object waits and then finds it gone. A
     /// failing `removeSource` rolls the delete back. nil when there is no such video.
-    public func deleteVideo(id: String, sourceKey: String,
+    /// With `events`, `video.deleted` is recorded in the same transaction (before the rows go,
+    /// so its data is the video as it was).
+    public func deleteVideo(id: String, sourceKey: String, events: WebhookEvents? = nil,
                             removeSource: @Sendable (String) async throws -> Void) async throws -> SourceOutcome? {
         try await db.inTransaction { tx in
             _ = try await tx.query(SQL.lockSource, [sourceKey])
+            // Every delete of this video holds the same lock: the row read here is the one deleted below.
+            try await events?.record(.videoDeleted, videoID: id, on: tx)
             guard let deleted = try await tx.query(SQL.deleteVideo, [id]).first, deleted.count == 2 else { return nil }
             let owned = deleted[1] == "true"
             let users = try await tx.query(SQL.sourceUsers, [sourceKey]).first ?? []

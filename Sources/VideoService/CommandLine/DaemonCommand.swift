@@ -161,6 +161,10 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_INGEST_TIMEOUT_SECONDS [3600]       VIDD_INGEST_STALL_SECONDS [30]
           VIDD_RATE_LIMIT_SUBMIT, VIDD_RATE_LIMIT_READ (N/s, N/min or N/h; unset: no limit)
           VIDD_TRUSTED_PROXIES (CIDRs)             VIDD_RATE_LIMIT_KEY_PREFIX [vidd:ratelimit:]
+          VIDD_PROGRESS_HISTORY [1000]             VIDD_PROGRESS_FEED_HISTORY [10000] (events kept for Last-Event-ID)
+          VIDD_SIGNING_KEYS (comma-separated, ≥ 32 characters; first signs, all verify: private videos)
+          VIDD_SIGNED_URL_TTL_SECONDS [3600]       (how long a signed media URL lives)
+          VIDD_WEBHOOK_CONCURRENCY [8]             VIDD_WEBHOOK_TIMEOUT_SECONDS [10] (per attempt)
         """
 
     public static func help(for command: String) -> String? {

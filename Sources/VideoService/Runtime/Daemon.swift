@@ -162,6 +162,9 @@ struct ServiceRunner: Sendable {
         // Every process finishes enqueues that failed (their API answered 503); several at once
         // share the work (`EnqueueReconciler`).
         let reconciler = Task(executorPreference: EventLoop.shared) { await EnqueueReconciler(context: context).run() }
+        // Webhooks are delivered by the processes that work (`worker`, `all`): any number of them
+        // share the outbox; an API-only process never calls out.
+        let webhooks = runsWorker ? Task(executorPreference: EventLoop.shared) { await WebhookDispatcher(context: context).run() } : nil
         let workerTask = worker.map { worker in
             Task(executorPreference: EventLoop.shared) { () -> (any Error)? in
                 do { try await worker.run(); return nil } catch { return error }
@@ -202,6 +205,8 @@ struct ServiceRunner: Sendable {
         let workerError = await workerTask?.value
         reconciler.cancel()
         await reconciler.value
+        webhooks?.cancel()
+        await webhooks?.value
         // Probes keep answering until the jobs are settled: a draining worker is alive.
         await health?.shutdown()
         impatience.cancel()

@@ -22,7 +22,7 @@ import Testing
                              "payload_too_large": 413, "unsupported_media_type": 415, "validation_failed": 422,
                              "range_not_satisfiable": 416, "internal_error": 500, "unavailable": 503,
                              "precondition_failed": 412, "gone": 410, "checksum_mismatch": 460,
-                             "source_url_refused": 422, "rate_limited": 429])
+                             "source_url_refused": 422, "rate_limited": 429, "forbidden": 403])
     }
 
     @Test func aRefusalNamesItsRule() throws {

@@ -15,9 +15,14 @@ import Testing
             "GET /progress/{id}", "GET /progress", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
             "GET /media/{id}/{path}",
             "OPTIONS /uploads", "POST /uploads", "HEAD /uploads/{id}", "PATCH /uploads/{id}", "DELETE /uploads/{id}", "OPTIONS /uploads/{id}",
+            "POST /webhooks", "GET /webhooks", "GET /webhooks/{id}/deliveries", "DELETE /webhooks/{id}",
         ])
         #expect(APIRoutes.all.filter(\.mutating).map { "\($0.method) \($0.path)" }
-                == ["POST /jobs", "PATCH /videos/{id}", "DELETE /videos/{id}", "POST /videos/{id}/retry", "POST /uploads", "PATCH /uploads/{id}", "DELETE /uploads/{id}"])
+                == ["POST /jobs", "PATCH /videos/{id}", "DELETE /videos/{id}", "POST /videos/{id}/retry", "POST /uploads", "PATCH /uploads/{id}", "DELETE /uploads/{id}",
+                    "POST /webhooks", "DELETE /webhooks/{id}"])
+        // Webhook endpoints expose URLs: their reads need a token too.
+        #expect(APIRoutes.all.filter { $0.needsToken && !$0.mutating }.map { "\($0.method) \($0.path)" }
+                == ["GET /webhooks", "GET /webhooks/{id}/deliveries"])
         #expect(Set(APIRoutes.all.map(\.handler)) == Set(APIRoute.Handler.allCases), "one handler per route")
     }
 
@@ -38,6 +43,9 @@ import Testing
                 == .found(APIRoutes.all.first { $0.handler == .media }!, parameters: ["id": Self.id, "path": "hls/720p/segment_00001.m4s"]))
         #expect(APIRoutes.match(method: "GET", path: "/videos/a%20b") == .found(APIRoutes.all.first { $0.handler == .getVideo }!, parameters: ["id": "a b"]))
         #expect(APIRoutes.match(method: "PUT", path: "/videos/\(Self.id)") == .methodNotAllowed(allowed: ["GET", "PATCH", "DELETE"]))
+        #expect(handler("PATCH", "/videos/\(Self.id)") == .updateVideo)
+        #expect(handler("GET", "/webhooks/\(Self.id)/deliveries") == .webhookDeliveries)
+        #expect(handler("DELETE", "/webhooks/\(Self.id)") == .deleteWebhook)
         #expect(APIRoutes.match(method: "GET", path: "/jobs") == .methodNotAllowed(allowed: ["POST"]))
         #expect(handler("POST", "/uploads") == .tusCreate)
         #expect(handler("HEAD", "/uploads/\(Self.id)") == .tusHead)
@@ -76,11 +84,13 @@ import Testing
                 #expect(op.responses[String(route.successStatus)] != nil, "\(method) \(path) documents its success status")
                 let pathParameters = (op.parameters ?? []).filter { $0.in == "path" }.map(\.name)
                 #expect(pathParameters == route.parameterNames, "\(method) \(path)")
-                #expect((op.security != nil) == route.mutating, "\(method) \(path): bearer security iff mutating")
+                #expect((op.security != nil) == route.needsToken, "\(method) \(path): bearer security iff a token is needed")
             }
         }
         #expect(documented == Set(APIRoutes.all.map { "\($0.method) \($0.path)" }))
-        #expect(Set(doc.components["schemas"]?.keys.map { $0 } ?? []) == ["Error", "JobSubmission", "Rendition", "Video", "VideoList", "ProgressEvent", "VideoUpdate", "Failure"])
+        #expect(Set(doc.components["schemas"]?.keys.map { $0 } ?? []) == ["Error", "JobSubmission", "Rendition", "Video", "VideoList", "ProgressEvent",
+                                                                          "VideoUpdate", "Failure", "WebhookRegistration", "WebhookEndpoint",
+                                                                          "WebhookEndpointCreated", "WebhookDelivery", "WebhookPayload"])
     }
 
     /// URL ingest and rate limits are described where a client looks for them.

@@ -229,11 +229,13 @@ final class ServiceUnderTest: @unchecked Sendable {
     }
 
     /// GET /videos/{id} until its status is one of `statuses`.
-    func waitForStatus(_ daemon: Daemon, _ id: String, _ statuses: Set<String>, timeout: Duration = .seconds(180)) async throws -> [String: Any] {
+    /// `arguments`: curl's, e.g. an `Authorization` header for a private video.
+    func waitForStatus(_ daemon: Daemon, _ id: String, _ statuses: Set<String>, timeout: Duration = .seconds(180),
+                       arguments: [String] = []) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         var last: [String: Any] = [:]
         while ContinuousClock.now < deadline {
-            let r = try await request(daemon, "GET", "/videos/\(id)")
+            let r = try await request(daemon, "GET", "/videos/\(id)", arguments)
             last = r.json
             if let s = (last["status"] as? String) ?? ((last["video"] as? [String: Any])?["status"] as? String), statuses.contains(s) {
                 return last

@@ -96,10 +96,15 @@ import TestSupport
         let c = RedisCommands(keys: keys, consumer: "x")
         let event = ProgressEvent(videoID: VideoID.generate(), status: .processing, stage: .uploading, percent: 99.5, timestamp: Timestamp.now())
         defer { _ = try? redis.run(c.deleteProgress(videoID: event.videoID)) }
-        #expect(try redis.run(c.storeProgress(event)) as? String == "OK")
+        defer { _ = try? redis.run(["DEL", keys.progressFeed]) }
+        let id = try #require(try redis.run(c.publishProgress(event)) as? String)
         let stored = try #require(try redis.run(c.readProgress(videoID: event.videoID)) as? String)
-        #expect(try ProgressEvent.decode(Array(stored.utf8)) == event)
-        let ttl = try #require(try redis.run(["PTTL", keys.progressKey(event.videoID)]) as? Int)
-        #expect(ttl > 86_000_000 && ttl <= 86_400_000)
+        let decoded = try ProgressEvent.decodeMessage(Array(stored.utf8))
+        #expect(decoded.event == event && decoded.id?.description == id, "the snapshot carries its event id")
+        // The snapshot and both histories expire together, a day after the last event.
+        for key in [keys.progressKey(event.videoID), keys.progressHistory(event.videoID), keys.progressFeed] {
+            let ttl = try #require(try redis.run(["PTTL", key]) as? Int)
+            #expect(ttl > 86_000_000 && ttl <= 86_400_000, "\(key)")
+        }
     }
 }

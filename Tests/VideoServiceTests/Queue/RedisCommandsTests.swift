@@ -28,8 +28,12 @@ import Testing
 
     @Test func progressCommands() {
         let e = ProgressEvent(videoID: Self.id, status: .processing, percent: 5, timestamp: "T")
-        #expect(commands.storeProgress(e) == ["SET", "progress:\(Self.id)", e.jsonString(), "PX", "86400000"])
-        #expect(commands.publishProgress(e) == [["PUBLISH", "video:progress:\(Self.id)", e.jsonString()], ["PUBLISH", "video:progress:all", e.jsonString()]])
+        let publish = commands.publishProgress(e)
+        #expect(publish.first == "EVAL" && publish[1] == RedisCommands.publishProgressScript)
+        #expect(Array(publish.dropFirst(2)) == ["3", "progress:\(Self.id)", "progress:\(Self.id):events", "video:progress:all:events",
+                                                e.jsonString(), "86400000", "1000", "10000", "video:progress:\(Self.id)", "video:progress:all"])
+        #expect(commands.progressReplay(stream: "s", after: "5-1") == ["EVAL", RedisCommands.progressReplayScript, "1", "s", "5-1"])
+        #expect(commands.deleteProgress(videoID: Self.id) == ["DEL", "progress:\(Self.id)", "progress:\(Self.id):events"])
         #expect(commands.readProgress(videoID: Self.id) == ["GET", "progress:\(Self.id)"])
         #expect(commands.subscribe(videoID: Self.id) == ["SUBSCRIBE", "video:progress:\(Self.id)"])
         #expect(commands.subscribe(videoID: nil) == ["SUBSCRIBE", "video:progress:all"])

@@ -210,10 +210,10 @@ final class TestEventStream {
         text = try decoder.feed(initial)
     }
 
-    static func open(port: Int, _ target: String) async throws -> TestEventStream {
+    static func open(port: Int, _ target: String, headers: [(String, String)] = []) async throws -> TestEventStream {
         let client = TestHTTPClient(port: port)
         let connection = try await Connection.connect(host: "127.0.0.1", port: port)
-        try await client.send("GET", target, headers: [("Accept", "text/event-stream")], body: .none, on: connection)
+        try await client.send("GET", target, headers: [("Accept", "text/event-stream")] + headers, body: .none, on: connection)
         var raw = ByteBuffer(capacity: 16 * 1024)
         while true {
             if let (status, headers, start) = try TestHTTPClient.parseHead(raw.readableBytesView) {

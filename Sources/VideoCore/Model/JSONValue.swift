@@ -1,5 +1,3 @@
-import VideoCore
-
 /// A JSON value with ordered object keys, for documents built by hand (OpenAPI) whose text
 /// should be stable and readable.
 public indirect enum JSONValue: Sendable, Equatable {

@@ -1,9 +1,9 @@
-import VideoCore
-
 /// The API's JSON for videos (`GET /videos`, `GET /videos/{id}`, `POST /jobs`' 202).
 ///
 /// Output URLs always go through `/media/{id}/{path}`: served locally with Range support, or
-/// redirected to a presigned S3 URL — so a URL in a response never expires.
+/// redirected to a presigned S3 URL — so a public video's URL in a response never expires. A
+/// private video's URLs carry a signature (`MediaSigner`) that expires at `media_expires_at`;
+/// they are only rendered for callers with a token (and in webhooks).
 public enum VideoJSON {
     public static func mediaURL(videoID: String, key: String) -> String? {
         ObjectKeys.mediaPath(forKey: key, videoID: videoID).map { "/media/\(videoID)/\($0)" }
@@ -11,9 +11,38 @@ public enum VideoJSON {
 
     public static func location(videoID: String) -> String { "/videos/\(videoID)" }
 
-    public static func video(_ v: Video, renditions: [Rendition] = [], progress: ProgressEvent? = nil) -> JSONValue {
+    /// How a private video's URLs are signed: the signer and the expiry they get.
+    public struct Signing: Sendable {
+        public var signer: MediaSigner
+        public var expires: Int64
+        public init(signer: MediaSigner, expires: Int64) {
+            self.signer = signer
+            self.expires = expires
+        }
+        public init(signer: MediaSigner) { self.init(signer: signer, expires: signer.expiry()) }
+    }
+
+    /// The URL of one of the video's outputs as this answer gives it: plain for a public video,
+    /// signed for a private one (nil when it cannot be signed: no keys configured).
+    public static func mediaURL(_ v: Video, key: String, signing: Signing?) -> String? {
+        guard let url = mediaURL(videoID: v.id, key: key) else { return nil }
+        guard v.visibility == .private else { return url }
+        guard let signing else { return nil }
+        return url + "?" + signing.signer.query(videoID: v.id, expires: signing.expires)
+    }
+
+    /// `GET /progress/{id}`; a private video's carries the media signature, so an EventSource
+    /// (which cannot send a token) can follow it until `media_expires_at`.
+    public static func progressURL(_ v: Video, signing: Signing?) -> String? {
+        let url = "/progress/\(v.id)"
+        guard v.visibility == .private else { return url }
+        guard let signing else { return nil }
+        return url + "?" + signing.signer.query(videoID: v.id, expires: signing.expires)
+    }
+
+    public static func video(_ v: Video, renditions: [Rendition] = [], progress: ProgressEvent? = nil, signing: Signing? = nil) -> JSONValue {
         let completed = v.status == .completed
-        func output(_ key: String) -> JSONValue { completed ? string(mediaURL(videoID: v.id, key: key)) : .null }
+        func output(_ key: String) -> JSONValue { completed ? string(mediaURL(v, key: key, signing: signing)) : .null }
         let s = v.source
         let source: [(String, JSONValue)] = [
             ("duration_seconds", number(s.durationSeconds)),
@@ -25,7 +54,7 @@ public enum VideoJSON {
             ("size_bytes", integer(s.sizeBytes.map { Int($0) })),
             ("rotation", integer(s.rotation)),
         ]
-        let rungs: [JSONValue] = renditions.sorted { $0.height > $1.height }.map { rendition(v.id, $0) }
+        let rungs: [JSONValue] = renditions.sorted { $0.height > $1.height }.map { rendition(v, $0, signing: signing) }
         var members: [(String, JSONValue)] = [
             ("id", .string(v.id)),
             ("title", string(v.title)),
@@ -39,18 +68,22 @@ public enum VideoJSON {
             ("started_at", string(v.startedAt)),
             ("completed_at", string(v.completedAt)),
             ("renditions", .array(rungs)),
+            ("visibility", .string(v.visibility.rawValue)),
+            ("media_expires_at", v.visibility == .private
+                ? string(signing.map { Timestamp.rfc3339(milliseconds: $0.expires * 1000) }) : .null),
         ]
         // Playable early: the master plays what is stored from `playable_at` on, long before
         // completion (its media playlists grow until then); a failed video's is withdrawn.
         members.append(("playable", .bool(v.isPlayable)))
         members.append(("playable_at", string(v.playableAt)))
-        members.append(("hls_master_url", v.isPlayable ? string(mediaURL(videoID: v.id, key: ObjectKeys.hlsMaster(videoID: v.id))) : .null))
+        members.append(("hls_master_url", v.isPlayable ? string(mediaURL(v, key: ObjectKeys.hlsMaster(videoID: v.id), signing: signing)) : .null))
         // DASH over the same segments, static once complete: only completed videos have one.
-        members.append(("dash_manifest_url", completed ? string(v.dashManifestKey.flatMap { mediaURL(videoID: v.id, key: $0) }) : .null))
+        members.append(("dash_manifest_url", completed ? string(v.dashManifestKey.flatMap { mediaURL(v, key: $0, signing: signing) }) : .null))
         members.append(("poster_url", output(ObjectKeys.poster(videoID: v.id))))
         members.append(("storyboard_url", output(ObjectKeys.storyboardVTT(videoID: v.id))))
         members.append(("failure", failure(v)))
         members.append(("progress", progress.map { JSONValue.raw($0.jsonString()) } ?? .null))
+        members.append(("progress_url", string(progressURL(v, signing: signing))))
         return .object(members)
     }
 
@@ -70,13 +103,13 @@ public enum VideoJSON {
     /// A rung's name: its short side (a portrait 720×1280 rendition is "720p", like a landscape 1280×720).
     static func label(width: Int, height: Int) -> String { "\(min(width, height))p" }
 
-    static func rendition(_ videoID: String, _ r: Rendition) -> JSONValue {
-        let hls: String? = r.hlsPlaylistKey.flatMap { mediaURL(videoID: videoID, key: $0) }
+    static func rendition(_ v: Video, _ r: Rendition, signing: Signing?) -> JSONValue {
+        let hls: String? = r.hlsPlaylistKey.flatMap { mediaURL(v, key: $0, signing: signing) }
         return .object([
             ("label", .string(label(width: r.width, height: r.height))),
             ("height", .integer(r.height)), ("width", .integer(r.width)), ("bitrate", .integer(r.bitrate)),
             ("size_bytes", .integer(Int(r.sizeBytes))), ("codec", .string(r.codec)),
-            ("url", string(mediaURL(videoID: videoID, key: r.mp4Key))),
+            ("url", string(mediaURL(v, key: r.mp4Key, signing: signing))),
             ("hls_url", string(hls)),
         ])
     }
@@ -85,9 +118,9 @@ public enum VideoJSON {
     static func integer(_ i: Int?) -> JSONValue { i.map(JSONValue.integer) ?? .null }
     static func number(_ d: Double?) -> JSONValue { d.map(JSONValue.number) ?? .null }
 
-    public static func list(_ videos: [Video], total: Int, page: PageRequest) -> JSONValue {
+    public static func list(_ videos: [Video], total: Int, page: PageRequest, signing: Signing? = nil) -> JSONValue {
         .object([
-            ("videos", .array(videos.map { video($0) })),
+            ("videos", .array(videos.map { video($0, signing: signing) })),
             ("total", .integer(total)),
             ("limit", .integer(page.limit)),
             ("offset", .integer(page.offset)),

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VideoAPI
+@testable import VideoCore
+
+/// Webhook deliveries against real PostgreSQL and a real receiver verifying with the Standard
+/// Webhooks reference library: the outbox rows written with the state changes, the delivery loop
+/// (in this process, with a schedule of milliseconds instead of seconds), retries that keep their
+/// `webhook-id`, every attempt recorded and listed.
+@Suite struct WebhookDeliveryTests {
+    static let token = "webhook-test-token-0123456789"
+    static var auth: [(String, String)] { [("Authorization", "Bearer \(token)")] }
+
+    static func fastOptions(giveUpAfter: Duration = .seconds(60)) -> WebhookDispatcher.Options {
+        var options = WebhookDispatcher.Options()
+        options.pollInterval = .milliseconds(50)
+        options.policy = WebhookRetryPolicy(delays: [.milliseconds(200), .milliseconds(400)], thenEvery: .milliseconds(500),
+                                            giveUpAfter: giveUpAfter, jitter: 0.1)
+        return options
+    }
+
+    static func allowReceiver(_ c: inout Configuration) {
+        c.ingest.allowList = try! OutboundAllowList(parsing: WebhookReceiver.allow)
+        c.webhooks.attemptTimeout = .seconds(2)
+    }
+
+    /// Registers `url` for `events` (all when nil); returns the endpoint's id and secret.
+    static func register(_ env: APITestEnvironment, _ url: String, events: [String]? = nil) async throws -> (id: String, secret: String) {
+        let list = events.map { ",\"events\":[" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]" } ?? ""
+        let response = try await env.client.postJSON("/webhooks", "{\"url\":\"\(url)\"\(list)}", headers: auth)
+        try #require(response.status == 201, "\(response.status) \(response.text)")
+        let json = try response.json()
+        return (try #require(json["id"] as? String), try #require(json["secret"] as? String))
+    }
+
+    @Test func aReceiverThatFailsTwiceSeesEachEventOnceWithVerifiedSignatures() async throws {
+        guard let receiver = try await WebhookReceiver.start(failFirst: 2) else { return }
+        defer { Task { await receiver.stop() } }
+        try await APITestEnvironment.with("webhooks", tokens: [Self.token], configure: Self.allowReceiver) { env in
+            let endpoint = try await Self.register(env, receiver.url)
+            try receiver.setSecret(endpoint.secret)
+            let loop = Task { await WebhookDispatcher(context: env.context, options: Self.fastOptions()).run() }
+            defer { loop.cancel() }
+
+            // Every event, each written with the state change that causes it.
+            let events = WebhookEvents(configuration: env.context.configuration)
+            let done = try await env.recordVideo(status: .processing)
+            try await env.store.upsertRendition(Rendition(videoID: done.id, height: 360, width: 640, bitrate: 800_000, sizeBytes: 1000,
+                                                          codec: "h264", mp4Key: ObjectKeys.mp4(videoID: done.id, height: 360)), events: events)
+            #expect(try await env.store.markCompleted(id: done.id, events: events))
+            let failed = try await env.recordVideo(status: .processing)
+            #expect(try await env.store.markFailed(id: failed.id, message: "no video stream", events: events))
+            #expect(try await env.client.request("DELETE", "/videos/\(failed.id)", headers: Self.auth).status == 204)
+
+            try await waitUntil("five events delivered", timeout: .seconds(30), context: { "\(receiver.records())" }) {
+                receiver.records().filter { $0.status == 204 }.count >= 5
+            }
+            let records = receiver.records()
+            #expect(records.allSatisfy { $0.verified }, "every request verifies with the reference library")
+            let delivered = records.filter { $0.status == 204 }
+            #expect(Set(delivered.map(\.id)).count == delivered.count && !delivered.contains(where: \.duplicate), "each event once by id")
+            #expect(Set(delivered.compactMap(\.type)) == ["rendition.completed", "video.ready", "video.completed", "video.failed", "video.deleted"])
+            for record in delivered {
+                let tries = records.filter { $0.id == record.id }
+                #expect(tries.map(\.attempt) == [1, 2, 3] && tries.map(\.status) == [500, 500, 204], "retries keep the webhook-id: \(tries)")
+            }
+            #expect(delivered.first { $0.type == "video.completed" }?.dataStatus == "completed", "data is the video's JSON")
+            #expect(delivered.first { $0.type == "video.deleted" }?.videoID == failed.id)
+
+            // Every attempt is recorded and listed per endpoint.
+            let list = try await env.client.get("/webhooks/\(endpoint.id)/deliveries", headers: Self.auth)
+            let deliveries = try #require(try list.json()["deliveries"] as? [[String: Any]])
+            #expect(deliveries.count == 5)
+            for delivery in deliveries {
+                #expect(delivery["status"] as? String == "delivered" && delivery["attempts"] as? Int == 3)
+                let log = try #require(delivery["attempt_log"] as? [[String: Any]])
+                #expect(log.map { $0["response_code"] as? Int } == [500, 500, 204])
+                #expect(log.map { $0["succeeded"] as? Bool } == [false, false, true])
+                #expect(log.allSatisfy { ($0["latency_ms"] as? Int ?? -1) >= 0 } && log.first?["error"] as? String == "HTTP 500")
+            }
+
+            // Finished deliveries are dropped after the retention (here: at once), attempts with them.
+            try await WebhookStore(db: env.context.database).prune(olderThan: .zero)
+            let pruned = try await env.client.get("/webhooks/\(endpoint.id)/deliveries", headers: Self.auth)
+            #expect((try pruned.json()["deliveries"] as? [Any])?.isEmpty == true)
+            #expect(try await env.context.database.query("SELECT count(*)::text FROM webhook_attempts", []).first?.first == "0")
+        }
+    }
+
+    /// Nothing answers (a closed port): attempts are recorded with the error, then the delivery is
+    /// given up once the policy's day (here a second) has passed. A 410 disables the endpoint.
+    @Test func deadEndpointsAreGivenUpAndGoneOnesDisabled() async throws {
+        let closed = try PrivateServers.freePort()
+        let gone = try await HTTPOrigin.start(host: WebhookReceiver.host) { _, connection in
+            try await connection.write(Array("HTTP/1.1 410 Gone\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
+        }
+        defer { gone.close() }
+        try await APITestEnvironment.with("webhookdead", tokens: [Self.token], configure: Self.allowReceiver) { env in
+            let dead = try await Self.register(env, "http://\(WebhookReceiver.host):\(closed)/hook", events: ["video.failed"])
+            let goneEndpoint = try await Self.register(env, gone.baseURL + "/hook", events: ["video.failed"])
+            let loop = Task { await WebhookDispatcher(context: env.context, options: Self.fastOptions(giveUpAfter: .seconds(1))).run() }
+            defer { loop.cancel() }
+            let video = try await env.recordVideo(status: .processing)
+            #expect(try await env.store.markFailed(id: video.id, message: "x", events: WebhookEvents(configuration: env.context.configuration)))
+
+            try await waitUntil("the dead endpoint's delivery given up", timeout: .seconds(20)) {
+                let list = try await env.client.get("/webhooks/\(dead.id)/deliveries", headers: Self.auth)
+                return (try list.json()["deliveries"] as? [[String: Any]])?.first?["status"] as? String == "failed"
+            }
+            let list = try await env.client.get("/webhooks/\(dead.id)/deliveries", headers: Self.auth)
+            let delivery = try #require((try list.json()["deliveries"] as? [[String: Any]])?.first)
+            let log = try #require(delivery["attempt_log"] as? [[String: Any]])
+            #expect(log.count >= 2 && log.allSatisfy { $0["response_code"] is NSNull && ($0["error"] as? String)?.isEmpty == false })
+
+            try await waitUntil("the gone endpoint disabled", timeout: .seconds(20)) {
+                let all = try await env.client.get("/webhooks", headers: Self.auth)
+                let endpoints = try #require(try all.json()["webhooks"] as? [[String: Any]])
+                return endpoints.first { $0["id"] as? String == goneEndpoint.id }?["disabled_at"] is String
+            }
+            #expect(gone.acceptedConnections == 1, "410 is not retried")
+        }
+    }
+}
