@@ -57,7 +57,6 @@ final class APIHandlers: Sendable {
         case .deleteVideo: try await deleteVideo(id: parameters["id"] ?? "")
         case .retryVideo: try await retryVideo(id: parameters["id"] ?? "")
         case .progressOne: try await progress(request, videoID: parameters["id"] ?? "")
-        case .updateVideo: try await updateVideo(request, id: parameters["id"] ?? "")
         case .createWebhook: try await createWebhook(request)
         case .listWebhooks: try await listWebhooks()
         case .webhookDeliveries: try await webhookDeliveries(request, id: parameters["id"] ?? "")

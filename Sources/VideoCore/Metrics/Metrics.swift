@@ -139,6 +139,7 @@ public enum ServiceMetrics {
     public static let rateLimitFailOpen = "vidd_rate_limit_fail_open_total"
     public static let webhookDeliveries = "vidd_webhook_attempts_total"
     public static let signedMediaRefused = "vidd_signed_media_refused_total"
+    public static let s3Retries = "vidd_s3_retries_total"
 
     public static func registerAll(in r: MetricsRegistry) {
         r.register(httpRequests, .counter, help: "HTTP requests by route and status")
@@ -157,6 +158,7 @@ public enum ServiceMetrics {
         r.register(rateLimited, .counter, help: "Requests refused with 429, by limit (submit, read)")
         r.register(rateLimitFailOpen, .counter, help: "Requests let through unchecked because Redis could not answer the rate limiter in time")
         r.register(webhookDeliveries, .counter, help: "Webhook attempts by outcome (delivered, retry, failed)")
+        r.register(s3Retries, .counter, help: "S3 requests retried, by operation and code (S3 error code, or the network failure)")
         r.register(signedMediaRefused, .counter, help: "Media requests of private videos refused with 403, by reason (unsigned, invalid, expired)")
     }
 }

@@ -36,15 +36,17 @@ public final class ServiceContext: Sendable {
         return ServiceContext(
             configuration: configuration, logger: logger, metrics: metrics,
             database: PGPool(configuration: pg, options: poolOptions), redis: redis,
-            storage: try makeStorage(configuration))
+            storage: try makeStorage(configuration, logger: logger, metrics: metrics))
     }
 
-    public static func makeStorage(_ configuration: Configuration) throws -> any Storage {
+    /// With `logger` and `metrics`, S3 retries are logged at debug and counted (`S3Storage.retryReporter`).
+    public static func makeStorage(_ configuration: Configuration, logger: Logger? = nil, metrics: MetricsRegistry? = nil) throws -> any Storage {
         switch configuration.storage {
         case .file(let directory):
             return try FileStorage(root: directory)
         case .s3:
-            return try S3Storage(configuration)
+            let reporter = metrics.map { S3Storage.retryReporter(logger: logger ?? Logger(level: .warning), metrics: $0) }
+            return try S3Storage(configuration, onRetry: reporter)
         }
     }
 

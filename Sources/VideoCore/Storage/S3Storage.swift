@@ -22,11 +22,28 @@ public struct S3Storage: Storage {
 
     /// Uses `configuration.s3` (endpoint, region, keys) and `configuration.bucket`. Connects to
     /// nothing yet; `checkReachable()` proves the bucket and credentials work.
-    public init(_ configuration: Configuration) throws {
+    /// `onRetry` sees each retry S3Lite makes (see `retryReporter`).
+    public init(_ configuration: Configuration, onRetry: (@Sendable (S3RetryEvent) -> Void)? = nil) throws {
         guard let settings = configuration.s3 else {
             throw StorageError.backend("VIDD_STORAGE=s3 needs VIDD_S3_ACCESS_KEY and VIDD_S3_SECRET_KEY (no S3 settings were loaded)")
         }
-        try self.init(client: S3Client(configuration: Self.clientConfiguration(settings)), bucket: configuration.bucket)
+        var clientConfiguration = try Self.clientConfiguration(settings)
+        clientConfiguration.retryObserver = onRetry
+        try self.init(client: S3Client(configuration: clientConfiguration), bucket: configuration.bucket)
+    }
+
+    /// Retries made visible: a debug line each (operation, code, status, attempt, delay, key) and
+    /// `vidd_s3_retries_total{operation,code}`. Both labels come from bounded sets (S3 operations;
+    /// S3 error codes and S3Lite's network failure names). Runs on the retrying task: cheap.
+    public static func retryReporter(logger: Logger, metrics: MetricsRegistry) -> @Sendable (S3RetryEvent) -> Void {
+        { event in
+            metrics.increment(ServiceMetrics.s3Retries, labels: [("operation", event.operation), ("code", event.code)])
+            logger.debug("S3 request retried", [
+                "operation": event.operation, "code": event.code, "status": event.status.map(String.init) ?? "none",
+                "attempt": String(event.attempt), "delay_ms": String(event.delay.components.seconds * 1000 + event.delay.components.attoseconds / 1_000_000_000_000_000),
+                "key": event.key ?? "",
+            ])
+        }
     }
 
     /// Over an existing client (tests tune part sizes and retries on it). `keyPrefix` namespaces

@@ -212,6 +212,28 @@ import TestSupport
         }
     }
 
+    /// Issue 14 item 15: every retry is a debug line and a count by operation and code.
+    @Test func retriesAreLoggedAndCounted() async throws {
+        var configuration = Configuration()
+        configuration.storage = .s3
+        configuration.s3 = Configuration.S3Settings(endpoint: "http://127.0.0.1:1", region: "us-east-1", accessKey: "AKIAEXAMPLE", secretKey: "s3cr3t-value")
+        configuration.bucket = "videos"
+        let logs = LogSink.memory()
+        let metrics = MetricsRegistry()
+        ServiceMetrics.registerAll(in: metrics)
+        let storage = try ServiceContext.makeStorage(configuration, logger: Logger(level: .debug, sink: logs), metrics: metrics)
+        let s3 = try #require(storage as? S3Storage)
+        defer { s3.client.shutdown() }
+        await #expect(throws: StorageError.self) { _ = try await storage.head(key: "source/v/clip.mp4") }
+        let retries = s3.client.configuration.retry.maxAttempts - 1
+        #expect(retries > 0)
+        let text = metrics.render()
+        #expect(text.contains(#"vidd_s3_retries_total{code="connectionRefused",operation="HeadObject"} \#(retries)"#), "\(text)")
+        let lines = logs.lines.filter { $0.contains("S3 request retried") }
+        #expect(lines.count == retries && lines.allSatisfy { $0.contains("level=debug") && $0.contains("operation=HeadObject") && $0.contains("code=connectionRefused") })
+        #expect(!lines.joined().contains("s3cr3t-value"))
+    }
+
     @Test func builtFromTheServiceConfiguration() async throws {
         guard let settings = try S3TestServer.settings(), let admin = try S3TestServer.client() else { return }
         let bucket = try await S3TestServer.makeBucket(admin)

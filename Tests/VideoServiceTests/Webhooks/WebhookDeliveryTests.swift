@@ -48,9 +48,9 @@ import TestSupport
             let done = try await env.recordVideo(status: .processing)
             try await env.store.upsertRendition(Rendition(videoID: done.id, height: 360, width: 640, bitrate: 800_000, sizeBytes: 1000,
                                                           codec: "h264", mp4Key: ObjectKeys.mp4(videoID: done.id, height: 360)), events: events)
-            #expect(try await env.store.markCompleted(id: done.id, events: events))
+            #expect(try await env.store.markCompleted(id: done.id, dashManifestKey: nil, events: events))
             let failed = try await env.recordVideo(status: .processing)
-            #expect(try await env.store.markFailed(id: failed.id, message: "no video stream", events: events))
+            #expect(try await env.store.markFailed(id: failed.id, message: "no video stream", code: .noVideoStream, events: events))
             #expect(try await env.client.request("DELETE", "/videos/\(failed.id)", headers: Self.auth).status == 204)
 
             try await waitUntil("five events delivered", timeout: .seconds(30), context: { "\(receiver.records())" }) {
@@ -88,6 +88,35 @@ import TestSupport
         }
     }
 
+    /// `video.ready` once per video, at the moment it becomes playable: with `playable_at` (not
+    /// again for a redelivered job's second master, nor at completion), or with completion for a
+    /// video that never was playable before.
+    @Test func videoReadyIsWrittenOnceWhenTheVideoBecomesPlayable() async throws {
+        try await APITestEnvironment.with("webhook-ready", tokens: [Self.token], configure: Self.allowReceiver) { env in
+            _ = try await Self.register(env, "http://\(WebhookReceiver.host):9/hook")  // no loop runs: rows only
+            let events = WebhookEvents(configuration: env.context.configuration)
+            func written(_ id: String) async throws -> [String] {
+                try await env.context.database.query(
+                    "SELECT event_type FROM webhook_deliveries WHERE video_id = $1::uuid ORDER BY created_at, event_type", [id]).map { $0[0] ?? "" }
+            }
+            let early = try await env.recordVideo(status: .processing)
+            let first = try #require(try await env.store.markPlayable(id: early.id, events: events))
+            let afterFirst = try await written(early.id)
+            #expect(first.first && afterFirst == ["video.ready"])
+            let again = try #require(try await env.store.markPlayable(id: early.id, events: events))
+            let afterAgain = try await written(early.id)
+            #expect(!again.first && again.playableAt == first.playableAt && afterAgain == ["video.ready"])
+            #expect(try await env.store.markCompleted(id: early.id, dashManifestKey: nil, events: events))
+            #expect(try await written(early.id).sorted() == ["video.completed", "video.ready"])
+
+            let late = try await env.recordVideo(status: .processing)
+            #expect(try await env.store.markCompleted(id: late.id, dashManifestKey: nil, events: events))
+            #expect(try await written(late.id).sorted() == ["video.completed", "video.ready"])
+            #expect(try await env.store.markPlayable(id: late.id, events: events) == nil, "completed: nothing to announce")
+            #expect(try await written(late.id).count == 2)
+        }
+    }
+
     /// Nothing answers (a closed port): attempts are recorded with the error, then the delivery is
     /// given up once the policy's day (here a second) has passed. A 410 disables the endpoint.
     @Test func deadEndpointsAreGivenUpAndGoneOnesDisabled() async throws {
@@ -102,7 +131,7 @@ import TestSupport
             let loop = Task { await WebhookDispatcher(context: env.context, options: Self.fastOptions(giveUpAfter: .seconds(1))).run() }
             defer { loop.cancel() }
             let video = try await env.recordVideo(status: .processing)
-            #expect(try await env.store.markFailed(id: video.id, message: "x", events: WebhookEvents(configuration: env.context.configuration)))
+            #expect(try await env.store.markFailed(id: video.id, message: "x", code: nil, events: WebhookEvents(configuration: env.context.configuration)))
 
             try await waitUntil("the dead endpoint's delivery given up", timeout: .seconds(20)) {
                 let list = try await env.client.get("/webhooks/\(dead.id)/deliveries", headers: Self.auth)

@@ -34,10 +34,13 @@ export const allVideos = new GlobalFeed();
 /**
  * Follows one video: `onEvent` gets the snapshot, then every update. The server ends the stream
  * after `completed` or `failed`; the EventSource is closed then, so it does not reconnect and
- * replay the final event. Returns a function that stops following.
+ * replay the final event. `url`: the video's `progress_url`, when known. Returns a function
+ * that stops following.
  */
-export function followVideo(id, onEvent) {
-  const source = new EventSource(`/progress/${encodeURIComponent(id)}`);
+export function followVideo(id, onEvent, url = null) {
+  // A private video's progress_url carries its media signature (EventSource sends no token).
+  // EventSource resends the last event's id as Last-Event-ID when it reconnects: nothing is missed.
+  const source = new EventSource(url || `/progress/${encodeURIComponent(id)}`);
   source.onmessage = (message) => {
     const event = parse(message.data);
     if (!event) return;

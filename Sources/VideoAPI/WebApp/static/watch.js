@@ -200,7 +200,7 @@ export async function mountWatch(main, match) {
           if (!stopped) toast(`The video could not be reloaded: ${error.message}`, "error");
         }
       }
-    });
+    }, video.progress_url);
   }
 
   function renderProgress(event) {
