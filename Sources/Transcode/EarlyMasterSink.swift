@@ -2,9 +2,17 @@ import Foundation
 import Synchronization
 
 /// Between the HLS muxers and the caller's sink: forwards every file and, as soon as every
-/// rendition (each rung and the audio) has reported a media playlist that lists a segment,
-/// writes a provisional `master.m3u8` and reports it (`isFinal` false). A service can publish
-/// the video as playable from then on instead of after the whole ladder.
+/// rendition (each rung and the audio) has reported a media playlist that lists
+/// `segmentsToStart` segments (or is complete), writes a provisional `master.m3u8` and reports it
+/// (`isFinal` false). A service can publish the video as playable from then on instead of after
+/// the whole ladder.
+///
+/// Three segments, not one: a playlist without `#EXT-X-ENDLIST` is live to a player, and RFC 8216
+/// §6.3.3 says a client SHOULD NOT start less than three target durations from its end. Chromium
+/// 156's built-in HLS keeps to it: given a growing playlist of one or two segments it fails
+/// (`DEMUXER_ERROR_COULD_NOT_PARSE`) on its first refresh; from three it plays from the start and
+/// follows the playlist as it grows (measured with a copy of a ladder whose playlists grew one
+/// segment at a time). ffmpeg and Safari would start earlier; the master waits for them all.
 ///
 /// Every rendition, not just the first to have a segment: the rungs advance together (one
 /// decode feeds them all through bounded queues of a few frames), so waiting for the slowest
@@ -24,10 +32,13 @@ final class EarlyMasterSink: OutputSink {
 
     private struct State {
         var expected: [String: Rendition] = [:]
-        /// Peak bits/s of each rendition's segments in its first playlist version that had any.
+        /// Peak bits/s of each rendition's segments in its first playlist version that had enough.
         var measured: [String: Int] = [:]
         var written = false
     }
+
+    /// Segments every media playlist lists before the provisional master is written.
+    static let segmentsToStart = 3
 
     let inner: any OutputSink
     let outputDirectory: String
@@ -47,8 +58,9 @@ final class EarlyMasterSink: OutputSink {
         // The playlist goes first: the master that names it must never be ahead of it.
         inner.fileCompleted(file)
         guard file.kind == .mediaPlaylist, let name = file.rendition, !state.withLock({ $0.written }) else { return }
-        guard let text = try? String(contentsOfFile: file.localPath, encoding: .utf8),
-              text.split(separator: "\n").contains(where: { !$0.isEmpty && !$0.hasPrefix("#") }) else { return }
+        guard let text = try? String(contentsOfFile: file.localPath, encoding: .utf8) else { return }
+        let segments = text.split(separator: "\n").count { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard segments >= Self.segmentsToStart || (segments > 0 && text.contains("#EXT-X-ENDLIST")) else { return }
         let directory = ((outputDirectory + "/" + file.relativePath) as NSString).deletingLastPathComponent
         let peak = MasterPlaylist.measure(playlist: text, directory: directory).peak
         let ready = state.withLock { s -> (expected: [String: Rendition], measured: [String: Int])? in

@@ -134,13 +134,16 @@ public struct ProgressTracker: Sendable {
                 if let totalFrames { eta = max(0, (Double(totalFrames - processedFrames) / rate).rounded()) }
             }
         }
-        let percent: Double = switch (status, stage) {
+        let stagePercent: Double = switch (status, stage) {
         case (.completed, _): 100
         case (_, .fetching), (_, .probing): 0
         case (_, .transcoding), (_, .playable): framePercent * 0.95  // the last 5 % is uploading and finalizing
         case (_, .uploading): 95
         case (_, .finalizing): 99
         }
+        // Never backwards: the `playable` event of a short video comes when its playlists are
+        // complete, which can be after `finalizing` was sent.
+        let percent = max(stagePercent, lastEvent?.percent ?? 0)
         var timestamp = clock()
         if let last = lastTimestamp, timestamp <= last, let ms = Timestamp.milliseconds(rfc3339: last) {
             timestamp = Timestamp.rfc3339(milliseconds: ms + 1)

@@ -79,7 +79,7 @@ def media(services):
         "portrait": make("portrait_720x1280_3s.mp4", "720x1280", 3),
         "six_seconds": make("landscape_640x360_6s.mp4", "640x360", 6),
         # Playable early: long enough that it plays well before its ladder is done.
-        "thirty_seconds": make("landscape_640x360_30s.mp4", "640x360", 30),
+        "sixty_seconds": make("landscape_640x360_60s.mp4", "640x360", 60),
     }
 
 

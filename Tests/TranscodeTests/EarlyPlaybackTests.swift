@@ -4,8 +4,9 @@ import Testing
 @testable import Transcode
 
 /// Playable early, seen from the sink (what an uploader publishes, in the order it may): media
-/// playlists that only grow, and a provisional master once every rendition has a segment — which
-/// ffmpeg plays from the start to the end of what exists at that moment.
+/// playlists that only grow, and a provisional master once every rendition has three segments
+/// (what a player needs to start a playlist that is still growing) — which ffmpeg plays from the
+/// start to the end of what exists at that moment.
 @Suite("Early playback")
 struct EarlyPlaybackTests {
     /// What the sink had heard when the provisional master came: a copy of every file a player
@@ -66,9 +67,9 @@ struct EarlyPlaybackTests {
         }
     }
 
-    @Test func provisionalMasterOnceEveryRenditionHasASegmentPlaysToTheAvailableEnd() throws {
-        // 13 s at 25 fps: segments end at 6, 12 and 13 s in every rendition.
-        let clip = try Tools.makeClip(seconds: 13, size: "320x240", rate: 25)
+    @Test func provisionalMasterOnceEveryRenditionHasThreeSegmentsPlaysToTheAvailableEnd() throws {
+        // 25 s at 25 fps: segments end at 6, 12, 18, 24 and 25 s in every rendition.
+        let clip = try Tools.makeClip(seconds: 25, size: "320x240", rate: 25)
         defer { try? FileManager.default.removeItem(atPath: clip) }
         let dir = Tools.tempDirectory("early")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -123,14 +124,14 @@ struct EarlyPlaybackTests {
         // The final master replaced it with measured figures.
         #expect(try String(contentsOfFile: dir + "/master.m3u8", encoding: .utf8).contains("AVERAGE-BANDWIDTH="))
 
-        // What a player could fetch at that moment plays from the start to its end: the first 6 s
-        // of every rung (25 fps: 150 frames) and of the audio.
+        // What a player could fetch at that moment plays from the start to its end: the first 18 s
+        // of every rung (three segments; 25 fps: 450 frames) and of the audio.
         for index in result.plan.rungs.indices {
             let played = try Tools.decodeToEnd(recorder.snapshot + "/master.m3u8", map: "0:v:\(index)")
             #expect(played.errors.isEmpty, "\(played.errors)")
-            #expect(played.frames == 150, "rung \(index): \(played.frames) frames")
+            #expect(played.frames == 450, "rung \(index): \(played.frames) frames")
         }
         let audio = try Tools.decodeToEnd(recorder.snapshot + "/master.m3u8", map: "0:a:0")
-        #expect(audio.errors.isEmpty && abs(audio.seconds - 6) < 0.1, "audio: \(audio.seconds) s \(audio.errors)")
+        #expect(audio.errors.isEmpty && abs(audio.seconds - 18) < 0.1, "audio: \(audio.seconds) s \(audio.errors)")
     }
 }

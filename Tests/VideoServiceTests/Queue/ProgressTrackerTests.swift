@@ -71,6 +71,20 @@ import Testing
         #expect(!failed.playable && failed.playableAt == "2026-11-29T06:00:09.000Z")
     }
 
+    /// A short video is playable only once its playlists are complete, which may be after
+    /// `finalizing` went out: its `playable` event keeps the percent reached.
+    @Test func aLatePlayableEventNeverTakesThePercentBack() {
+        var t = tracker()
+        _ = t.started(now: ms(0))
+        _ = t.planned(heights: [360], totalFrames: 100, sourceFrameRate: 25, now: ms(0))
+        _ = t.framesProcessed(100, now: ms(1000))
+        #expect(t.stage(.uploading, now: ms(1100)).percent == 95)
+        #expect(t.stage(.finalizing, now: ms(1200)).percent == 99)
+        let late = t.playable(at: "2026-11-29T06:00:09.000Z", now: ms(1300))
+        #expect(late.stage == .playable && late.percent == 99)
+        #expect(t.completed(now: ms(1400)).percent == 100)
+    }
+
     @Test func aRedeliveredJobOfAPlayableVideoSaysSoFromItsFirstEvent() {
         var t = tracker()
         t.resumePlayable(at: "2026-11-29T06:00:09.000Z")

@@ -68,9 +68,16 @@ import TestSupport
             #expect(delivered.first { $0.type == "video.completed" }?.dataStatus == "completed", "data is the video's JSON")
             #expect(delivered.first { $0.type == "video.deleted" }?.videoID == failed.id)
 
-            // Every attempt is recorded and listed per endpoint.
-            let list = try await env.client.get("/webhooks/\(endpoint.id)/deliveries", headers: Self.auth)
-            let deliveries = try #require(try list.json()["deliveries"] as? [[String: Any]])
+            // Every attempt is recorded and listed per endpoint (the receiver answers before the
+            // dispatcher records its answer: wait for the records).
+            var deliveries: [[String: Any]] = []
+            let recorded = ContinuousClock.now + .seconds(30)
+            repeat {
+                let list = try await env.client.get("/webhooks/\(endpoint.id)/deliveries", headers: Self.auth)
+                deliveries = try list.json()["deliveries"] as? [[String: Any]] ?? []
+                if deliveries.count == 5 && deliveries.allSatisfy({ $0["status"] as? String == "delivered" }) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            } while ContinuousClock.now < recorded
             #expect(deliveries.count == 5)
             for delivery in deliveries {
                 #expect(delivery["status"] as? String == "delivered" && delivery["attempts"] as? Int == 3)

@@ -14,19 +14,19 @@ import TestSupport
 /// there. Then the redelivery rule: a shorter media playlist never replaces a longer one.
 @Suite struct PublicationOrderTests {
     /// File storage that checks each playlist or manifest against what is stored when it is put.
-    final class CheckingStorage: Storage {
-        let files: FileStorage
+    final class CheckingStorage: ForwardingStorage {
+        let inner: FileStorage
         let violations = Mutex<[String]>([])
         let stored = Mutex<[String]>([])
 
-        init(_ files: FileStorage) { self.files = files }
+        init(_ files: FileStorage) { inner = files }
 
         func put(key: String, fromFile path: String, contentType: String?) async throws -> ObjectInfo {
             if key.hasSuffix(".m4s") || key.hasSuffix("init.mp4") {
                 // Segments land late and out of order: a publisher that does not wait for them is caught.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 0...40)))
             }
-            let info = try await files.put(key: key, fromFile: path, contentType: contentType)
+            let info = try await inner.put(key: key, fromFile: path, contentType: contentType)
             stored.withLock { $0.append(key) }
             return info
         }
@@ -39,11 +39,11 @@ import TestSupport
             let directory = String(key[..<key.lastIndex(of: "/")!])
             for name in Self.names(in: text, key: key) {
                 let target = directory + "/" + name
-                if try await files.head(key: target) == nil {
+                if try await inner.head(key: target) == nil {
                     violations.withLock { $0.append("\(key) was stored naming \(target), which was not") }
                 }
             }
-            let info = try await files.put(key: key, chunks: SingleChunk(bytes: bytes), contentType: contentType)
+            let info = try await inner.put(key: key, chunks: SingleChunk(bytes: bytes), contentType: contentType)
             stored.withLock { $0.append(key) }
             return info
         }
@@ -77,26 +77,6 @@ import TestSupport
             return String(text[r.upperBound...].prefix { $0 != "\"" })
         }
 
-        func get(key: String, range: ClosedRange<Int64>?) async throws -> [UInt8] { try await files.get(key: key, range: range) }
-        func head(key: String) async throws -> ObjectInfo? { try await files.head(key: key) }
-        func delete(prefix: String) async throws -> Int { try await files.delete(prefix: prefix) }
-        func delete(key: String) async throws { try await files.delete(key: key) }
-        func list(prefix: String) async throws -> [ObjectInfo] { try await files.list(prefix: prefix) }
-        func playableLocation(key: String, expiresIn: Duration) async throws -> PlayableLocation {
-            try await files.playableLocation(key: key, expiresIn: expiresIn)
-        }
-        func checkReachable() async throws { try await files.checkReachable() }
-        var resumableLayout: ResumableLayout { files.resumableLayout }
-        func beginResumable(key: String, contentType: String?) async throws -> String {
-            try await files.beginResumable(key: key, contentType: contentType)
-        }
-        func writeResumable(key: String, handle: String, partNumber: Int, offset: Int64, bytes: [UInt8]) async throws -> String {
-            try await files.writeResumable(key: key, handle: handle, partNumber: partNumber, offset: offset, bytes: bytes)
-        }
-        func completeResumable(key: String, handle: String, parts: [ResumablePart], size: Int64) async throws -> ObjectInfo {
-            try await files.completeResumable(key: key, handle: handle, parts: parts, size: size)
-        }
-        func abortResumable(key: String, handle: String) async throws { try await files.abortResumable(key: key, handle: handle) }
     }
 
     static func clip(seconds: Int) async throws -> String {

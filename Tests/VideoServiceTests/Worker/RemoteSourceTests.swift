@@ -13,7 +13,7 @@ import TestSupport
 @Suite struct RemoteSourceTests {
     /// The file backend behind the plain `Storage` interface only (every call forwarded); with
     /// `hiccups`, the first write of every output key fails, as a storage server's 503 would.
-    final class InterfaceOnly: Storage {
+    final class InterfaceOnly: ForwardingStorage {
         let inner: FileStorage
         let hiccups: Bool
         let failed = Mutex<Set<String>>([])
@@ -42,26 +42,6 @@ import TestSupport
             try hiccup(key)
             return try await inner.put(key: key, chunks: chunks, contentType: contentType)
         }
-        func get(key: String, range: ClosedRange<Int64>?) async throws -> [UInt8] { try await inner.get(key: key, range: range) }
-        func head(key: String) async throws -> ObjectInfo? { try await inner.head(key: key) }
-        func delete(prefix: String) async throws -> Int { try await inner.delete(prefix: prefix) }
-        func delete(key: String) async throws { try await inner.delete(key: key) }
-        func list(prefix: String) async throws -> [ObjectInfo] { try await inner.list(prefix: prefix) }
-        func playableLocation(key: String, expiresIn: Duration) async throws -> PlayableLocation {
-            try await inner.playableLocation(key: key, expiresIn: expiresIn)
-        }
-        func checkReachable() async throws { try await inner.checkReachable() }
-        var resumableLayout: ResumableLayout { inner.resumableLayout }
-        func beginResumable(key: String, contentType: String?) async throws -> String {
-            try await inner.beginResumable(key: key, contentType: contentType)
-        }
-        func writeResumable(key: String, handle: String, partNumber: Int, offset: Int64, bytes: [UInt8]) async throws -> String {
-            try await inner.writeResumable(key: key, handle: handle, partNumber: partNumber, offset: offset, bytes: bytes)
-        }
-        func completeResumable(key: String, handle: String, parts: [ResumablePart], size: Int64) async throws -> ObjectInfo {
-            try await inner.completeResumable(key: key, handle: handle, parts: parts, size: size)
-        }
-        func abortResumable(key: String, handle: String) async throws { try await inner.abortResumable(key: key, handle: handle) }
     }
 
     @Test func sourceCopiedInRangesThenProcessed() async throws {
