@@ -1,5 +1,3 @@
-import VideoCore
-
 /// A sans-I/O `multipart/form-data` parser (RFC 7578 / RFC 2046) for streamed uploads.
 ///
 /// Feed the body as it arrives, pull events: a part's headers, then its content as chunks, then
@@ -163,10 +161,10 @@ public struct MultipartParser: Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
             guard let colon = line.firstIndex(of: ":") else { throw ParseError(reason: "part header line without a colon") }
-            fields[line[..<colon].trimmingBlanksLowercased()] = String(line[line.index(after: colon)...]).trimmingBlanks()
+            fields[HeaderParameters.trimmed(line[..<colon]).lowercased()] = HeaderParameters.trimmed(line[line.index(after: colon)...])
         }
         guard let disposition = fields["content-disposition"],
-              disposition.split(separator: ";").first?.trimmingBlanksLowercased() == "form-data" else {
+              disposition.split(separator: ";").first.map({ HeaderParameters.trimmed($0).lowercased() }) == "form-data" else {
             throw ParseError(reason: "part without Content-Disposition: form-data")
         }
         let params = HeaderParameters.parse(disposition)

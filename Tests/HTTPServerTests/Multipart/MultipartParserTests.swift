@@ -1,8 +1,5 @@
 import Testing
-@testable import VideoAPI
-@testable import VideoCore
-@testable import VideoService
-@testable import VideoWorker
+@testable import HTTPServer
 
 @Suite struct MultipartParserTests {
     static let boundary = "----vidd7MA4YWxkTrZu0gW"
