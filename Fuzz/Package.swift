@@ -13,6 +13,7 @@ let package = Package(
         .executableTarget(name: "HTTPClientFuzz", dependencies: [.product(name: "HTTPClientCodec", package: "vidd")]),
         .executableTarget(name: "S3XMLFuzz", dependencies: [.product(name: "S3Lite", package: "vidd")]),
         .executableTarget(name: "SigV4Fuzz", dependencies: [.product(name: "S3Lite", package: "vidd")]),
+        .executableTarget(name: "MultipartFuzz", dependencies: [.product(name: "HTTPServer", package: "vidd")]),
     ],
     swiftLanguageModes: [.v6]
 )

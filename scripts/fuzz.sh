@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh NAME SECONDS [libFuzzer options...]     e.g. scripts/fuzz.sh RESPFuzz 60
 #
 # NAME is a product of Fuzz/Package.swift (RESPFuzz, PGWireFuzz, HTTPParserFuzz, HTTPClientFuzz,
-# S3XMLFuzz, SigV4Fuzz). The corpus grows in .tmp/fuzz/NAME (gitignored); committed seeds are read
+# MultipartFuzz, S3XMLFuzz, SigV4Fuzz). The corpus grows in .tmp/fuzz/NAME (gitignored); committed seeds are read
 # from Fuzz/Seeds/NAME, Fuzz/Corpus/NAME or Fuzz/corpus/<NAME without "Fuzz">, whichever exist.
 # Crashing inputs are written to .tmp/fuzz/NAME-artifacts/; the exit status is libFuzzer's
 # (0 when nothing was found in SECONDS).

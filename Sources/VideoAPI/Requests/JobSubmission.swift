@@ -1,5 +1,6 @@
 import VideoCore
 import HTTPClientCodec
+import HTTPServer
 import FoundationEssentials
 
 /// How a `POST /jobs` body is to be read, from its Content-Type.
@@ -159,39 +160,6 @@ public struct URLSubmission: Sendable, Equatable {
         title = body.title?.trimmingBlanks().nilIfEmpty
         originalName = body.original_name ?? (lastSegment.isEmpty ? nil : lastSegment)
         visibility = body.visibility
-    }
-}
-
-/// `type/subtype; a=1; boundary="x y"` → ["a": "1", "boundary": "x y"] (names lower-cased).
-public enum HeaderParameters {
-    public static func parse(_ value: String) -> [String: String] {
-        var out: [String: String] = [:]
-        var rest = Substring(value)
-        // Skip the leading token (media type or disposition type).
-        guard let first = rest.firstIndex(of: ";") else { return out }
-        rest = rest[rest.index(after: first)...]
-        while !rest.isEmpty {
-            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == ";" }
-            guard let eq = rest.firstIndex(of: "=") else { break }
-            let name = rest[..<eq].trimmingBlanksLowercased()
-            rest = rest[rest.index(after: eq)...].drop { $0 == " " || $0 == "\t" }
-            var v = ""
-            if rest.first == "\"" {
-                rest = rest.dropFirst()
-                var escaped = false
-                while let c = rest.first {
-                    rest = rest.dropFirst()
-                    if escaped { v.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { break } else { v.append(c) }
-                }
-                rest = rest.drop { $0 != ";" }
-            } else {
-                let end = rest.firstIndex(of: ";") ?? rest.endIndex
-                v = String(rest[..<end]).trimmingBlanks()
-                rest = rest[end...]
-            }
-            if out[name] == nil { out[name] = v }
-        }
-        return out
     }
 }
 

@@ -127,11 +127,6 @@ import Testing
         #expect(try JobSubmission.rawUploadName(query: "name=my%20clip.mp4&title=Hi") == ("my clip.mp4", "Hi"))
         #expect(throws: APIError.self) { try JobSubmission.rawUploadName(query: "title=x") }
     }
-
-    @Test func headerParameters() {
-        #expect(HeaderParameters.parse("form-data; name=\"file\"; filename=\"a \\\"b\\\".mp4\"") == ["name": "file", "filename": "a \"b\".mp4"])
-        #expect(HeaderParameters.parse("text/plain;CHARSET=utf-8 ; x=y") == ["charset": "utf-8", "x": "y"])
-    }
 }
 
 /// `{"source_url": …}`: what the API decides before answering (no lookup, no connection).

@@ -1,8 +1,5 @@
 import Testing
-@testable import VideoAPI
-@testable import VideoCore
-@testable import VideoService
-@testable import VideoWorker
+@testable import HTTPServer
 
 @Suite struct MultipartParserTests {
     static let boundary = "----vidd7MA4YWxkTrZu0gW"
@@ -32,8 +29,9 @@ import Testing
     }
 
     /// Feeds `body` in pieces of the given sizes (cycled) and collects the events.
-    static func parse(_ body: [UInt8], pieces: [Int], boundary: String = boundary) throws -> (Parsed, maxChunk: Int) {
+    static func parse(_ body: [UInt8], pieces: [Int], boundary: String = boundary, maximumHeaderBytes: Int = 16 * 1024) throws -> (Parsed, maxChunk: Int) {
         var parser = MultipartParser(boundary: boundary)
+        parser.maximumHeaderBytes = maximumHeaderBytes
         var out = Parsed()
         var current: MultipartParser.PartHeaders?
         var content: [UInt8] = []
@@ -136,6 +134,37 @@ import Testing
         var parser = MultipartParser(boundary: "b")
         parser.feed(Array("--b\r\nContent-Disposition: form-data; name=\"a\"\r\nX: ".utf8) + Array(repeating: UInt8(ascii: "x"), count: 20_000))
         #expect(throws: MultipartParser.ParseError.self) { while try parser.next() != nil {} }
+    }
+
+    /// Found by MultipartFuzz in its first minute (Fuzz/Seeds/MultipartFuzz/regression-header-block-at-the-limit):
+    /// a header block of exactly `maximumHeaderBytes` was accepted whole but refused when its
+    /// terminating CRLFCRLF had only partly arrived (the limit was checked against bytes that could
+    /// still be the terminator).
+    @Test(arguments: [[Int.max], [1], [7]])
+    func headerBlockOfExactlyTheLimitIsAcceptedWhateverTheSplit(pieces: [Int]) throws {
+        let head = "Content-Disposition: form-data; name=\"a\""
+        let filler = "X: " + String(repeating: "y", count: 100 - head.utf8.count - 5)
+        let block = head + "\r\n" + filler
+        #expect(block.utf8.count == 100)
+        let body = Array("--b\r\n\(block)\r\n\r\nv\r\n--b--".utf8)
+        let parsed = try Self.parse(body, pieces: pieces, boundary: "b", maximumHeaderBytes: 100)
+        #expect(parsed.0.parts.count == 1 && parsed.0.parts[0].1 == Array("v".utf8))
+        // One byte more is refused, however it arrives.
+        let over = Array("--b\r\n\(block)y\r\n\r\nv\r\n--b--".utf8)
+        #expect(throws: MultipartParser.ParseError.self) { _ = try Self.parse(over, pieces: pieces, boundary: "b", maximumHeaderBytes: 100) }
+    }
+
+    /// Found while writing MultipartFuzz's split property (by reading, not by the fuzzer): more than
+    /// 256 bytes of transport padding after a boundary were refused when they arrived before their
+    /// CRLF and accepted when the CRLF came with them. Now refused either way.
+    @Test(arguments: [[Int.max], [1], [100]])
+    func longTransportPaddingIsRefusedWhateverTheSplit(pieces: [Int]) throws {
+        let padded = Array(("--b" + String(repeating: " ", count: 257) + "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b--").utf8)
+        #expect(throws: MultipartParser.ParseError(reason: "more than 256 bytes of padding after a boundary")) {
+            _ = try Self.parse(padded, pieces: pieces, boundary: "b")
+        }
+        let allowed = Array(("--b" + String(repeating: "\t", count: 256) + "\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--b--").utf8)
+        #expect(try Self.parse(allowed, pieces: pieces, boundary: "b").0.parts.count == 1)
     }
 
     @Test func boundaryValidation() {

@@ -1,5 +1,3 @@
-import VideoCore
-
 /// A sans-I/O `multipart/form-data` parser (RFC 7578 / RFC 2046) for streamed uploads.
 ///
 /// Feed the body as it arrives, pull events: a part's headers, then its content as chunks, then
@@ -32,6 +30,8 @@ public struct MultipartParser: Sendable {
 
     public var maximumHeaderBytes = 16 * 1024
     public var maximumParts = 64
+    /// Spaces and tabs allowed between a boundary and its CRLF (RFC 2046 sets no limit; memory does).
+    public static let maximumPaddingBytes = 256
 
     private let delimiter: [UInt8]  // CRLF "--" boundary
     private var buffer: [UInt8]
@@ -85,14 +85,21 @@ public struct MultipartParser: Sendable {
                     return .end
                 }
                 // Transport padding (spaces/tabs) may precede the CRLF that ends the boundary line.
-                guard let crlf = find([0x0D, 0x0A]) else {
-                    if buffer.count - start > 256 { throw ParseError(reason: "boundary line is not followed by CRLF") }
+                // It is judged on the bytes that have arrived, the same way whether or not the CRLF
+                // came with them, so that the verdict does not depend on how the body was split.
+                var end = start
+                while end < buffer.count && (buffer[end] == 0x20 || buffer[end] == 0x09) { end += 1 }
+                guard end - start <= Self.maximumPaddingBytes else {
+                    throw ParseError(reason: "more than \(Self.maximumPaddingBytes) bytes of padding after a boundary")
+                }
+                guard end + 1 < buffer.count else {
+                    if end < buffer.count && buffer[end] != 0x0D { throw ParseError(reason: "unexpected bytes after a boundary") }
                     return nil
                 }
-                guard buffer[start..<crlf].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else {
+                guard buffer[end] == 0x0D && buffer[end + 1] == 0x0A else {
                     throw ParseError(reason: "unexpected bytes after a boundary")
                 }
-                start = crlf + 2
+                start = end + 2
                 state = .headers
             case .headers:
                 let headerEnd: Int
@@ -104,7 +111,9 @@ public struct MultipartParser: Sendable {
                     headerEnd = at
                     blockLength = 4
                 } else {
-                    if buffer.count - start > maximumHeaderBytes { throw ParseError(reason: "part headers longer than \(maximumHeaderBytes) bytes") }
+                    // Refuse early only once even a terminator arriving next could not end the block
+                    // within the limit: up to 3 of the bytes held may be the start of its CRLFCRLF.
+                    if buffer.count - start > maximumHeaderBytes + 3 { throw ParseError(reason: "part headers longer than \(maximumHeaderBytes) bytes") }
                     return nil
                 }
                 guard headerEnd - start <= maximumHeaderBytes else { throw ParseError(reason: "part headers longer than \(maximumHeaderBytes) bytes") }
@@ -163,10 +172,10 @@ public struct MultipartParser: Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         for line in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
             guard let colon = line.firstIndex(of: ":") else { throw ParseError(reason: "part header line without a colon") }
-            fields[line[..<colon].trimmingBlanksLowercased()] = String(line[line.index(after: colon)...]).trimmingBlanks()
+            fields[HeaderParameters.trimmed(line[..<colon]).lowercased()] = HeaderParameters.trimmed(line[line.index(after: colon)...])
         }
         guard let disposition = fields["content-disposition"],
-              disposition.split(separator: ";").first?.trimmingBlanksLowercased() == "form-data" else {
+              disposition.split(separator: ";").first.map({ HeaderParameters.trimmed($0).lowercased() }) == "form-data" else {
             throw ParseError(reason: "part without Content-Disposition: form-data")
         }
         let params = HeaderParameters.parse(disposition)
