@@ -178,7 +178,8 @@ def test_storyboard_preview_on_hover(vidd, page, ready):
     seek = page.locator(".seek")
     expect(seek).to_be_visible()
     box = seek.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    # hover() waits until the bar stopped moving (the page may still be laying out).
+    seek.hover(position={"x": box["width"] * 0.6, "y": box["height"] / 2})
     preview = page.locator(".preview")
     expect(preview).to_be_visible()
     image = page.locator(".preview-image")
@@ -189,10 +190,10 @@ def test_storyboard_preview_on_hover(vidd, page, ready):
     sprite = page.request.get(f"{vidd.base}/media/{ready['id']}/storyboard.jpg")
     assert sprite.status == 200 and sprite.headers["content-type"] == "image/jpeg"
     # A different place shows another tile.
-    page.mouse.move(box["x"] + box["width"] * 0.05, box["y"] + box["height"] / 2)
+    seek.hover(position={"x": box["width"] * 0.05, "y": box["height"] / 2})
     expect(page.locator(".preview-time")).to_have_text("0:00")
     assert image.evaluate("e => getComputedStyle(e).backgroundPosition") != style[1]
-    page.mouse.move(box["x"], box["y"] - 200)
+    page.locator(".video-title").hover()
     expect(preview).to_be_hidden()
 
 

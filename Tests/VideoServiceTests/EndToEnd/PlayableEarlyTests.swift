@@ -11,13 +11,14 @@ import TestSupport
 /// a redelivered job never shortens a playlist a player may be watching; a video that fails after
 /// it was playable withdraws its master and ends its playlists; the MPD reads to the end.
 ///
-/// The suite uses a 30 s 720p source so each test stays under a minute in a debug build; the
+/// The suite uses a 32 s 720p source so each test stays under a minute in a debug build; the
 /// benchmark (`scripts/bench-playable.sh`, docs/benchmarks.md) measures the 60 s 1080p case.
 @Suite(.serialized) struct PlayableEarlyTests {
-    /// 30 s of 720p30 with audio: five segments per rendition, playable once three are stored in
-    /// every one (`EarlyMasterSink.segmentsToStart`), with two still to come.
+    /// 32 s of 720p30 with audio: six segments per rendition (5 × 6 + 2 s; not a multiple of 6 s,
+    /// so the audio's last AAC frames make no extra segment), playable once three are stored in
+    /// every one (`EarlyMasterSink.segmentsToStart`), with three still to come.
     static func source() async throws -> String {
-        try await ServiceUnderTest.syntheticSource(name: "vidd-e2e-playable-720p-30s.mp4", size: "1280x720", seconds: 30)
+        try await ServiceUnderTest.syntheticSource(name: "vidd-e2e-playable-720p-32s.mp4", size: "1280x720", seconds: 32)
     }
 
     static func upload(_ sut: ServiceUnderTest, _ api: ServiceUnderTest.Daemon) async throws -> String {
@@ -134,7 +135,7 @@ import TestSupport
             let stored = try sut.storage()
             for rendition in listed.keys {
                 let text = String(decoding: try await stored.get(key: "processed/\(id)/hls/\(rendition)/index.m3u8"), as: UTF8.self)
-                #expect(MediaPlaylistText.isComplete(text) && MediaPlaylistText.segmentCount(text) == 4, "\(rendition): \(text)")
+                #expect(MediaPlaylistText.isComplete(text) && MediaPlaylistText.segmentCount(text) == 6, "\(rendition): \(text)")
             }
 
             // The feed: one `playable` stage event, with playable_at, before `completed`.
@@ -154,10 +155,10 @@ import TestSupport
             #expect(mpd.status == 200 && mpd.headers["content-type"] == "application/dash+xml" && mpd.text.contains(#"type="static""#))
             for index in 0..<5 {
                 let played = try await Self.decode(vidd.base + dashURL, map: "0:v:\(index)")
-                #expect(played.errors.isEmpty && played.frames == 900, "DASH rung \(index): \(played.frames) frames \(played.errors)")
+                #expect(played.errors.isEmpty && played.frames == 960, "DASH rung \(index): \(played.frames) frames \(played.errors)")
             }
             let dashAudio = try await Self.decode(vidd.base + dashURL, map: "0:a:0")
-            #expect(dashAudio.errors.isEmpty && abs(dashAudio.seconds - 30) < 0.1, "DASH audio: \(dashAudio.seconds) s \(dashAudio.errors)")
+            #expect(dashAudio.errors.isEmpty && abs(dashAudio.seconds - 32) < 0.1, "DASH audio: \(dashAudio.seconds) s \(dashAudio.errors)")
             // An independent reading: the `mpegdash` parser (PyPI) and the checks of scripts/check-mpd.py.
             let mpdFile = sut.storageDirectory + "/manifest.mpd"
             try mpd.body.write(to: URL(fileURLWithPath: mpdFile))
@@ -166,7 +167,7 @@ import TestSupport
             let summary = (try? JSONSerialization.jsonObject(with: checked.output)) as? [String: Any] ?? [:]
             let video = summary["video"] as? [[String: Any]] ?? [], audioSet = summary["audio"] as? [[String: Any]] ?? []
             #expect(video.compactMap { $0["id"] as? String } == ["720p", "480p", "360p", "240p", "144p"] && audioSet.count == 1)
-            #expect((video + audioSet).allSatisfy { $0["segments"] as? Int == 5 }, "five segments each, as the playlists list")
+            #expect((video + audioSet).allSatisfy { $0["segments"] as? Int == 6 }, "six segments each, as the playlists list")
             // The codecs strings are the master playlist's (both from the SPS).
             let finalMaster = try await sut.request(vidd, "GET", masterURL).text
             for rep in video {
@@ -250,7 +251,7 @@ import TestSupport
             let video = try await sut.request(api, "GET", "/videos/\(id)").json
             #expect(video["attempts"] as? Int == 2 && video["playable_at"] as? String == playableAt, "the first moment it was playable stays")
             for (rendition, text) in Self.storedPlaylists(sut, id) {
-                #expect(MediaPlaylistText.isComplete(text) && MediaPlaylistText.segmentCount(text) == 4, "\(rendition)")
+                #expect(MediaPlaylistText.isComplete(text) && MediaPlaylistText.segmentCount(text) == 6, "\(rendition)")
             }
             #expect(looks > 20, "the playlists were looked at while the second attempt ran (\(looks) times)")
         } catch {

@@ -125,7 +125,8 @@ import TestSupport
     }
 
     /// Nothing answers (a closed port): attempts are recorded with the error, then the delivery is
-    /// given up once the policy's day (here a second) has passed. A 410 disables the endpoint.
+    /// given up once the policy's day (here three seconds: room for retries 0.2–0.5 s apart on a
+    /// loaded machine) has passed. A 410 disables the endpoint.
     @Test func deadEndpointsAreGivenUpAndGoneOnesDisabled() async throws {
         let closed = try PrivateServers.freePort()
         let gone = try await HTTPOrigin.start(host: WebhookReceiver.host) { _, connection in
@@ -135,7 +136,7 @@ import TestSupport
         try await APITestEnvironment.with("webhookdead", tokens: [Self.token], configure: Self.allowReceiver) { env in
             let dead = try await Self.register(env, "http://\(WebhookReceiver.host):\(closed)/hook", events: ["video.failed"])
             let goneEndpoint = try await Self.register(env, gone.baseURL + "/hook", events: ["video.failed"])
-            let loop = Task { await WebhookDispatcher(context: env.context, options: Self.fastOptions(giveUpAfter: .seconds(1))).run() }
+            let loop = Task { await WebhookDispatcher(context: env.context, options: Self.fastOptions(giveUpAfter: .seconds(3))).run() }
             defer { loop.cancel() }
             let video = try await env.recordVideo(status: .processing)
             #expect(try await env.store.markFailed(id: video.id, message: "x", code: nil, events: WebhookEvents(configuration: env.context.configuration)))

@@ -203,9 +203,11 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
   }
 
   // Storyboard previews over the seek bar, on hover and while scrubbing.
+  let previewSeconds = null;  // where the preview points, so the storyboard can fill it once loaded
   function showPreview(seconds) {
     const end = totalDuration();
     if (!end) return;
+    previewSeconds = seconds;
     const cue = cueAt(cues, seconds);
     previewImage.hidden = !cue;
     if (cue) {
@@ -224,6 +226,7 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
 
   function hidePreview() {
     preview.hidden = true;
+    previewSeconds = null;
   }
 
   seekWrap.addEventListener("pointermove", (event) => {
@@ -307,7 +310,11 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
     return true;
   }
 
-  loadStoryboard(video.storyboard_url).then((loaded) => { cues = loaded; });
+  loadStoryboard(video.storyboard_url).then((loaded) => {
+    cues = loaded;
+    // A pointer already over the seek bar gets its thumbnail now, without moving again.
+    if (!destroyed && !preview.hidden && previewSeconds !== null) showPreview(previewSeconds);
+  });
   if (initial) setSource(initial);
   render();
   renderVolume();
