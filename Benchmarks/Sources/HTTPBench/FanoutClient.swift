@@ -22,7 +22,9 @@ enum FanoutClient {
         var firstID = 0
     }
 
-    static func run(connections: Int, port: Int, seconds: Int) {
+    /// `serverPID`: the server process, whose CPU (utime+stime from /proc) is read when measuring
+    /// starts and when it ends, so that its cost per delivered event covers exactly the events counted.
+    static func run(connections: Int, port: Int, seconds: Int, serverPID: Int32? = nil) {
         let epfd = epoll_create1(0)
         precondition(epfd >= 0)
         var clients: [Client] = []
@@ -57,6 +59,7 @@ enum FanoutClient {
         // Measure once every client had the chance to connect and the first events arrived.
         let measureFrom = max(monotonicNanoseconds(), start + Int(max(1, seconds / 4)) * 1_000_000_000)
         let end = start + seconds * 1_000_000_000
+        var serverTicksAtStart: Int? = nil
         var received = 0
         var missed = 0
         var latencies: [Int] = []
@@ -75,6 +78,7 @@ enum FanoutClient {
                 nanosleep(&pause, nil)
             }
             let measuring = monotonicNanoseconds() >= measureFrom
+            if measuring, serverTicksAtStart == nil, let serverPID { serverTicksAtStart = cpuTicks(serverPID) }
             for e in 0..<Int(n) {
                 let index = Int(events[e].data.u64)
                 let got = recv(clients[index].fd, scratch.baseAddress, scratch.count, 0)
@@ -117,6 +121,7 @@ enum FanoutClient {
                 }
             }
         }
+        let serverTicksAtEnd = serverPID.flatMap(cpuTicks)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
@@ -137,6 +142,28 @@ enum FanoutClient {
         print("fanout clients: \(connections), connected \(connected), failed \(failed), closed by the server \(closed)")
         print("events received in \((measured * 10).rounded() / 10) s of measuring: \(received) (\(Int(Double(received) / measured)) /s), "
             + "missed (id gaps) \(missed), not yet received at the end \(behind), clients that received nothing \(starved); latency samples \(latencies.count): p50 \(pct(0.5)) ms, p99 \(pct(0.99)) ms, max \(pct(1.0)) ms")
+        if let a = serverTicksAtStart, let b = serverTicksAtEnd, received > 0 {
+            let serverCPU = Double(b - a) / Double(sysconf(Int32(_SC_CLK_TCK)))
+            // One line for the scripts: server CPU s, µs per delivered event, µs per client-second.
+            print("server cost: cpu \(serverCPU) s, us/event \(serverCPU * 1e6 / Double(received)), "
+                + "us/client-second \(serverCPU * 1e6 / (Double(connected) * measured)), events \(received), seconds \(measured)")
+        }
+    }
+
+    /// utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+    static func cpuTicks(_ pid: Int32) -> Int? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0, let paren = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // Fields after the command name: state is field 3, so utime (14) and stime (15) are the 12th and 13th.
+        let fields = buffer[(paren + 2)..<n].split(separator: UInt8(ascii: " "))
+        guard fields.count > 12, let u = Int(String(decoding: fields[11], as: UTF8.self)),
+            let s = Int(String(decoding: fields[12], as: UTF8.self))
+        else { return nil }
+        return u + s
     }
 
     static func decimal(_ line: UnsafeRawBufferPointer, from start: Int) -> Int {
