@@ -11,6 +11,8 @@ let package = Package(
         .executableTarget(name: "PGWireFuzz", dependencies: [.product(name: "PGWire", package: "vidd")]),
         .executableTarget(name: "HTTPParserFuzz", dependencies: [.product(name: "HTTPServer", package: "vidd")]),
         .executableTarget(name: "HTTPClientFuzz", dependencies: [.product(name: "HTTPClientCodec", package: "vidd")]),
+        .executableTarget(name: "S3XMLFuzz", dependencies: [.product(name: "S3Lite", package: "vidd")]),
+        .executableTarget(name: "SigV4Fuzz", dependencies: [.product(name: "S3Lite", package: "vidd")]),
     ],
     swiftLanguageModes: [.v6]
 )

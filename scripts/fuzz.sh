@@ -3,9 +3,9 @@
 #
 #   scripts/fuzz.sh NAME SECONDS [libFuzzer options...]     e.g. scripts/fuzz.sh RESPFuzz 60
 #
-# NAME is a product of Fuzz/Package.swift (RESPFuzz, PGWireFuzz, HTTPParserFuzz, HTTPClientFuzz). The corpus grows
-# in .tmp/fuzz/NAME (gitignored); committed seeds are read from Fuzz/Seeds/NAME, Fuzz/Corpus/NAME
-# or Fuzz/corpus/<NAME without "Fuzz">, whichever exist.
+# NAME is a product of Fuzz/Package.swift (RESPFuzz, PGWireFuzz, HTTPParserFuzz, HTTPClientFuzz,
+# S3XMLFuzz, SigV4Fuzz). The corpus grows in .tmp/fuzz/NAME (gitignored); committed seeds are read
+# from Fuzz/Seeds/NAME, Fuzz/Corpus/NAME or Fuzz/corpus/<NAME without "Fuzz">, whichever exist.
 # Crashing inputs are written to .tmp/fuzz/NAME-artifacts/; the exit status is libFuzzer's
 # (0 when nothing was found in SECONDS).
 set -euo pipefail
@@ -28,7 +28,12 @@ fi
 # executables). With `-Xswiftc -sanitize=fuzzer` it still does, and a -parse-as-library target that
 # defines no `<NAME>_main` fails to link; SwiftPM's own `--sanitize fuzzer` leaves `main` to
 # libFuzzer, which works whether or not the target also defines `<NAME>_main` itself.
-FLAGS=(-c release --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library)
+# The sanitizers themselves go in one `-sanitize=fuzzer,address`: given `--sanitize fuzzer
+# --sanitize address`, SwiftPM passes two -sanitize= flags in a varying order and the compiler
+# keeps only the last, so each module got coverage or AddressSanitizer, never both (found with
+# objdump/nm on the objects: sancov sections without __asan_ calls, or the reverse). -Xswiftc
+# flags come last, so this one wins.
+FLAGS=(-c release --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 cd "$ROOT/Fuzz"
 echo "[fuzz] building $NAME (release, fuzzer + address sanitizers)"
 swift build "${FLAGS[@]}" --product "$NAME"

@@ -116,11 +116,15 @@ else
   #    after the others instead of beside CPU-heavy passes.
   # 7. The web app's browser tests (Tests/Browser: pytest + Playwright driving Debian's chromium,
   #    against vidd daemons that transcode), alone for the same reason.
+  # 8. The fault suite's short form (Tests/VideoServiceTests/Faults; the long form is
+  #    scripts/fault-suite.sh): workers killed, Redis and PostgreSQL restarted, S3 failing, with
+  #    answer-time limits on the API, so after the service pass rather than beside it.
   ALONE='chunkedUploadIsStreamedWithoutBuffering|gracefulShutdownCompletesInFlightRequests|queryTimeoutCancelsOnTheServer|cancelRacingTheQueryStartStillCancels|repeatedContinuationTokenStops|poolWaitersTimeOutAndAreServedInOrder'
   MEDIA_ALONE='cancellationStopsPromptlyAndLeavesNoThreadsOrFiles|completedTranscodeLeavesNoThreadsOrFiles|thousandConnectionsEchoOneMiBEach'
   SERVICE='EndToEndTests|WorkerTests|HeartbeatTests|RemoteSourceTests|WorkerHygieneTests|RunScriptTests'  # includes TusEndToEndTests (vidd + tuspy, 200 MiB)
   FAILOVER='FailoverTests|MultiHostTests'
   BROWSER='BrowserTests'
+  FAULTS='FaultSuite'
   # Holds the one event-loop thread for ~0.7 s on purpose: every other loop-based test would stall.
   LOOP_HOG='dataThatArrivedWhileTheLoopWasBusyBeatsAnExpiredTimeout'
   run_pass() {  # run_pass TITLE ARGS...
@@ -133,14 +137,15 @@ else
   : > "$LOG"
   STATUS=0
   CLIENTS='ReactorTests|RESPTests|PGWireTests'
-  run_pass "network and codec tests: reactor, RESP, PGWire" --filter "$CLIENTS" --skip "$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER|$BROWSER"
-  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER|$BROWSER"
+  run_pass "network and codec tests: reactor, RESP, PGWire" --filter "$CLIENTS" --skip "$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER|$BROWSER|$FAULTS"
+  run_pass "network and codec tests: the others" --skip "$CLIENTS|TranscodeTests|HTTPServerTests|$ALONE|$MEDIA_ALONE|$SERVICE|$LOOP_HOG|$FAILOVER|$BROWSER|$FAULTS"
   run_pass "HTTP server tests" --filter HTTPServerTests --skip "$ALONE"
   run_pass "timing- and memory-sensitive tests, alone" --filter "$ALONE"
   run_pass "the test that blocks the event loop's thread, alone" --filter "$LOOP_HOG"
   run_pass "media tests" --filter TranscodeTests --skip "$MEDIA_ALONE"
   run_pass "thread-count tests and the 1000-connection echo, alone" --filter "$MEDIA_ALONE"
   run_pass "service: worker and end-to-end tests" --filter "$SERVICE"
+  run_pass "service: the fault suite, short form" --filter "$FAULTS"
   run_pass "failovers: Sentinel, a promoted standby, and vidd through both" --filter "$FAILOVER"
   run_pass "web app in Debian's chromium (Tests/Browser)" --filter "$BROWSER"
 fi

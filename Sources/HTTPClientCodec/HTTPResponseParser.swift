@@ -30,6 +30,8 @@ public struct HTTPResponseParser: Sendable {
     private var requestIsHEAD = false
     private var reusable = true
     private var bodyReceived = 0
+    /// Whether any byte arrived since `expectResponse`.
+    public private(set) var responseStarted = false
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -44,6 +46,7 @@ public struct HTTPResponseParser: Sendable {
         requestIsHEAD = method == "HEAD"
         reusable = true
         bodyReceived = 0
+        responseStarted = readIndex < buffer.count
         state = .head(scanned: readIndex)
     }
 
@@ -54,6 +57,7 @@ public struct HTTPResponseParser: Sendable {
             readIndex = 0
         }
         buffer.append(contentsOf: bytes)
+        if state != .idle && !bytes.isEmpty { responseStarted = true }
     }
 
     /// The next part, or nil when more bytes are needed.

@@ -243,10 +243,11 @@ public final class Connection: Sendable {
                 return (n, edges, err)
             }
             if n > 0 { return }
-            if n == 0 { throw NetworkError.endOfStream }
+            if n == 0 { registration.hangupRead(); throw NetworkError.endOfStream }
             if err == EAGAIN || err == EWOULDBLOCK {
                 try await registration.wait(.read, after: edges, deadline: deadline, operation: operation)
             } else if err != EINTR {
+                registration.hangupRead()
                 throw NetworkError.fromErrno("recv", err)
             }
         }
@@ -296,6 +297,7 @@ public final class Connection: Sendable {
                 case .bytes:
                     return
                 case .closed:
+                    registration.hangupRead()
                     throw NetworkError.endOfStream
                 case .failed(let reason):
                     throw NetworkError.tls(reason)
@@ -322,10 +324,11 @@ public final class Connection: Sendable {
                 }
             }
             if n > 0 { return }
-            if n == 0 { throw NetworkError.endOfStream }
+            if n == 0 { registration.hangupRead(); throw NetworkError.endOfStream }
             if e == EAGAIN || e == EWOULDBLOCK {
                 try await registration.wait(.read, after: edges, deadline: deadlineNs, operation: "read")
             } else if e != EINTR {
+                registration.hangupRead()
                 throw NetworkError.fromErrno("recv", e)
             }
         }
@@ -338,7 +341,9 @@ public final class Connection: Sendable {
     /// reusing an idle connection, to notice input that came meanwhile — typically the peer closing
     /// the connection — without a read per use. True means "look", not "there is input": an edge can
     /// repeat for bytes a read already took (epoll re-reports readiness when the interest set
-    /// changes, e.g. when write interest is dropped). False once closed.
+    /// changes, e.g. when write interest is dropped). A hang-up (RDHUP, HUP, ERR) stays flagged
+    /// until a read returns the end of stream or the error, also when the peer's last bytes and its
+    /// FIN came in the same event and a read has taken the bytes. False once closed.
     public var hasReadEdgeSinceLastRead: Bool { registration.hasReadEdgeSinceLastRead }
 
     // MARK: Writing

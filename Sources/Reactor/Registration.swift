@@ -31,6 +31,11 @@ final class Registration: @unchecked Sendable {
         var readEdges: UInt64 = 0
         /// `readEdges` as the latest read syscall found it (see `hasReadEdgeSinceLastRead`).
         var readEdgesAtLastRead: UInt64 = 0
+        /// The peer hung up (RDHUP, HUP or ERR) and no read has seen the end yet. Kept apart from
+        /// the edge count: when the last bytes and the FIN come in one event, the read that takes
+        /// the bytes also catches up with that edge, and the end it has not read yet would be lost
+        /// (no edge ever follows a FIN).
+        var hangupUnread = false
         var writeEdges: UInt64 = 0
         var readWaiters: [Waiter] = []
         var writeWaiters: [Waiter] = []
@@ -67,12 +72,20 @@ final class Registration: @unchecked Sendable {
     var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Whether a read edge arrived after the latest read syscall on the fd began (false once closed).
-    var hasReadEdgeSinceLastRead: Bool { state.withLock { !$0.closed && $0.readEdges != $0.readEdgesAtLastRead } }
+    /// A hang-up no read has seen yet counts as such an edge until one does.
+    var hasReadEdgeSinceLastRead: Bool {
+        state.withLock { !$0.closed && ($0.readEdges != $0.readEdgesAtLastRead || $0.hangupUnread) }
+    }
 
-    /// The read-edge count, if no read edge arrived since the latest read syscall began (nil
-    /// otherwise, and once closed). See `Connection.replyMark()`.
+    /// The read-edge count, if no read edge arrived since the latest read syscall began and no
+    /// hang-up is unread (nil otherwise, and once closed). See `Connection.replyMark()`.
     var readEdgesIfQuietSinceLastRead: UInt64? {
-        state.withLock { s in !s.closed && s.readEdges == s.readEdgesAtLastRead ? s.readEdges : nil }
+        state.withLock { s in !s.closed && !s.hangupUnread && s.readEdges == s.readEdgesAtLastRead ? s.readEdges : nil }
+    }
+
+    /// A read returned the end of stream or an error: the hang-up has been seen.
+    func hangupRead() {
+        state.withLock { $0.hangupUnread = false }
     }
 
     /// Tasks currently suspended on this fd (tests use it to prove no continuation is left behind).
@@ -148,6 +161,7 @@ final class Registration: @unchecked Sendable {
     /// Called on the loop thread with the events epoll reported for this fd.
     func handle(events: UInt32) {
         let readable = events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
+        let hangup = events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
         let writable = events & (EPOLLOUT.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
         // Usually one task waits (the connection's reader): no array is allocated for it.
         var first: Waiter?
@@ -156,6 +170,7 @@ final class Registration: @unchecked Sendable {
             if s.closed { return }
             if readable {
                 s.readEdges &+= 1
+                if hangup { s.hangupUnread = true }
                 Self.take(&s.readWaiters, first: &first, more: &more)
             }
             if writable {

@@ -36,6 +36,8 @@ public struct LadderPlan: Sendable, Equatable, Codable {
     public var preset: String
     public var keyframeInterval: Double
     public var segmentDuration: Double
+    /// Frame threads of the source's video decoder (see `LadderPlanner.decoderThreads`).
+    public var decoderThreads: Int = 1
 }
 
 public struct LadderOptions: Sendable, Equatable {
@@ -103,7 +105,8 @@ public enum LadderPlanner {
             throw .invalidOptions("nothing to produce: no video rung fits the source and it has no audio")
         }
         return LadderPlan(rungs: rungs, audio: hasAudio ? AudioPlan() : nil, preset: options.preset,
-                          keyframeInterval: RungTable.keyframeInterval, segmentDuration: RungTable.segmentDuration)
+                          keyframeInterval: RungTable.keyframeInterval, segmentDuration: RungTable.segmentDuration,
+                          decoderThreads: decoderThreads(cores: options.cores))
     }
 
     /// Output size for a rung: the short side is the rung's, the long side keeps the display
@@ -154,15 +157,31 @@ public enum LadderPlanner {
         }
     }
 
-    /// Two cores and N encoders: the rungs carrying the most pixels get a second x264 thread so
-    /// the largest rung does not finish long after the others (it alone is ~half the work).
+    /// Share of a ladder job's CPU spent in x264 and in the source decoder (docs/benchmarks.md,
+    /// "Where the CPU goes": 78–80 % and 10–11 % on the 1080p benchmark source; 0.15 leaves room for
+    /// sources that are costlier to decode than to encode).
+    static let encodingShare = 0.8
+    static let decodingShare = 0.15
+
+    /// x264 threads per rung. The rungs already run in parallel, one thread each; a rung gets more
+    /// only if, on one thread, it would outlast the whole job spread over `cores` (its share of the
+    /// encoding work × the encoders' share of the job > 1 / cores). A second thread costs x264 its
+    /// lookahead thread, frame-thread hand-offs and a frame or two of buffers (~50 MB at 1080p), and
+    /// buys nothing when the other rungs keep the cores busy: on 2 cores a 1080p ladder gets one
+    /// thread per rung, a lone 1080p rung two; on 8 cores the 1080p rung of a ladder gets four.
     static func assignThreads(_ rungs: inout [PlannedRung], cores: Int) {
         let load = rungs.map { Double($0.width * $0.height) / Double($0.frameRateDivisor) }
         let total = load.reduce(0, +)
         guard total > 0 else { return }
         for i in rungs.indices {
             let share = load[i] / total
-            rungs[i].encoderThreads = max(1, min(cores, Int((share * Double(cores) * 1.5).rounded(.up))))
+            rungs[i].encoderThreads = max(1, min(cores, Int((share * encodingShare * Double(cores) - 1e-9).rounded(.up))))
         }
+    }
+
+    /// Decoder frame threads: the coordinator decodes inline unless decoding alone would outlast
+    /// the job spread over `cores` (frame threads cost hand-offs and a frame of buffers each).
+    static func decoderThreads(cores: Int) -> Int {
+        max(1, min(cores, Int((decodingShare * Double(cores) - 1e-9).rounded(.up))))
     }
 }

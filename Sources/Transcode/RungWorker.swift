@@ -38,6 +38,12 @@ final class RungWorker: @unchecked Sendable {
     /// CPU seconds of the whole rung thread (set when it ends).
     private(set) var threadCPU = 0.0
     var scaleCPU: Double { encoder.scaleCPU }
+    /// x264's CPU for this rung, wherever it ran (see `VideoEncoder.encodeCPU`).
+    var encodeCPU: Double { encoder.encodeCPU }
+    /// Opening x264, done on the coordinator (so not part of this thread's CPU).
+    var encoderOpenCPU: Double { encoder.openCPU }
+    /// This thread's CPU outside scaling, encoding and muxing: queues, references, bookkeeping.
+    var handOffCPU: Double { max(0, threadCPU - encoder.scaleCPU - encoder.callCPU - muxCPU) }
 
     init(rung: PlannedRung, timeBase: AVRational, preset: String, audio: UnsafeMutablePointer<AVCodecContext>?,
          outputDirectory: String, sink: (any OutputSink)?, control: TranscodeControl, queueDepth: Int) throws(TranscodeError) {

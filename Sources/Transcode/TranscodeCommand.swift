@@ -21,6 +21,16 @@ public enum TranscodeCommand {
         options.ladder.rungs = rungs
         // VIDD_TRANSCODE_CASCADE=0 scales every rung from the source (the benchmark compares both).
         if let v = ProcessInfo.processInfo.environment["VIDD_TRANSCODE_CASCADE"] { options.ladder.cascade = !(v == "0" || v == "false") }
+        // Threads are planned for this machine's cores; VIDD_TRANSCODE_CORES=N plans for N (the batch
+        // benchmark gives each of K jobs at once cores / K, as the worker does).
+        options.ladder.cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        if let v = ProcessInfo.processInfo.environment["VIDD_TRANSCODE_CORES"] {
+            guard let n = Int(v), n >= 1 else {
+                printError("vidd: VIDD_TRANSCODE_CORES must be a whole number ≥ 1 (got '\(v)')")
+                return 2
+            }
+            options.ladder.cores = n
+        }
         let interactive = isatty(STDERR_FILENO) != 0
         let transcoder = Transcoder(source: source, outputDirectory: outputDirectory, options: options,
                                     sink: DirectorySink(directory: outputDirectory),
@@ -36,9 +46,7 @@ public enum TranscodeCommand {
             print("outputs in \(r.outputDirectory): \(r.masterPlaylist), \(r.mp4Files.joined(separator: ", "))" +
                   (r.poster.map { ", \($0)" } ?? "") + (r.storyboard.map { ", \($0), storyboard.vtt" } ?? ""))
             for n in r.notes { print("note: \(n)") }
-            print(String(format: "cpu: %.1f s total; x264 %.1f s; outside the encoders %.1f s (%.1f%%): decode+audio+thumbnails %.1f s, scaling %.1f s, muxing %.1f s, other %.1f s",
-                         r.cpu.total, r.cpu.encoding, r.cpu.outsideEncoders, r.cpu.outsideEncodersShare * 100, r.cpu.decodeAndAudio,
-                         r.cpu.scaling, r.cpu.muxing, max(0, r.cpu.total - r.cpu.encoding - r.cpu.decodeAndAudio - r.cpu.scaling - r.cpu.muxing)))
+            print(r.cpu.summary)
             return 0
         } catch {
             if interactive { printError("") }

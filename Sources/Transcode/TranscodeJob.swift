@@ -35,6 +35,13 @@ final class TranscodeJob {
     private var audioTime = 0.0
     private let started = Date()
     private let startCPU = CPUTime.process()
+    /// The coordinator is the thread that builds the job and runs it.
+    private let startThreadCPU = CPUTime.thread()
+    private var decoderThreads = HelperThreads([])
+    /// The coordinator's CPU in calls into the video decoder, in audio work, in thumbnails.
+    private var decodeCallCPU = 0.0
+    private var audioCPU = 0.0
+    private var thumbnailCPU = 0.0
 
     init(sourcePath: String, outputDirectory: String, options: TranscodeOptions, sink: (any OutputSink)?,
          progress: (@Sendable (TranscodeProgress) -> Void)?, control: TranscodeControl) throws(TranscodeError) {
@@ -75,17 +82,17 @@ final class TranscodeJob {
         threadsStarted = false
         if let failure = control.failure { throw failure }
         if control.isCancelled { throw .cancelled }
-        // Decoder threads are still alive (named like this thread): count them before anything is freed.
-        let coordinatorCPU = CPUTime.threadsNamedLikeCaller()
-        let x264ThreadsCPU = CPUTime.threads { $0.hasPrefix("vidd-x264-") }
+        decoderThreads.sample()
         if info.hasVideo && framesDecoded == 0 {
             throw .undecodable(path: info.path, reason: "\(damagedVideo) damaged video packets, no frame decoded")
         }
-        try audioHLS?.finish()
-        try audioMP4?.finish()
+        try CPUTime.measure(into: &audioCPU) { () throws(TranscodeError) in
+            try audioHLS?.finish()
+            try audioMP4?.finish()
+        }
         var poster: String? = nil, storyboard: String? = nil
         if let t = thumbnailer {
-            try t.write(to: outputDirectory, sink: sink)
+            try CPUTime.measure(into: &thumbnailCPU) { () throws(TranscodeError) in try t.write(to: outputDirectory, sink: sink) }
             if t.posterTime != nil { poster = "poster.jpg" }
             storyboard = "storyboard.jpg"
             if t.rejectedCandidates > 0 { notes.append("\(t.rejectedCandidates) poster candidates rejected as too dark or too bright") }
@@ -98,17 +105,29 @@ final class TranscodeJob {
         }
         if droppedFrames > 0 { notes.append("dropped \(droppedFrames) frames with repeated or backward timestamps") }
         reportProgress(force: true)
-        let total = CPUTime.process() - startCPU
-        let scaling = workers.map(\.scaleCPU).reduce(0, +), muxing = workers.map(\.muxCPU).reduce(0, +)
-        let inRungThreads = workers.map { $0.threadCPU - $0.scaleCPU - $0.muxCPU }.reduce(0, +)
-        let cpu = CPUBreakdown(total: total, decodeAndAudio: coordinatorCPU, scaling: scaling, muxing: muxing,
-                               encoding: x264ThreadsCPU + max(0, inRungThreads))
+        let cpu = cpuBreakdown()
         return TranscodeResult(
             source: info, plan: plan, outputDirectory: outputDirectory, masterPlaylist: "master.m3u8",
             mp4Files: workers.map { "\($0.rung.name).mp4" } + (audioMP4 != nil ? ["audio.m4a"] : []),
             poster: poster, storyboard: storyboard, framesDecoded: framesDecoded,
             damagedPackets: damagedVideo + (audio?.damagedPackets ?? 0), posterTime: thumbnailer?.posterTime,
             notes: notes, elapsed: Date().timeIntervalSince(started), cpu: cpu)
+    }
+
+    /// Every part from the thread that did it (CPUBreakdown); called once every rung thread ended.
+    private func cpuBreakdown() -> CPUBreakdown {
+        var cpu = CPUBreakdown()
+        cpu.total = CPUTime.process() - startCPU
+        cpu.decode = decodeCallCPU + decoderThreads.cpu
+        cpu.audio = audioCPU
+        cpu.thumbnails = thumbnailCPU
+        let opening = workers.map(\.encoderOpenCPU).reduce(0, +)
+        cpu.coordination = max(0, CPUTime.thread() - startThreadCPU - decodeCallCPU - audioCPU - thumbnailCPU - opening)
+        cpu.scaling = workers.map(\.scaleCPU).reduce(0, +)
+        cpu.encoding = workers.map(\.encodeCPU).reduce(0, +)
+        cpu.muxing = workers.map(\.muxCPU).reduce(0, +)
+        cpu.handOff = workers.map(\.handOffCPU).reduce(0, +)
+        return cpu
     }
 
     private func setUp() throws(TranscodeError) {
@@ -131,8 +150,11 @@ final class TranscodeJob {
         videoDecoder = ctx
         try LibAV.check(avcodec_parameters_to_context(ctx, st.pointee.codecpar), "video avcodec_parameters_to_context")
         ctx.pointee.pkt_timebase = st.pointee.time_base
-        ctx.pointee.thread_count = Int32(options.decoderThreads)
-        try LibAV.check(avcodec_open2(ctx, dec, nil), "open \(v.codec) decoder")
+        ctx.pointee.thread_count = Int32(options.decoderThreads ?? plan.decoderThreads)
+        // Frame threads start inside avcodec_open2; followed by id for the CPU accounting.
+        let (rc, threads) = HelperThreads.starting(named: "vidd-decode") { avcodec_open2(ctx, dec, nil) }
+        decoderThreads = threads
+        try LibAV.check(rc, "open \(v.codec) decoder")
         rotator = Rotator(rotation: v.rotation, timeBase: st.pointee.time_base)
         if options.thumbnails {
             thumbnailer = try Thumbnailer(duration: v.duration > 0 ? v.duration : info.duration,
@@ -166,25 +188,29 @@ final class TranscodeJob {
             if index == source.videoIndex, let dec = videoDecoder {
                 try decodeVideo(dec, pkt.packet, frame.frame)
             } else if index == source.audioIndex, let audio {
-                try audio.decode(pkt.packet) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+                try CPUTime.measure(into: &audioCPU) { () throws(TranscodeError) in
+                    try audio.decode(pkt.packet) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+                }
             }
             reportProgress(force: false)
         }
         if control.isCancelled { return }
         if let dec = videoDecoder { try decodeVideo(dec, nil, frame.frame) }
-        try audio?.decode(nil) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+        try CPUTime.measure(into: &audioCPU) { () throws(TranscodeError) in
+            try audio?.decode(nil) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+        }
         if readErrors > 0 { notes.append("\(readErrors) demuxer read errors skipped") }
     }
 
     private func decodeVideo(_ dec: UnsafeMutablePointer<AVCodecContext>, _ packet: UnsafeMutablePointer<AVPacket>?,
                              _ frame: UnsafeMutablePointer<AVFrame>) throws(TranscodeError) {
-        let rc = avcodec_send_packet(dec, packet)
+        let rc = CPUTime.measure(into: &decodeCallCPU) { avcodec_send_packet(dec, packet) }
         if rc < 0 && rc != LibAV.eagain && rc != LibAV.eof {
             damagedVideo += 1
             return
         }
         while !control.isCancelled {
-            let r = avcodec_receive_frame(dec, frame)
+            let r = CPUTime.measure(into: &decodeCallCPU) { avcodec_receive_frame(dec, frame) }
             if r == LibAV.eagain || r == LibAV.eof { return }
             if r < 0 { damagedVideo += 1; return }
             defer { av_frame_unref(frame) }
@@ -222,7 +248,9 @@ final class TranscodeJob {
             lastKeyIndex = frameIndex
             nextKeyTime = (floor(time / plan.keyframeInterval + 1e-6) + 1) * plan.keyframeInterval
         }
-        try thumbnailer?.offer(ref, time: time)
+        if let thumbnailer {
+            try CPUTime.measure(into: &thumbnailCPU) { () throws(TranscodeError) in try thumbnailer.offer(ref, time: time) }
+        }
         let phase = frameIndex - lastKeyIndex
         for w in workers where w.rung.scaledFrom == nil {
             // Decimation restarts at each keyframe so keyframes are never dropped by lower rungs.

@@ -9,11 +9,11 @@ public struct TranscodeOptions: Sendable {
     public var thumbnails: Bool
     /// Frames queued per rung (bounded: memory stays flat whatever the duration).
     public var queueDepth: Int
-    /// Frame threads of the source decoder.
-    public var decoderThreads: Int
+    /// Frame threads of the source decoder; nil = as planned from `ladder.cores` (LadderPlan.decoderThreads).
+    public var decoderThreads: Int?
 
     public init(ladder: LadderOptions = LadderOptions(), limits: TranscodeLimits = .default, requireVideo: Bool = false,
-                thumbnails: Bool = true, queueDepth: Int = 8, decoderThreads: Int = 2) {
+                thumbnails: Bool = true, queueDepth: Int = 8, decoderThreads: Int? = nil) {
         self.ladder = ladder; self.limits = limits; self.requireVideo = requireVideo
         self.thumbnails = thumbnails; self.queueDepth = queueDepth; self.decoderThreads = decoderThreads
     }

@@ -11,6 +11,14 @@ final class VideoEncoder {
     private var durations: [Int64: Int64] = [:]
     /// CPU seconds spent in swscale by the calling thread.
     private(set) var scaleCPU = 0.0
+    /// CPU seconds of x264: opening it, the calling threads' calls into it, and its own threads.
+    var encodeCPU: Double { openCPU + callCPU + helpers.cpu }
+    /// Opening x264 (on the thread that built this encoder).
+    private(set) var openCPU = 0.0
+    /// The calling thread's time inside avcodec_send_frame / avcodec_receive_packet.
+    private(set) var callCPU = 0.0
+    /// x264's lookahead and frame threads (none with one thread).
+    private var helpers = HelperThreads([])
     /// Scaled pictures, reused once nobody references them any more (see `scale`).
     private var pool: [OwnedFrame] = []
     /// The picture handed to x264 when the source needs no scaling (a reference, no copy).
@@ -49,11 +57,10 @@ final class VideoEncoder {
         av_dict_set(&opts, "x264-params", "scenecut=0:open-gop=0", 0)
         // x264 starts its threads inside avcodec_open2 and they inherit this thread's name: give
         // them their own, so CPU accounting and leak checks can tell them apart.
-        var saved = [CChar](repeating: 0, count: 32)
-        vidd_get_thread_name(&saved)
-        vidd_set_thread_name(String("vidd-x264-\(rung.name)".prefix(15)))
-        let rc = avcodec_open2(ctx, enc, &opts)
-        vidd_set_thread_name(saved)
+        let t0 = CPUTime.thread()
+        let (rc, threads) = HelperThreads.starting(named: "vidd-x264-\(rung.name)") { avcodec_open2(ctx, enc, &opts) }
+        openCPU = CPUTime.thread() - t0
+        helpers = threads
         // Every stored property is set, so deinit frees the context on this throw.
         try LibAV.check(rc, "open libx264 for \(rung.name)")
     }
@@ -129,16 +136,19 @@ final class VideoEncoder {
 
     /// Drains the encoder at the end of the stream.
     func flush(output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
+        // The first flush call ends x264's lookahead thread: read its CPU while it is alive.
+        helpers.sample()
         try send(nil, output: output)
+        helpers.sample()
     }
 
     private func send(_ frame: UnsafeMutablePointer<AVFrame>?,
                       output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
-        let rc = avcodec_send_frame(codec, frame)
+        let rc = CPUTime.measure(into: &callCPU) { avcodec_send_frame(codec, frame) }
         if rc < 0 && rc != LibAV.eof { try LibAV.check(rc, "avcodec_send_frame(\(rung.name))") }
         let pkt = try OwnedPacket()
         while true {
-            let r = avcodec_receive_packet(codec, pkt.packet)
+            let r = CPUTime.measure(into: &callCPU) { avcodec_receive_packet(codec, pkt.packet) }
             if r == LibAV.eagain || r == LibAV.eof { return }
             try LibAV.check(r, "avcodec_receive_packet(\(rung.name))")
             if let d = durations.removeValue(forKey: pkt.packet.pointee.pts) { pkt.packet.pointee.duration = d }

@@ -209,6 +209,29 @@ import Testing
         #expect(try parser.next() == .end(reusable: true))
     }
 
+    /// Whether the peer said anything of the expected response: a connection closed before that is
+    /// a dropped keep-alive connection, after it a truncated response.
+    @Test func responseStartedTellsSilenceFromATruncatedResponse() throws {
+        var parser = HTTPResponseParser()
+        #expect(!parser.responseStarted)
+        parser.expectResponse(toMethod: "GET")
+        #expect(!parser.responseStarted)
+        #expect(try parser.next() == nil)
+        parser.feed([UInt8]())
+        #expect(!parser.responseStarted)
+        parser.feed(Array("HTTP/1.1 2".utf8))
+        #expect(parser.responseStarted)
+        #expect(try parser.next() == nil)
+        #expect(throws: HTTPMessageError.truncated(expected: nil, received: 0)) { try parser.endOfInput() }
+        // The next response starts over.
+        var next = HTTPResponseParser()
+        next.expectResponse(toMethod: "HEAD")
+        next.feed(Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n".utf8))
+        while let p = try next.next() { if case .end = p { break } }
+        next.expectResponse(toMethod: "HEAD")
+        #expect(!next.responseStarted)
+    }
+
     @Test func bytesWhileIdleAreAnError() {
         var parser = HTTPResponseParser()
         parser.feed(Array("HTTP/1.1 200 OK\r\n".utf8))

@@ -30,9 +30,11 @@ import TestSupport
     }
 
     static func fetcher(_ configure: (inout HTTPFetcher.Options) -> Void = { _ in }) -> HTTPFetcher {
+        // Generous: these tests run beside hundreds of others on two cores (a debug-build TLS
+        // handshake alone can take seconds there). The stall and deadline tests set their own.
         var options = HTTPFetcher.Options()
-        options.connectTimeout = .seconds(5)
-        options.stallTimeout = .seconds(5)
+        options.connectTimeout = .seconds(30)
+        options.stallTimeout = .seconds(30)
         configure(&options)
         return HTTPFetcher(options: options)
     }

@@ -153,6 +153,31 @@ import Testing
         #expect(!conn.hasReadEdgeSinceLastRead)
     }
 
+    /// The peer's last bytes and its FIN reported by one epoll event (a server that writes its
+    /// reply and closes, both landing before the loop polls): once a read has taken the bytes,
+    /// the end of stream must still be flagged — a client that reads only while it expects a
+    /// reply would otherwise take the connection for open and send the next request into it.
+    @Test func bytesAndEndOfStreamInOneEdgeLeaveTheEndFlagged() async throws {
+        let (peer, conn) = try await connectedPair()
+        defer { conn.close(); peer.close() }
+        // Both syscalls in one stretch on the loop thread: the loop cannot poll between them, so
+        // epoll reports the bytes and the FIN in a single event.
+        await withTaskExecutorPreference(EventLoop.shared) {
+            let fd = peer.registration.fd
+            let sent = [UInt8]([1, 2, 3]).withUnsafeBytes { send(fd, $0.baseAddress, 3, Int32(MSG_NOSIGNAL)) }
+            #expect(sent == 3)
+            #expect(shutdown(fd, Int32(SHUT_WR)) == 0)
+        }
+        try await eventually { conn.hasReadEdgeSinceLastRead }
+        var buf = ByteBuffer(capacity: 64)
+        try await conn.read(into: &buf, timeout: .seconds(5))
+        #expect(Array(buf.readableBytesView) == [1, 2, 3])
+        #expect(conn.hasReadEdgeSinceLastRead)      // the FIN is still unread
+        #expect(conn.replyMark() == nil)            // no edge will ever follow it
+        await #expect(throws: NetworkError.endOfStream) { try await conn.read(into: &buf, timeout: .seconds(5)) }
+        #expect(!conn.hasReadEdgeSinceLastRead)     // read now
+    }
+
     /// `read(into:replyAfter:)` waits for an edge newer than the mark instead of trying `recv`
     /// first: the reply is read; with input signalled since the last read there is no mark (that
     /// input may be all there is, e.g. the peer's close); a reply that never comes ends at the

@@ -58,7 +58,7 @@ public final class HTTPOrigin: Sendable {
     static func readRequest(_ c: Connection) async throws -> Request? {
         var buffer = ByteBuffer()
         while true {
-            try await c.read(into: &buffer, timeout: .seconds(10))
+            try await c.read(into: &buffer, timeout: .seconds(60))
             let bytes = Array(buffer.readableBytesView)
             guard let end = bytes.indices.dropLast(3).first(where: {
                 bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
@@ -75,7 +75,7 @@ public final class HTTPOrigin: Sendable {
             let length = Int(headers.first { $0.name.lowercased() == "content-length" }?.value ?? "0") ?? 0
             while body.count < length {
                 var more = ByteBuffer()
-                try await c.read(into: &more, timeout: .seconds(10))
+                try await c.read(into: &more, timeout: .seconds(60))
                 body += more.readableBytesView
             }
             return Request(method: String(start[0]), target: String(start[1]), headers: headers, body: body)

@@ -84,6 +84,16 @@ public enum TestProcess {
         return Result(status: code, output: output, errorOutput: errBox.data)
     }
 
+    /// The absolute path of `tool` on PATH (for `ChildProcess`, which does not search PATH), or
+    /// `tool` itself when it is not found.
+    public static func path(of tool: String) -> String {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        for directory in directories where access("\(directory)/\(tool)", X_OK) == 0 {
+            return "\(directory)/\(tool)"
+        }
+        return tool
+    }
+
     private static func readAll(_ fd: Int32) -> Data {
         var data = Data()
         var buf = [UInt8](repeating: 0, count: 65536)

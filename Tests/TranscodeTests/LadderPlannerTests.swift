@@ -51,9 +51,36 @@ struct LadderPlannerTests {
         let p = try LadderPlanner.plan(displayWidth: 3840, displayHeight: 2160, frameRate: 30, hasAudio: true)
         #expect(sizes(p) == ["3840x2160", "2560x1440", "1920x1080", "1280x720", "854x480", "640x360", "426x240", "256x144"])
         #expect(p.rungs[0].maxRateKbps == 14000)
-        // The biggest rungs get a second encoder thread on two cores.
-        #expect(p.rungs[0].encoderThreads == 2)
-        #expect(p.rungs.last!.encoderThreads == 1)
+        // On two cores the rungs themselves fill the cores: one x264 thread each.
+        #expect(p.rungs.allSatisfy { $0.encoderThreads == 1 })
+    }
+
+    struct ThreadCase: Sendable, CustomStringConvertible {
+        var cores: Int
+        var rungs: [Int]?
+        var encoderThreads: [Int]
+        var decoderThreads: Int
+        var description: String { "\(cores) cores, rungs \(rungs.map { "\($0)" } ?? "all")" }
+    }
+
+    /// A rung gets more than one x264 thread only when, alone on one thread, it would outlast the
+    /// job spread over the cores; the decoder gets frame threads only on many cores.
+    static let threadCases: [ThreadCase] = [
+        ThreadCase(cores: 1, rungs: nil, encoderThreads: [1, 1, 1, 1, 1, 1], decoderThreads: 1),
+        ThreadCase(cores: 2, rungs: nil, encoderThreads: [1, 1, 1, 1, 1, 1], decoderThreads: 1),
+        ThreadCase(cores: 2, rungs: [1080], encoderThreads: [2], decoderThreads: 1),
+        ThreadCase(cores: 2, rungs: [1080, 720], encoderThreads: [2, 1], decoderThreads: 1),
+        ThreadCase(cores: 4, rungs: nil, encoderThreads: [2, 1, 1, 1, 1, 1], decoderThreads: 1),
+        ThreadCase(cores: 8, rungs: nil, encoderThreads: [4, 2, 1, 1, 1, 1], decoderThreads: 2),
+        ThreadCase(cores: 16, rungs: nil, encoderThreads: [8, 4, 2, 1, 1, 1], decoderThreads: 3),
+    ]
+
+    @Test("threads per encoder and decoder follow the cores the job may use", arguments: threadCases)
+    func threadsFollowTheCores(_ c: ThreadCase) throws {
+        let p = try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true,
+                                       options: LadderOptions(rungs: c.rungs, cores: c.cores))
+        #expect(p.rungs.map(\.encoderThreads) == c.encoderThreads)
+        #expect(p.decoderThreads == c.decoderThreads)
     }
 
     @Test func tinySourceGetsOneRungAtItsOwnSize() throws {

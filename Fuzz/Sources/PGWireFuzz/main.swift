@@ -33,7 +33,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 func exercise(_ row: DataRow) {
-    let types: [PGOID] = [.int4, .numeric, .textArray, .int8Array, .timestamptz, .interval, .jsonb, .bytea]
+    let types: [PGOID] = [.int4, .numeric, .textArray, .int8Array, .timestamptz, .interval, .jsonb, .bytea,
+                          .float8, .float4Array, .intervalArray]
     row.storage.withUnsafeBytes { raw in
         row.forEachValue { i, range in
             let value = PGValue(bytes: range.map { UnsafeRawBufferPointer(rebasing: raw[$0]) }, type: types[i % types.count],

@@ -286,28 +286,42 @@ public struct PGInterval: PGCodable, PGArrayElement, Hashable, CustomStringConve
         self.months = months; self.days = days; self.microseconds = microseconds
     }
 
-    /// PostgreSQL's default (IntervalStyle=postgres) spelling.
+    /// PostgreSQL's default (IntervalStyle=postgres) spelling, as EncodeInterval in
+    /// src/backend/utils/adt/datetime.c writes it: years, months and days where not zero, each
+    /// with an explicit "+" when positive right after a negative field (only the field right
+    /// after: each one decides for the next), then the time when not zero or nothing came before,
+    /// "-" when negative, "+" when positive right after a negative field. PostgreSQL 17's
+    /// infinite intervals are "infinity" and "-infinity".
     public var description: String {
-        var parts = [String]()
-        let years = months / 12, mons = months % 12
-        if years != 0 { parts.append("\(years) year\(years == 1 ? "" : "s")") }
-        if mons != 0 { parts.append("\(mons) mon\(mons == 1 ? "" : "s")") }
-        if days != 0 { parts.append("\(days) day\(days == 1 ? "" : "s")") }
-        if microseconds != 0 || parts.isEmpty {
-            let neg = microseconds < 0
+        if months == .max && days == .max && microseconds == .max { return "infinity" }
+        if months == .min && days == .min && microseconds == .min { return "-infinity" }
+        var out = ""
+        var afterNegative = false
+        var nothingYet = true
+        func field(_ value: Int32, _ unit: String) {
+            guard value != 0 else { return }
+            if !nothingYet { out += " " }
+            if afterNegative && value > 0 { out += "+" }
+            out += "\(value) \(unit)\(value == 1 ? "" : "s")"
+            afterNegative = value < 0
+            nothingYet = false
+        }
+        field(months / 12, "year")
+        field(months % 12, "mon")
+        field(days, "day")
+        if nothingYet || microseconds != 0 {
             let us = microseconds.magnitude
             let h = us / 3_600_000_000, mi = us / 60_000_000 % 60, s = us / 1_000_000 % 60, f = us % 1_000_000
-            var t = (neg ? "-" : (parts.isEmpty ? "" : "+")) + "\(pad(Int64(h), 2)):\(pad(Int64(mi), 2)):\(pad(Int64(s), 2))"
+            if !nothingYet { out += " " }
+            out += microseconds < 0 ? "-" : (afterNegative ? "+" : "")
+            out += "\(pad(Int64(h), 2)):\(pad(Int64(mi), 2)):\(pad(Int64(s), 2))"
             if f != 0 {
                 var frac = pad(Int64(f), 6)
                 while frac.hasSuffix("0") { frac.removeLast() }
-                t += "." + frac
+                out += "." + frac
             }
-            // PostgreSQL prints "+" before the time only when an earlier field was negative.
-            if !neg && !(months < 0 || days < 0) && t.hasPrefix("+") { t.removeFirst() }
-            parts.append(t)
         }
-        return parts.joined(separator: " ")
+        return out
     }
 
     public func encode(into out: inout [UInt8]) throws(PGError) {

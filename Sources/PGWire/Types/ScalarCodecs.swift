@@ -195,7 +195,8 @@ extension String: PGCodable, PGArrayElement {
         case .jsonb: return try PGJSONB.decode(from: value).text
         case .int2, .int4, .int8, .oid: return String(try decodeInteger(value, as: Int64.self))
         case .bool: return try Bool.decode(from: value) ? "t" : "f"
-        case .float4, .float8: return String(try Double.decode(from: value))
+        case .float4: return postgresText(try Float.decode(from: value))
+        case .float8: return postgresText(try Double.decode(from: value))
         case .numeric: return try PGNumeric.decode(from: value).description
         case .uuid: return try PGUUID.decode(from: value).description
         case .date: return try PGDate.decode(from: value).description
@@ -218,51 +219,83 @@ func hexString(_ b: UnsafeRawBufferPointer) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// PostgreSQL's text spelling of a binary array of any dimension ("{{1,2},{3,4}}"), so a
-/// String can read arrays whatever their shape.
+/// PostgreSQL's text spelling of a binary array (array_out in src/backend/utils/adt/arrayfuncs.c),
+/// so a String can read arrays whatever their shape: "{{1,2},{3,NULL}}", with "[lo:hi]…=" in
+/// front when a lower bound is not 1. An element is quoted when it is empty, "NULL" in any case,
+/// or holds a quote, backslash, brace, the delimiter (',' for every type decoded here) or white
+/// space (space, \t, \n, \r, \v, \f); inside quotes " and \ are escaped. The test is on
+/// bytes, as PostgreSQL's: "\r\n" or a quote followed by a combining mark is one Character.
 func binaryArrayText(_ value: PGValue) throws(PGError) -> String {
     let b = try value.nonNull()
     guard b.count >= 12 else { throw value.failure("array header of \(b.count) bytes") }
     let ndim = Int(value.bigEndian(Int32.self, b, at: 0))
     let elementType = PGOID(rawValue: value.bigEndian(UInt32.self, b, at: 8))
     if ndim == 0 { return "{}" }
+    // 6 is PostgreSQL's MAXDIM.
     guard ndim > 0, ndim <= 6, b.count >= 12 + 8 * ndim else { throw value.failure("array of \(ndim) dimensions") }
     var dims = [Int]()
+    var lowerBounds = [Int]()
     var total = 1
     for d in 0..<ndim {
         let n = Int(value.bigEndian(Int32.self, b, at: 12 + 8 * d))
-        guard n >= 0, n <= b.count else { throw value.failure("array dimension \(n)") }
+        // Each element takes at least its 4-byte length: bound the counts by the bytes present.
+        guard n >= 0, n <= b.count / 4 else { throw value.failure("array dimension \(n)") }
         dims.append(n)
+        lowerBounds.append(Int(value.bigEndian(Int32.self, b, at: 16 + 8 * d)))
         total = total.multipliedReportingOverflow(by: n).partialValue
+        guard total <= b.count / 4 else { throw value.failure("array of \(total) elements in \(b.count) bytes") }
     }
-    guard total <= b.count / 4 else { throw value.failure("array of \(total) elements in \(b.count) bytes") }
+    if total == 0 { return "{}" }
+    var out: [UInt8] = []
+    if lowerBounds.contains(where: { $0 != 1 }) {
+        for d in 0..<ndim { out += Array("[\(lowerBounds[d]):\(lowerBounds[d] + dims[d] - 1)]".utf8) }
+        out.append(UInt8(ascii: "="))
+    }
     var at = 12 + 8 * ndim
-    var out = ""
     func element() throws(PGError) {
         guard at + 4 <= b.count else { throw value.failure("truncated array") }
         let len = Int(value.bigEndian(Int32.self, b, at: at))
         at += 4
-        if len < 0 { out += "NULL"; return }
-        guard at + len <= b.count else { throw value.failure("truncated array element") }
+        if len < 0 { out += Array("NULL".utf8); return }
+        guard len <= b.count - at else { throw value.failure("truncated array element") }
         let text = try String.decode(from: PGValue(bytes: UnsafeRawBufferPointer(rebasing: b[at..<(at + len)]), type: elementType, format: .binary))
         at += len
-        let needsQuotes = text.isEmpty || text.uppercased() == "NULL" || text.contains(where: { "{},\"\\ \t\n".contains($0) })
-        if needsQuotes {
-            out += "\""
-            for c in text { if c == "\"" || c == "\\" { out += "\\" }; out.append(c) }
-            out += "\""
-        } else {
-            out += text
-        }
+        appendArrayElement(text, to: &out)
     }
     func level(_ d: Int) throws(PGError) {
-        out += "{"
+        out.append(UInt8(ascii: "{"))
         for i in 0..<dims[d] {
-            if i > 0 { out += "," }
+            if i > 0 { out.append(UInt8(ascii: ",")) }
             if d + 1 == ndim { try element() } else { try level(d + 1) }
         }
-        out += "}"
+        out.append(UInt8(ascii: "}"))
     }
     try level(0)
-    return out
+    guard at == b.count else { throw value.failure("trailing bytes after array") }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// One element as array_out writes it (see `binaryArrayText`).
+private func appendArrayElement(_ text: String, to out: inout [UInt8]) {
+    let bytes = text.utf8
+    var quote = bytes.isEmpty || (bytes.count == 4 && bytes.map { $0 & 0xDF } == Array("NULL".utf8))
+    if !quote {
+        for c in bytes {
+            switch c {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: ","),
+                 UInt8(ascii: " "), 0x09, 0x0A, 0x0B, 0x0C, 0x0D:
+                quote = true
+            default:
+                continue
+            }
+            break
+        }
+    }
+    guard quote else { out += bytes; return }
+    out.append(UInt8(ascii: "\""))
+    for c in bytes {
+        if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+        out.append(c)
+    }
+    out.append(UInt8(ascii: "\""))
 }

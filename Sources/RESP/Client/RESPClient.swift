@@ -7,9 +7,10 @@ import Synchronization
 ///
 /// Each command leases a connection, runs, and returns it. A connection that failed (closed by the
 /// server, timed out with a reply outstanding, protocol error) is dropped, and the next lease opens
-/// a new one; an idle one the server closed is noticed when it is leased (`checkClosed()`) and
-/// replaced before any command is sent on it. Commands that were in flight on a failed connection fail; they are not retried,
-/// because the client cannot know whether the server executed them.
+/// a new one. An idle one the server closed is noticed before any command is written on it: the
+/// command then fails with `notSent`, and the pool sends it again on another connection. Commands
+/// whose bytes were written on a failed connection fail; they are not retried, because the client
+/// cannot know whether the server executed them.
 public final class RESPClient: RESPCommandExecutor, Sendable {
     public let configuration: RESPConfiguration
     public let options: RESPPoolOptions
@@ -54,16 +55,42 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
     }
 
     public func execute(_ command: RESPCommand, timeout: RESPTimeout) async throws -> RESPValue {
-        try await withConnection { try await $0.execute(command, timeout: timeout) }
+        try await sendingAgainIfNotSent { try await $0.execute(command, timeout: timeout) }
     }
 
     public func pipeline(_ commands: [RESPCommand], timeout: RESPTimeout) async throws -> [RESPValue] {
-        try await withConnection { try await $0.pipeline(commands, timeout: timeout) }
+        try await sendingAgainIfNotSent { try await $0.pipeline(commands, timeout: timeout) }
+    }
+
+    /// Runs one request (a command or a pipeline) on a leased connection. On a reused connection the
+    /// server closed while it sat idle, the request fails with `notSent` before any byte of it is
+    /// written (the connection first reads what arrived while nobody read: see `RESPConnection`),
+    /// and it is run again on another connection. That check is the lease check for a request,
+    /// so the lease itself does not repeat it. Only `notSent` is retried, and only on a reused
+    /// connection (a fresh one failing so is not going to get better); a request whose bytes may
+    /// have reached the server is never sent twice.
+    private func sendingAgainIfNotSent<R: Sendable>(_ request: (RESPConnection) async throws -> R) async throws -> R {
+        // Each retry drops one dead idle connection; more than the pool can hold means they keep dying.
+        var retries = 0
+        while true {
+            let (connection, reused) = try await lease(checkingIdleInput: false)
+            do {
+                let result = try await request(connection)
+                release(connection)
+                return result
+            } catch RESPClientError.notSent where reused && retries < options.maxConnections {
+                release(connection)
+                retries += 1
+            } catch {
+                release(connection)
+                throw error
+            }
+        }
     }
 
     /// Runs `body` with one connection to itself (WATCH/MULTI, several dependent commands).
     public func withConnection<R: Sendable>(_ body: (RESPConnection) async throws -> R) async throws -> R {
-        let connection = try await lease()
+        let (connection, _) = try await lease(checkingIdleInput: true)
         do {
             let result = try await body(connection)
             release(connection)
@@ -88,7 +115,10 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
         case wait
     }
 
-    func lease() async throws -> RESPConnection {
+    /// A connection, and whether it was used before. With `checkingIdleInput`, an idle connection
+    /// that received input while nobody read it (typically the server's close) is read first and
+    /// dropped if closed; without, the caller's first command does that check itself.
+    func lease(checkingIdleInput: Bool) async throws -> (RESPConnection, reused: Bool) {
         let deadline = ContinuousClock.now + options.waitTimeout
         while true {
             let decision = try state.withLock { s throws(RESPClientError) -> Decision in
@@ -105,7 +135,7 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
             case .use(let idle):
                 // The server may have closed it while it sat idle (nobody reads an idle connection):
                 // an input edge since its last read says to look, so the command never meets it.
-                if idle.connection.socket.hasReadEdgeSinceLastRead, await idle.connection.checkClosed() {
+                if checkingIdleInput, idle.connection.socket.hasReadEdgeSinceLastRead, await idle.connection.checkClosed() {
                     freeSlot()
                     continue
                 }
@@ -118,20 +148,20 @@ public final class RESPClient: RESPCommandExecutor, Sendable {
                         continue
                     }
                 }
-                return idle.connection
+                return (idle.connection, true)
             case .open:
                 do {
-                    return try await openConnection(until: deadline)
+                    return (try await openConnection(until: deadline), false)
                 } catch {
                     freeSlot()
                     throw error
                 }
             case .wait:
                 switch try await waitForHandoff(until: deadline) {
-                case .connection(let c): return c
+                case .connection(let c): return (c, true)
                 case .slot:
                     do {
-                        return try await openConnection(until: deadline)
+                        return (try await openConnection(until: deadline), false)
                     } catch {
                         freeSlot()
                         throw error

@@ -32,6 +32,14 @@ public struct RESPCommand: Sendable, Hashable {
         return String(decoding: encodedArguments[(cr + 2)..<(cr + 2 + len)], as: UTF8.self).uppercased()
     }
 
+    /// `QUIT`, after whose reply the server closes the connection (checked on the encoded bytes,
+    /// without building the name).
+    public var isQuit: Bool {
+        let quit: [UInt8] = Array("$4\r\nQUIT\r\n".utf8)
+        guard argumentCount == 1, encodedArguments.count == quit.count else { return false }
+        return zip(encodedArguments, quit).allSatisfy { a, b in (a >= 97 && a <= 122 ? a - 32 : a) == b }
+    }
+
     public mutating func append(_ value: String) {
         var value = value
         value.withUTF8 { append(bytes: UnsafeRawBufferPointer($0)) }

@@ -1,7 +1,12 @@
 /// Failures of the client itself (as opposed to `RESPServerError`, an error reply from Redis).
 public enum RESPClientError: Error, Sendable, CustomStringConvertible {
     /// The connection is closed (or was closed while the command waited); `reason` says why.
+    /// The command may have reached the server.
     case connectionClosed(reason: String)
+    /// The connection was closed before any byte of `command` was written (typically the server
+    /// closed it while it sat idle), so the server never saw it: safe to send again elsewhere.
+    /// `reason` says why the connection closed.
+    case notSent(command: String, reason: String)
     /// The command did not complete in time; its connection was closed so the late reply can never
     /// be read as another command's answer.
     case timedOut(command: String, after: Duration)
@@ -21,6 +26,7 @@ public enum RESPClientError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .connectionClosed(let reason): return "Redis connection closed: \(reason)"
+        case .notSent(let command, let reason): return "Redis command \(command) not sent, its connection was closed: \(reason)"
         case .timedOut(let command, let after): return "Redis command \(command) timed out after \(after); connection closed"
         case .unexpectedReply(let command, let reply): return "unexpected reply to \(command): \(reply)"
         case .protocolError(let e): return "\(e); connection closed"

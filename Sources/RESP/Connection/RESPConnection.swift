@@ -209,7 +209,7 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
 
     public func execute(_ command: RESPCommand, timeout: RESPTimeout) async throws -> RESPValue {
         let value = try await submit(name: command.name, replies: 1, collects: false, isSubscription: false,
-                                     timeout: timeout) { command.write(into: &$0) }
+                                     closesConnection: command.isQuit, timeout: timeout) { command.write(into: &$0) }
         if case .error(let e) = value { noteErrorReply(e); throw e }
         return value
     }
@@ -217,7 +217,8 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     public func pipeline(_ commands: [RESPCommand], timeout: RESPTimeout) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
         let value = try await submit(name: commands[0].name, replies: commands.count, collects: true,
-                                     isSubscription: false, timeout: timeout) { out in
+                                     isSubscription: false, closesConnection: commands.contains { $0.isQuit },
+                                     timeout: timeout) { out in
             for c in commands { c.write(into: &out) }
         }
         guard case .array(let values) = value else { return [value] }
@@ -229,14 +230,19 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     /// push confirmation per channel instead of a reply. Returns once all confirmations arrived.
     public func sendSubscription(_ command: RESPCommand, confirmations: Int, timeout: RESPTimeout = .default) async throws {
         let value = try await submit(name: command.name, replies: confirmations, collects: false, isSubscription: true,
-                                     timeout: timeout) { command.write(into: &$0) }
+                                     closesConnection: false, timeout: timeout) { command.write(into: &$0) }
         if case .error(let e) = value { throw e }
     }
 
     // Inlined into execute/pipeline: with the current event loop every async frame boundary costs a
     // hop through the loop's job queue (see docs/benchmarks.md); inlining removed ~10% of them.
-    @inline(__always) private func submit(name: String, replies: Int, collects: Bool, isSubscription: Bool, timeout: RESPTimeout,
-                        encode: (inout ByteBuffer) -> Void) async throws -> RESPValue {
+    //
+    // `closesConnection` (QUIT): the server closes the connection once it has replied, at a moment
+    // of its choosing — the FIN may come after the client already sent its next command into the
+    // dying connection — so the client closes it itself as soon as the reply is in.
+    @inline(__always) private func submit(name: String, replies: Int, collects: Bool, isSubscription: Bool,
+                                          closesConnection: Bool, timeout: RESPTimeout,
+                                          encode: (inout ByteBuffer) -> Void) async throws -> RESPValue {
         // Input on a connection nobody reads: most likely the server closed it. Read it first, so
         // that this command then fails before it is written.
         if socket.hasReadEdgeSinceLastRead { await drainIfIdle() }
@@ -257,6 +263,10 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         }
         if let arm { armWatchdog(at: arm) }
         if mustWrite { await flush() }
+        if closesConnection {
+            defer { close(reason: .connectionClosed(reason: "closed after QUIT")) }
+            return try await wait(for: id)
+        }
         return try await wait(for: id)
     }
 

@@ -33,10 +33,11 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
         ["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"]
     }
 
-    /// Registers a request before its bytes are written; throws once closed.
+    /// Registers a request before its bytes are written; once closed, throws `notSent` (the
+    /// request's bytes are then never written).
     mutating func enqueue(name: String, replies: Int, collects: Bool, isSubscription: Bool,
                           deadline: ContinuousClock.Instant?, timeout: Duration?) throws(RESPClientError) -> UInt64 {
-        if let reason = closeReason { throw reason }
+        if let reason = closeReason { throw .notSent(command: name, reason: Self.reasonText(reason)) }
         let id = nextID
         nextID += 1
         queue.append(PendingReply(id: id, name: name, remaining: replies, collects: collects,
@@ -68,9 +69,19 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
 
     func isPending(_ id: UInt64) -> Bool { queue.index(of: id) != nil }
 
+    /// The close reason as `notSent` shows it (without repeating "connection closed").
+    private static func reasonText(_ reason: RESPClientError) -> String {
+        if case .connectionClosed(let text) = reason { return text }
+        return "\(reason)"
+    }
+
     /// Routes one frame from the server. `reader` is the request whose caller is reading the socket
     /// itself: its result is returned in the action only, not parked (the caller has no waiter).
     mutating func received(_ value: RESPValue, reader: UInt64? = nil) -> ReceiveAction {
+        // An attribute may precede any reply, errors included (RESP3). Classified here, once, for
+        // every caller: an error is an error whatever came before it; its attribute is dropped.
+        var value = value
+        if case .attributed(_, let inner) = value, case .error(let e) = inner.withoutAttributes { value = .error(e) }
         if case .push(let items) = value.withoutAttributes {
             guard queue.firstIsSubscription == true, let kind = items.first?.string,
                 Self.confirmationKinds.contains(kind)

@@ -33,9 +33,13 @@ public final class S3Client: Sendable {
         _ request: S3Request, restartable: Bool = true,
         _ handle: (HTTPResponseHead, S3ResponseBody) async throws -> R
     ) async throws -> R {
+        var request = request
+        try request.validate()  // before anything is hashed, signed or sent
+        if let (sourceBucket, sourceKey) = request.copySource {
+            request.headers.set("x-amz-copy-source", URIEncoding.encodePath("/\(sourceBucket)/\(sourceKey)"))
+        }
         let policy = configuration.retry
         var attempt = 0
-        var request = request
         switch (request.payload, configuration.payloadSigning) {  // digests once, not per attempt
         case (.bytes(let bytes, nil), .signed), (.bytes(let bytes, nil), .streaming):
             request.payload = .bytes(bytes, sha256: Crypto.sha256(bytes))
@@ -64,25 +68,31 @@ public final class S3Client: Sendable {
             } catch let stale as StaleConnection where staleRetries <= configuration.maxIdleConnectionsPerHost {
                 // A pooled connection the server had closed while idle: not a failure of the
                 // request, so try again at once on another connection without using an attempt.
-                _ = stale
                 staleRetries += 1
                 attempt -= 1
+                report(request, attempt: attempt + 1, error: stale.underlying, code: "StaleConnection", delay: .zero)
             } catch {
                 if error is CancellationError { throw error }
                 let error = (error as? StaleConnection)?.underlying ?? error
                 let retry = attempt < policy.maxAttempts && RetryPolicy.isRetryable(error) && (!handlerStarted || restartable)
                 if !retry { throw error }
                 let delay = policy.delay(beforeRetry: attempt, unitRandom: Double.random(in: 0..<1))
+                report(request, attempt: attempt, error: error, code: S3RetryEvent.code(of: error), delay: delay)
                 try await EventLoop.shared.sleep(for: delay)
             }
         }
     }
 
+    private func report(_ request: S3Request, attempt: Int, error: any Error, code: String, delay: Duration) {
+        guard let observer = configuration.retryObserver else { return }
+        observer(S3RetryEvent(operation: request.operation, bucket: request.bucket, key: request.key, attempt: attempt,
+                              status: (error as? S3Error)?.status, code: code, error: error, delay: delay))
+    }
+
     private func attemptOnce<R: Sendable>(
         _ request: S3Request, _ handle: (HTTPResponseHead, S3ResponseBody) async throws -> R
     ) async throws -> R {
-        let (host, prefix) = configuration.location(bucket: request.bucket)
-        let path = prefix + (request.key.map { "/" + $0 } ?? (prefix.isEmpty ? "/" : ""))
+        let (host, path) = configuration.address(bucket: request.bucket, key: request.key)
         var headers = request.headers
         let length = request.payload.length
         let payloadHash: PayloadHash

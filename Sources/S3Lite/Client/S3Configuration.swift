@@ -42,6 +42,9 @@ public struct S3Configuration: Sendable {
     /// nil = the system CA bundle with full verification (for https endpoints).
     public var tls: TLSConfiguration?
     public var retry = RetryPolicy()
+    /// Called before each retry with what failed and the delay before the next attempt (e.g. to
+    /// log it and count it in metrics). Runs on the task making the request: it must not block.
+    public var retryObserver: (@Sendable (S3RetryEvent) -> Void)?
     public var connectTimeout: Duration = .seconds(10)
     /// Longest wait for any single read or write (not the whole request).
     public var ioTimeout: Duration = .seconds(60)
@@ -107,6 +110,14 @@ public struct S3Configuration: Sendable {
             host = String(host[..<colon])
         }
         return (secure, host.lowercased(), port)
+    }
+
+    /// Host to connect to and request path for `bucket` and `key` (the service root without a
+    /// bucket, the bucket without a key). Names must have passed `S3Request.validate`.
+    func address(bucket: String?, key: String?) -> (host: String, path: String) {
+        let (host, prefix) = location(bucket: bucket)
+        if let key { return (host, prefix + "/" + key) }
+        return (host, prefix.isEmpty ? "/" : prefix)
     }
 
     /// Host to connect to and path prefix for `bucket`.

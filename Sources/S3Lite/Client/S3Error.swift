@@ -70,6 +70,11 @@ public struct S3Error: Error, Sendable, Hashable, CustomStringConvertible {
 /// Failures of the client itself (as opposed to errors the service answered).
 public enum S3ClientError: Error, Sendable, CustomStringConvertible {
     case invalidArgument(String)
+    /// An object key refused before anything was sent (`reason` says why: empty, too long). See
+    /// `S3Request.validate`. `key` is shortened when it is too long to print.
+    case invalidKey(operation: String, key: String, reason: String)
+    /// A bucket name refused before anything was sent (empty, or containing `/`).
+    case invalidBucketName(operation: String, bucket: String, reason: String)
     case invalidEndpoint(String)
     /// A response S3Lite could not make sense of (malformed XML, missing field).
     case invalidResponse(operation: String, reason: String)
@@ -82,6 +87,8 @@ public enum S3ClientError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidArgument(let s): return "invalid argument: \(s)"
+        case .invalidKey(let op, let key, let reason): return "S3 \(op): invalid object key \"\(key)\": \(reason)"
+        case .invalidBucketName(let op, let bucket, let reason): return "S3 \(op): invalid bucket name \"\(bucket)\": \(reason)"
         case .invalidEndpoint(let s): return "invalid S3 endpoint: \(s)"
         case .invalidResponse(let op, let reason): return "S3 \(op): invalid response: \(reason)"
         case .truncatedListingWithoutToken(let b):

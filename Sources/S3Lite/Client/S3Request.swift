@@ -24,10 +24,55 @@ struct S3Request: Sendable {
     var operation: String
     var method: String
     var bucket: String?
+    /// nil for bucket operations; an object operation always has one (checked by `validate`).
     var key: String?
     var query: [QueryItem] = []
     var headers = HTTPHeaders()
     var payload: RequestPayload = .empty
+    /// CopyObject's source object (sent as `x-amz-copy-source`).
+    var copySource: (bucket: String, key: String)?
+    /// Keys the request carries in its body (DeleteObjects).
+    var keysInBody: [String] = []
+
+    /// Refuses names S3 would read otherwise than meant, before anything is signed or sent. Every
+    /// request goes through here (`S3Client.execute`, `presignedURL`), so every operation that
+    /// takes a key — in the path, the copy source or the body — is held to the same rules:
+    /// - a key is not empty: `/bucket/` addresses the bucket itself (GET lists it, HEAD "finds" a
+    ///   0-byte object, PUT creates the bucket, DELETE deletes it);
+    /// - a key is at most 1024 bytes of UTF-8, S3's limit (a `String` is always valid UTF-8);
+    /// - a bucket name is not empty (`/` is the whole service) and has no `/` (it would name an
+    ///   object in another bucket).
+    func validate() throws(S3ClientError) {
+        if let bucket { try Self.check(bucket: bucket, operation) }
+        if let key { try Self.check(key: key, operation) }
+        if let (sourceBucket, sourceKey) = copySource {
+            try Self.check(bucket: sourceBucket, operation)
+            try Self.check(key: sourceKey, operation)
+        }
+        for key in keysInBody { try Self.check(key: key, operation) }
+    }
+
+    static let maxKeyBytes = 1024
+
+    private static func check(key: String, _ operation: String) throws(S3ClientError) {
+        if key.isEmpty {
+            throw .invalidKey(operation: operation, key: key, reason: "the key is empty (the request would address the bucket itself)")
+        }
+        let length = key.utf8.count
+        if length > maxKeyBytes {
+            throw .invalidKey(operation: operation, key: String(key.prefix(64)) + "…",
+                              reason: "the key is \(length) bytes of UTF-8; S3 allows at most \(maxKeyBytes)")
+        }
+    }
+
+    private static func check(bucket: String, _ operation: String) throws(S3ClientError) {
+        if bucket.isEmpty {
+            throw .invalidBucketName(operation: operation, bucket: bucket, reason: "the name is empty (the request would address the whole service)")
+        }
+        if bucket.contains("/") {
+            throw .invalidBucketName(operation: operation, bucket: bucket, reason: "the name contains '/' (the request would address an object)")
+        }
+    }
 }
 
 /// The streamed body of a successful response; valid only inside the handler it is passed to.

@@ -53,6 +53,10 @@ final class HTTPClientConnection: @unchecked Sendable {
                     try await connection.read(into: &readBuffer, timeout: waitAtMost ?? ioTimeout)
                 } catch NetworkError.endOfStream {
                     reusable = false
+                    // Closed before a byte of the response: that is the socket's end of stream
+                    // (what a keep-alive connection the server dropped looks like, see
+                    // `StaleConnection`), not a response cut short.
+                    if !parser.isIdle && !parser.responseStarted { throw NetworkError.endOfStream }
                     if let part = try parser.endOfInput() { return part }
                     throw NetworkError.endOfStream
                 } catch NetworkError.timedOut(let op) where waitAtMost != nil {

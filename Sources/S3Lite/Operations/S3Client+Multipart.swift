@@ -17,6 +17,14 @@ public struct UploadedPart: Sendable, Hashable {
     public var size: Int64
 }
 
+/// A multipart upload begun and neither completed nor aborted (ListMultipartUploads).
+public struct MultipartUploadSummary: Sendable, Hashable {
+    public var key: String
+    public var uploadID: String
+    /// When it began, as the server wrote it (ISO 8601).
+    public var initiated: String?
+}
+
 extension S3Client {
     // MARK: The multipart API
 
@@ -113,6 +121,39 @@ extension S3Client {
         }
     }
 
+    /// Every multipart upload in progress in `bucket` (all pages), optionally only keys under
+    /// `prefix`: uploads that were never completed keep their parts, and cost storage, until
+    /// they are aborted.
+    public func listMultipartUploads(bucket: String, prefix: String? = nil) async throws -> [MultipartUploadSummary] {
+        var uploads: [MultipartUploadSummary] = []
+        var markers: (key: String, uploadID: String)?
+        while true {
+            var query = [QueryItem("uploads")]
+            if let prefix { query.append(QueryItem("prefix", prefix)) }
+            if let markers {
+                query.append(QueryItem("key-marker", markers.key))
+                query.append(QueryItem("upload-id-marker", markers.uploadID))
+            }
+            let request = S3Request(operation: "ListMultipartUploads", method: "GET", bucket: bucket, query: query)
+            let xml = try await execute(request) { _, body in try XMLParser.parse(try await body.collect()) }
+            guard xml.name == "ListMultipartUploadsResult" else {
+                throw S3ClientError.invalidResponse(operation: "ListMultipartUploads", reason: "root element \(xml.name)")
+            }
+            for u in xml.children("Upload") {
+                guard let key = u.string("Key"), let id = u.string("UploadId") else {
+                    throw S3ClientError.invalidResponse(operation: "ListMultipartUploads", reason: "Upload without Key/UploadId")
+                }
+                uploads.append(MultipartUploadSummary(key: key, uploadID: id, initiated: u.string("Initiated")))
+            }
+            guard xml.string("IsTruncated") == "true" else { return uploads }
+            let next = (key: xml.string("NextKeyMarker") ?? "", uploadID: xml.string("NextUploadIdMarker") ?? "")
+            guard !next.key.isEmpty, next.key != markers?.key || next.uploadID != markers?.uploadID else {
+                throw S3ClientError.invalidResponse(operation: "ListMultipartUploads", reason: "truncated without new markers")
+            }
+            markers = next
+        }
+    }
+
     // MARK: Whole uploads
 
     /// Multipart upload of a file: part size from the file size, parts streamed from the file
@@ -147,6 +188,8 @@ extension S3Client {
     public func putObject<S: AsyncSequence>(bucket: String, key: String, from stream: S,
                                             attributes: ObjectAttributes = .init()) async throws -> PutObjectResult
     where S.Element == [UInt8] {
+        // Checked here too, before the caller's stream is read (every request checks again).
+        try S3Request(operation: "PutObject", method: "PUT", bucket: bucket, key: key).validate()
         let partSize = max(configuration.partSize, PartSizing.minimumPartSize)
         var iterator = stream.makeAsyncIterator()
         var buffer = [UInt8]()

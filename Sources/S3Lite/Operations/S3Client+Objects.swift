@@ -120,6 +120,7 @@ extension S3Client {
                 batch.map { XMLElement(name: "Object", children: [XMLElement(name: "Key", text: $0)]) })
             let body = Array(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + doc.serialized()).utf8)
             var request = S3Request(operation: "DeleteObjects", method: "POST", bucket: bucket, query: [QueryItem("delete")])
+            request.keysInBody = Array(batch)
             request.headers.set("Content-Type", "application/xml")
             request.headers.set("Content-MD5", Base64.encode(Crypto.md5(body)))  // required by S3 for this call
             request.payload = .bytes(body, sha256: nil)
@@ -139,7 +140,7 @@ extension S3Client {
     public func copyObject(sourceBucket: String, sourceKey: String, bucket: String, key: String,
                            attributes: ObjectAttributes? = nil) async throws -> String? {
         var request = S3Request(operation: "CopyObject", method: "PUT", bucket: bucket, key: key)
-        request.headers.set("x-amz-copy-source", URIEncoding.encodePath("/\(sourceBucket)/\(sourceKey)"))
+        request.copySource = (sourceBucket, sourceKey)
         if let attributes {
             attributes.apply(to: &request.headers)
             request.headers.set("x-amz-metadata-directive", "REPLACE")

@@ -5,9 +5,10 @@ extension S3Client {
     public func presignedURL(method: String, bucket: String, key: String, expiresIn seconds: Int,
                              date: SigningDate = .now(), query: [QueryItem] = [],
                              headers: [(name: String, value: String)] = []) throws -> String {
-        let (host, prefix) = configuration.location(bucket: bucket)
+        try S3Request(operation: "Presign\(method)", method: method, bucket: bucket, key: key).validate()
+        let (host, path) = configuration.address(bucket: bucket, key: key)
         let hostHeader = SignableRequest.hostHeader(host: host, port: configuration.port, secure: configuration.secure)
-        let request = SignableRequest(method: method, host: hostHeader, path: prefix + "/" + key, query: query, headers: headers)
+        let request = SignableRequest(method: method, host: hostHeader, path: path, query: query, headers: headers)
         let target = try signer.presign(request, expiresInSeconds: seconds, date: date)
         return "\(configuration.secure ? "https" : "http")://\(hostHeader)\(target)"
     }

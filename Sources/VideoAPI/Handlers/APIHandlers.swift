@@ -106,6 +106,7 @@ final class APIHandlers: Sendable {
             switch e {
             case .invalidKey(let k): apiError = APIError(.validationFailed, k.description)
             case .notFound(let key): apiError = APIError(.notFound, "object not found: \(key)")
+            case .unavailable: apiError = APIError(.unavailable, "storage is unavailable; try again later")
             default: apiError = .internalError
             }
         default:

@@ -23,6 +23,9 @@ public final class APIService: Sendable {
         /// Longest `GET /videos/{id}` waits for the progress snapshot (Redis) before it answers
         /// from PostgreSQL alone, with `progress: null` and `X-Progress-Unavailable`.
         public var progressBudget: Duration = .milliseconds(500)
+        /// Longest a submission waits for its enqueue (Redis) before it answers 503; the row is
+        /// recorded, and the outbox enqueues it later (`EnqueueReconciler`).
+        public var enqueueBudget: Duration = .seconds(2)
         /// How often this instance sweeps tus uploads (expired ones aborted and forgotten).
         public var uploadSweepInterval: Duration = .seconds(60)
         /// A full upload left unfinished this long (its own request failed to finish it) is

@@ -73,11 +73,16 @@ extension APIHandlers {
     }
 
     /// Runs the streaming put; an empty upload is refused (and removed), a failed one leaves
-    /// nothing behind (storage commits only a complete object).
+    /// nothing behind (storage commits only a complete object, and what S3 stored while the
+    /// answer was lost is removed: `removeUnreferencedUpload`).
     private func storeUpload(videoID: String, key: String, contentType: String?,
                              _ put: (String?) async throws -> ObjectInfo) async throws {
         let type = contentType.flatMap { $0.lowercased().hasPrefix("video/") ? $0 : nil } ?? "application/octet-stream"
-        let info = try await put(type)
+        let info: ObjectInfo
+        do { info = try await put(type) } catch {
+            removeUnreferencedUpload(videoID: videoID)
+            throw error
+        }
         context.metrics.increment(ServiceMetrics.uploadBytes, by: Double(info.size))
         if info.size == 0 {
             _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: videoID))
@@ -96,8 +101,9 @@ extension APIHandlers {
             (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName,
                                                            sourceURL: sourceURL)
         } catch {
-            if uploaded {
-                _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
+            if uploaded, (try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))) == nil {
+                // Nothing refers to the upload: do not leave it behind.
+                removeUnreferencedUpload(videoID: id)
             }
             throw error
         }
@@ -121,13 +127,23 @@ extension APIHandlers {
     /// it on the row. A failure is a 503: the row stays `queued` with its enqueue unrecorded, and
     /// a reconciler enqueues it once Redis is back (a re-submission or retry does it at once).
     func enqueueRecorded(_ video: Video) async throws {
-        do {
-            try await outbox.enqueue(video)
-        } catch {
+        // Bounded: with Redis down, the pool would hold the request for its whole wait timeout.
+        // An enqueue that lands after the answer is harmless: the snapshot it writes tells the
+        // outbox (and a re-submission) that the job is on the stream.
+        let outbox = self.outbox
+        let failure: String
+        switch await TimeBudget.run(within: options.enqueueBudget, { try await outbox.enqueue(video) }) {
+        case .value: return
+        case .failed(let error):
             context.logger.with("video_id", video.id).log(TransientFailure.isTransient(error) ? .warning : .error,
                                                           "enqueue failed; the video stays queued until it can be enqueued",
                                                           fields: [("error", "\(error)")])
-            throw APIError(.unavailable, "video \(video.id) is recorded but could not be queued (Redis unavailable); it is queued automatically once Redis is back")
+            failure = "Redis unavailable"
+        case .timedOut(let budget):
+            context.logger.with("video_id", video.id).warning("enqueue did not finish in time; the video stays queued until it can be enqueued",
+                                                              ["budget": "\(budget)"])
+            failure = "Redis did not answer within \(budget)"
         }
+        throw APIError(.unavailable, "video \(video.id) is recorded but could not be queued (\(failure)); it is queued automatically once Redis is back")
     }
 }

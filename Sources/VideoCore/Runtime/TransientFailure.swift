@@ -65,7 +65,7 @@ public enum TransientFailure {
 
     public static func isTransient(_ error: RESPClientError) -> Bool {
         switch error {
-        case .connectionClosed, .timedOut, .poolTimeout, .poolExhausted, .shutDown, .connectFailed: return true
+        case .connectionClosed, .notSent, .timedOut, .poolTimeout, .poolExhausted, .shutDown, .connectFailed: return true
         case .unexpectedReply, .protocolError: return false
         }
     }

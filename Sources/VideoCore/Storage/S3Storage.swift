@@ -260,16 +260,19 @@ public struct S3Storage: Storage {
             } else if e.status == 301 || e.code == "PermanentRedirect" || e.code == "AuthorizationHeaderMalformed" {
                 text += "; the bucket is in another region: check VIDD_S3_REGION"
             }
-            return StorageError.backend(redactor.redact(text))
+            return RetryPolicy.isRetryable(e) ? StorageError.unavailable(redactor.redact(text)) : StorageError.backend(redactor.redact(text))
         case S3ClientError.fileIO(let path, let op, let code):
             return StorageError.io(operation: op, path: path, errno: code, message: String(cString: strerror(code)))
         case S3ClientError.multipartUploadFailed(_, _, let uploadID, let underlying, let aborted):
             let inner = mapError(underlying, operation: operation, key: key)
             if aborted, inner is StorageError || inner is CancellationError { return inner }
-            return StorageError.backend(redactor.redact(
-                "\(inner); " + (aborted ? "multipart upload \(uploadID) aborted" : "aborting multipart upload \(uploadID) failed too: its parts may remain")))
+            let text = redactor.redact(
+                "\(inner); " + (aborted ? "multipart upload \(uploadID) aborted" : "aborting multipart upload \(uploadID) failed too: its parts may remain"))
+            if case StorageError.unavailable = inner { return StorageError.unavailable(text) }
+            return StorageError.backend(text)
         default:
-            return StorageError.backend(redactor.redact("S3 \(operation) \(describe(key)) at \(endpoint) failed: \(error)"))
+            let text = redactor.redact("S3 \(operation) \(describe(key)) at \(endpoint) failed: \(error)")
+            return RetryPolicy.isRetryable(error) ? StorageError.unavailable(text) : StorageError.backend(text)
         }
     }
 

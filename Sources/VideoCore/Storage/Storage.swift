@@ -28,6 +28,9 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidRange(key: String, size: Int64, requested: ClosedRange<Int64>)
     case io(operation: String, path: String, errno: Int32, message: String)
     case backend(String)
+    /// The store did not answer, or answered that it cannot serve now (connection refused or
+    /// reset, 5xx, SlowDown), after the client's own retries: worth trying again later.
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -35,7 +38,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let key): "object not found: \(key)"
         case .invalidRange(let key, let size, let r): "range \(r.lowerBound)-\(r.upperBound) outside \(key) (\(size) bytes)"
         case .io(let op, let path, let errno, let message): "\(op) \(path): \(message) (errno \(errno))"
-        case .backend(let m): m
+        case .backend(let m), .unavailable(let m): m
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs a real client program (curl, python3) and collects its output without blocking a thread of
 /// the cooperative pool while it runs.
@@ -9,41 +10,10 @@ struct ProcessResult: Sendable {
 }
 
 func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil) async throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    let input = Pipe()
-    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-    // Drain the pipes concurrently so a chatty child never blocks on a full pipe — on threads of
-    // their own: a blocking read on the cooperative pool (2 threads here) would stall every test.
-    async let outData = readToEnd(out.fileHandleForReading)
-    async let errData = readToEnd(err.fileHandleForReading)
-    try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-        process.terminationHandler = { _ in c.resume() }
-        do {
-            try process.run()
-            if let stdin {
-                input.fileHandleForWriting.write(stdin)
-                try? input.fileHandleForWriting.close()
-            }
-        } catch {
-            process.terminationHandler = nil
-            c.resume(throwing: error)
-        }
-    }
-    return ProcessResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: await outData, as: UTF8.self),
-        stderr: String(decoding: await errData, as: UTF8.self))
-}
-
-private func readToEnd(_ handle: FileHandle) async -> Data {
-    await withCheckedContinuation { c in
-        Thread { c.resume(returning: handle.readDataToEndOfFile()) }.start()
-    }
+    // TestProcess (posix_spawn, waited for on a thread of its own): Foundation's Process.run
+    // crashed the test process once (a bad pointer in its memcpy) while many tests ran at once.
+    let r = try await TestProcess.run([executable] + arguments, stdin: stdin)
+    return ProcessResult(status: r.status, stdout: r.text, stderr: String(decoding: r.errorOutput, as: UTF8.self))
 }
 
 func python(_ script: String, _ arguments: [String] = []) async throws -> ProcessResult {

@@ -43,4 +43,15 @@ import Testing
         let value = try reader.next()
         #expect(value == .array(["XADD", "s", "MAXLEN", "~", "1000", "*", "field"].map { .bulkString(Array($0.utf8)) } + [.bulkString([1, 2])]))
     }
+
+    /// QUIT in any case, alone; nothing else.
+    @Test(arguments: [("QUIT", true), ("quit", true), ("QuIt", true), ("QUITS", false), ("QUI", false), ("PING", false)])
+    func quitIsRecognised(_ name: String, _ isQuit: Bool) {
+        #expect(RESPCommand(name).isQuit == isQuit)
+    }
+
+    @Test func quitWithAnArgumentIsNotQuit() {
+        #expect(!RESPCommand("QUIT", "now").isQuit)
+        #expect(!RESPCommand().isQuit)
+    }
 }

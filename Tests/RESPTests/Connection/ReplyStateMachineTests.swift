@@ -116,7 +116,34 @@ private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
         #expect(resumes?.first?.1 is CancellationError)
         #expect(m.close(.connectionClosed(reason: "again")) == nil)
         #expect(throws: RESPClientError.self) { try m.attach("B", to: parkedID)?.get() }
-        #expect(throws: RESPClientError.self) { _ = try enqueue(&m, "C") }
+        // A request after the close is refused as never sent (safe to send elsewhere), naming
+        // the command and why the connection closed.
+        do {
+            _ = try enqueue(&m, "C")
+            Issue.record("enqueued on a closed connection")
+        } catch {
+            guard case .notSent(let command, let reason)? = error as? RESPClientError else { Issue.record("wrong error \(error)"); return }
+            #expect(command == "C")
+            #expect(reason.contains("test"))
+        }
+    }
+
+    /// RESP3 lets an attribute precede any reply, errors included: the error is still an error,
+    /// for a single reply and inside a pipeline's replies alike (the attribute is dropped).
+    @Test func anErrorBehindAnAttributeIsAnError() throws {
+        var m = Machine()
+        let boom = RESPServerError(line: "ERR boom")
+        let attributed = RESPValue.attributed(attributes: [RESPPair(b("trace"), .integer(7))], value: .error(boom))
+        let a = try enqueue(&m, "A")
+        guard case .complete(a, "A", .error(boom)) = m.received(attributed) else { Issue.record("single"); return }
+        let p = try enqueue(&m, "P", replies: 2, collects: true)
+        guard case .partial = m.received(.integer(1)) else { Issue.record("1"); return }
+        guard case .complete(p, "P", let v) = m.received(attributed) else { Issue.record("pipeline"); return }
+        #expect(v == .array([.integer(1), .error(boom)]))
+        // Other values keep their attributes.
+        let kept = RESPValue.attributed(attributes: [RESPPair(b("ttl"), .integer(3))], value: .integer(2))
+        let c = try enqueue(&m, "C")
+        guard case .complete(c, "C", kept) = m.received(kept) else { Issue.record("kept"); return }
     }
 
     @Test func expiredRequestsAndNextDeadline() throws {

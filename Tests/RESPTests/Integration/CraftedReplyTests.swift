@@ -35,6 +35,17 @@ import Testing
         #expect(try await conn.send("H") == .set([.simpleString("a"), .null]))
     }
 
+    /// An error reply preceded by a RESP3 attribute is thrown, not returned as a value.
+    @Test func anErrorAfterAnAttributeIsThrown() async throws {
+        let server = try await ScriptedServer(replies: ["|1\r\n+trace\r\n:7\r\n-ERR boom\r\n", "|1\r\n+trace\r\n:7\r\n!4\r\nOOPS\r\n"])
+        defer { server.stop() }
+        let conn = try await RESPConnection.connect(server.configuration)
+        defer { conn.close() }
+        await #expect(throws: RESPServerError(code: "ERR", message: "boom")) { try await conn.send("A") }
+        await #expect(throws: RESPServerError(code: "OOPS", message: "", isBulk: true)) { try await conn.send("B") }
+        #expect(!conn.isClosed)
+    }
+
     @Test func pushBetweenRepliesGoesToHandlerNotToCommand() async throws {
         let server = try await ScriptedServer(replies: [
             ">3\r\n+message\r\n+ch\r\n+payload\r\n+first\r\n",

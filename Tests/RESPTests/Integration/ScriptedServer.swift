@@ -19,30 +19,40 @@ final class ScriptedServer: Sendable {
         Task(executorPreference: EventLoop.shared) { [self] in
             guard let conn = try? await listener.accept() else { return }
             state.withLock { $0.connection = conn }
-            var reader = RESPReader()
-            var buffer = ByteBuffer()
-            var helloAnswered = false
-            do {
-                while true {
-                    try await conn.read(into: &buffer)
-                    reader.feed(buffer.readableBytesView)
-                    buffer.clear()
-                    while try reader.next() != nil {
-                        if helloAnswered {
-                            let canned = state.withLock { s -> String? in
-                                s.commands += 1
-                                return s.replies.isEmpty ? nil : s.replies.removeFirst()
-                            }
-                            if let canned { try await conn.write(Array(canned.utf8)) }
-                        } else {
-                            helloAnswered = true
-                            try await conn.write(Array("%1\r\n+proto\r\n:3\r\n".utf8))
-                        }
-                    }
+            await Self.answerHello(on: conn) { _ in
+                let canned = state.withLock { s -> String? in
+                    s.commands += 1
+                    return s.replies.isEmpty ? nil : s.replies.removeFirst()
                 }
-            } catch {}
+                if let canned { try await conn.write(Array(canned.utf8)) }
+                return true
+            }
             state.withLock { $0.ended = true }
         }
+    }
+
+    /// Reads commands from `conn`: answers the first (the client's HELLO) with a RESP3 map, then
+    /// hands each further command to `handle` until it returns false, the peer closes or a read
+    /// or write fails.
+    static func answerHello(on conn: Connection, then handle: (RESPValue) async throws -> Bool) async {
+        var reader = RESPReader()
+        var buffer = ByteBuffer()
+        var helloAnswered = false
+        do {
+            while true {
+                try await conn.read(into: &buffer)
+                reader.feed(buffer.readableBytesView)
+                buffer.clear()
+                while let command = try reader.next() {
+                    if helloAnswered {
+                        guard try await handle(command) else { return }
+                    } else {
+                        helloAnswered = true
+                        try await conn.write(Array("%1\r\n+proto\r\n:3\r\n".utf8))
+                    }
+                }
+            }
+        } catch {}
     }
 
     var port: Int { listener.port }

@@ -6,13 +6,17 @@ import Testing
 /// Client behaviour against servers that break S3's rules (no real S3 server does this, so a
 /// loopback server answering fixed bytes stands in; it checks the client, not S3).
 @Suite struct MisbehavingServerTests {
-    /// Answers every request on every connection with `response(requestIndex)`.
+    /// Requests answered so far.
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
         var current: Int { value.load(ordering: .relaxed) }
     }
 
-    static func serve(_ response: @escaping @Sendable (Int) -> String) async throws -> (Listener, Counter) {
+    /// Answers every request on every connection with `response(requestIndex)`; an empty response
+    /// closes the connection instead (no answer at all), and so does `closeAfter(requestIndex)`
+    /// once the answer is written (a keep-alive connection the server then drops).
+    static func serve(closeAfter: @escaping @Sendable (Int) -> Bool = { _ in false },
+                      _ response: @escaping @Sendable (Int) -> String) async throws -> (Listener, Counter) {
         let listener = try await Listener.bind(host: "127.0.0.1", port: 0)
         let counter = Counter()
         Task(executorPreference: EventLoop.shared) {
@@ -27,7 +31,10 @@ import Testing
                         }) else { continue }
                         buffer.moveReaderIndex(forwardBy: end + 4)  // GET requests: no body
                         let i = counter.value.add(1, ordering: .relaxed).oldValue
-                        do { try await c.write(Array(response(i).utf8)) } catch { c.close(); return }
+                        let answer = response(i)
+                        if answer.isEmpty { c.close(); return }
+                        do { try await c.write(Array(answer.utf8)) } catch { c.close(); return }
+                        if closeAfter(i) { c.close(); return }
                     }
                 }
             }
@@ -73,6 +80,31 @@ import Testing
         await #expect(throws: S3ClientError.self) {
             for try await _ in s3.listObjectsV2(bucket: "b") {}
         }
+        #expect(requests.current == 2)
+    }
+
+    /// A pooled keep-alive connection the server closed before answering is retried at once on a
+    /// new connection without using an attempt (here there is only one). The closed socket was once
+    /// reported as a truncated response instead, which only a retry with an attempt left covered.
+    @Test func aDroppedKeepAliveConnectionIsRetriedWithoutUsingAnAttempt() async throws {
+        let (listener, requests) = try await Self.serve(closeAfter: { _ in true }) { _ in
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        }
+        defer { listener.close() }
+        let s3 = try Self.client(port: listener.port)   // RetryPolicy.none
+        defer { s3.shutdown() }
+        for key in ["a", "b", "c"] { _ = try await s3.headObject(bucket: "b", key: key) }
+        #expect(requests.current == 3)
+    }
+
+    @Test func repeatedUploadMarkersStop() async throws {
+        let (listener, requests) = try await Self.serve { _ in
+            Self.xmlResponse("<ListMultipartUploadsResult><IsTruncated>true</IsTruncated><NextKeyMarker>k</NextKeyMarker><NextUploadIdMarker>u</NextUploadIdMarker><Upload><Key>k</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>")
+        }
+        defer { listener.close() }
+        let s3 = try Self.client(port: listener.port)
+        defer { s3.shutdown() }
+        await #expect(throws: S3ClientError.self) { _ = try await s3.listMultipartUploads(bucket: "b") }
         #expect(requests.current == 2)
     }
 

@@ -102,4 +102,23 @@ import TestSupport
             #expect(S3Test.uploadGoneCodes.contains(e.code))
         }
     }
+
+    /// Uploads begun and never completed cost storage until aborted: ListMultipartUploads finds
+    /// them (every page, optionally under a prefix).
+    @Test func uploadsInProgressAreListedUntilCompletedOrAborted() async throws {
+        guard let s3 = try Self.client() else { return }
+        let bucket = try await S3Test.bucket(s3, "ml")
+        defer { Task { await S3Test.cleanup(s3, bucket) } }
+        #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
+        var started: [(key: String, uploadID: String)] = []
+        for key in ["a/one", "a/two & ü", "b/three", "a/one"] {
+            started.append((key, try await s3.createMultipartUpload(bucket: bucket, key: key)))
+        }
+        let all = try await s3.listMultipartUploads(bucket: bucket)
+        #expect(Set(all.map { "\($0.key) \($0.uploadID)" }) == Set(started.map { "\($0.key) \($0.uploadID)" }))
+        let underA = try await s3.listMultipartUploads(bucket: bucket, prefix: "a/")
+        #expect(underA.count == 3 && underA.allSatisfy { $0.key.hasPrefix("a/") })
+        for upload in started { try await s3.abortMultipartUpload(bucket: bucket, key: upload.key, uploadID: upload.uploadID) }
+        #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
+    }
 }

@@ -150,8 +150,9 @@ import TestSupport
         let metrics = MetricsRegistry()
         ServiceMetrics.registerAll(in: metrics)
         let logger = Logger(level: .error, redactor: Redactor(secrets: []), sink: LogSink.memory())
-        let first = RateLimiter(redis: a, configuration: configuration, metrics: metrics, logger: logger)
-        let second = RateLimiter(redis: b, configuration: configuration, metrics: metrics, logger: logger)
+        // A budget no loaded machine misses: this test is about sharing, not about failing open.
+        let first = RateLimiter(redis: a, configuration: configuration, metrics: metrics, logger: logger, budget: .seconds(30))
+        let second = RateLimiter(redis: b, configuration: configuration, metrics: metrics, logger: logger, budget: .seconds(30))
         let started = ContinuousClock.now
         var fields: [RateLimitFields] = []
         for i in 0..<5 {

@@ -16,6 +16,8 @@ final class ServiceUnderTest: @unchecked Sendable {
     enum Backend { case file, s3 }
 
     let name: String
+    /// The server's superuser URL: the test database is created and dropped through it.
+    let adminURL: String
     let databaseURL: String
     let redisURL: String
     let storageDirectory: String
@@ -27,16 +29,18 @@ final class ServiceUnderTest: @unchecked Sendable {
 
     /// nil when the services are missing (locally: a loud skip; in CI `require` fails the test).
     /// `redisURL`/`postgresURL` replace the shared servers (a Sentinel cluster, a primary with a
-    /// standby); `databaseURL` turns the new database's name into vidd's URL (default: the admin
-    /// URL with the database replaced).
+    /// standby, a server of the test's own); `databaseURL` turns the new database's name into
+    /// vidd's URL (default: the admin URL with the database replaced); `s3Endpoint` replaces the
+    /// shared S3 server's (a fault proxy in front of it).
     static func make(_ prefix: String, backend: Backend = .file, settings: [String: String] = [:],
                      redisURL redisOverride: String? = nil, postgresURL postgresOverride: String? = nil,
-                     databaseURL makeDatabaseURL: (@Sendable (String) -> String)? = nil) async throws -> ServiceUnderTest? {
+                     databaseURL makeDatabaseURL: (@Sendable (String) -> String)? = nil,
+                     s3Endpoint: String? = nil) async throws -> ServiceUnderTest? {
         guard let pgURL = try postgresOverride ?? TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL"),
               let redisURL = try redisOverride ?? TestServices.require(TestServices.redisURL, "VIDD_TEST_REDIS_URL") else { return nil }
         var s3: (endpoint: String, access: String, secret: String, region: String)?
         if backend == .s3 {
-            guard let endpoint = try TestServices.require(TestServices.s3Endpoint, "VIDD_TEST_S3_ENDPOINT") else { return nil }
+            guard let endpoint = try s3Endpoint ?? TestServices.require(TestServices.s3Endpoint, "VIDD_TEST_S3_ENDPOINT") else { return nil }
             s3 = (endpoint, TestServices.s3AccessKey ?? "", TestServices.s3SecretKey ?? "", TestServices.s3Region)
         }
         let name = TestServices.uniqueName(prefix).lowercased().replacing("-", with: "_")
@@ -86,15 +90,16 @@ final class ServiceUnderTest: @unchecked Sendable {
             env["VIDD_S3_BUCKET"] = b
         }
         env.merge(settings) { _, new in new }
-        let sut = ServiceUnderTest(name: name, databaseURL: String(databaseURL), redisURL: redisURL, storageDirectory: storage,
-                                   bucket: bucket, environment: env, keys: keys)
+        let sut = ServiceUnderTest(name: name, adminURL: pgURL, databaseURL: String(databaseURL), redisURL: redisURL,
+                                   storageDirectory: storage, bucket: bucket, environment: env, keys: keys)
         if bucket != nil { try await sut.createBucket() }
         return sut
     }
 
-    private init(name: String, databaseURL: String, redisURL: String, storageDirectory: String, bucket: String?,
+    private init(name: String, adminURL: String, databaseURL: String, redisURL: String, storageDirectory: String, bucket: String?,
                  environment: [String: String], keys: Configuration.KeyNames) {
         self.name = name
+        self.adminURL = adminURL
         self.databaseURL = databaseURL
         self.redisURL = redisURL
         self.storageDirectory = storageDirectory
@@ -142,11 +147,14 @@ final class ServiceUnderTest: @unchecked Sendable {
         return Daemon(process: process, port: port)
     }
 
+    /// Every daemon started so far.
+    var daemons: [ChildProcess] { lock.withLock { processes } }
+
     var logs: String { lock.withLock { processes }.map { "--- \($0.arguments.joined(separator: " ")) (\($0.logPath))\n" + $0.log }.joined(separator: "\n") }
 
     func cleanup() async {
         for p in lock.withLock({ processes }) { await p.kill9() }
-        if let admin = try? await PGConnection.connect(url: TestServices.postgresURL ?? "") {
+        if let admin = try? await PGConnection.connect(url: adminURL) {
             _ = try? await admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") as [[String?]]
             await admin.close()
         }

@@ -2,13 +2,14 @@
 import Glibc
 #endif
 
-/// A minimal blocking TCP client over POSIX sockets, for the harness tests only.
+/// A minimal blocking TCP client over POSIX sockets, for the harness tests and the fault suite's
+/// misbehaving clients (stalled and oversized uploads). Run it on a thread of its own.
 ///
 /// The harness tests prove that the services started by `scripts/services.sh` answer as expected;
 /// they deliberately use nothing of vidd's own networking so that a reactor bug cannot hide a
 /// harness bug (or the other way round). Every receive has a timeout, so a silent server fails
 /// the test instead of hanging it.
-struct BlockingTCPClient: ~Copyable {
+final class BlockingTCPClient {
     private let fd: Int32
 
     init(host: String, port: Int, timeoutSeconds: Int = 10) throws(HarnessSocketError) {
@@ -56,6 +57,21 @@ struct BlockingTCPClient: ~Copyable {
     }
 
     func send(_ text: String) throws(HarnessSocketError) { try send(Array(text.utf8)) }
+
+    /// What has arrived so far, without waiting: nil once the peer has closed (EOF). Throws on a
+    /// reset or another error.
+    func receiveAvailable() throws(HarnessSocketError) -> [UInt8]? {
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        var received: [UInt8] = []
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 { received += chunk[0..<n]; continue }
+            if n == 0 { return received.isEmpty ? nil : received }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return received }
+            throw HarnessSocketError(operation: "recv (after \(received.count) bytes)")
+        }
+    }
 
     /// Reads until `isComplete` accepts what arrived, or EOF. Throws on timeout or error.
     func receive(until isComplete: ([UInt8]) -> Bool) throws(HarnessSocketError) -> [UInt8] {

@@ -88,28 +88,9 @@ enum S3TestServer {
         client.shutdown()
     }
 
-    /// ListMultipartUploads (S3Lite has no call for it): a presigned `GET /bucket/?uploads`
-    /// fetched with curl; the few elements needed are picked out of the XML.
+    /// Multipart uploads still in progress in `bucket`.
     static func pendingUploads(_ client: S3Client, _ bucket: String) async throws -> [(key: String, uploadID: String)] {
-        let url = try client.presignedURL(method: "GET", bucket: bucket, key: "", expiresIn: 60, query: [QueryItem("uploads")])
-        let result = try await TestProcess.run(["curl", "-sS", "-f", url])
-        guard result.status == 0 else {
-            throw FileFixture.Failure(description: "ListMultipartUploads via curl failed (\(result.status)): \(String(decoding: result.errorOutput, as: UTF8.self))")
-        }
-        let xml = result.text
-        guard xml.contains("ListMultipartUploadsResult") else {
-            throw FileFixture.Failure(description: "unexpected ListMultipartUploads answer: \(xml.prefix(300))")
-        }
-        var out: [(String, String)] = []
-        for upload in xml.components(separatedBy: "<Upload>").dropFirst() {
-            out.append((element("Key", in: upload) ?? "", element("UploadId", in: upload) ?? ""))
-        }
-        return out
-    }
-
-    private static func element(_ name: String, in text: String) -> String? {
-        guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else { return nil }
-        return String(text[start.upperBound..<end.lowerBound])
+        try await client.listMultipartUploads(bucket: bucket).map { ($0.key, $0.uploadID) }
     }
 
     /// Fetches `url` with a plain HTTP client (curl), optionally a byte range.

@@ -21,7 +21,7 @@ import TestSupport
             let runner = MigrationRunner()
             #expect(try await runner.run(on: db) == Migrations.all.map(\.version).sorted())
             #expect(try await runner.run(on: db) == [], "second start: nothing to do")
-            let recorded = try await db.simpleQuery("SELECT version::text, name FROM schema_migrations ORDER BY version")
+            let recorded = try await db.simpleQuery("SELECT version::text, name FROM schema_migrations ORDER BY schema_migrations.version")
             #expect(recorded == Migrations.all.sorted { $0.version < $1.version }.map { [String($0.version), $0.name] })
             let tables = try await db.simpleQuery("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1")
             #expect(Set(tables.compactMap(\.first)).isSuperset(of: ["resolutions", "schema_migrations", "videos"]))
@@ -197,7 +197,7 @@ import TestSupport
         let versions = slow.map(\.version).sorted()
         #expect(applied.filter { !$0.isEmpty } == [versions], "exactly one process applied the migrations: \(applied)")
         #expect(applied.filter(\.isEmpty).count == 3)
-        let recorded = try await db.pool.simpleQuery("SELECT version::text FROM schema_migrations ORDER BY version")
+        let recorded = try await db.pool.simpleQuery("SELECT version::text FROM schema_migrations ORDER BY schema_migrations.version")
         #expect(recorded == versions.map { [String($0)] })
         for s in sessions { await s.close() }
         await db.drop()

@@ -1,0 +1,81 @@
+import Foundation
+
+/// A redis-server of a test's own, with an append-only file (`--appendonly yes --appendfsync
+/// everysec`), that the test may crash (SIGKILL) and start again on the same port and data:
+/// what survives is what the AOF kept, as in production. The shared server of
+/// `scripts/services.sh` keeps nothing and is used by every other test, so it cannot be restarted.
+public final class RestartableRedis: @unchecked Sendable {
+    public let port: Int
+    public let password: String
+    public let directory: String
+    public var url: String { "redis://:\(password)@127.0.0.1:\(port)" }
+    private let lock = NSLock()
+    private var process: ChildProcess?
+    private var starts = 0
+
+    /// Starts it in a fresh directory; `stop()` ends it and deletes the directory.
+    public static func start(name: String) async throws -> RestartableRedis {
+        let directory = NSTemporaryDirectory() + "vidd-redis-" + name
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let redis = RestartableRedis(port: LoopbackPort.unused(), password: UUID().uuidString.replacing("-", with: ""),
+                                     directory: directory)
+        try await redis.start()
+        return redis
+    }
+
+    private init(port: Int, password: String, directory: String) {
+        self.port = port
+        self.password = password
+        self.directory = directory
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts the server (again) and waits until it answers PING — after loading its AOF.
+    public func start() async throws {
+        let log = lock.withLock { () -> String in
+            starts += 1
+            return directory + "/redis-\(starts).log"
+        }
+        let server = try ChildProcess(
+            [TestProcess.path(of: "redis-server"), "--port", String(port), "--bind", "127.0.0.1", "--requirepass", password,
+             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", directory, "--daemonize", "no"],
+            environment: [:], logPath: log)
+        lock.withLock { process = server }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if !server.isRunning { throw Failure(description: "redis-server on port \(port) exited:\n\(server.log)") }
+            if try await ping() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure(description: "redis-server on port \(port) did not answer PING within 20 s:\n\(server.log)")
+    }
+
+    /// True when the server answers PONG (not LOADING, not refused).
+    public func ping() async throws -> Bool {
+        let r = try await TestProcess.run(["redis-cli", "-h", "127.0.0.1", "-p", String(port), "-a", password,
+                                           "--no-auth-warning", "ping"])
+        return r.text.trimmingCharacters(in: .whitespacesAndNewlines) == "PONG"
+    }
+
+    /// SIGKILL, as a crash: no shutdown save, only what the AOF already holds survives.
+    public func crash() async {
+        guard let server = lock.withLock({ process }) else { return }
+        await server.kill9()
+    }
+
+    /// Ends the server and deletes its files.
+    public func stop() async {
+        await crash()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Every log file of every start, for failure messages.
+    public var logs: String {
+        (1...max(1, lock.withLock { starts })).map { i in
+            (try? String(contentsOfFile: directory + "/redis-\(i).log", encoding: .utf8)) ?? ""
+        }.joined(separator: "\n")
+    }
+}
