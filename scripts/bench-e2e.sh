@@ -4,7 +4,7 @@
 #
 #   scripts/bench-e2e.sh [ROUNDS] [DESIGNS]          e.g. scripts/bench-e2e.sh 3 vidd,rung,split
 #
-# - The batch: scripts/bench-clips.sh (20 clips, 5–60 s, 360p–1080p, landscape and portrait, with
+# - The batch: scripts/bench-batch.sh's (20 clips, 5–60 s, 360p–1080p, landscape and portrait, with
 #   and without audio; generated once into .tmp/bench-batch/clips, never committed).
 # - vidd: one `vidd all` (API + worker, VIDD_WORKER_CONCURRENCY as set, else its default) on
 #   Redis and PostgreSQL from scripts/services.sh and S3 storage; each round uploads the batch
@@ -25,7 +25,8 @@ cd "$ROOT"
 rounds="${1:-2}"
 designs="${2:-vidd,rung,split}"
 
-clips=$(scripts/bench-clips.sh)
+VIDD_BATCH_ONLY_CLIPS=1 scripts/bench-batch.sh   # the batch's clips, made once
+clips=.tmp/bench-batch/clips
 swift build -c release --product vidd >/dev/null
 VIDD="$(swift build -c release --show-bin-path)/vidd"
 
