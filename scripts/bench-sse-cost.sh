@@ -51,11 +51,12 @@ for r in $(seq "$rounds"); do
             idle=$(rss_kb "$server")
             load=$(cut -d' ' -f1 /proc/loadavg)
             out=$(mktemp)
-            "$bin/HTTPBench" --fanout-client "$n" --port "$port" --seconds "$seconds" --server-pid "$server" >"$out" &
+            # A run that cannot finish (connects that never complete) fails instead of hanging.
+            timeout $((seconds * 5)) "$bin/HTTPBench" --fanout-client "$n" --port "$port" --seconds "$seconds" --server-pid "$server" >"$out" &
             client=$!
             sleep $((seconds * 3 / 4))
             with=$(rss_kb "$server")
-            wait $client
+            wait $client || { cat "$out" >&2; echo "round $r $n clients $s: the generator did not finish" >&2; exit 1; }
             kill "$server"; wait "$server" 2>/dev/null || true; server=
             cost=$(grep '^server cost:' "$out" || true)
             [ -n "$cost" ] || { cat "$out" >&2; echo "no cost line" >&2; exit 1; }
