@@ -67,10 +67,14 @@ final class LoopState {
     }
 
     /// The next event is due at start + (n + 1) × period (not 10 ms after this wake-up, which would
-    /// add the wake-up's lateness); events a late wake-up owes go out together.
+    /// add the wake-up's lateness); events a late wake-up owes go out together. But at least 1 ms
+    /// from now: NIO runs every task that is ready before it polls again, so a publisher that is
+    /// always due (a pass over the subscribers longer than the period) would starve the loop's I/O
+    /// — no accepts, no reads — for as long as it lasts.
     private func scheduleNext() {
         let bound = NIOLoopBound(self, eventLoop: loop)
-        loop.scheduleTask(deadline: Schedule.start + .nanoseconds((published + 1) * Schedule.period)) {
+        let due = Schedule.start + .nanoseconds((published + 1) * Schedule.period)
+        loop.scheduleTask(deadline: max(due, .now() + .milliseconds(1))) {
             bound.value.publishDue()
         }
     }
