@@ -27,6 +27,11 @@ let package = Package(
         .executableTarget(name: "HummingbirdPeer", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
+        .executableTarget(name: "NIOPeer", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

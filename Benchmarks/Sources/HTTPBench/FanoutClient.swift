@@ -22,41 +22,15 @@ enum FanoutClient {
         var firstID = 0
     }
 
-    static func run(connections: Int, port: Int, seconds: Int) {
+    /// `serverPID`: the server process, whose CPU (utime+stime from /proc) is read when measuring
+    /// starts and when it ends, so that its cost per delivered event covers exactly the events counted.
+    static func run(connections: Int, port: Int, seconds: Int, serverPID: Int32? = nil) {
         let epfd = epoll_create1(0)
         precondition(epfd >= 0)
         var clients: [Client] = []
         clients.reserveCapacity(connections)
         var failed = 0
         let request = Array("GET /fanout HTTP/1.1\r\nHost: bench\r\n\r\n".utf8)
-        let start = monotonicNanoseconds()
-        for i in 0..<connections {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            // Blocking connect and request, then non-blocking reads.
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard fd >= 0, rc == 0, send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
-                failed += 1
-                if fd >= 0 { close(fd) }
-                continue
-            }
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            var event = epoll_event()
-            event.events = EPOLLIN.rawValue
-            event.data.u64 = UInt64(clients.count)
-            _ = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event)
-            clients.append(Client(fd: fd))
-            _ = i
-        }
-        let connected = clients.count
-        // Measure once every client had the chance to connect and the first events arrived.
-        let measureFrom = max(monotonicNanoseconds(), start + Int(max(1, seconds / 4)) * 1_000_000_000)
-        let end = start + seconds * 1_000_000_000
         var received = 0
         var missed = 0
         var latencies: [Int] = []
@@ -64,18 +38,10 @@ enum FanoutClient {
         var maxID = 0
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 1024)
-        while monotonicNanoseconds() < end {
-            let n = epoll_wait(epfd, events, 1024, 100)
-            if n <= 0 { continue }
-            // A trickle of ready sockets: let more gather for a millisecond rather than paying an
-            // epoll_wait per socket (CPU the server needs on a shared machine). It can only add to
-            // the latency measured, by at most that millisecond.
-            if n < 256 {
-                var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-                nanosleep(&pause, nil)
-            }
-            let measuring = monotonicNanoseconds() >= measureFrom
-            for e in 0..<Int(n) {
+
+        /// One `recv` for each of the `n` ready sockets in `events`; events counted only while measuring.
+        func readReady(_ n: Int, measuring: Bool) {
+            for e in 0..<n {
                 let index = Int(events[e].data.u64)
                 let got = recv(clients[index].fd, scratch.baseAddress, scratch.count, 0)
                 if got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) {
@@ -117,6 +83,58 @@ enum FanoutClient {
                 }
             }
         }
+
+        let start = monotonicNanoseconds()
+        for i in 0..<connections {
+            // Read what the connected clients were sent while the others connect: unread, it would
+            // pile up in the kernel (thousands of small segments per socket) until TCP memory
+            // pressure stalls the remaining connects — a generator artefact, worst for a server
+            // that accepts more slowly.
+            if i % 32 == 31 {
+                let n = epoll_wait(epfd, events, 1024, 0)
+                if n > 0 { readReady(Int(n), measuring: false) }
+            }
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            // Blocking connect and request, then non-blocking reads.
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard fd >= 0, rc == 0, send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
+                failed += 1
+                if fd >= 0 { close(fd) }
+                continue
+            }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue
+            event.data.u64 = UInt64(clients.count)
+            _ = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event)
+            clients.append(Client(fd: fd))
+        }
+        let connected = clients.count
+        // Measure once every client had the chance to connect and the first events arrived.
+        let measureFrom = max(monotonicNanoseconds(), start + Int(max(1, seconds / 4)) * 1_000_000_000)
+        let end = start + seconds * 1_000_000_000
+        var serverTicksAtStart: Int? = nil
+        while monotonicNanoseconds() < end {
+            let n = epoll_wait(epfd, events, 1024, 100)
+            if n <= 0 { continue }
+            // A trickle of ready sockets: let more gather for a millisecond rather than paying an
+            // epoll_wait per socket (CPU the server needs on a shared machine). It can only add to
+            // the latency measured, by at most that millisecond.
+            if n < 256 {
+                var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+                nanosleep(&pause, nil)
+            }
+            let measuring = monotonicNanoseconds() >= measureFrom
+            if measuring, serverTicksAtStart == nil, let serverPID { serverTicksAtStart = cpuTicks(serverPID) }
+            readReady(Int(n), measuring: measuring)
+        }
+        let serverTicksAtEnd = serverPID.flatMap(cpuTicks)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
@@ -137,6 +155,28 @@ enum FanoutClient {
         print("fanout clients: \(connections), connected \(connected), failed \(failed), closed by the server \(closed)")
         print("events received in \((measured * 10).rounded() / 10) s of measuring: \(received) (\(Int(Double(received) / measured)) /s), "
             + "missed (id gaps) \(missed), not yet received at the end \(behind), clients that received nothing \(starved); latency samples \(latencies.count): p50 \(pct(0.5)) ms, p99 \(pct(0.99)) ms, max \(pct(1.0)) ms")
+        if let a = serverTicksAtStart, let b = serverTicksAtEnd, received > 0 {
+            let serverCPU = Double(b - a) / Double(sysconf(Int32(_SC_CLK_TCK)))
+            // One line for the scripts: server CPU s, µs per delivered event, µs per client-second.
+            print("server cost: cpu \(serverCPU) s, us/event \(serverCPU * 1e6 / Double(received)), "
+                + "us/client-second \(serverCPU * 1e6 / (Double(connected) * measured)), events \(received), seconds \(measured)")
+        }
+    }
+
+    /// utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+    static func cpuTicks(_ pid: Int32) -> Int? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0, let paren = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // Fields after the command name: state is field 3, so utime (14) and stime (15) are the 12th and 13th.
+        let fields = buffer[(paren + 2)..<n].split(separator: UInt8(ascii: " "))
+        guard fields.count > 12, let u = Int(String(decoding: fields[11], as: UTF8.self)),
+            let s = Int(String(decoding: fields[12], as: UTF8.self))
+        else { return nil }
+        return u + s
     }
 
     static func decimal(_ line: UnsafeRawBufferPointer, from start: Int) -> Int {

@@ -7,7 +7,7 @@
 //   GET  /events         SSE: numbered events continuing after Last-Event-ID, 3 per connection
 //   GET  /static/*path   files under --root (Range, ETag…)
 //   GET  /fanout         SSE: every event of the 100/s broadcast (scripts/http-sse-fanout.sh)
-// Fan-out client mode: HTTPBench --fanout-client N --port P --seconds S
+// Fan-out client mode: HTTPBench --fanout-client N --port P --seconds S [--server-pid PID]
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +25,7 @@ var headerTimeout = 10
 var root = "."
 var fanoutClients = 0
 var seconds = 20
+var serverPID: Int32? = nil
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -33,6 +34,7 @@ while let argument = arguments.popFirst() {
     case "--root": root = arguments.popFirst() ?? root
     case "--fanout-client": fanoutClients = Int(arguments.popFirst() ?? "") ?? 0
     case "--seconds": seconds = Int(arguments.popFirst() ?? "") ?? seconds
+    case "--server-pid": serverPID = Int32(arguments.popFirst() ?? "")
     default: port = Int(argument) ?? port
     }
 }
@@ -59,7 +61,7 @@ func residentBytes() -> Int {
 }
 
 if fanoutClients > 0 {
-    FanoutClient.run(connections: fanoutClients, port: port, seconds: seconds)
+    FanoutClient.run(connections: fanoutClients, port: port, seconds: seconds, serverPID: serverPID)
     exit(0)
 }
 
