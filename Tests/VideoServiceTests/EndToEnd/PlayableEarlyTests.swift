@@ -21,8 +21,10 @@ import TestSupport
         try await ServiceUnderTest.syntheticSource(name: "vidd-e2e-playable-720p-32s.mp4", size: "1280x720", seconds: 32)
     }
 
-    static func upload(_ sut: ServiceUnderTest, _ api: ServiceUnderTest.Daemon) async throws -> String {
-        let r = try await sut.request(api, "POST", "/jobs?name=playable.mp4", ["-H", "Content-Type: video/mp4", "--data-binary", "@" + (try await source())])
+    static func upload(_ sut: ServiceUnderTest, _ api: ServiceUnderTest.Daemon, source: String? = nil) async throws -> String {
+        let file: String
+        if let source { file = source } else { file = try await Self.source() }
+        let r = try await sut.request(api, "POST", "/jobs?name=playable.mp4", ["-H", "Content-Type: video/mp4", "--data-binary", "@" + file])
         return try #require(ServiceUnderTest.videoID(r.json), "\(r.status) \(r.text)")
     }
 
@@ -92,6 +94,35 @@ import TestSupport
         log.split(separator: "\n").filter { $0.hasPrefix("data:") }.compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.dropFirst(5).utf8))) as? [String: Any]
         }
+    }
+
+    /// The issue's case: 60 s of 1080p30 with audio (a six-rung ladder). Playable before completed,
+    /// and what the master lists at that moment plays from the start to its end in every rung.
+    @Test func sixtySecondsOf1080pPlayBeforeTheyComplete() async throws {
+        guard let sut = try await ServiceUnderTest.make("e2e-playable-1080p") else { return }
+        let snapshot = sut.storageDirectory + "/snapshot"
+        do {
+            let source = try await ServiceUnderTest.syntheticSource(name: "vidd-e2e-playable-1080p-60s.mp4", size: "1920x1080", seconds: 60)
+            let vidd = try await sut.start("all", settings: ["VIDD_X264_PRESET": "ultrafast"])
+            let id = try await Self.upload(sut, vidd, source: source)
+            let playable = try await Self.waitFor(sut, vidd, id, "playable", timeout: .seconds(300)) { $0["playable"] as? Bool == true }
+            #expect(playable["status"] as? String == "processing", "playable before completed: \(playable["status"] ?? "")")
+            let masterURL = try #require(playable["hls_master_url"] as? String)
+            let listed = try await Self.snapshot(sut, vidd, masterURL: masterURL, into: snapshot)
+            #expect(Set(listed.keys) == ["1080p", "720p", "480p", "360p", "240p", "144p", "audio"], "every rendition: \(listed)")
+            for index in 0..<6 {
+                let played = try await Self.decode(snapshot + "/master.m3u8", map: "0:v:\(index)")
+                #expect(played.errors.isEmpty, "rung \(index): \(played.errors)")
+                #expect(played.frames >= 3 * 180 && played.frames % 180 == 0, "rung \(index): three or more whole 6 s segments: \(played.frames) frames")
+            }
+            let audio = try await Self.decode(snapshot + "/master.m3u8", map: "0:a:0")
+            #expect(audio.errors.isEmpty && abs(audio.seconds - (listed["audio"] ?? 0)) < 0.1, "audio: \(audio.seconds) s of \(listed["audio"] ?? 0)")
+            let done = try await Self.waitFor(sut, vidd, id, "completed", timeout: .seconds(600)) { $0["status"] as? String == "completed" }
+            #expect((done["playable_at"] as? String ?? "~") < (done["completed_at"] as? String ?? ""))
+        } catch {
+            Issue.record("\(error)\n\(sut.logs)")
+        }
+        await sut.cleanup()
     }
 
     @Test func playableLongBeforeCompletedAndTheMasterPlaysWhatIsThere() async throws {
