@@ -54,6 +54,8 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     /// Without the `?`.
     public var query: String?
 
+    /// The longest URL accepted, in bytes: as written, and as serialized (`description`, the
+    /// request target), which percent-encoding can make up to three times longer.
     public static let maximumLength = 8192
 
     public var port: Int { explicitPort ?? scheme.defaultPort }
@@ -131,6 +133,9 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         }
         let path = Self.removeDotSegments(Self.percentEncode(pathBytes, keepingQuote: true))
         self.init(scheme: known, userinfo: userinfo, host: host, port: port, path: path.isEmpty ? "/" : path, query: query)
+        // The limit holds for the form the URL is used in, or a URL could be accepted whose own
+        // text (request line, redirect target, what the SSRF guard re-checks) is refused.
+        guard description.utf8.count <= Self.maximumLength else { throw .tooLong(limit: Self.maximumLength) }
     }
 
     /// A `Location` value (absolute, scheme-relative, absolute-path, relative-path or

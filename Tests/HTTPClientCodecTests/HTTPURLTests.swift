@@ -156,6 +156,21 @@ import HTTPClientCodec
         #expect(throws: HTTPURLError.tooLong(limit: HTTPURL.maximumLength)) { try HTTPURL(long) }
     }
 
+    /// Found by HTTPClientFuzz (Fuzz/Seeds/HTTPClientFuzz/regression-url-too-long-once-encoded): a
+    /// URL of 3 200 bytes whose path was mostly `` ` ``, `}` and non-ASCII bytes was accepted, but
+    /// its percent-encoded form was longer than `maximumLength`, so its own text did not parse again.
+    @Test func tooLongOnceEncoded() throws {
+        let written = "http://h/" + String(repeating: "`", count: 3000)  // 3 009 bytes, 9 009 encoded
+        #expect(throws: HTTPURLError.tooLong(limit: HTTPURL.maximumLength)) { try HTTPURL(written) }
+        #expect(throws: HTTPURLError.tooLong(limit: HTTPURL.maximumLength)) { try HTTPURL("http://h/?" + String(repeating: "'", count: 3000)) }
+        // Exactly the limit once encoded: accepted, and its text parses to the same URL.
+        let encoded = (HTTPURL.maximumLength - "http://h/".utf8.count) / 3
+        let fits = "http://h/" + String(repeating: "`", count: encoded) + String(repeating: "a", count: HTTPURL.maximumLength - "http://h/".utf8.count - 3 * encoded)
+        let url = try HTTPURL(fits)
+        #expect(url.description.utf8.count == HTTPURL.maximumLength)
+        #expect(try HTTPURL(url.description) == url)
+    }
+
     @Test func ipv6TextForms() {
         #expect(IPv6Address(text: "::ffff:127.0.0.1")?.description == "::ffff:7f00:1")
         #expect(IPv6Address(text: "fe80::1")?.pieces == [0xfe80, 0, 0, 0, 0, 0, 0, 1])

@@ -7,7 +7,9 @@
 // values (missing fields are empty; bytes are read as UTF-8, invalid sequences repaired).
 //
 // Properties checked on every input:
-// - a path not starting with "/" is refused (SigV4Error.invalidPath), every other input signs;
+// - a path not starting with "/" is refused (SigV4Error.invalidPath), then a header the signer
+//   sets itself (SigV4Error.reservedHeader, the first such, in any ASCII case); every other
+//   input signs;
 // - signing is deterministic;
 // - the target is encodePath(path), then "?" and the canonical query when there is one; both use
 //   only unreserved characters, "/" (path) and upper-case %XX, and decode back to the input;
@@ -48,6 +50,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         signed = try s.sign(request, payload: payload, date: date)
     } catch SigV4Error.invalidPath(let p) {
         precondition(!path.hasPrefix("/") && p == path, "refused a valid path")
+        return 0
+    } catch SigV4Error.reservedHeader(let name) {
+        precondition(path.hasPrefix("/"), "a bad path must be refused first")
+        let first = headers.first { SigV4Signer.reservedHeaderNames.contains(asciiLowercased($0.name)) }
+        precondition(first?.name == name, "refused a header the signer does not set")
         return 0
     } catch {
         fatalError("unexpected error \(error)")
@@ -100,6 +107,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     expected += [QueryItem("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), QueryItem("X-Amz-Date", date.timestamp)]
     checkCanonicalQuery(signedPart, decodesTo: expected, allowingExtra: true)
     return 0
+}
+
+func asciiLowercased(_ s: String) -> String {
+    String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
 }
 
 func split(_ target: String) -> (path: String, query: String) {

@@ -38,7 +38,8 @@ public struct SignableRequest: Sendable {
     /// The decoded path, beginning with `/` (e.g. `/bucket/a b@c.txt`). Encoded once when signed.
     public var path: String
     public var query: [QueryItem]
-    /// Headers to send and sign (any case; repeated names allowed). `host` must not be among them.
+    /// Headers to send and sign (any case; repeated names allowed). None of the signer's own
+    /// (`SigV4Signer.reservedHeaderNames`: host, authorization, x-amz-date, …) may be among them.
     public var headers: [(name: String, value: String)]
 
     public init(method: String, host: String, path: String, query: [QueryItem] = [],
@@ -73,6 +74,8 @@ public struct SignedRequest: Sendable {
 public enum SigV4Error: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidExpiry(seconds: Int)
     case invalidPath(String)
+    /// A request header the signer sets itself (name as given).
+    case reservedHeader(String)
 
     public var description: String {
         switch self {
@@ -80,6 +83,8 @@ public enum SigV4Error: Error, Sendable, Hashable, CustomStringConvertible {
             return "presigned URL expiry must be between 1 and 604800 seconds (7 days), got \(s)"
         case .invalidPath(let p):
             return "request path must begin with '/': \(p)"
+        case .reservedHeader(let name):
+            return "header \(name) is set by the SigV4 signer and must not be given with the request"
         }
     }
 }
@@ -102,6 +107,12 @@ public struct SigV4Signer: Sendable {
         "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id", "authorization",
     ]
 
+    /// Headers the signer adds itself. Given with the request as well, they would go on the wire
+    /// twice (two Authorization headers, or two x-amz-date values signed as one), which S3 refuses.
+    public static let reservedHeaderNames: Set<String> = [
+        "host", "authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token",
+    ]
+
     /// Longest presigned URL lifetime SigV4 allows.
     public static let maximumExpirySeconds = 604_800
 
@@ -116,6 +127,7 @@ public struct SigV4Signer: Sendable {
     /// Signs `request` for the `Authorization` header.
     public func sign(_ request: SignableRequest, payload: PayloadHash, date: SigningDate) throws -> SignedRequest {
         guard request.path.hasPrefix("/") else { throw SigV4Error.invalidPath(request.path) }
+        try Self.refuseReservedHeaders(request.headers)
         let timestamp = date.timestamp
         var headers = request.headers
         headers.append(("host", request.host))
@@ -170,6 +182,7 @@ public struct SigV4Signer: Sendable {
             throw SigV4Error.invalidExpiry(seconds: expiresInSeconds)
         }
         guard request.path.hasPrefix("/") else { throw SigV4Error.invalidPath(request.path) }
+        try Self.refuseReservedHeaders(request.headers)
         let timestamp = date.timestamp
         var headers = request.headers
         headers.append(("host", request.host))
@@ -226,6 +239,12 @@ public struct SigV4Signer: Sendable {
 
     /// Lower-cased names, sorted; values trimmed with inner runs of spaces collapsed; repeated
     /// names joined with `,` in the order given.
+    static func refuseReservedHeaders(_ headers: [(name: String, value: String)]) throws(SigV4Error) {
+        if let reserved = headers.first(where: { reservedHeaderNames.contains(asciiLowercased($0.name)) }) {
+            throw .reservedHeader(reserved.name)
+        }
+    }
+
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> CanonicalHeaders {
         var fields: [(name: [UInt8], value: String)] = []
         fields.reserveCapacity(headers.count)
