@@ -79,6 +79,24 @@ import TestSupport
         return seconds
     }
 
+    /// At the moment the video is playable: everything the master lists is served (`snapshot`),
+    /// it names every rung and the audio, and each plays from the start to its listed end: three
+    /// or more whole 6 s segments (30 fps). Returns each rendition's listed seconds.
+    @discardableResult
+    static func expectSnapshotPlays(_ sut: ServiceUnderTest, _ api: ServiceUnderTest.Daemon, masterURL: String, into snapshot: String,
+                                    rungs: [String]) async throws -> [String: Double] {
+        let listed = try await Self.snapshot(sut, api, masterURL: masterURL, into: snapshot)
+        #expect(Set(listed.keys) == Set(rungs + ["audio"]), "every rendition: \(listed)")
+        for index in rungs.indices {
+            let played = try await Self.decode(snapshot + "/master.m3u8", map: "0:v:\(index)")
+            #expect(played.errors.isEmpty, "rung \(index): \(played.errors)")
+            #expect(played.frames >= 3 * 180 && played.frames % 180 == 0, "rung \(index): three or more whole 6 s segments from the start: \(played.frames) frames")
+        }
+        let audio = try await Self.decode(snapshot + "/master.m3u8", map: "0:a:0")
+        #expect(audio.errors.isEmpty && abs(audio.seconds - (listed["audio"] ?? 0)) < 0.1, "audio: \(audio.seconds) s of \(listed["audio"] ?? 0)")
+        return listed
+    }
+
     /// Decodes the streams `map` selects from `input` to the end: frames and seconds of output.
     static func decode(_ input: String, map: String, arguments: [String] = []) async throws -> (frames: Int, seconds: Double, errors: String) {
         let r = try await TestProcess.run(["ffmpeg", "-v", "error", "-nostdin"] + arguments + ["-i", input, "-map", map, "-f", "null", "-", "-progress", "pipe:1"])
@@ -108,15 +126,7 @@ import TestSupport
             let playable = try await Self.waitFor(sut, vidd, id, "playable", timeout: .seconds(300)) { $0["playable"] as? Bool == true }
             #expect(playable["status"] as? String == "processing", "playable before completed: \(playable["status"] ?? "")")
             let masterURL = try #require(playable["hls_master_url"] as? String)
-            let listed = try await Self.snapshot(sut, vidd, masterURL: masterURL, into: snapshot)
-            #expect(Set(listed.keys) == ["1080p", "720p", "480p", "360p", "240p", "144p", "audio"], "every rendition: \(listed)")
-            for index in 0..<6 {
-                let played = try await Self.decode(snapshot + "/master.m3u8", map: "0:v:\(index)")
-                #expect(played.errors.isEmpty, "rung \(index): \(played.errors)")
-                #expect(played.frames >= 3 * 180 && played.frames % 180 == 0, "rung \(index): three or more whole 6 s segments: \(played.frames) frames")
-            }
-            let audio = try await Self.decode(snapshot + "/master.m3u8", map: "0:a:0")
-            #expect(audio.errors.isEmpty && abs(audio.seconds - (listed["audio"] ?? 0)) < 0.1, "audio: \(audio.seconds) s of \(listed["audio"] ?? 0)")
+            try await Self.expectSnapshotPlays(sut, vidd, masterURL: masterURL, into: snapshot, rungs: ["1080p", "720p", "480p", "360p", "240p", "144p"])
             let done = try await Self.waitFor(sut, vidd, id, "completed", timeout: .seconds(600)) { $0["status"] as? String == "completed" }
             #expect((done["playable_at"] as? String ?? "~") < (done["completed_at"] as? String ?? ""))
         } catch {
@@ -146,15 +156,7 @@ import TestSupport
             let masterURL = try #require(playable["hls_master_url"] as? String)
             #expect(masterURL == "/media/\(id)/hls/master.m3u8")
             // At that moment: everything listed is served, and plays from the start to its end.
-            let listed = try await Self.snapshot(sut, vidd, masterURL: masterURL, into: snapshot)
-            #expect(Set(listed.keys) == ["720p", "480p", "360p", "240p", "144p", "audio"], "every rendition: \(listed)")
-            for index in 0..<5 {
-                let played = try await Self.decode(snapshot + "/master.m3u8", map: "0:v:\(index)")
-                #expect(played.errors.isEmpty, "rung \(index): \(played.errors)")
-                #expect(played.frames >= 3 * 180 && played.frames % 180 == 0, "rung \(index): three or more whole 6 s segments from the start: \(played.frames) frames")
-            }
-            let audio = try await Self.decode(snapshot + "/master.m3u8", map: "0:a:0")
-            #expect(audio.errors.isEmpty && abs(audio.seconds - (listed["audio"] ?? 0)) < 0.1, "audio: \(audio.seconds) s of \(listed["audio"] ?? 0)")
+            let listed = try await Self.expectSnapshotPlays(sut, vidd, masterURL: masterURL, into: snapshot, rungs: ["720p", "480p", "360p", "240p", "144p"])
             // A player starting from the live URL (EVENT playlists, from their first segment).
             let live = try await Self.decode(vidd.base + masterURL, map: "0:v:0", arguments: ["-live_start_index", "0", "-t", "3"])
             #expect(live.errors.isEmpty && live.frames >= 89, "live start: \(live.frames) frames \(live.errors)")
