@@ -3,26 +3,6 @@ import Foundation
 /// Servers of a test's own, for tests that stop, restart or freeze a server: the shared ones of
 /// `scripts/services.sh` must keep serving the other tests running in parallel.
 public enum PrivateServers {
-    /// A TCP port on 127.0.0.1 the kernel reports free right now.
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestProcess.SpawnFailed(command: "socket", code: errno) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { s -> Int32 in
-                guard bind(fd, s, length) == 0 else { return -1 }
-                return getsockname(fd, s, &length)
-            }
-        }
-        guard bound == 0 else { throw TestProcess.SpawnFailed(command: "bind 127.0.0.1:0", code: errno) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Runs a shell command; its exit status.
     @discardableResult
     public static func shell(_ command: String) -> Int32 {
@@ -48,7 +28,7 @@ public final class PrivateRedis: Sendable {
             _ = try TestServices.require(nil, "redis-server binary")
             return nil
         }
-        let server = PrivateRedis(port: try PrivateServers.freePort(), extraArguments: extraArguments)
+        let server = PrivateRedis(port: try FreePorts.one(), extraArguments: extraArguments)
         try await server.launch()
         return server
     }
@@ -120,7 +100,7 @@ public final class PrivatePostgres: Sendable {
             return nil
         }
         let dir = "/tmp/\(TestServices.uniqueName("pgwire-private-"))"
-        let p = PrivatePostgres(dir: dir, port: try PrivateServers.freePort())
+        let p = PrivatePostgres(dir: dir, port: try FreePorts.one())
         try p.sh("mkdir -p \(dir) && chmod 755 \(dir) && \(p.asPostgres)true")
         if geteuid() == 0 { try p.sh("chown postgres: \(dir)") }
         try p.sh("\(p.asPostgres)\(bin)/initdb -D \(dir)/data -U app -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null")

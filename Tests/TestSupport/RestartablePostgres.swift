@@ -23,7 +23,7 @@ public final class RestartablePostgres: @unchecked Sendable {
         let directory = "/tmp/vidd-pg-" + name.suffix(40)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
-        let pg = RestartablePostgres(port: LoopbackPort.unused(), password: UUID().uuidString.replacing("-", with: ""),
+        let pg = RestartablePostgres(port: try FreePorts.one(), password: UUID().uuidString.replacing("-", with: ""),
                                      directory: directory,
                                      binaries: TestServices.env("VIDD_TEST_PG_BIN_DIR") ?? "/usr/lib/postgresql/15/bin")
         do {

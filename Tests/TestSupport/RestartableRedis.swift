@@ -17,7 +17,7 @@ public final class RestartableRedis: @unchecked Sendable {
     public static func start(name: String) async throws -> RestartableRedis {
         let directory = NSTemporaryDirectory() + "vidd-redis-" + name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let redis = RestartableRedis(port: LoopbackPort.unused(), password: UUID().uuidString.replacing("-", with: ""),
+        let redis = RestartableRedis(port: try FreePorts.one(), password: UUID().uuidString.replacing("-", with: ""),
                                      directory: directory)
         try await redis.start()
         return redis

@@ -14,7 +14,7 @@ import TestSupport
     @Test func ctrlCLetsTheRunningJobFinishAndTheURLComesOnceServing() async throws {
         guard let sut = try await ServiceUnderTest.make("run-ctrlc", settings: ["VIDD_SHUTDOWN_GRACE_SECONDS": "120"]) else { return }
         do {
-            let port = try PrivateServers.freePort()
+            let port = try FreePorts.one()
             let venv = sut.storageDirectory + "/venv-not-wanted"
             let script = try sut.startRunScript(settings: [
                 "VIDD_LISTEN": "127.0.0.1:\(port)", "VIDD_VENV": venv, "VIDD_DATA_DIR": sut.storageDirectory + "/data",

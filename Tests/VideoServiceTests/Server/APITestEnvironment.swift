@@ -119,7 +119,7 @@ struct APITestEnvironment: Sendable {
     /// port (a Redis outage as the API sees it), then stops that API.
     func withAPIWhoseRedisIsDown<T: Sendable>(_ body: (TestHTTPClient) async throws -> T) async throws -> T {
         var configuration = context.configuration
-        configuration.redisURL = "redis://127.0.0.1:\(try PrivateServers.freePort())"
+        configuration.redisURL = "redis://127.0.0.1:\(try FreePorts.one())"
         var redisOptions = RESPPoolOptions()
         redisOptions.waitTimeout = .seconds(2)
         var redisConfiguration = try RESPConfiguration(url: configuration.redisURL)

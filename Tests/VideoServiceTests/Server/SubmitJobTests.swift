@@ -201,4 +201,4 @@ import TestSupport
 }
 
 /// A loopback port nothing listens on (bound, then closed).
-func closedPort() async throws -> Int { try PrivateServers.freePort() }
+func closedPort() async throws -> Int { try FreePorts.one() }

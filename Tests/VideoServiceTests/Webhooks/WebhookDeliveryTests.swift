@@ -128,7 +128,7 @@ import TestSupport
     /// given up once the policy's day (here three seconds: room for retries 0.2–0.5 s apart on a
     /// loaded machine) has passed. A 410 disables the endpoint.
     @Test func deadEndpointsAreGivenUpAndGoneOnesDisabled() async throws {
-        let closed = try PrivateServers.freePort()
+        let closed = try FreePorts.one()
         let gone = try await HTTPOrigin.start(host: WebhookReceiver.host) { _, connection in
             try await connection.write(Array("HTTP/1.1 410 Gone\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
         }
