@@ -28,7 +28,15 @@ extension APIHandlers {
 
     /// Whether the request carries a valid, unexpired signature of this video (`exp`, `sig`).
     func hasValidSignature(_ request: HTTPRequest, video: Video) -> Bool {
-        signer?.verify(videoID: video.id, expires: request.queryParameter("exp"), signature: request.queryParameter("sig")) == .valid
+        validSignatureExpiry(request, videoID: video.id) != nil
+    }
+
+    /// The expiry of the request's signature of this video when it is valid and unexpired: a
+    /// signature needs only the id, so a signed request is admitted without reading the row.
+    func validSignatureExpiry(_ request: HTTPRequest, videoID: String) -> Int64? {
+        guard let signer, let expires = request.queryParameter("exp"),
+              signer.verify(videoID: videoID, expires: expires, signature: request.queryParameter("sig")) == .valid else { return nil }
+        return Int64(expires)
     }
 
     /// For a private video's `/media` request: the expiry of its valid signature, or a 403
