@@ -489,7 +489,7 @@ public final class Worker: Sendable {
         let failedNow: Bool
         do {
             failedNow = try await context.store.markFailed(id: delivery.videoID, message: message, code: code,
-                                                          events: WebhookEvents(configuration: context.configuration))
+                                                          events: runner.webhooks)
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "cannot record the failure: left pending",
                           fields: [("error", "\(error)")])
@@ -511,7 +511,7 @@ public final class Worker: Sendable {
                                                    reason: reason, at: Timestamp.now()))
             // Only temporary failures reach the last attempt: a retry later may well succeed.
             failedNow = try await context.store.markFailed(id: delivery.videoID, message: reason, code: .temporary,
-                                                          events: WebhookEvents(configuration: context.configuration))
+                                                          events: runner.webhooks)
         } catch {
             jobLogger.log(TransientFailure.isTransient(error) ? .warning : .error, "dead-lettering failed: left pending",
                           fields: [("error", "\(error)")])
