@@ -89,13 +89,3 @@ export function toast(text, kind = "info") {
   stack.append(note);
   setTimeout(() => note.remove(), 4000);
 }
-
-/** True when a key event comes from a place where a person types. */
-export function isTyping(target) {
-  if (!(target instanceof Element)) return false;
-  if (target.isContentEditable) return true;
-  const field = target.closest("input, textarea, select");
-  if (!field) return false;
-  if (field.tagName !== "INPUT") return true;
-  return !["button", "checkbox", "radio", "range", "submit", "reset", "file"].includes(field.type);
-}

@@ -22,13 +22,6 @@ export function navigate(to, { replace = false } = {}) {
   return render();
 }
 
-/** Changes the query string of the current page without a new history entry or a re-render. */
-export function replaceQuery(params) {
-  const url = new URL(location.href);
-  url.search = params.toString();
-  history.replaceState(null, "", url);
-}
-
 export function isAppPath(path) {
   return routes.some((r) => r.pattern.test(path));
 }
