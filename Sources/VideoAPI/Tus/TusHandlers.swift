@@ -48,9 +48,6 @@ extension APIHandlers {
             var response = APIResponse.error(APIError(.checksumMismatch, "the body does not match Upload-Checksum; the upload was created at \(TusProtocol.uploadPath(id)) with nothing in it"))
             response.headers["Location"] = TusProtocol.uploadPath(id)
             return response
-        case .interrupted(let error, let kept):
-            logInterrupted(kept, error)
-            throw error
         default:
             current = try await settle(outcome, upload: upload)
         }
@@ -78,27 +75,9 @@ extension APIHandlers {
     func appendToUpload(_ request: HTTPRequest, id: String) async throws -> HTTPResponse {
         let append = try TusRequestHeaders.append(request.headers, framing: request.head.framing, maxSize: tusSettings.maxSize)
         let upload = try await existingUpload(id)
-        if let declared = append.length {
-            if let known = upload.length, known != declared {
-                throw APIError(.badRequest, "Upload-Length is already \(known); it cannot change to \(declared)")
-            }
-            if declared < upload.offset {
-                throw APIError(.badRequest, "Upload-Length \(declared) is less than the \(upload.offset) bytes already stored")
-            }
-        }
-        guard append.offset == upload.offset else {
-            throw APIError(.conflict, "Upload-Offset \(append.offset) does not match the upload's offset \(upload.offset); HEAD gives the offset to resume from")
-        }
-        if let body = append.bodyLength {
-            if let length = upload.length ?? append.length, upload.offset + body > length {
-                throw APIError(.payloadTooLarge, "\(body) bytes at offset \(upload.offset) go past Upload-Length \(length)")
-            }
-            if upload.offset + body > tusSettings.maxSize {
-                throw APIError(.payloadTooLarge, "\(body) bytes at offset \(upload.offset) go past Tus-Max-Size \(tusSettings.maxSize) (the length is not declared yet)")
-            }
-        }
+        try TusRequestHeaders.check(append, against: upload.length, offset: upload.offset, maxSize: tusSettings.maxSize)
         if upload.status == .completed {
-            // Only an empty PATCH at the end gets here (the checks above refuse anything else).
+            // Only an empty PATCH at the end gets here (the checks refuse anything else).
             return HTTPResponse(status: .noContent, headers: ["Upload-Offset": String(upload.offset)])
         }
         let outcome = await uploads.append(to: upload, length: append.length, checksum: append.checksum, body: request.body)
@@ -106,9 +85,6 @@ extension APIHandlers {
         case .checksumMismatch(let current):
             context.metrics.increment(ServiceMetrics.tusUploads, labels: [("event", "checksum_mismatch")])
             throw APIError(.checksumMismatch, "the body does not match Upload-Checksum (\(append.checksum?.algorithm.rawValue ?? "")); nothing was appended, the offset stays \(current.offset)")
-        case .interrupted(let error, let kept):
-            logInterrupted(kept, error)
-            throw error
         default:
             let current = try await settle(outcome, upload: upload)
             var headers: HTTPFields = ["Upload-Offset": String(current.offset)]
@@ -154,8 +130,11 @@ extension APIHandlers {
         case .failed(let error, let current):
             context.logger.with("upload_id", upload.id).error("append failed", ["error": "\(error)", "offset": String(current.offset)])
             throw error
-        case .checksumMismatch(let current), .interrupted(_, let current):
-            return current  // answered by the callers
+        case .interrupted(let error, let kept):
+            logInterrupted(kept, error)
+            throw error
+        case .checksumMismatch(let current):
+            return current  // answered by the callers, each in its own words
         }
     }
 

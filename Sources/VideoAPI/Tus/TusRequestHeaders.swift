@@ -66,6 +66,31 @@ public enum TusRequestHeaders {
                                   checksum: hasBody ? try checksum(headers) : nil)
     }
 
+    /// tus 1.0's rules between a PATCH and the upload's stored `length` and `offset`: the length
+    /// cannot change once known nor fall below the stored bytes (400), the offset must be the
+    /// upload's (409), a declared body cannot run past the length or `Tus-Max-Size` (413).
+    public static func check(_ append: TusAppendRequest, against length: Int64?, offset: Int64, maxSize: Int64) throws(APIError) {
+        if let declared = append.length {
+            if let known = length, known != declared {
+                throw APIError(.badRequest, "Upload-Length is already \(known); it cannot change to \(declared)")
+            }
+            if declared < offset {
+                throw APIError(.badRequest, "Upload-Length \(declared) is less than the \(offset) bytes already stored")
+            }
+        }
+        guard append.offset == offset else {
+            throw APIError(.conflict, "Upload-Offset \(append.offset) does not match the upload's offset \(offset); HEAD gives the offset to resume from")
+        }
+        if let body = append.bodyLength {
+            if let length = length ?? append.length, offset + body > length {
+                throw APIError(.payloadTooLarge, "\(body) bytes at offset \(offset) go past Upload-Length \(length)")
+            }
+            if offset + body > maxSize {
+                throw APIError(.payloadTooLarge, "\(body) bytes at offset \(offset) go past Tus-Max-Size \(maxSize) (the length is not declared yet)")
+            }
+        }
+    }
+
     public static func append(_ headers: HTTPFields, framing: HTTPBodyFraming, maxSize: Int64) throws(APIError) -> TusAppendRequest {
         try checkVersion(headers)
         try requireOffsetContentType(headers)

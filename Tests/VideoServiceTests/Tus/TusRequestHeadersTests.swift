@@ -96,6 +96,32 @@ import Testing
         }
     }
 
+    /// The PATCH against the upload's stored state (length 100 when known, offset 40), pure.
+    static let stateChecks: [(length: Int64?, declared: Int64?, offset: Int64, body: Int64?, status: Int?, message: String)] = [
+        (100, nil, 40, 60, nil, ""),
+        (100, 100, 40, 0, nil, ""),
+        (nil, nil, 40, nil, nil, ""),
+        (100, 90, 40, 1, 400, "Upload-Length is already 100; it cannot change to 90"),
+        (nil, 30, 40, 1, 400, "less than the 40 bytes already stored"),
+        (100, nil, 39, 1, 409, "does not match the upload's offset 40"),
+        (100, nil, 41, 1, 409, "HEAD gives the offset"),
+        (100, nil, 40, 61, 413, "go past Upload-Length 100"),
+        (nil, 70, 40, 31, 413, "go past Upload-Length 70"),
+        (nil, nil, 40, maxSize, 413, "go past Tus-Max-Size"),
+    ]
+
+    @Test(arguments: stateChecks.indices)
+    func appendAgainstTheStoredState(_ i: Int) {
+        let v = Self.stateChecks[i]
+        let append = TusAppendRequest(offset: v.offset, checksum: nil, length: v.declared, bodyLength: v.body)
+        do {
+            try TusRequestHeaders.check(append, against: v.length, offset: 40, maxSize: Self.maxSize)
+            #expect(v.status == nil, "accepted")
+        } catch {
+            #expect(error.status == v.status && error.message.contains(v.message), "\(error.status) \(error.message)")
+        }
+    }
+
     @Test func methodOverrideAndDecoration() {
         #expect(TusProtocol.effectiveMethod("POST", headers: Self.fields([("X-HTTP-Method-Override", "patch")])) == "PATCH")
         #expect(TusProtocol.effectiveMethod("POST", headers: [:]) == "POST")
