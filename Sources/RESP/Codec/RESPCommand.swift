@@ -35,10 +35,12 @@ public struct RESPCommand: Sendable, Hashable {
     /// `QUIT`, after whose reply the server closes the connection (checked on the encoded bytes,
     /// without building the name).
     public var isQuit: Bool {
-        let quit: [UInt8] = Array("$4\r\nQUIT\r\n".utf8)
-        guard argumentCount == 1, encodedArguments.count == quit.count else { return false }
-        return zip(encodedArguments, quit).allSatisfy { a, b in (a >= 97 && a <= 122 ? a - 32 : a) == b }
+        guard argumentCount == 1, encodedArguments.count == Self.quitBytes.count else { return false }
+        return zip(encodedArguments, Self.quitBytes).allSatisfy { a, b in (a >= 97 && a <= 122 ? a - 32 : a) == b }
     }
+
+    /// Checked on every command sent: built once.
+    private static let quitBytes: [UInt8] = Array("$4\r\nQUIT\r\n".utf8)
 
     public mutating func append(_ value: String) {
         var value = value
