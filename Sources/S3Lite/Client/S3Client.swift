@@ -153,7 +153,10 @@ public final class S3Client: Sendable {
                 guard case .head(let h) = part else { throw HTTPMessageError.unexpectedData }
                 if !h.isInformational { responseHead = h }
             }
-        } catch let e as NetworkError where connection.requestCount > 1 && (e == .endOfStream || e == .connectionReset) {
+        } catch let e as NetworkError where connection.requestCount > 1 && request.method != "POST" && (e == .endOfStream || e == .connectionReset) {
+            // The request was sent whole: only a request safe to repeat is sent again without
+            // using an attempt. A POST (CreateMultipartUpload, CompleteMultipartUpload, DeleteObjects)
+            // may have been acted on; the retry policy decides about it like any failure.
             throw StaleConnection(underlying: e)
         }
         let response = responseHead!

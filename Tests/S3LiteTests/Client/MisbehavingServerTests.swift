@@ -97,6 +97,24 @@ import Testing
         #expect(requests.current == 3)
     }
 
+    /// A POST the server read on a reused connection and never answered may have been acted on
+    /// (an upload created): it is not sent again outside the retry policy (here: no retries).
+    @Test func aPostTheServerReadButNeverAnsweredIsNotSentAgain() async throws {
+        let (listener, requests) = try await Self.serve { i in
+            switch i {
+            case 0: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+            case 1: ""  // read, then closed without an answer
+            default: Self.xmlResponse("<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>u2</UploadId></InitiateMultipartUploadResult>")
+            }
+        }
+        defer { listener.close() }
+        let s3 = try Self.client(port: listener.port)   // RetryPolicy.none
+        defer { s3.shutdown() }
+        _ = try await s3.headObject(bucket: "b", key: "a")
+        await #expect(throws: (any Error).self) { _ = try await s3.createMultipartUpload(bucket: "b", key: "k") }
+        #expect(requests.current == 2, "the POST went out once")
+    }
+
     @Test func repeatedUploadMarkersStop() async throws {
         let (listener, requests) = try await Self.serve { _ in
             Self.xmlResponse("<ListMultipartUploadsResult><IsTruncated>true</IsTruncated><NextKeyMarker>k</NextKeyMarker><NextUploadIdMarker>u</NextUploadIdMarker><Upload><Key>k</Key><UploadId>u</UploadId></Upload></ListMultipartUploadsResult>")
