@@ -59,8 +59,8 @@ final class EarlyMasterSink: OutputSink {
         inner.fileCompleted(file)
         guard file.kind == .mediaPlaylist, let name = file.rendition, !state.withLock({ $0.written }) else { return }
         guard let text = try? String(contentsOfFile: file.localPath, encoding: .utf8) else { return }
-        let segments = text.split(separator: "\n").count { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard segments >= Self.segmentsToStart || (segments > 0 && text.contains("#EXT-X-ENDLIST")) else { return }
+        let segments = MediaPlaylistText.segmentCount(text)
+        guard segments >= Self.segmentsToStart || (segments > 0 && MediaPlaylistText.isComplete(text)) else { return }
         let directory = ((outputDirectory + "/" + file.relativePath) as NSString).deletingLastPathComponent
         let peak = MasterPlaylist.measure(playlist: text, directory: directory).peak
         let ready = state.withLock { s -> (expected: [String: Rendition], measured: [String: Int])? in

@@ -1,3 +1,4 @@
+import Transcode
 import VideoCore
 
 /// A video that fails after it became playable keeps what was stored (until a retry or a delete),

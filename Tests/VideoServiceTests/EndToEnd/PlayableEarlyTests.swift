@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import Transcode
 @testable import VideoAPI
 @testable import VideoCore
 @testable import VideoService

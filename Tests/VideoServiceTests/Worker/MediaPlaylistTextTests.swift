@@ -1,4 +1,5 @@
 import Testing
+@testable import Transcode
 @testable import VideoWorker
 
 @Suite struct MediaPlaylistTextTests {

@@ -1,11 +1,11 @@
-/// What the worker needs to know of an HLS media playlist's text (RFC 8216 §4.3): how many
+/// What the transcoder and the worker need to know of an HLS media playlist's text (RFC 8216 §4.3): how many
 /// segments it lists and whether it is complete — and the one change a server may make to close
 /// a growing playlist (§6.2.1: add `#EXT-X-ENDLIST`).
-enum MediaPlaylistText {
-    static let endList = "#EXT-X-ENDLIST"
+package enum MediaPlaylistText {
+    package static let endList = "#EXT-X-ENDLIST"
 
     /// URI lines: every line that is neither blank nor a tag or comment.
-    static func segmentCount(_ text: some StringProtocol) -> Int {
+    package static func segmentCount(_ text: some StringProtocol) -> Int {
         // `isNewline`: "\r\n" is one Character, which a split on "\n" would not see.
         text.split(whereSeparator: \.isNewline).count { line in
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
@@ -13,13 +13,13 @@ enum MediaPlaylistText {
         }
     }
 
-    static func isComplete(_ text: some StringProtocol) -> Bool {
+    package static func isComplete(_ text: some StringProtocol) -> Bool {
         text.split(whereSeparator: \.isNewline).contains { $0.hasPrefix(endList) }
     }
 
     /// The playlist ended where it is (nil when it already is, or is not a playlist at all): a
     /// player watching it then stops at its last segment instead of waiting for more.
-    static func sealed(_ text: String) -> String? {
+    package static func sealed(_ text: String) -> String? {
         guard text.hasPrefix("#EXTM3U"), !isComplete(text) else { return nil }
         return text + (text.hasSuffix("\n") ? "" : "\n") + endList + "\n"
     }
