@@ -38,6 +38,10 @@ public final class Connection: Sendable {
 
     deinit { registration.close() }
 
+    /// The loop whose epoll set has this socket: its waits resume there, and a task that serves the
+    /// connection runs cheapest with it as executor preference.
+    public var eventLoop: EventLoop { registration.loop }
+
     // MARK: Connecting
 
     /// Connects over TCP to `host` (a name or an IPv4/IPv6 literal), trying each resolved address

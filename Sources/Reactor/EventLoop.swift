@@ -4,7 +4,11 @@ import Glibc
 import CLinuxSys
 import Synchronization
 
-/// The process's event loop: one epoll instance waited on by one thread.
+/// An event loop: one epoll instance waited on by one thread.
+///
+/// A process has `shared`, where every client (RESP, PGWire, S3Lite) and the service's tasks run.
+/// A server that wants more than one core for its connections takes more loops from
+/// `EventLoop.loops(_:)` (the first is always `shared`); each connection stays on one loop.
 ///
 /// It is also a Swift executor. Tasks started with `Task(executorPreference: EventLoop.shared)`
 /// (or actors whose executor is the loop) run on the loop thread, so when a socket becomes ready
@@ -15,8 +19,25 @@ import Synchronization
 public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable {
     // @unchecked: every mutable field is inside a Mutex or an Atomic; `epfd`/`wakeFD` are immutable.
 
-    /// The one loop of this process. Its thread starts on first use.
-    public static let shared = EventLoop()
+    /// The process's main loop. Its thread starts on first use.
+    public static let shared = EventLoop(index: 0)
+
+    /// Loops beyond `shared`, made on demand and kept for the life of the process (a loop's thread
+    /// never ends), so asking for the same count again returns the same loops.
+    private static let extra = Mutex<[EventLoop]>([])
+
+    /// `count` loops (at least one), `shared` first. A server spreading connections over them
+    /// runs on `count` threads; everything else keeps running on `shared`.
+    public static func loops(_ count: Int) -> [EventLoop] {
+        guard count > 1 else { return [shared] }
+        return [shared] + extra.withLock { loops in
+            while loops.count < count - 1 { loops.append(EventLoop(index: loops.count + 1)) }
+            return Array(loops.prefix(count - 1))
+        }
+    }
+
+    /// 0 for `shared`, then 1, 2, … in the order `loops(_:)` made them (the thread is named after it).
+    public let index: Int
 
     let epfd: Int32
     private let wakeFD: Int32
@@ -33,7 +54,9 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
         var retired: [Unmanaged<Registration>] = []
     }
 
-    private init() {
+    private init(index: Int) {
+        self.index = index
+        serialExecutor = LoopSerialExecutor()
         // Writing to a socket whose peer is gone must fail with EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         _ = openSSLInitialized
@@ -45,6 +68,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
         ev.events = EPOLLIN.rawValue
         ev.data.u64 = 0  // 0 marks the wake-up eventfd; registrations carry a pointer
         precondition(epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, &ev) == 0)
+        serialExecutor.loop = self
         let unmanaged = Unmanaged.passRetained(self)
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { arg in
@@ -65,7 +89,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
     /// that the two kinds of job can run differently: a task that merely prefers the loop runs
     /// its job "on" the task executor, so calling a nonisolated async function does not look
     /// like leaving an actor and costs no extra trip through the job queue.
-    private let serialExecutor = LoopSerialExecutor()
+    private let serialExecutor: LoopSerialExecutor
 
     /// Jobs of tasks that prefer the loop (`Task(executorPreference: EventLoop.shared)`).
     public func enqueue(_ job: consuming ExecutorJob) {
@@ -196,6 +220,7 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
     }
 
     private func runLoop() {
+        clinuxsys_set_thread_name(index == 0 ? "reactor" : "reactor-\(index)")
         loopThreadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
         let maxEvents = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: maxEvents)
@@ -260,10 +285,11 @@ public final class EventLoop: SerialExecutor, TaskExecutor, @unchecked Sendable 
     }
 }
 
-/// The loop's serial-executor face (see `EventLoop.asUnownedSerialExecutor`).
-/// There is one loop per process, so it is reached through `EventLoop.shared`.
-final class LoopSerialExecutor: SerialExecutor {
-    private var loop: EventLoop { EventLoop.shared }
+/// A loop's serial-executor face (see `EventLoop.asUnownedSerialExecutor`).
+final class LoopSerialExecutor: SerialExecutor, @unchecked Sendable {
+    // @unchecked: `loop` is set once, in the loop's init, before any job can reach this executor.
+    // Loops live as long as the process (their threads hold them), so it never dangles.
+    unowned(unsafe) var loop: EventLoop!
 
     func enqueue(_ job: consuming ExecutorJob) {
         loop.enqueue(UnownedJob(job), isolated: true)

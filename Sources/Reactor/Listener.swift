@@ -66,8 +66,9 @@ public final class Listener: Sendable {
         return try Listener(fd: fd, address: addr.family == AF_UNIX ? addr : bound, tls: tls)
     }
 
-    /// Waits for and returns the next connection.
-    nonisolated(nonsending) public func accept() async throws -> Connection {
+    /// Waits for and returns the next connection, registered with `loop` (`shared` unless
+    /// given): a server with several loops hands each connection to one of them.
+    nonisolated(nonsending) public func accept(on loop: EventLoop = .shared) async throws -> Connection {
         while true {
             var storage = sockaddr_storage()
             var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -84,7 +85,7 @@ public final class Listener: Sendable {
                     var one: Int32 = 1
                     _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                 }
-                let conn = try Connection(fd: fd, remote: remote)
+                let conn = try Connection(fd: fd, remote: remote, loop: loop)
                 if let tls { try conn.installTLS(tls, serverName: nil) }
                 return conn
             }
