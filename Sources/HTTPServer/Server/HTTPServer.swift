@@ -1,8 +1,11 @@
 import Reactor
 import Synchronization
 
-/// An HTTP/1.1 server on the process's event loop. Connections run on the loop's thread
-/// (`Task(executorPreference: EventLoop.shared)`), so awaiting socket readiness costs no thread hop.
+/// An HTTP/1.1 server on the reactor. Each connection runs on one loop's thread
+/// (`Task(executorPreference:)` that loop), so awaiting socket readiness costs no thread hop. With
+/// `eventLoops` > 1 the listener (on `EventLoop.shared`) hands connections round-robin to that
+/// many loops, so requests are served on as many cores; handlers then run on whichever loop has
+/// their connection, and anything they await that lives on another loop costs a hop there and back.
 ///
 ///     var router = Router()
 ///     router.get("/hello/:name") { req in .text("hello \(req.parameters["name"]!)") }
@@ -21,12 +24,15 @@ public final class HTTPServer: Sendable {
         /// An unread request body up to this size is read and discarded to keep the connection.
         public var drainLimit: Int
         public var backlog: Int32
+        /// Loops connections are spread over (`EventLoop.loops(eventLoops)`, the first `shared`).
+        public var eventLoops: Int
 
         public init(
             host: String = "127.0.0.1", port: Int = 8080, tls: TLSConfiguration? = nil,
             limits: HTTPParserLimits = HTTPParserLimits(), timeouts: HTTPTimeouts = HTTPTimeouts(),
-            maxConnections: Int = 10_000, drainLimit: Int = 64 * 1024, backlog: Int32 = 1024
+            maxConnections: Int = 10_000, drainLimit: Int = 64 * 1024, backlog: Int32 = 1024, eventLoops: Int = 1
         ) {
+            self.eventLoops = max(1, eventLoops)
             self.host = host
             self.port = port
             self.tls = tls
@@ -47,6 +53,7 @@ public final class HTTPServer: Sendable {
 
     public let configuration: Configuration
     let listener: Listener
+    let loops: [EventLoop]
     let responder: any HTTPResponder
     let state = Mutex(State())
     let acceptTask = Mutex<Task<Void, Never>?>(nil)
@@ -59,6 +66,7 @@ public final class HTTPServer: Sendable {
     init(configuration: Configuration, listener: Listener, responder: any HTTPResponder) {
         self.configuration = configuration
         self.listener = listener
+        self.loops = EventLoop.loops(configuration.eventLoops)
         self.responder = responder
     }
 
@@ -73,10 +81,12 @@ public final class HTTPServer: Sendable {
     }
 
     private func acceptLoop() async {
+        var next = 0
         while true {
             let connection: Connection
             do {
-                connection = try await listener.accept()
+                connection = try await listener.accept(on: loops[next])
+                next = (next + 1) % loops.count
             } catch {
                 if state.withLock({ $0.stopping }) || error as? NetworkError == .closed { return }
                 try? await EventLoop.shared.sleep(for: .milliseconds(10))
@@ -93,10 +103,10 @@ public final class HTTPServer: Sendable {
                 return s.nextID
             }
             guard let id else {
-                Task(executorPreference: EventLoop.shared) { await Self.refuse(connection, timeouts: self.configuration.timeouts) }
+                Task(executorPreference: connection.eventLoop) { await Self.refuse(connection, timeouts: self.configuration.timeouts) }
                 continue
             }
-            Task(executorPreference: EventLoop.shared) {
+            Task(executorPreference: connection.eventLoop) {
                 await handler.run()
                 _ = self.state.withLock { $0.connections.removeValue(forKey: id) }
             }

@@ -83,7 +83,7 @@ final class HTTPServerConnection: Sendable {
                     if hasBody { parser.setBodyLimit(responder.bodyLimit(for: head)) }
                     let channel = hasBody ? RequestBodyChannel() : nil
                     body = channel
-                    inFlight = Task(executorPreference: EventLoop.shared) { await self.serve(head, channel) }
+                    inFlight = Task(executorPreference: connection.eventLoop) { await self.serve(head, channel) }
                 case .body(let range):
                     let chunk = buffer.withUnsafeReadableBytes { Array($0[range]) }
                     buffer.moveReaderIndex(forwardBy: step.consumed)

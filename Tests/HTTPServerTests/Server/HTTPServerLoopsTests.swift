@@ -1,0 +1,98 @@
+import Foundation
+import HTTPServer
+import Reactor
+import Synchronization
+import Testing
+
+/// A server on more than one loop: connections are spread over them, each served on its own loop
+/// from start to end, and shutdown and event streams work whatever loop a connection is on.
+@Suite struct HTTPServerLoopsTests {
+    static func threadName() -> String {
+        ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Sends `GET path` on `connection` and returns the body of the (Content-Length) answer.
+    static func get(_ path: String, on connection: Connection) async throws -> String {
+        try await connection.write(Array("GET \(path) HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
+        var received: [UInt8] = []
+        while true {
+            var incoming = ByteBuffer()
+            try await connection.read(into: &incoming, timeout: .seconds(20))
+            received += incoming.readableBytesView
+            let text = String(decoding: received, as: UTF8.self)
+            guard let headEnd = text.range(of: "\r\n\r\n"),
+                let lengthLine = text[..<headEnd.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") }),
+                let length = Int(lengthLine.split(separator: ":")[1].trimmingCharacters(in: .whitespaces))
+            else { continue }
+            let body = received[text.utf8.distance(from: text.startIndex, to: headEnd.upperBound)...]
+            if body.count >= length { return String(decoding: body.prefix(length), as: UTF8.self) }
+        }
+    }
+
+    @Test func connectionsAreSpreadOverTheLoopsAndStayOnTheirs() async throws {
+        var router = Router()
+        router.get("/where") { _ in .text(Self.threadName()) }
+        try await withServer(router, configure: { $0.eventLoops = 2 }) { server, _ in
+            var connections: [Connection] = []
+            for _ in 0..<4 { connections.append(try await Connection.connect(host: "127.0.0.1", port: server.port)) }
+            defer { for c in connections { c.close() } }
+            var names: [String] = []
+            for c in connections {
+                let first = try await Self.get("/where", on: c)
+                // keep-alive: the next request on the same connection is served on the same loop
+                for _ in 0..<3 { #expect(try await Self.get("/where", on: c) == first) }
+                names.append(first)
+            }
+            #expect(names.sorted() == ["reactor", "reactor", "reactor-1", "reactor-1"], "round-robin over both loops")
+        }
+    }
+
+    @Test func shutdownEndsConnectionsOnEveryLoop() async throws {
+        var router = Router()
+        router.get("/where") { _ in .text(Self.threadName()) }
+        var configuration = HTTPServer.Configuration(port: 0)
+        configuration.eventLoops = 3
+        let server = try await HTTPServer.start(configuration, responder: router)
+        var connections: [Connection] = []
+        for _ in 0..<6 { connections.append(try await Connection.connect(host: "127.0.0.1", port: server.port)) }
+        defer { for c in connections { c.close() } }
+        var names = Set<String>()
+        for c in connections { names.insert(try await Self.get("/where", on: c)) }
+        #expect(names == ["reactor", "reactor-1", "reactor-2"])
+        #expect(server.connectionCount == 6)
+
+        await server.shutdown(gracePeriod: .seconds(5))
+        #expect(server.connectionCount == 0)
+        // every idle keep-alive connection was closed by the server, whatever its loop
+        for c in connections {
+            var sink = ByteBuffer()
+            await #expect(throws: NetworkError.endOfStream) { try await c.read(into: &sink, timeout: .seconds(20)) }
+        }
+    }
+
+    /// The broadcaster's rotation runs on `shared` and writes to subscribers on every loop.
+    @Test func everySubscriberOnEveryLoopGetsEveryEvent() async throws {
+        let broadcaster = EventBroadcaster(.init(heartbeat: .seconds(600)))
+        var router = Router()
+        router.get("/events") { request in .eventStream(for: request, from: broadcaster) }
+        try await withServer(router, configure: { $0.eventLoops = 2 }) { server, _ in
+            var clients: [StreamClient] = []
+            for _ in 0..<8 { clients.append(try await StreamClient.open(port: server.port)) }
+            #expect(await EventBroadcasterTests.eventually { broadcaster.subscriberCount == 8 })
+            var expected: [UInt8] = []
+            for i in 1...100 {
+                let event = ServerSentEvent(event: "tick", data: String(repeating: "y", count: i * 3), id: "\(i)")
+                expected += event.encoded
+                broadcaster.publish(event)
+            }
+            broadcaster.finish()
+            for i in clients.indices {
+                try await clients[i].readToEnd()
+                #expect(clients[i].body == expected)
+                #expect(clients[i].ended)
+            }
+            #expect(await EventBroadcasterTests.eventually { broadcaster.subscriberCount == 0 })
+        }
+    }
+}
