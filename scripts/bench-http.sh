@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Small JSON on keep-alive connections (not part of the test suite): vidd's HTTPServer (HTTPBench,
-# one reactor thread) against raw swift-nio (NIOPeer: NIOHTTP1 pipeline, no framework) with
-# System.coreCount event loops and with one, and optionally Hummingbird 2 — same route, same JSON
+# Small JSON on keep-alive connections (not part of the test suite): vidd's HTTPServer (HTTPBench)
+# with one event loop (`vidd`) and with one per core (`vidd2`: `--loops $(nproc)`) against raw
+# swift-nio (NIOPeer: NIOHTTP1 pipeline, no framework) with System.coreCount event loops (`nio`)
+# and with one (`nio1`), and optionally Hummingbird 2 — same route, same JSON
 # (encoded per request with JSONEncoder), same wrk load. Release builds. Runs alternate between
 # the servers (A B C A B C …) so the machine's noise hits all alike; medians, ratios, and the load
 # average beside every run.
-#   RUNS=5 DURATION=10s SERVERS="vidd nio nio1 hummingbird" scripts/bench-http.sh
+#   RUNS=5 DURATION=10s SERVERS="vidd vidd2 nio nio1 hummingbird" scripts/bench-http.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-5}
 duration=${DURATION:-10s}
-servers=${SERVERS:-vidd nio nio1}
+servers=${SERVERS:-vidd2 nio vidd nio1}
 cd "$root/Benchmarks"
 swift build -c release --product HTTPBench >/dev/null
 swift build -c release --product NIOPeer >/dev/null
@@ -24,6 +25,7 @@ for s in $servers; do
     port[$s]=$p
     case "$s" in
     vidd) ./.build/release/HTTPBench --port "$p" >/dev/null & ;;
+    vidd2) ./.build/release/HTTPBench --port "$p" --loops "$(nproc)" >/dev/null & ;;
     nio) ./.build/release/NIOPeer --port "$p" >/dev/null & ;;
     nio1) ./.build/release/NIOPeer --port "$p" --threads 1 >/dev/null & ;;
     hummingbird) ./.build/release/HummingbirdPeer "$p" >/dev/null 2>&1 & ;;
@@ -71,9 +73,11 @@ for s, *v in rows:
 med = {s: [statistics.median(c) for c in zip(*vs)] for s, vs in by.items()}
 for s, m in med.items():
     print(f"median {s:11s}: {m[0]:9.0f} req/s, p99 {m[1]:6.2f} ms, {m[2]:6.2f} µs CPU/request (load {m[3]:.1f}, {len(by[s])} runs)")
-if "vidd" in med:
+for ours in ("vidd", "vidd2"):
+    if ours not in med:
+        continue
     for s in med:
-        if s != "vidd":
-            v, p = med["vidd"], med[s]
-            print(f"vidd / {s}: req/s {v[0] / p[0]:.2f}×, p99 {v[1] / p[1]:.2f}× (lower is better), CPU/request {v[2] / p[2]:.2f}×")
+        if not s.startswith("vidd"):
+            v, p = med[ours], med[s]
+            print(f"{ours} / {s}: req/s {v[0] / p[0]:.2f}×, p99 {v[1] / p[1]:.2f}× (lower is better), CPU/request {v[2] / p[2]:.2f}×")
 EOF

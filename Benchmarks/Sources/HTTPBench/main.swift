@@ -1,5 +1,6 @@
 // HTTPBench: vidd's HTTPServer for wrk and for the scripted checks.
-//   .build/release/HTTPBench [--port N] [--header-timeout SECONDS] [--root DIR]
+//   .build/release/HTTPBench [--port N] [--loops N] [--header-timeout SECONDS] [--root DIR]
+//   (--loops: event loops the server spreads connections over; 1 by default, as vidd serve)
 // Routes:
 //   GET  /json           {"message":"Hello, World!"} — the benchmark route; HummingbirdPeer has the same
 //   PUT  /upload         streams the body, answers "<bytes> <sha256>" (scripts/http-upload-1g.sh)
@@ -26,10 +27,12 @@ var root = "."
 var fanoutClients = 0
 var seconds = 20
 var serverPID: Int32? = nil
+var loops = 1
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--port": port = Int(arguments.popFirst() ?? "") ?? port
+    case "--loops": loops = Int(arguments.popFirst() ?? "") ?? loops
     case "--header-timeout": headerTimeout = Int(arguments.popFirst() ?? "") ?? headerTimeout
     case "--root": root = arguments.popFirst() ?? root
     case "--fanout-client": fanoutClients = Int(arguments.popFirst() ?? "") ?? 0
@@ -95,7 +98,7 @@ router.get("/events") { request in
 router.get("/static/*path") { request in try await files.respond(to: request, path: request.parameters["path"] ?? "") }
 router.get("/fanout") { request in .eventStream(for: request, from: fanout) }
 
-var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port, maxConnections: 20_000, backlog: 4096)
+var configuration = HTTPServer.Configuration(host: "127.0.0.1", port: port, maxConnections: 20_000, backlog: 4096, eventLoops: loops)
 configuration.timeouts.header = .seconds(headerTimeout)
 let server = try await HTTPServer.start(configuration, responder: router)
 log("HTTPBench listening on 127.0.0.1:\(server.port)")
