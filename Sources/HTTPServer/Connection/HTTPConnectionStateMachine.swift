@@ -58,6 +58,9 @@ public struct HTTPConnectionStateMachine: Sendable {
     private(set) var state: State
     public private(set) var isQuiescing = false
     public private(set) var requestsServed = 0
+    /// After a last response (its FIN sent), until when the connection reads on for the client's
+    /// close (`timeouts.linger`); nil when the connection closed any other way.
+    private(set) var lingerUntil: Instant?
 
     public init(timeouts: HTTPTimeouts = HTTPTimeouts(), now: Instant) {
         self.timeouts = timeouts
@@ -99,7 +102,7 @@ public struct HTTPConnectionStateMachine: Sendable {
             case (nil, nil): return nil
             }
         case .closed:
-            return nil
+            return lingerUntil
         }
     }
 
@@ -203,6 +206,7 @@ public struct HTTPConnectionStateMachine: Sendable {
             return .readNextRequest
         }
         state = .closed(isQuiescing ? .quiesced : .notKeepAlive)
+        lingerUntil = now + timeouts.linger
         return .close(isQuiescing ? .quiesced : .notKeepAlive)
     }
 
@@ -257,8 +261,10 @@ public struct HTTPConnectionStateMachine: Sendable {
             }
             state = .closed(.bodyTimeout)
             return exchange.responseStarted ? .close(.bodyTimeout) : .respondAndClose(.requestTimeout, .bodyTimeout)
-        case .closed:
-            return .none
+        case .closed(let reason):
+            // The client did not close within the linger time after the last response.
+            lingerUntil = nil
+            return .close(reason)
         }
     }
 }

@@ -9,6 +9,12 @@ public struct HTTPTimeouts: Sendable, Equatable {
     public var bodyProgress: Duration = .seconds(30)
     /// Longest a single write may wait for the client to accept bytes (slow-read attacks).
     public var writeStall: Duration = .seconds(30)
+    /// After the last response of a connection that closes (the server's FIN sent), how long the
+    /// server keeps reading what the client still sends before it closes anyway. Reading on a bit
+    /// keeps request bytes in flight from turning the close into a reset that destroys the
+    /// response; bounding it keeps a client that never closes from holding the connection (it was
+    /// held for ever). The reader notices within its 5 s re-check of a served connection.
+    public var linger: Duration = .seconds(2)
 
     public init() {}
     public init(header: Duration, idle: Duration, bodyProgress: Duration, writeStall: Duration) {

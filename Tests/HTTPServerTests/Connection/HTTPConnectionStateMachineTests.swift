@@ -35,6 +35,32 @@ import Testing
         #expect(m.isClosed)
     }
 
+    /// After the last response the connection reads on for the client's close, for `linger` at most.
+    @Test func aLastResponseLingersForTheClientsCloseThenCloses() {
+        var m = Machine(timeouts: timeouts, now: at(0))
+        m.headReceived(head(keepAlive: false), now: at(1))
+        _ = m.responseStarted(now: at(1), canDrainBody: true)
+        #expect(m.responseEnded(now: at(1.5)) == .close(.notKeepAlive))
+        #expect(m.deadline == at(1.5) + timeouts.linger)
+        #expect(m.deadlinePassed(now: at(1.6)) == .none, "not yet")
+        #expect(m.deadlinePassed(now: at(1.5) + timeouts.linger) == .close(.notKeepAlive))
+        #expect(m.deadline == nil, "said once")
+        #expect(m.deadlinePassed(now: at(100)) == .none)
+
+        // A connection closed any other way has nothing to wait for.
+        var gone = Machine(timeouts: timeouts, now: at(0))
+        #expect(gone.readClosed(now: at(1)) == .close(.clientClosed))
+        #expect(gone.deadline == nil)
+
+        // Shutdown while serving: the response ends the connection, and lingers the same way.
+        var busy = Machine(timeouts: timeouts, now: at(0))
+        busy.headReceived(head(), now: at(0))
+        _ = busy.responseStarted(now: at(0), canDrainBody: true)
+        #expect(busy.quiesce(now: at(1)) == .none)
+        #expect(busy.responseEnded(now: at(2)) == .close(.quiesced))
+        #expect(busy.deadline == at(2) + timeouts.linger)
+    }
+
     @Test func headerTimeoutCountsFromAcceptForTheFirstRequest() {
         var m = Machine(timeouts: timeouts, now: at(0))
         #expect(m.deadline == at(10))

@@ -13,6 +13,32 @@ import Testing
         return router
     }
 
+    /// After a `Connection: close` response the server sends its FIN and reads until the client
+    /// closes (so that request bytes still in flight cannot turn the close into a reset). A client
+    /// that never closes is let go after `timeouts.linger` (noticed at the reader's next look, within
+    /// `HTTPServerConnection.servingRecheck`), not kept for ever.
+    @Test func aClientThatNeverClosesAfterTheLastResponseIsLetGo() async throws {
+        try await withServer(Self.echoRouter(), configure: { $0.timeouts.linger = .milliseconds(300) }) { server, _ in
+            let client = try await Connection.connect(host: "127.0.0.1", port: server.port)
+            defer { client.close() }
+            try await client.write(Array("GET /n/1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+            var received: [UInt8] = []
+            var buffer = ByteBuffer()
+            do {
+                while true {
+                    try await client.read(into: &buffer, timeout: .seconds(20))
+                    received += buffer.readableBytesView
+                    buffer.clear()
+                }
+            } catch NetworkError.endOfStream {}
+            #expect(String(decoding: received, as: UTF8.self).hasSuffix("response 1"))
+            // The client holds its end open: the server lets go of it anyway.
+            let end = ContinuousClock.now + .seconds(20)
+            while server.connectionCount > 0, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(server.connectionCount == 0, "a connection that answered its last request lingers until the client closes")
+        }
+    }
+
     /// Pipelined requests sent in one write, answered in order; responses parsed by http.client.
     static let pipelineScript = #"""
 import socket, sys, http.client
