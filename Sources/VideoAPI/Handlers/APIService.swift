@@ -72,6 +72,7 @@ public final class APIService: Sendable {
         // refused above the limit: from Content-Length before `100 Continue`, or as it streams.
         configuration.timeouts.bodyProgress = context.configuration.bodyTimeout
         configuration.limits.maxStreamedBodyBytes = Int(clamping: context.configuration.maxUploadBytes)
+        configuration.eventLoops = context.configuration.httpEventLoops
         let server = try await HTTPServer.start(configuration, responder: APIResponder(handlers: handlers))
         handlers.progressStreams.follow(context.redis.pubSub)
         context.logger.info("API listening", ["address": "\(listen.host):\(server.port)"])

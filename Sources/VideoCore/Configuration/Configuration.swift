@@ -13,7 +13,7 @@ import RESP
 /// [86400], VIDD_JOB_STREAM [video:jobs], VIDD_JOB_GROUP [video-workers], VIDD_DEAD_LETTER_STREAM
 /// [video:jobs:dead], VIDD_PROGRESS_KEY_PREFIX [progress:], VIDD_PROGRESS_CHANNEL_PREFIX
 /// [video:progress:], VIDD_PROGRESS_ALL_CHANNEL [video:progress:all], VIDD_LOG_FORMAT [logfmt|json],
-/// VIDD_LOG_LEVEL [info], VIDD_MAX_UPLOAD_BYTES [20 GiB], VIDD_BODY_TIMEOUT_SECONDS [30],
+/// VIDD_LOG_LEVEL [info], VIDD_MAX_UPLOAD_BYTES [20 GiB], VIDD_BODY_TIMEOUT_SECONDS [30], VIDD_HTTP_EVENT_LOOPS [1],
 /// VIDD_SOURCE_PREFIXES [source/], VIDD_WORK_DIR [$TMPDIR, else /tmp], VIDD_TUS_MAX_SIZE
 /// [68719476736], VIDD_TUS_EXPIRY_SECONDS [86400], VIDD_TUS_PART_SIZE_MIB [8],
 /// VIDD_HEALTH_LISTEN [none] (`vidd worker` only),
@@ -82,6 +82,9 @@ public struct Configuration: Sendable, Equatable {
     public var maxUploadBytes: Int64 = 20 << 30
     /// How long a request body may send nothing while vidd waits for it (408 and a close after).
     public var bodyTimeout = Duration.seconds(30)
+    /// Event loops the API's HTTP server spreads its connections over (the first is the one the
+    /// Redis, PostgreSQL and S3 clients run on; see docs/httpserver.md, "More than one loop").
+    public var httpEventLoops = 1
     /// Key prefixes a JSON submission's `source_key` may name (uploads are stored under `source/`).
     public var sourcePrefixes = [ObjectKeys.sourcePrefix]
     /// Where a worker makes its per-job work directories (local disk; swept of dead workers' ones).
@@ -199,6 +202,7 @@ public struct Configuration: Sendable, Equatable {
             Int64(try parseInt(v, in: 1 << 20 ... 1 << 50))
         }
         c.bodyTimeout = reader.value("VIDD_BODY_TIMEOUT_SECONDS", default: c.bodyTimeout) { .seconds(try parseInt($0, in: 1...3600)) }
+        c.httpEventLoops = reader.value("VIDD_HTTP_EVENT_LOOPS", default: c.httpEventLoops) { try parseInt($0, in: 1...64) }
         c.sourcePrefixes = reader.value("VIDD_SOURCE_PREFIXES", default: c.sourcePrefixes, parse: parseSourcePrefixes)
         // $TMPDIR by default, as for any program's temporary files.
         let tmpdir = environment["TMPDIR"].map { $0.trimmingBlanks() }.flatMap { $0.hasPrefix("/") ? $0 : nil }
@@ -305,6 +309,7 @@ public struct Configuration: Sendable, Equatable {
         out.append(("log_format", logFormat.rawValue))
         out.append(("max_upload_bytes", String(maxUploadBytes)))
         out.append(("body_timeout_seconds", "\(bodyTimeout.components.seconds)"))
+        out.append(("http_event_loops", "\(httpEventLoops)"))
         out.append(("source_prefixes", sourcePrefixes.joined(separator: ",")))
         out.append(("work_dir", workDirectory))
         out.append(("tus_max_size", "\(tusMaxSize)"))

@@ -149,6 +149,7 @@ public enum DaemonCommand: Sendable, Equatable {
           VIDD_PROGRESS_ALL_CHANNEL [video:progress:all]
           VIDD_MAX_UPLOAD_BYTES [21474836480] (20 GiB; 413 beyond)
           VIDD_BODY_TIMEOUT_SECONDS [30]           (an upload silent this long is cut off)
+          VIDD_HTTP_EVENT_LOOPS [1]                (threads the API serves connections on)
           VIDD_SOURCE_PREFIXES [source/]           (key prefixes a JSON submission may name)
           VIDD_WORK_DIR [$TMPDIR, else /tmp]       (workers' per-job directories)
           VIDD_TUS_MAX_SIZE [68719476736] (bytes)  VIDD_TUS_EXPIRY_SECONDS [86400]

@@ -19,6 +19,14 @@ import Testing
         #expect(c.logFormat == .logfmt)
         #expect(c.maxAttempts == 3 && c.workerConcurrency == 1 && c.lease == .seconds(60))
         #expect(c.s3 == nil && c.apiTokens.isEmpty)
+        #expect(c.httpEventLoops == 1)
+    }
+
+    @Test func httpEventLoops() throws {
+        #expect(try Configuration.load(from: ["VIDD_HTTP_EVENT_LOOPS": "4"]).httpEventLoops == 4)
+        let error = #expect(throws: ConfigurationError.self) { try Configuration.load(from: ["VIDD_HTTP_EVENT_LOOPS": "0"]) }
+        #expect(error?.problems.map(\.variable) == ["VIDD_HTTP_EVENT_LOOPS"])
+        #expect(error?.problems.first?.message == "must be between 1 and 64")
     }
 
     @Test func readsEveryVariable() throws {

@@ -60,7 +60,9 @@ import TestSupport
     @Test func fileBackendEveryFormAndEveryKindOfSource() async throws {
         guard let sut = try await ServiceUnderTest.make("e2e-file") else { return }
         do {
-            let vidd = try await sut.start("all", settings: ["VIDD_WORKER_CONCURRENCY": "2"])
+            // Two HTTP event loops: the API's connections (each curl its own) alternate between them,
+            // so uploads, SSE, reads and /media run on a loop other than the clients' too.
+            let vidd = try await sut.start("all", settings: ["VIDD_WORKER_CONCURRENCY": "2", "VIDD_HTTP_EVENT_LOOPS": "2"])
 
             // Raw body, and a browser's multipart form.
             let landscape = try await sut.upload(vidd, fixture: "landscape_720p.mp4")
