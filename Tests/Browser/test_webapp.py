@@ -4,16 +4,13 @@ and the keyboard. Every page is checked for console errors (the `page` fixture) 
 scrolling, and photographed light and dark at two sizes (`screenshots`)."""
 import re
 import shutil
-import signal
-import subprocess
 import time
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ConsoleWatch, screenshots, FIXTURES
-from vidd import Vidd, binary as vidd_binary
+from conftest import ConsoleWatch, screenshots, FIXTURES, player_state, wait_until_playing_past
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +18,6 @@ def ready(vidd, media):
     """A completed 6 s 640×360 video (rungs 360p, 240p, 144p), uploaded through the API."""
     video_id = vidd.upload(media["six_seconds"], title="Six seconds of test pattern")
     return vidd.wait_for_status(video_id, {"completed"})
-
-
-def player_state(page):
-    return page.evaluate("""() => { const v = document.querySelector('.player video');
-        return v && { src: v.currentSrc, time: v.currentTime, paused: v.paused, height: v.videoHeight,
-                      ready: v.readyState, mode: document.querySelector('.player').dataset.mode }; }""")
-
-
-def wait_until_playing_past(page, seconds, timeout=20_000):
-    page.wait_for_function("t => { const v = document.querySelector('.player video'); return v && v.currentTime > t && !v.paused; }",
-                           arg=seconds, timeout=timeout)
 
 
 def test_upload_through_the_page_then_live_progress_per_rendition(vidd, page, media):
@@ -411,65 +397,3 @@ def test_large_files_resume_through_tus_when_the_server_offers_it(vidd, page, bi
     assert state["cut"] and "HEAD" in requests[requests.index("PATCH"):], f"resumed from HEAD's offset: {requests}"
     # The dropped connection is the one console line.
     page.console_watch.errors = [e for e in page.console_watch.errors if "ERR_" not in e]
-
-
-def test_the_player_appears_and_plays_while_the_video_is_still_encoding(services, browser, media):
-    """Playable early: the watch page, opened while the video waits for a worker, shows the player
-    as soon as the video is playable — still processing, progress beside it, no reload — plays it
-    (Chromium's built-in HLS, from the growing playlists), and keeps playing through completion."""
-    # The API alone first, so the page deterministically starts on the processing view; then a
-    # worker whose x264 preset is slow, so the ladder takes far longer than its first segments.
-    server = Vidd("browser_early", command="serve", settings={"VIDD_X264_PRESET": "slow"})
-    worker = None
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        page = context.new_page()
-        console = ConsoleWatch(page)
-        video_id = server.upload(media["sixty_seconds"], title="Plays while encoding")
-        page.goto(f"{server.base}/watch/{video_id}")
-        expect(page.locator(".processing")).to_be_visible()
-        # Note the moment the player appears, and whether it played, while the video was processing.
-        page.evaluate("""() => {
-            window.playerSeen = null;
-            window.playedWhileProcessing = false;
-            new MutationObserver(() => {
-                const player = document.querySelector('.player');
-                if (window.playerSeen === null && player) {
-                    window.playerSeen = { processing: !!document.querySelector('.processing-inline') };
-                    player.dataset.testMarker = 'early';
-                    player.querySelector('video').addEventListener('timeupdate', (e) => {
-                        if (e.target.currentTime > 2 && document.querySelector('.processing-inline')) window.playedWhileProcessing = true;
-                    });
-                }
-            }).observe(document.body, { childList: true, subtree: true });
-        }""")
-        worker = subprocess.Popen([vidd_binary(), "worker"], env=server.env, stdin=subprocess.DEVNULL,
-                                  stdout=server.log, stderr=subprocess.STDOUT)
-        page.wait_for_function("() => window.playerSeen !== null", timeout=120_000)
-        seen = page.evaluate("window.playerSeen")
-        assert seen["processing"], f"the player came only at completion: {seen}; console: {console.errors}"
-        expect(page.locator(".player")).to_have_attribute("data-mode", "hls")
-        early = server.video(video_id)
-        assert early["playable"] is True and early["playable_at"], early
-        screenshots(page, "watch-playable-early")
-        page.locator(".player video").evaluate("v => { v.muted = true; }")
-        page.locator(".big-play").click()
-        page.wait_for_function("() => window.playedWhileProcessing || document.querySelector('.processing-note')", timeout=120_000)
-        assert page.locator(".processing-note").count() == 0, "the browser could not play the growing playlists"
-        assert page.evaluate("window.playedWhileProcessing")
-        # Completion: the renditions table replaces the progress; the same player plays on.
-        expect(page.locator("table.renditions")).to_be_visible(timeout=300_000)
-        expect(page.locator(".processing-inline")).to_have_count(0)
-        assert page.evaluate("document.querySelector('.player').dataset.testMarker") == "early"
-        wait_until_playing_past(page, player_state(page)["time"], timeout=60_000)
-        assert console.errors == [], console.errors
-    finally:
-        context.close()
-        if worker and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        server.stop()
