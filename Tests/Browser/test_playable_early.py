@@ -128,3 +128,73 @@ def test_the_player_appears_and_plays_while_the_video_is_still_encoding(browser,
         page.wait_for_function("() => { const v = document.querySelector('.player video'); return v.currentSrc.endsWith('/mp4/240p.mp4') && v.videoHeight === 240; }")
         wait_until_playing_past(page, before)
         assert console.errors == [], console.errors
+
+
+def fail_on_growing_playlists(page, answered):
+    """Emulates a browser whose HLS fails on a playlist that still grows (Chromium 156 before it
+    played them): a media playlist without #EXT-X-ENDLIST reaches the page as a broken body;
+    complete ones, and the master, pass unchanged."""
+    def handle(route, request):
+        response = route.fetch()
+        body = response.text()
+        if "#EXTINF" in body and "#EXT-X-ENDLIST" not in body:
+            answered.append("broken")
+            route.fulfill(response=response, body="#EXTM3U\n#EXTINF:not-a-duration\n\x00\x01 not a playlist\n")
+        else:
+            answered.append("complete" if "#EXT-X-ENDLIST" in body else "master")
+            route.fulfill(response=response)
+    page.route(re.compile(r"/media/[^/]+/hls/.*\.m3u8(\?|$)"), handle)
+
+
+def test_a_browser_that_cannot_play_the_growing_stream_waits_then_plays_the_completed_video(browser, media):
+    """earlyPlaybackFailure: when the early player fails, the page goes back to the processing view
+    with a note saying the video plays here once ready, does not retry the growing stream, and at
+    completion plays the complete video normally (HLS, with the MP4 ladder in the menu)."""
+    answered = []
+    with early_video(browser, media, "Waits for completion", lambda page: fail_on_growing_playlists(page, answered)) as early:
+        page, console, server = early.page, early.console, early.server
+        page.evaluate("""() => {
+            window.playersMade = 0;
+            window.toasts = [];
+            new MutationObserver((records) => {
+                for (const r of records) for (const n of r.addedNodes) {
+                    if (n.nodeType !== 1) continue;
+                    if (n.matches('.player')) window.playersMade += 1;
+                    if (n.matches('.toast')) window.toasts.push(n.textContent);
+                }
+            }).observe(document.body, { childList: true, subtree: true });
+        }""")
+        early.start_worker()
+        note = page.locator(".processing-note")
+        expect(note).to_have_text("This browser cannot play the video while it is encoding: it plays here as soon as it is ready.",
+                                  timeout=120_000)
+        assert server.video(early.video_id)["status"] == "processing", "the fallback came only at completion"
+        assert "broken" in answered, answered
+        # Back to the processing view: the overall progress in the stage (not beside a player),
+        # the per-rendition bars in the renditions card.
+        expect(page.locator(".player")).to_have_count(0)
+        expect(page.locator(".stage .processing .processing-status")).to_contain_text(re.compile(r"Encoding|Saving|Finishing"))
+        expect(page.locator(".processing-inline")).to_have_count(0)
+        expect(page.locator(".rungs .rung")).to_have_count(len(LADDER))
+        screenshots(page, "watch-early-playback-failed")
+        # Further progress events do not try the growing stream again.
+        made = page.evaluate("window.playersMade")
+        status = page.locator(".processing-status").text_content()
+        page.wait_for_function("s => document.querySelector('.processing-status')?.textContent !== s", arg=status, timeout=120_000)
+        expect(note).to_be_visible()
+        assert page.evaluate("window.playersMade") == made, "the page built the early player again"
+
+        # Completion: the complete playlists play, adaptive, with every rung on offer.
+        expect(page.locator(".player video")).to_be_attached(timeout=300_000)
+        expect(note).to_have_count(0)
+        expect(page.locator("table.renditions")).to_be_visible()
+        expect(page.locator(".player")).to_have_attribute("data-mode", "hls")
+        expect(page.locator(".quality option")).to_have_text(["Auto"] + LADDER)
+        page.locator(".player video").evaluate("v => { v.muted = true; }")
+        page.locator(".big-play").click()
+        wait_until_playing_past(page, 1.0, timeout=60_000)
+        assert "complete" in answered, answered
+        # Neither "cannot be played" nor the MP4 fallback's message: nothing was said at all.
+        assert page.evaluate("window.toasts") == [], page.evaluate("window.toasts")
+        screenshots(page, "watch-completed-after-fallback")
+        assert console.errors == [], console.errors
