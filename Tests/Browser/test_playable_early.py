@@ -121,12 +121,13 @@ def test_the_player_appears_and_plays_while_the_video_is_still_encoding(browser,
         assert state["src"] == source and state["mode"] == "hls", (source, state)
         assert page.evaluate("window.backwardJumps") == [], "the position jumped back at completion"
         assert page.evaluate("window.reloads") == 0, "the player reloaded its source at completion"
-        screenshots(page, "watch-completed-after-early")
         # The new rungs play, from the same place.
         before = player_state(page)["time"]
         page.select_option(".quality", "240p")
         page.wait_for_function("() => { const v = document.querySelector('.player video'); return v.currentSrc.endsWith('/mp4/240p.mp4') && v.videoHeight === 240; }")
         wait_until_playing_past(page, before)
+        page.locator(".player video").evaluate("v => v.pause()")   # paused, the controls (and the menu) stay in the picture
+        screenshots(page, "watch-completed-after-early")
         assert console.errors == [], console.errors
 
 
@@ -176,6 +177,13 @@ def test_a_browser_that_cannot_play_the_growing_stream_waits_then_plays_the_comp
         expect(page.locator(".stage .processing .processing-status")).to_contain_text(re.compile(r"Encoding|Saving|Finishing"))
         expect(page.locator(".processing-inline")).to_have_count(0)
         expect(page.locator(".rungs .rung")).to_have_count(len(LADDER))
+        # The view keeps the player's box (16:9, at least 180 px), note included, down to phones:
+        # nothing moves when the player takes its place.
+        for width, height in [(1280, 800), (390, 844), (360, 740)]:
+            page.set_viewport_size({"width": width, "height": height})
+            box = page.locator(".stage").evaluate("e => [e.clientWidth, e.getBoundingClientRect().height]")
+            assert abs(box[1] - max(180, box[0] * 9 / 16)) < 1.5, f"the processing view is {box[1]} px high at {width} px: {box}"
+        page.set_viewport_size({"width": 1280, "height": 800})
         screenshots(page, "watch-early-playback-failed")
         # Further progress events do not try the growing stream again.
         made = page.evaluate("window.playersMade")
