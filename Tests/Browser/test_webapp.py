@@ -5,6 +5,7 @@ scrolling, and photographed light and dark at two sizes (`screenshots`)."""
 import re
 import shutil
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -396,4 +397,61 @@ def test_large_files_resume_through_tus_when_the_server_offers_it(vidd, page, bi
     assert stored.stat().st_size == big_clip.stat().st_size and stored.read_bytes() == big_clip.read_bytes()
     assert state["cut"] and "HEAD" in requests[requests.index("PATCH"):], f"resumed from HEAD's offset: {requests}"
     # The dropped connection is the one console line.
+    page.console_watch.errors = [e for e in page.console_watch.errors if "ERR_" not in e]
+
+
+def source_entries(server):
+    directory = server.storage / "source"
+    return set(p.name for p in directory.iterdir()) if directory.exists() else set()
+
+
+@pytest.mark.parametrize("path", ["multipart", "tus"])
+def test_cancel_stops_an_upload_midway_and_leaves_nothing(vidd, page, media, big_clip, path):
+    """Cancel during the upload (slowed to 2 MB/s so there is a midway): the row says Cancelled,
+    the bar is back at 0, no video is made, nothing stays in the storage's sources, and a tus
+    upload is terminated on the server."""
+    if path == "tus" and vidd.request("OPTIONS", "/uploads").headers.get("Tus-Resumable") != "1.0.0":
+        pytest.skip("this vidd has no tus endpoint: large files go through the multipart upload")
+    clip = big_clip if path == "tus" else media["sixty_seconds"]   # 25 MB (from 16 MiB on: tus) or 15 MB
+    title = f"Cancelled {path} {uuid.uuid4().hex[:8]}"
+    sources = source_entries(vidd)
+    requests = []
+    page.on("request", lambda r: requests.append((r.method, r.url)))
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": 2 * 1024 * 1024})
+    page.goto(vidd.base + "/upload")
+    page.set_input_files("#file-input", str(clip))
+    row = page.locator(".pending .upload-row")
+    row.locator(".row-title").fill(title)
+    page.locator("#upload-button").click()
+    page.wait_for_function("() => { const bar = document.querySelector('.upload-bar'); return bar && bar.value > 5; }", timeout=30_000)
+    assert float(row.locator(".upload-bar").get_attribute("value") or 0) < 80, "too late to cancel midway"
+    row.get_by_role("button", name=f"Cancel upload of {clip.name}").click()
+    expect(row).to_have_class(re.compile("is-cancelled"))
+    expect(row.locator(".row-message")).to_have_text("Cancelled.")
+    expect(row.locator(".upload-bar")).to_have_attribute("value", "0")
+    expect(row.get_by_role("button", name=f"Remove {clip.name}")).to_be_visible()
+    expect(page.locator(".recent .upload-row")).to_have_count(0)
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and source_entries(vidd) != sources:
+        time.sleep(0.1)
+    assert source_entries(vidd) == sources, f"the cancelled upload left {source_entries(vidd) - sources} in storage"
+    found = vidd.request("GET", "/videos?" + urllib.parse.urlencode({"q": title})).json()
+    assert found["total"] == 0, found
+    if path == "tus":
+        upload_url = next(url for method, url in requests if method == "PATCH")
+        assert ("DELETE", upload_url) in requests, f"the tus upload was terminated: {requests}"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and vidd.request("HEAD", urllib.parse.urlparse(upload_url).path,
+                                                           headers={"Tus-Resumable": "1.0.0"}).status not in (404, 410):
+            time.sleep(0.1)
+        gone = vidd.request("HEAD", urllib.parse.urlparse(upload_url).path, headers={"Tus-Resumable": "1.0.0"})
+        assert gone.status in (404, 410), f"the terminated upload still answers {gone.status}"
+    else:
+        assert not any(method == "DELETE" for method, _ in requests), requests
+    # The aborted request is the one console line the browser may print.
     page.console_watch.errors = [e for e in page.console_watch.errors if "ERR_" not in e]
