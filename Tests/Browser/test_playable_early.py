@@ -4,14 +4,13 @@ stream, and at completion gains the MP4 ladder in its quality menu without inter
 A browser that cannot play growing playlists gets the promised fallback (the progress, and a note
 that the video plays here once ready), then normal playback at completion."""
 import re
-import signal
 import subprocess
 from contextlib import contextmanager
 
 from playwright.sync_api import expect
 
 from conftest import ConsoleWatch, screenshots, player_state, wait_until_playing_past
-from vidd import Vidd, binary as vidd_binary
+from vidd import Vidd, binary as vidd_binary, terminate
 
 LADDER = ["360p", "240p", "144p"]   # the 640×360 clip's MP4 rungs
 
@@ -26,13 +25,7 @@ class EarlyVideo:
                                        stdout=self.server.log, stderr=subprocess.STDOUT)
 
     def stop_worker(self):
-        if self.worker and self.worker.poll() is None:
-            self.worker.send_signal(signal.SIGTERM)
-            try:
-                self.worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.worker.kill()
-                self.worker.wait()
+        terminate(self.worker)
 
 
 @contextmanager
@@ -128,6 +121,12 @@ def test_the_player_appears_and_plays_while_the_video_is_still_encoding(browser,
         wait_until_playing_past(page, before)
         page.locator(".player video").evaluate("v => v.pause()")   # paused, the controls (and the menu) stay in the picture
         screenshots(page, "watch-completed-after-early")
+        # The storyboard, which exists only once complete, previews over the seek bar.
+        seek = page.locator(".seek")
+        box = seek.bounding_box()
+        seek.hover(position={"x": box["width"] * 0.5, "y": box["height"] / 2})
+        expect(page.locator(".preview-image")).to_be_visible()
+        assert "storyboard.jpg" in page.locator(".preview-image").evaluate("e => getComputedStyle(e).backgroundImage")
         assert console.errors == [], console.errors
 
 
