@@ -161,3 +161,15 @@ def assert_no_sideways_scroll(page, what):
         return { scroll: document.documentElement.scrollWidth, width, wide };
     }""")
     assert overflow["scroll"] <= overflow["width"] and not overflow["wide"], f"{what} scrolls sideways: {overflow}"
+
+
+def player_state(page):
+    """The player's <video>: what it plays, where, whether paused, and the player's mode (hls or mp4)."""
+    return page.evaluate("""() => { const v = document.querySelector('.player video');
+        return v && { src: v.currentSrc, time: v.currentTime, paused: v.paused, height: v.videoHeight,
+                      ready: v.readyState, mode: document.querySelector('.player').dataset.mode }; }""")
+
+
+def wait_until_playing_past(page, seconds, timeout=20_000):
+    page.wait_for_function("t => { const v = document.querySelector('.player video'); return v && v.currentTime > t && !v.paused; }",
+                           arg=seconds, timeout=timeout)

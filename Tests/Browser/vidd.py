@@ -29,6 +29,17 @@ def psql(url, sql):
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def terminate(process, grace=15):
+    """SIGTERM (a graceful shutdown), then SIGKILL after `grace` seconds; nothing if it already exited."""
+    if process and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status, self.headers, self.body = status, headers, body
@@ -98,13 +109,7 @@ class Vidd:
             return ""
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.log.close()
         try:
             psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")

@@ -36,15 +36,22 @@ export function defaultRendition(renditions, box = { width: Math.min(innerWidth,
 
 const shortSide = (r) => Math.min(r.width, r.height);
 
+const playableRenditions = (video) => (video.renditions || []).filter((r) => r.url).map((r) => ({ ...r, label: renditionLabel(r) }));
+
 /**
  * A player for a video JSON (GET /videos/{id}). Returns {element, media, handleKey, destroy,
- * quality}; `handleKey(event)` applies a keyboard shortcut and says whether it did. `onFailed`,
- * when given, is told instead of the user when nothing can be played.
+ * quality, update}; `handleKey(event)` applies a keyboard shortcut and says whether it did.
+ * `onFailed`, when given, is told instead of the user when nothing can be played. `update(video)`
+ * takes a newer JSON of the same video (the completed one after a player made while it was
+ * processing): the quality menu gains its new sources and what plays goes on undisturbed.
  */
 export function createPlayer(video, { onMessage = () => {}, onFailed = null } = {}) {
-  const renditions = (video.renditions || []).filter((r) => r.url).map((r) => ({ ...r, label: renditionLabel(r) }));
-  const hls = video.hls_master_url && canPlayHLS() ? video.hls_master_url : null;
-  const knownDuration = video.source?.duration_seconds || 0;
+  let renditions = playableRenditions(video);
+  // Adaptive streaming that failed here is not offered again when the video is updated.
+  let hlsFailed = false;
+  let hls = video.hls_master_url && canPlayHLS() ? video.hls_master_url : null;
+  let knownDuration = video.source?.duration_seconds || 0;
+  let storyboardURL = video.storyboard_url || null;
   let current = "";
   let cues = [];
   let dragging = false;
@@ -79,12 +86,23 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
   if (w && hgt) element.dataset.orientation = hgt > w ? "portrait" : "landscape";
 
   // Quality menu: Auto (adaptive HLS) when the browser plays it, then every MP4 rung.
-  if (hls) quality.append(h("option", { value: "auto" }, "Auto"));
-  for (const r of renditions) quality.append(h("option", { value: r.label }, r.label));
-  const stored = storedQuality();
-  let initial = hls ? "auto" : defaultRendition(renditions)?.label;
-  if (stored && [...quality.options].some((o) => o.value === stored)) initial = stored;
-  quality.hidden = quality.options.length < 2;
+  function fillQualityMenu() {
+    quality.replaceChildren(
+      ...(hls ? [h("option", { value: "auto" }, "Auto")] : []),
+      ...renditions.map((r) => h("option", { value: r.label }, r.label)));
+    if (current) quality.value = current;
+    quality.hidden = quality.options.length < 2;
+  }
+
+  /** The source to start with: the one remembered from an earlier choice if offered, else Auto or the rung that fits. */
+  function initialChoice() {
+    const stored = storedQuality();
+    if (stored && [...quality.options].some((o) => o.value === stored)) return stored;
+    return hls ? "auto" : defaultRendition(renditions)?.label;
+  }
+
+  fillQualityMenu();
+  const initial = initialChoice();
 
   function totalDuration() {
     return Number.isFinite(media.duration) && media.duration > 0 ? media.duration : knownDuration;
@@ -268,8 +286,10 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
     // Adaptive streaming that fails here falls back to the MP4 ladder at the same position.
     if (current === "auto" && renditions.length) {
       onMessage("Adaptive streaming failed here; playing an MP4 rendition instead.");
-      quality.querySelector('option[value="auto"]')?.remove();
+      hlsFailed = true;
+      hls = null;
       setSource(defaultRendition(renditions).label);
+      fillQualityMenu();
     } else if (onFailed) {
       onFailed(media.error);
     } else {
@@ -310,17 +330,45 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
     return true;
   }
 
-  loadStoryboard(video.storyboard_url).then((loaded) => {
-    cues = loaded;
-    // A pointer already over the seek bar gets its thumbnail now, without moving again.
-    if (!destroyed && !preview.hidden && previewSeconds !== null) showPreview(previewSeconds);
-  });
+  function useStoryboard(url) {
+    loadStoryboard(url).then((loaded) => {
+      if (destroyed || url !== storyboardURL) return;
+      cues = loaded;
+      // A pointer already over the seek bar gets its thumbnail now, without moving again.
+      if (!preview.hidden && previewSeconds !== null) showPreview(previewSeconds);
+    });
+  }
+
+  /**
+   * A newer JSON of the same video: its sources join the quality menu; the one playing stays
+   * (same URL, same element: position and play state untouched). Only a player that had nothing
+   * to play starts one now.
+   */
+  function update(next, options = {}) {
+    renditions = playableRenditions(next);
+    hls = !hlsFailed && next.hls_master_url && canPlayHLS() ? next.hls_master_url : null;
+    knownDuration = next.source?.duration_seconds || knownDuration;
+    if ("onFailed" in options) onFailed = options.onFailed;
+    if (next.poster_url && !media.poster) media.poster = next.poster_url;
+    if (next.storyboard_url && next.storyboard_url !== storyboardURL) {
+      storyboardURL = next.storyboard_url;
+      useStoryboard(storyboardURL);
+    }
+    fillQualityMenu();
+    if (!current) {
+      const choice = initialChoice();
+      if (choice) setSource(choice);
+    }
+    render();
+  }
+
+  useStoryboard(storyboardURL);
   if (initial) setSource(initial);
   render();
   renderVolume();
 
   return {
-    element, media, handleKey,
+    element, media, handleKey, update,
     quality: () => current,
     setQuality: (choice) => setSource(choice, { remember: true }),
     destroy() {

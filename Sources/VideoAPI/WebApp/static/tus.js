@@ -4,6 +4,7 @@
 // goes on from there; the upload's URL is remembered per file, so choosing the same file again
 // after a reload resumes it too. Cancel terminates it (DELETE).
 import { authorizationHeaders, errorFrom, networkError, APIError } from "./api.js";
+import { sendWithProgress } from "./xhr.js";
 
 const VERSION = "1.0.0";
 export const CHUNK_SIZE = 4 * 1024 * 1024;
@@ -67,8 +68,8 @@ export class TusUpload {
     this.server = server;
     this.url = null;
     this.offset = 0;
-    this.xhr = null;
     this.aborted = false;
+    this.abortController = new AbortController();  // stops the PATCH under way
   }
 
   async start() {
@@ -108,7 +109,7 @@ export class TusUpload {
 
   abort() {
     this.aborted = true;
-    this.xhr?.abort();
+    this.abortController.abort();
     if (this.url && this.server.termination) {
       fetch(this.url, { method: "DELETE", headers: { "Tus-Resumable": VERSION, ...authorizationHeaders() } }).catch(() => {});
     }
@@ -136,7 +137,7 @@ export class TusUpload {
     return offset;
   }
 
-  /** One PATCH of up to `chunkSize` bytes at `offset`, by XHR for its upload progress events. */
+  /** One PATCH of up to `chunkSize` bytes at `offset`, reporting its progress as it is sent. */
   async patch(offset) {
     const chunk = this.file.slice(offset, offset + this.chunkSize);
     const headers = { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" };
@@ -144,24 +145,14 @@ export class TusUpload {
       const digest = await crypto.subtle.digest("SHA-256", await chunk.arrayBuffer());
       headers["Upload-Checksum"] = `sha256 ${base64(new Uint8Array(digest))}`;
     }
-    const response = await new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      this.xhr = xhr;
-      xhr.open("PATCH", this.url);
-      for (const [name, value] of Object.entries({ "Tus-Resumable": VERSION, ...authorizationHeaders(), ...headers })) xhr.setRequestHeader(name, value);
-      xhr.upload.onprogress = (event) => this.onProgress(offset + event.loaded, this.file.size);
-      xhr.onload = () => resolve(xhr);
-      xhr.onerror = () => reject(networkError());
-      xhr.onabort = () => reject(new APIError(0, "aborted", "Cancelled"));
-      xhr.send(chunk);
+    const response = await sendWithProgress("PATCH", this.url, {
+      headers: { "Tus-Resumable": VERSION, ...authorizationHeaders(), ...headers },
+      body: chunk,
+      onProgress: (sent) => this.onProgress(offset + sent, this.file.size),
+      signal: this.abortController.signal,
     });
-    this.xhr = null;
-    if (response.status !== 204) {
-      let body = null;
-      try { body = JSON.parse(response.responseText); } catch { /* not JSON */ }
-      throw errorFrom(response.status, body);
-    }
-    const next = Number(response.getResponseHeader("Upload-Offset"));
+    if (response.status !== 204) throw errorFrom(response.status, response.body);
+    const next = Number(response.header("Upload-Offset"));
     if (!Number.isFinite(next) || next < offset) throw new APIError(response.status, "error", "The server answered without a valid Upload-Offset.");
     return next;
   }

@@ -7,6 +7,7 @@ import { h, icon, announce } from "./dom.js";
 import * as api from "./api.js";
 import { followVideo } from "./progress.js";
 import { tusOffered, TusUpload } from "./tus.js";
+import { sendWithProgress } from "./xhr.js";
 import { bytes, rate, timeLeft, percentValue, percentText, stageText } from "./format.js";
 
 /** Files from this size on use the resumable upload, where offered. */
@@ -220,27 +221,23 @@ export function mountUpload(main) {
     }
   }
 
-  /** POST /jobs as multipart/form-data (title, then the file), by XHR for its upload progress. */
-  function multipart(item, show) {
-    return new Promise((resolve, reject) => {
-      const data = new FormData();
-      if (item.title) data.append("title", item.title);
-      data.append("file", item.file, item.file.name);
-      const xhr = new XMLHttpRequest();
-      item.cancel = () => xhr.abort();
-      xhr.open("POST", "/jobs");
-      for (const [name, value] of Object.entries(api.authorizationHeaders())) xhr.setRequestHeader(name, value);
-      xhr.upload.onprogress = (event) => show(event.loaded, event.lengthComputable ? event.total : item.file.size);
-      xhr.onload = () => {
-        let body = null;
-        try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-        if (xhr.status === 200 || xhr.status === 202) resolve(body.id);
-        else reject(api.errorFrom(xhr.status, body));
-      };
-      xhr.onerror = () => reject(api.networkError());
-      xhr.onabort = () => reject(new api.APIError(0, "aborted", "Cancelled"));
-      xhr.send(data);
+  /** POST /jobs as multipart/form-data (title, then the file), reporting its progress as it is sent. */
+  async function multipart(item, show) {
+    const data = new FormData();
+    if (item.title) data.append("title", item.title);
+    data.append("file", item.file, item.file.name);
+    const cancel = new AbortController();
+    item.cancel = () => cancel.abort();
+    const response = await sendWithProgress("POST", "/jobs", {
+      headers: api.authorizationHeaders(),
+      body: data,
+      onProgress: (sent, total) => show(sent, total ?? item.file.size),
+      signal: cancel.signal,
     });
+    if ((response.status !== 200 && response.status !== 202) || typeof response.body?.id !== "string") {
+      throw api.errorFrom(response.status, response.body);
+    }
+    return response.body.id;
   }
 
   /**

@@ -64,6 +64,10 @@ export async function mountWatch(main, match) {
       if (!player) {
         player = createPlayer(v, { onMessage: (text) => toast(text), onFailed: v.status === "processing" ? earlyPlaybackFailure : null });
         stage.replaceChildren(player.element);
+      } else if (v.status === "completed") {
+        // The player of the growing stream plays on; the MP4 ladder joins its quality menu, and
+        // a failure now is the complete video's (no fallback to the processing view any more).
+        player.update(v, { onFailed: null });
       }
       if (v.status === "completed") renderRenditions();
       else progressBesidePlayer();
