@@ -6,7 +6,8 @@ import Testing
 /// Optional TLS: the same server code behind the Reactor's TLS listener, with a throw-away
 /// certificate made by the openssl CLI and verified by curl.
 @Suite struct HTTPServerTLSTests {
-    @Test func servesOverTLS() async throws {
+    /// With two loops the three curl connections alternate between them.
+    @Test(arguments: [1, 2]) func servesOverTLS(eventLoops: Int) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vidd-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -30,7 +31,10 @@ import Testing
                 broadcaster.finish()
             }
         }
-        try await withServer(router, configure: { $0.tls = .server(certificateFile: cert, keyFile: key) }) { server, _ in
+        try await withServer(router, configure: {
+            $0.tls = .server(certificateFile: cert, keyFile: key)
+            $0.eventLoops = eventLoops
+        }) { server, _ in
             let base = "https://127.0.0.1:\(server.port)"
             let r = try await curl(["--cacert", cert, "-v", "\(base)/secure", "\(base)/secure"])
             #expect(r.stdout == "over tlsover tls", "\(r.stderr)")
