@@ -160,6 +160,12 @@ public final class RedisSentinelCluster: @unchecked Sendable {
         try await TestProcess.check(["sh", "-c", "kill -9 $(cat \(directory)/s\(index + 1)/sentinel.pid)"])
     }
 
+    /// Starts sentinel `index` (0-based) again from its configuration file, which it rewrote with
+    /// what it knew when it stopped (the master it monitored then, say).
+    public func restartSentinel(_ index: Int) async throws {
+        try await TestProcess.check(["redis-server", "\(directory)/s\(index + 1)/sentinel.conf", "--sentinel"])
+    }
+
     /// Waits until every sentinel names a master other than `port`; returns how long that took.
     public func waitForFailover(awayFrom port: Int, timeout: Duration = .seconds(30), skipping dead: Set<Int> = []) async throws -> Duration {
         let start = ContinuousClock.now

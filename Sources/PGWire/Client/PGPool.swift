@@ -193,7 +193,8 @@ public final class PGPool: Sendable {
     /// Gives a connection back: to the longest-waiting caller, to the idle list, or closed when it
     /// is broken, inside a transaction, or the pool is shut down.
     nonisolated(nonsending) public func release(_ c: PGConnection) async {
-        let reusable = !c.isClosed && c.transactionStatus == .idle && stillMatchesTarget(c)
+        let reusable = !c.isClosed && c.transactionStatus == .idle
+            && configuration.targetSessionAttributes.stillSuits(parameters: c.parameters)
         enum Step { case done, handOver(Waiter), close(replace: Bool) }
         let step = state.withLock { s -> Step in
             if !reusable || s.closed {
@@ -222,27 +223,14 @@ public final class PGPool: Sendable {
 
     // MARK: Failover
 
-    /// After a request failed on `c`: a server that refuses writes (SQLSTATE 25006
-    /// read_only_sql_transaction — a demoted or fenced primary) gets no more of them from this
-    /// connection; it is closed, and the next connection goes through host selection again. Any
-    /// other server error marks it to be checked against the target before its next use.
+    /// After a request failed on `c`: closed, or marked to be checked before its next use, as
+    /// `PGTargetSessionAttributes.afterRequestFailure` rules.
     nonisolated(nonsending) func noteFailure(_ error: any Error, on c: PGConnection) async {
-        guard let server = (error as? PGError)?.serverError, !c.isClosed else { return }
-        if server.sqlState == "25006" {
-            await c.close()
-        } else if configuration.targetSessionAttributes != .any {
-            state.withLock { _ = $0.suspects.insert(ObjectIdentifier(c)) }
-        }
-    }
-
-    /// False when the session's reported parameters (PostgreSQL 14+ reports `in_hot_standby` and
-    /// `default_transaction_read_only` whenever they change) say it no longer suits the target.
-    func stillMatchesTarget(_ c: PGConnection) -> Bool {
-        switch configuration.targetSessionAttributes {
-        case .any, .preferStandby: return true
-        case let target:
-            if case .reject = target.check(parameters: c.parameters) { return false }
-            return true
+        guard !c.isClosed else { return }
+        switch configuration.targetSessionAttributes.afterRequestFailure(error) {
+        case .keep: break
+        case .close: await c.close()
+        case .checkBeforeReuse: state.withLock { _ = $0.suspects.insert(ObjectIdentifier(c)) }
         }
     }
 

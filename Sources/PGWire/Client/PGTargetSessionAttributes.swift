@@ -77,6 +77,42 @@ public enum PGTargetSessionAttributes: String, Sendable, CaseIterable {
         }
     }
 
+    // MARK: A pooled session
+
+    /// Whether a session that reported `parameters` still suits the target when it comes back to
+    /// a pool (PostgreSQL 14+ reports `in_hot_standby` and `default_transaction_read_only`
+    /// whenever they change): false only when they say it does not. `prefer-standby` keeps any
+    /// session, since its last pass accepts any server.
+    public func stillSuits(parameters: [String: String]) -> Bool {
+        if case .reject = check(parameters: parameters, pass: passes) { return false }
+        return true
+    }
+
+    /// What a pool does with a session after a request on it failed.
+    public enum AfterRequestFailure: Sendable, Equatable {
+        /// Nothing: the failure says nothing about the kind of server.
+        case keep
+        /// Close it: the server refuses writes, so the next connection goes through host
+        /// selection again.
+        case close
+        /// Check it against the target (after a round trip) before its next use: the server may
+        /// have changed kind, e.g. a primary fenced read-only or demoted and restarted.
+        case checkBeforeReuse
+    }
+
+    /// SQLSTATE read_only_sql_transaction: a write refused by a demoted or fenced primary.
+    public static let readOnlySQLTransaction = "25006"
+
+    /// The rule after `error` failed a request: a server refusing writes (`25006`) is left
+    /// whatever the target — it gets no more of them from this session; any other server error
+    /// makes a session with a target suspect; other errors (the connection's own, a timeout, a
+    /// decoding failure) say nothing about the server.
+    public func afterRequestFailure(_ error: any Error) -> AfterRequestFailure {
+        guard let server = (error as? PGError)?.serverError else { return .keep }
+        if server.sqlState == Self.readOnlySQLTransaction { return .close }
+        return self == .any ? .keep : .checkBeforeReuse
+    }
+
     /// How many passes over the host list the target needs.
     public var passes: Int { self == .preferStandby ? 2 : 1 }
 

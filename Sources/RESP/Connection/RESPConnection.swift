@@ -237,9 +237,7 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
     // Inlined into execute/pipeline: with the current event loop every async frame boundary costs a
     // hop through the loop's job queue (see docs/benchmarks.md); inlining removed ~10% of them.
     //
-    // `closesConnection` (QUIT): the server closes the connection once it has replied, at a moment
-    // of its choosing — the FIN may come after the client already sent its next command into the
-    // dying connection — so the client closes it itself as soon as the reply is in.
+    // `closesConnection`: the request carries QUIT (`ReplyStateMachine` holds what that implies).
     @inline(__always) private func submit(name: String, replies: Int, collects: Bool, isSubscription: Bool,
                                           closesConnection: Bool, timeout: RESPTimeout,
                                           encode: (inout ByteBuffer) -> Void) async throws -> RESPValue {
@@ -249,8 +247,8 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         let limit = deadline(for: timeout)
         let due = limit.map { ContinuousClock.now + $0 }
         let (id, mustWrite, arm) = try state.withLock { s throws(RESPClientError) -> (UInt64, Bool, ContinuousClock.Instant?) in
-            let id = try s.replies.enqueue(name: name, replies: replies, collects: collects,
-                                           isSubscription: isSubscription, deadline: due, timeout: limit)
+            let id = try s.replies.enqueue(name: name, replies: replies, collects: collects, isSubscription: isSubscription,
+                                           closesConnection: closesConnection, deadline: due, timeout: limit)
             encode(&s.outbound)
             let write = !s.writerActive
             s.writerActive = true
@@ -263,10 +261,6 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         }
         if let arm { armWatchdog(at: arm) }
         if mustWrite { await flush() }
-        if closesConnection {
-            defer { close(reason: .connectionClosed(reason: "closed after QUIT")) }
-            return try await wait(for: id)
-        }
         return try await wait(for: id)
     }
 
@@ -513,10 +507,13 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
         var ownID: UInt64?
         if case .reply(let id) = goal { ownID = id }
         var own: Result<RESPValue, any Error>?
+        var closing: RESPClientError?
         let (handler, next, handoff) = try state.withLock { s throws(RESPClientError) in
             for value in inbound.values {
-                switch s.replies.received(value, reader: ownID) {
-                case .complete(let id, let waiter, let value):
+                let action = s.replies.received(value, reader: ownID)
+                if case .completeAndClose(_, _, _, let reason) = action { closing = reason }
+                switch action {
+                case .complete(let id, let waiter, let value), .completeAndClose(let id, let waiter, let value, _):
                     if let waiter {
                         resumes.append((waiter, .reply(value)))
                         s.counters.deliveredToWaiters += 1
@@ -549,8 +546,15 @@ public final class RESPConnection: RESPCommandExecutor, Sendable {
             case .drain: done = true
             }
             guard done else { return (s.pushHandler, Next.goOn, Handoff.none) }
+            // Closing: nobody is left to read for (nothing queues behind QUIT).
+            if closing != nil {
+                s.readerActive = false
+                return (s.pushHandler, .stop(own), Handoff.none)
+            }
             return (s.pushHandler, .stop(own), Self.handOn(&s))
         }
+        // Closed before anyone is resumed: a caller resumed by QUIT's reply finds it closed.
+        if let closing { close(reason: closing) }
         // Pushes first: a message published before a command's reply is seen before that reply.
         if let handler { for p in pushes { handler(p) } }
         for (continuation, wakeup) in resumes { continuation.resume(returning: wakeup) }

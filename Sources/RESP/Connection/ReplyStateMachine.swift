@@ -3,7 +3,10 @@
 ///
 /// Rules (RESP3): replies answer requests strictly in order; push frames (`>`) are never replies;
 /// (P|S)(UN)SUBSCRIBE requests are answered by one push confirmation per channel, or by an error
-/// reply when refused; a reply with nothing outstanding means the stream is out of sync.
+/// reply when refused; a reply with nothing outstanding means the stream is out of sync; the
+/// server closes the connection once it has answered QUIT, at a moment of its choosing — a command
+/// written after QUIT could be lost with it, so none is accepted behind QUIT, and the connection
+/// closes as soon as QUIT's reply is in (`completeAndClose`).
 /// `Waiter` is whatever resumes a caller (a continuation in `RESPConnection`, a value in tests).
 struct ReplyStateMachine<Waiter: Sendable>: Sendable {
     private(set) var queue = ReplyQueue<Waiter>()
@@ -11,10 +14,14 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
     private var parked: [UInt64: Result<RESPValue, any Error>] = [:]
     private var nextID: UInt64 = 1
     private(set) var closeReason: RESPClientError?
+    /// The request carrying QUIT, once one was enqueued: nothing may follow it.
+    private var quitID: UInt64?
 
     enum ReceiveAction: Sendable {
         /// The request `id` is complete: resume `waiter` with `value` (nil waiter: parked for it).
         case complete(id: UInt64, waiter: Waiter?, value: RESPValue)
+        /// Like `complete`, for the request carrying QUIT: then close the connection with `reason`.
+        case completeAndClose(id: UInt64, waiter: Waiter?, value: RESPValue, reason: RESPClientError)
         /// Part of a pipeline's replies; nothing to do yet.
         case partial
         /// Hand the frame to the push handler; when `completing` is set it was the last confirmation
@@ -33,13 +40,16 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
         ["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"]
     }
 
-    /// Registers a request before its bytes are written; once closed, throws `notSent` (the
-    /// request's bytes are then never written).
-    mutating func enqueue(name: String, replies: Int, collects: Bool, isSubscription: Bool,
+    /// Registers a request before its bytes are written; once closed, or behind a QUIT, throws
+    /// `notSent` (the request's bytes are then never written). `closesConnection`: the request
+    /// carries QUIT.
+    mutating func enqueue(name: String, replies: Int, collects: Bool, isSubscription: Bool, closesConnection: Bool = false,
                           deadline: ContinuousClock.Instant?, timeout: Duration?) throws(RESPClientError) -> UInt64 {
         if let reason = closeReason { throw .notSent(command: name, reason: Self.reasonText(reason)) }
+        if quitID != nil { throw .notSent(command: name, reason: Self.quitText) }
         let id = nextID
         nextID += 1
+        if closesConnection { quitID = id }
         queue.append(PendingReply(id: id, name: name, remaining: replies, collects: collects,
                                   isSubscription: isSubscription, deadline: deadline, timeout: timeout))
         return id
@@ -68,6 +78,8 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
     mutating func detachFirstWaiter() -> Waiter? { queue.detachFirstWaiter() }
 
     func isPending(_ id: UInt64) -> Bool { queue.index(of: id) != nil }
+
+    private static var quitText: String { "QUIT was sent on it before, after whose reply the server closes it" }
 
     /// The close reason as `notSent` shows it (without repeating "connection closed").
     private static func reasonText(_ reason: RESPClientError) -> String {
@@ -112,6 +124,9 @@ struct ReplyStateMachine<Waiter: Sendable>: Sendable {
 
     private mutating func finish(_ e: PendingReply<Waiter>, with value: RESPValue, reader: UInt64?) -> ReceiveAction {
         if e.waiter == nil, e.id != reader { parked[e.id] = .success(value) }
+        if e.id == quitID {
+            return .completeAndClose(id: e.id, waiter: e.waiter, value: value, reason: .connectionClosed(reason: "closed after QUIT"))
+        }
         return .complete(id: e.id, waiter: e.waiter, value: value)
     }
 

@@ -61,12 +61,16 @@ public final class RESPSentinel: Sendable {
     private struct State: Sendable {
         var list: SentinelList
         var master: RESPSentinelAddress?
+        /// How the last verified master connection was made (credentials, TLS, database): the
+        /// watcher's catch-up checks a named master's role with it.
+        var masterConfiguration: RESPConfiguration?
         var registered: [ObjectIdentifier: Registered] = [:]
         var watcher: Task<Void, Never>?
         var watcherConnection: RESPConnection?
         var stopped = false
         var switches = 0
         var discoveries = 0
+        var catchUps = 0
     }
 
     public let settings: Settings
@@ -88,6 +92,9 @@ public final class RESPSentinel: Sendable {
 
     /// Masters found by discovery (one per new connection).
     public var discoveries: Int { state.withLock { $0.discoveries } }
+
+    /// Catch-ups the watcher finished after subscribing (tests wait for one).
+    var catchUps: Int { state.withLock { $0.catchUps } }
 
     /// Ends the `+switch-master` subscription. Connections made earlier stay open; new ones still
     /// ask the sentinels.
@@ -128,18 +135,21 @@ public final class RESPSentinel: Sendable {
                 round.masterFailed(address, error)
                 continue
             }
-            var role = SentinelDiscovery.role(inHello: connection.helloReply)
-            if role == nil, let reply = try? await connection.send("ROLE") {
-                role = SentinelDiscovery.role(inROLE: reply)
-            }
-            guard round.masterRole(role, at: address) == .found else {
+            guard round.masterRole(await Self.role(of: connection), at: address) == .found else {
                 connection.close()
                 continue
             }
-            adopt(connection, at: address, answeredBy: sentinel)
+            adopt(connection, at: address, answeredBy: sentinel, configuration: target)
             return connection
         }
         throw round.failure
+    }
+
+    /// The role a server reports: HELLO's `role`, or ROLE's first element on a RESP2 server.
+    private static func role(of connection: RESPConnection) async -> String? {
+        if let role = SentinelDiscovery.role(inHello: connection.helloReply) { return role }
+        guard let reply = try? await connection.send("ROLE") else { return nil }
+        return SentinelDiscovery.role(inROLE: reply)
     }
 
     /// A configuration for talking to one sentinel: its own credentials and TLS, short timeouts.
@@ -157,9 +167,11 @@ public final class RESPSentinel: Sendable {
     }
 
     /// Registers a verified master connection; a new address closes the connections to the old one.
-    private func adopt(_ connection: RESPConnection, at address: RESPSentinelAddress, answeredBy sentinel: RESPSentinelAddress?) {
+    private func adopt(_ connection: RESPConnection, at address: RESPSentinelAddress, answeredBy sentinel: RESPSentinelAddress?,
+                       configuration: RESPConfiguration) {
         let (stale, startWatcher) = state.withLock { s -> ([RESPConnection], Bool) in
             s.discoveries += 1
+            s.masterConfiguration = configuration
             if let sentinel { s.list.promote(sentinel) }
             let stale = Self.switchMaster(&s, to: address)
             s.registered = s.registered.filter { $0.value.connection.map { !$0.isClosed } ?? false }
@@ -204,7 +216,8 @@ public final class RESPSentinel: Sendable {
 
     /// Keeps a `+switch-master` subscription on the first sentinel that takes it: subscribe, then
     /// ask for the master (a switch announced while no sentinel was subscribed is caught up with
-    /// here), learn the other sentinels, wait until the connection drops, repeat.
+    /// here, see `SentinelCatchUp`), learn the other sentinels, wait until the connection drops,
+    /// repeat.
     private func watch() async {
         var attempt = 0
         while !Task.isCancelled, !state.withLock({ $0.stopped }) {
@@ -222,10 +235,7 @@ public final class RESPSentinel: Sendable {
                 do {
                     try await connection.sendSubscription(RESPCommand("SUBSCRIBE", "+switch-master"), confirmations: 1)
                     let reply = try await connection.send("SENTINEL", "GET-MASTER-ADDR-BY-NAME", settings.masterName)
-                    if case .success(let address?) = SentinelDiscovery.masterAddress(in: reply),
-                       state.withLock({ $0.master != nil && $0.master != address }) {
-                        masterMoved(to: address)
-                    }
+                    await catchUp(with: reply)
                     if let others = try? await connection.send("SENTINEL", "SENTINELS", settings.masterName) {
                         let learned = SentinelEvent.sentinels(in: others)
                         state.withLock { _ = $0.list.learn(learned) }
@@ -239,6 +249,25 @@ public final class RESPSentinel: Sendable {
             try? await EventLoop.shared.sleep(for: settings.reconnectBackoff.delay(attempt: attempt))
             attempt += 1
         }
+    }
+
+    /// Moves to the master a freshly subscribed sentinel names, if that server says it is the
+    /// master (a lagging sentinel names the old one).
+    private func catchUp(with reply: RESPValue) async {
+        let (master, configuration) = state.withLock { ($0.master, $0.masterConfiguration) }
+        var catchUp = SentinelCatchUp(currentMaster: master)
+        if case .checkRole(let address) = catchUp.named(reply), var target = configuration {
+            target.endpoint = .tcp(host: address.host, port: address.port)
+            target.connectTimeout = settings.timeout
+            target.commandTimeout = settings.timeout
+            var role: String?
+            if let connection = try? await RESPConnection.connect(target) {
+                role = await Self.role(of: connection)
+                connection.close()
+            }
+            if case .move(let address) = catchUp.role(role) { masterMoved(to: address) }
+        }
+        state.withLock { $0.catchUps += 1 }
     }
 
     /// Runs on the sentinel connection's reader: a `+switch-master` for our master moves us.

@@ -24,10 +24,17 @@ final class ConnectionPool: Sendable {
         self.ioTimeout = ioTimeout
     }
 
-    /// An idle connection for `key`, or a new one.
+    /// An idle connection for `key`, or a new one. An idle one the server said anything on
+    /// meanwhile (its end of stream, or bytes) is dropped here, rather than found out by the
+    /// request sent on it.
     func acquire(_ key: Key) async throws -> HTTPClientConnection {
         while let reused = idle.withLock({ $0[key]?.popLast() }) {
-            if !reused.connection.isClosed { return reused }
+            if reused.connection.isClosed { continue }
+            if await reused.receivedWhileIdle() {
+                reused.close()
+                continue
+            }
+            return reused
         }
         let tlsConfig: TLSConfiguration? = key.secure ? (tls ?? .client()) : nil
         let connection = try await Connection.connect(host: key.host, port: key.port, tls: tlsConfig,
@@ -50,6 +57,9 @@ final class ConnectionPool: Sendable {
         }
         if !kept { c.close() }
     }
+
+    /// The idle connections kept for `key` (for tests).
+    func idleConnections(for key: Key) -> [HTTPClientConnection] { idle.withLock { $0[key] ?? [] } }
 
     func shutdown() {
         closed.withLock { $0 = true }

@@ -71,5 +71,24 @@ final class HTTPClientConnection: @unchecked Sendable {
         }
     }
 
+    /// Whether the server sent anything while no response was expected — its end of stream, an
+    /// error, or bytes (a `408` some servers send before closing an idle connection): then the
+    /// connection cannot carry another request. Reads only when the event loop signalled input
+    /// since the last read (nobody reads an idle connection), so usually without a syscall.
+    func receivedWhileIdle() async -> Bool {
+        guard connection.hasReadEdgeSinceLastRead else { return false }
+        readBuffer.clear()
+        do {
+            try await connection.read(into: &readBuffer, timeout: .zero)
+            reusable = false
+            return true
+        } catch NetworkError.timedOut {
+            return false   // a repeated edge for bytes already read: nothing there
+        } catch {
+            reusable = false
+            return true
+        }
+    }
+
     func close() { connection.close() }
 }

@@ -113,6 +113,53 @@ import Testing
         #expect(target.check(answer: answer, to: query) == expected)
     }
 
+    /// A session coming back to a pool: dropped only when what it reported says it no longer
+    /// suits the target; unknown (an old server) keeps it; `prefer-standby` keeps any session, as
+    /// its second pass accepts any server.
+    @Test(arguments: [
+        (T.any, standby, true),
+        (.readWrite, primary, true),
+        (.readWrite, fenced, false),
+        (.readWrite, standby, false),
+        (.readWrite, old, true),
+        (.readOnly, primary, false),
+        (.readOnly, fenced, true),
+        (.primary, standby, false),
+        (.primary, fenced, true),
+        (.standby, primary, false),
+        (.standby, old, true),
+        (.preferStandby, primary, true),
+        (.preferStandby, standby, true),
+    ])
+    func aPooledSessionStillSuits(_ target: T, _ parameters: [String: String], _ expected: Bool) {
+        #expect(target.stillSuits(parameters: parameters) == expected)
+    }
+
+    static let readOnlyTransaction = PGError.server(PGServerError(fields: [0x43: "25006", 0x4D: "cannot execute INSERT in a read-only transaction"]))
+    static let uniqueViolation = PGError.server(PGServerError(fields: [0x43: "23505", 0x4D: "duplicate key value violates unique constraint"]))
+
+    /// After a request failed on a pooled session: a server refusing writes (25006, a demoted or
+    /// fenced primary) is left whatever the target; another server error, with a target, means
+    /// check the session before its next use; anything but a server error is not about the server.
+    @Test(arguments: [
+        (T.any, readOnlyTransaction, T.AfterRequestFailure.close),
+        (.readWrite, readOnlyTransaction, .close),
+        (.preferStandby, readOnlyTransaction, .close),
+        (.any, uniqueViolation, .keep),
+        (.readWrite, uniqueViolation, .checkBeforeReuse),
+        (.primary, uniqueViolation, .checkBeforeReuse),
+        (.standby, uniqueViolation, .checkBeforeReuse),
+        (.readWrite, .connectionClosed("reset"), .keep),
+        (.readWrite, .queryTimeout, .keep),
+    ] as [(T, PGError, T.AfterRequestFailure)])
+    func whatAFailedRequestMeansForItsSession(_ target: T, _ error: PGError, _ expected: T.AfterRequestFailure) {
+        #expect(target.afterRequestFailure(error) == expected)
+    }
+
+    @Test func anErrorThatIsNotPGErrorIsNotAboutTheServer() {
+        #expect(T.readWrite.afterRequestFailure(CancellationError()) == .keep)
+    }
+
     @Test func hostsAreTriedInOrderThenAStandbyIsPreferred() {
         let a = PGConfiguration.Endpoint.tcp(host: "a", port: 1), b = PGConfiguration.Endpoint.tcp(host: "b", port: 2)
         let c = PGConfiguration.Endpoint.tcp(host: "c", port: 3)

@@ -118,14 +118,21 @@ private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
         #expect(throws: RESPClientError.self) { try m.attach("B", to: parkedID)?.get() }
         // A request after the close is refused as never sent (safe to send elsewhere), naming
         // the command and why the connection closed.
+        #expect(refusal(&m, "C")?.contains("test") == true)
+    }
+
+    /// Why enqueueing `name` is refused as `notSent` naming it (nil, recorded as an issue: it was not).
+    func refusal(_ m: inout Machine, _ name: String) -> String? {
         do {
-            _ = try enqueue(&m, "C")
-            Issue.record("enqueued on a closed connection")
+            _ = try enqueue(&m, name)
+            Issue.record("\(name) was enqueued")
+        } catch let RESPClientError.notSent(command, reason) {
+            #expect(command == name)
+            return reason
         } catch {
-            guard case .notSent(let command, let reason)? = error as? RESPClientError else { Issue.record("wrong error \(error)"); return }
-            #expect(command == "C")
-            #expect(reason.contains("test"))
+            Issue.record("wrong error \(error)")
         }
+        return nil
     }
 
     /// RESP3 lets an attribute precede any reply, errors included: the error is still an error,
@@ -144,6 +151,52 @@ private func push(_ items: String...) -> RESPValue { .push(items.map(b)) }
         let kept = RESPValue.attributed(attributes: [RESPPair(b("ttl"), .integer(3))], value: .integer(2))
         let c = try enqueue(&m, "C")
         guard case .complete(c, "C", kept) = m.received(kept) else { Issue.record("kept"); return }
+    }
+
+    /// QUIT: the server closes the connection once it has answered, so the machine says to close
+    /// as soon as QUIT's reply is in, and refuses (as never sent, so a pool sends it elsewhere)
+    /// any request that would queue behind QUIT and be lost in the closing connection.
+    @Test func quitsReplySaysCloseAndNothingQueuesBehindIt() throws {
+        var m = Machine()
+        let before = try enqueue(&m, "GET")
+        let quit = try m.enqueue(name: "QUIT", replies: 1, collects: false, isSubscription: false, closesConnection: true,
+                                 deadline: nil, timeout: nil)
+        #expect(m.attach("QUIT", to: quit) == nil)
+        #expect(refusal(&m, "PING")?.contains("QUIT") == true)
+        // The reply before QUIT's is an ordinary one.
+        guard case .complete(before, "GET", .null) = m.received(.null) else { Issue.record("GET"); return }
+        guard case .completeAndClose(quit, "QUIT", .simpleString("OK"), let reason) = m.received(.simpleString("OK")) else {
+            Issue.record("QUIT's reply did not say close"); return
+        }
+        #expect("\(reason)".contains("QUIT"))
+        #expect(m.queue.isEmpty)
+        // Still refused after QUIT's reply, until (and after) the connection closes.
+        #expect(throws: RESPClientError.self) { _ = try enqueue(&m, "PING") }
+        #expect(m.close(reason)?.isEmpty == true)
+        #expect(throws: RESPClientError.self) { _ = try enqueue(&m, "PING") }
+    }
+
+    /// A pipeline holding QUIT closes after its last reply (the server closes after QUIT's, so
+    /// replies to commands behind QUIT in the same pipeline never come: the close fails it).
+    @Test func aPipelineWithQuitClosesAfterItsReplies() throws {
+        var m = Machine()
+        let p = try m.enqueue(name: "SET", replies: 2, collects: true, isSubscription: false, closesConnection: true,
+                              deadline: nil, timeout: nil)
+        guard case .partial = m.received(.simpleString("OK")) else { Issue.record("SET"); return }
+        guard case .completeAndClose(p, nil, let v, _) = m.received(.simpleString("OK")) else { Issue.record("QUIT"); return }
+        #expect(v == .array([.simpleString("OK"), .simpleString("OK")]))
+        #expect(try m.result(for: p)?.get() == v)
+    }
+
+    /// QUIT failing (timeout, connection lost) leaves nothing to close after: the close that
+    /// failed it already happened; other requests are still answered in order before it.
+    @Test func aQuitThatFailsIsClosedWithTheFailure() throws {
+        var m = Machine()
+        let quit = try m.enqueue(name: "QUIT", replies: 1, collects: false, isSubscription: false, closesConnection: true,
+                                 deadline: nil, timeout: nil)
+        let resumes = m.close(.connectionClosed(reason: "end of stream"))
+        #expect(resumes?.isEmpty == true)
+        #expect(throws: RESPClientError.self) { try m.result(for: quit)?.get() }
     }
 
     @Test func expiredRequestsAndNextDeadline() throws {

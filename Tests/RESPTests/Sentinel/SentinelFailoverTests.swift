@@ -132,18 +132,21 @@ import TestSupport
 
     /// The sentinel the `+switch-master` subscription is on dies: the watcher subscribes on
     /// another one, and still hears of (or catches up with) the next failover.
+    /// The ports of the sentinels that have a subscribed client: the watcher's (sentinels do not
+    /// subscribe to each other).
+    static func watchedSentinels(_ cluster: RedisSentinelCluster) async -> [Int] {
+        var ports: [Int] = []
+        for port in cluster.sentinelPorts {
+            if let list = try? await cluster.cli(port: port, ["CLIENT", "LIST"], sentinel: true), list.contains(" sub=1 ") { ports.append(port) }
+        }
+        return ports
+    }
+
     @Test func watcherMovesOnWhenItsSentinelDies() async throws {
         try await Self.withCluster { cluster, config, client in
             let sentinel = try #require(config.sentinel)
             try await client.set("k", "v")
-            /// Which sentinels have a subscribed client (ours: sentinels do not subscribe to each other).
-            @Sendable func subscribed() async -> [Int] {
-                var ports: [Int] = []
-                for port in cluster.sentinelPorts {
-                    if let list = try? await cluster.cli(port: port, ["CLIENT", "LIST"], sentinel: true), list.contains(" sub=1 ") { ports.append(port) }
-                }
-                return ports
-            }
+            @Sendable func subscribed() async -> [Int] { await Self.watchedSentinels(cluster) }
             try await TestSupport.waitUntil("the watcher subscribed", timeout: .seconds(20)) { await subscribed().count == 1 }
             let first = await subscribed()[0]
             let index = try #require(cluster.sentinelPorts.firstIndex(of: first))
@@ -158,6 +161,53 @@ import TestSupport
             try await TestSupport.waitUntil("the watcher heard +switch-master", timeout: .seconds(20)) {
                 sentinel.currentMaster?.port == cluster.replicaPort
             }
+            try await client.set("k", "after")
+            #expect(try await Self.serverPort(client) == cluster.replicaPort)
+        }
+    }
+
+    /// A sentinel that was down during a failover comes back alone, still naming the old master
+    /// (a replica by then). The watcher, subscribing there, asks it for the master to catch up
+    /// with a switch it may have missed: the named server says it is a replica, so the client
+    /// stays on the real master and keeps its connections there.
+    @Test func aLaggingSentinelDoesNotMoveTheClientToTheOldMaster() async throws {
+        try await Self.withCluster { cluster, config, client in
+            let sentinel = try #require(config.sentinel)
+            let name = cluster.options.masterName
+            try await client.set("k", "v")
+            try await TestSupport.waitUntil("the watcher subscribed", timeout: .seconds(20)) { await Self.watchedSentinels(cluster).count == 1 }
+            let watched = await Self.watchedSentinels(cluster)[0]
+            let lagging = try #require(cluster.sentinelPorts.firstIndex { $0 != watched })
+            let laggingPort = cluster.sentinelPorts[lagging]
+            let others = cluster.sentinelPorts.indices.filter { $0 != lagging }
+            try await cluster.killSentinel(lagging)
+
+            _ = try await cluster.cli(port: cluster.sentinelPorts[others[0]], ["SENTINEL", "FAILOVER", name], sentinel: true)
+            _ = try await cluster.waitForFailover(awayFrom: cluster.primaryPort, skipping: [laggingPort])
+            try await TestSupport.waitUntil("the watcher heard +switch-master", timeout: .seconds(20)) {
+                sentinel.currentMaster?.port == cluster.replicaPort
+            }
+            try await TestSupport.waitUntil("the old master is a replica", timeout: .seconds(20)) {
+                try await cluster.cli(port: cluster.primaryPort, ["ROLE"]).hasPrefix("slave")
+            }
+            let changes = sentinel.masterChanges
+            let kept = try await client.withConnection { $0 }   // to the new master; must stay open
+            #expect(try await Self.serverPort(client) == cluster.replicaPort)
+
+            // The lagging sentinel, alone, cannot learn of the failover from the others.
+            let catchUps = sentinel.catchUps
+            for i in others { try await cluster.killSentinel(i) }
+            try await cluster.restartSentinel(lagging)
+            try await TestSupport.waitUntil("the restarted sentinel names the old master", timeout: .seconds(20)) {
+                try await cluster.cli(port: laggingPort, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], sentinel: true)
+                    .hasSuffix("\n\(cluster.primaryPort)")
+            }
+            try await TestSupport.waitUntil("the watcher subscribed on the lagging sentinel and caught up", timeout: .seconds(30)) {
+                await Self.watchedSentinels(cluster) == [laggingPort] && sentinel.catchUps > catchUps
+            }
+            #expect(sentinel.currentMaster?.port == cluster.replicaPort)
+            #expect(sentinel.masterChanges == changes)
+            #expect(!kept.isClosed, "a connection to the real master was closed")
             try await client.set("k", "after")
             #expect(try await Self.serverPort(client) == cluster.replicaPort)
         }
