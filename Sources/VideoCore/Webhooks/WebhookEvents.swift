@@ -26,10 +26,10 @@ public struct WebhookEvents: Sendable {
         guard let row = try await tx.query(SQL.getVideo, [videoID]).first else { return }
         let video = try Video(row: row)
         let renditions = try await tx.query(SQL.listRenditions, [videoID]).map { row throws(RowDecodingError) in try Rendition(row: row) }
-        let signing = signer.map { VideoJSON.Signing(signer: $0) }
-        var data = VideoJSON.video(video, renditions: renditions, signing: signing)
+        let urls = VideoJSON.MediaURLs(video, signing: signer.map { VideoJSON.Signing(signer: $0) })
+        var data = VideoJSON.video(video, renditions: renditions, progress: nil, urls: urls)
         if let rendition, case .object(var members) = data {
-            members.insert(("rendition", VideoJSON.rendition(video, rendition, signing: signing)), at: 0)
+            members.insert(("rendition", VideoJSON.rendition(rendition, urls: urls)), at: 0)
             data = .object(members)
         }
         let payload = JSONValue.object([("type", .string(type.rawValue)), ("timestamp", .string(Timestamp.now())), ("data", data)])
