@@ -141,7 +141,7 @@ import TestSupport
             let video = try await env.recordVideo(status: .processing)
             #expect(try await env.store.markFailed(id: video.id, message: "x", code: nil, events: env.webhookEvents))
 
-            try await waitUntil("the dead endpoint's delivery given up", timeout: .seconds(20)) {
+            try await waitUntil("the dead endpoint's delivery given up", timeout: .seconds(20), retryingErrors: false) {
                 let list = try await env.client.get("/webhooks/\(dead.id)/deliveries", headers: Self.auth)
                 return (try list.json()["deliveries"] as? [[String: Any]])?.first?["status"] as? String == "failed"
             }
@@ -150,7 +150,7 @@ import TestSupport
             let log = try #require(delivery["attempt_log"] as? [[String: Any]])
             #expect(log.count >= 2 && log.allSatisfy { $0["response_code"] is NSNull && ($0["error"] as? String)?.isEmpty == false })
 
-            try await waitUntil("the gone endpoint disabled", timeout: .seconds(20)) {
+            try await waitUntil("the gone endpoint disabled", timeout: .seconds(20), retryingErrors: false) {
                 let all = try await env.client.get("/webhooks", headers: Self.auth)
                 let endpoints = try #require(try all.json()["webhooks"] as? [[String: Any]])
                 return endpoints.first { $0["id"] as? String == goneEndpoint.id }?["disabled_at"] is String
