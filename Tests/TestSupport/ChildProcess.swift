@@ -59,21 +59,24 @@ public final class ChildProcess: @unchecked Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
+        // Signals as a shell leaves them: SIGINT/SIGTERM/SIGQUIT/SIGHUP at their defaults and
+        // nothing blocked. The spawning thread blocks them (it inherits a pool thread's mask), and
+        // a test runner started in the background ignores SIGINT; both would be inherited, so
+        // SIGTERM would never stop a redis-server, nor could run.sh trap it.
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGINT, SIGTERM, SIGQUIT, SIGHUP] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
         if newProcessGroup {
-            // A terminal's job: its own group, SIGINT/SIGTERM at their defaults and unblocked. The
-            // spawning thread blocks signals (as the pool thread that created it did), and a test
-            // runner started in the background ignores SIGINT; both are inherited, and a shell
-            // script cannot trap an ignored or blocked signal (run.sh's trap would never run).
-            var defaults = sigset_t()
-            sigemptyset(&defaults)
-            for s in [SIGINT, SIGTERM, SIGQUIT, SIGHUP] { sigaddset(&defaults, s) }
-            posix_spawnattr_setsigdefault(&attributes, &defaults)
-            var unblocked = sigset_t()
-            sigemptyset(&unblocked)
-            posix_spawnattr_setsigmask(&attributes, &unblocked)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+            // A terminal's job: a process group of its own.
+            flags |= POSIX_SPAWN_SETPGROUP
             posix_spawnattr_setpgroup(&attributes, 0)
         }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, arguments[0], &actions, &attributes, &cargs, &cenv)
         return (pid, rc)

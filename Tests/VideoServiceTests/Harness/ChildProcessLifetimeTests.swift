@@ -43,6 +43,17 @@ import TestSupport
         try await waitUntil("the helper's child to be gone once the helper was killed", timeout: .seconds(10)) { !Self.isRunning(child) }
     }
 
+    /// A child starts with nothing blocked, whichever thread the test ran on (the pool's block
+    /// SIGTERM): SIGTERM ends a program that does not handle it.
+    @Test func sigtermReachesTheChild() async throws {
+        let child = try ChildProcess(["/bin/sleep", "600"], environment: [:], logPath: "/dev/null")
+        defer { child.signal(SIGKILL); _ = child.poll() }
+        let status = try String(contentsOfFile: "/proc/\(child.pid)/status", encoding: .utf8)
+        #expect(status.split(separator: "\n").contains("SigBlk:\t0000000000000000"), "\(status)")
+        child.signal(SIGTERM)
+        #expect(await child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
+    }
+
     /// Whether `pid` is a live process (not gone, not a zombie waiting to be reaped by init).
     static func isRunning(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
