@@ -326,18 +326,9 @@ struct JobRunner: Sendable {
 
     /// Segments listed by each media playlist of the video already in the bucket, by key.
     private func storedPlaylistFloor(videoID: String) async throws(StepError) -> [String: Int] {
-        let storage = context.storage
         do {
-            var floor: [String: Int] = [:]
-            for object in try await storage.list(prefix: ObjectKeys.processedDirectory(videoID: videoID) + "hls/")
-            where object.key.hasSuffix("/index.m3u8") {
-                do {
-                    floor[object.key] = MediaPlaylistText.segmentCount(String(decoding: try await storage.get(key: object.key), as: UTF8.self))
-                } catch StorageError.notFound {
-                    continue  // gone since the listing: nothing to protect
-                }
-            }
-            return floor
+            let playlists = try await context.storage.storedMediaPlaylists(videoID: videoID)
+            return Dictionary(playlists.map { ($0.key, MediaPlaylistText.segmentCount($0.text)) }, uniquingKeysWith: max)
         } catch {
             throw .transient("storage (reading the playlists an earlier attempt published): \(error)")
         }

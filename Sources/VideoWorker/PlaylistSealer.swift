@@ -10,13 +10,9 @@ enum PlaylistSealer {
     /// Seals every media playlist of the video that is not complete; returns how many it sealed.
     static func seal(videoID: String, storage: any Storage) async throws -> Int {
         var sealed = 0
-        for object in try await storage.list(prefix: ObjectKeys.processedDirectory(videoID: videoID) + "hls/")
-        where object.key.hasSuffix("/index.m3u8") {
-            let text: String
-            do { text = String(decoding: try await storage.get(key: object.key), as: UTF8.self) } catch StorageError.notFound { continue }
+        for (key, text) in try await storage.storedMediaPlaylists(videoID: videoID) {
             guard let closed = MediaPlaylistText.sealed(text) else { continue }
-            _ = try await storage.put(key: object.key, chunks: SingleChunk(bytes: Array(closed.utf8)),
-                                      contentType: OutputLayout.contentType(forKey: object.key))
+            _ = try await storage.put(key: key, chunks: SingleChunk(bytes: Array(closed.utf8)), contentType: OutputLayout.contentType(forKey: key))
             sealed += 1
         }
         return sealed

@@ -126,7 +126,7 @@ public struct ProgressTracker: Sendable {
         var speed: Double?
         var eta: Double?
         if let start = startedTranscoding, stage == .transcoding || stage == .uploading || stage == .playable {
-            let elapsed = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) / 1e18
+            let elapsed = (now - start).fractionalSeconds
             if elapsed > 0, processedFrames > 0 {
                 let rate = Double(processedFrames) / elapsed
                 fps = (rate * 10).rounded() / 10

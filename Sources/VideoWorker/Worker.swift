@@ -309,7 +309,7 @@ public final class Worker: Sendable {
     /// A job ended: bookkeeping and metrics (the machine decides what happens to its entry).
     private func jobFinished(_ entryID: String, _ outcome: JobOutcome) {
         guard let job = shared.withLock({ $0.jobs[entryID] }) else { return }
-        let seconds = Self.seconds(ContinuousClock.now - job.started)
+        let seconds = (ContinuousClock.now - job.started).fractionalSeconds
         context.metrics.observe(ServiceMetrics.jobDuration, seconds)
         switch outcome {
         case .completed:
@@ -544,9 +544,5 @@ public final class Worker: Sendable {
             event = tracker.failed(message, now: .zero)
         }
         do { try await queue.publish(event) } catch { logger.warning("cannot publish progress", ["error": "\(error)"]) }
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

@@ -12,12 +12,16 @@ public enum PrivateServers {
 }
 
 /// A private redis-server on a free loopback port, for tests that restart or freeze the server or
-/// need settings the shared one does not have (DEBUG enabled, a Unix socket).
-public final class PrivateRedis: Sendable {
+/// need settings the shared one does not have (DEBUG enabled, a Unix socket). A `ChildProcess`
+/// (`RedisServerProcess`): it dies with the test process.
+public final class PrivateRedis: @unchecked Sendable {
     public let port: Int
     public let directory: String
     public let password = "private-pw"
+    /// More redis-server options, separated by spaces (`--timeout 2`).
     public let extraArguments: String
+    private let lock = NSLock()
+    private var process: ChildProcess?
 
     public var url: String { "redis://:\(password)@127.0.0.1:\(port)" }
     public var socketPath: String { "\(directory)/redis.sock" }
@@ -39,103 +43,87 @@ public final class PrivateRedis: Sendable {
         self.directory = "/tmp/vidd-resp-test-\(getpid())-\(port)"
     }
 
+    /// Starts the server (again, after `stop`) and waits until it answers PING.
     public func launch() async throws {
-        _ = Self.shell("mkdir -p \(directory)")
-        let rc = Self.shell("""
-            redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --requirepass \(password) \
-            --dir \(directory) --logfile \(directory)/redis.log --pidfile \(directory)/redis.pid \
-            --unixsocket \(socketPath) --unixsocketperm 700 --daemonize yes \(extraArguments)
-            """)
-        guard rc == 0 else { throw PrivateRedisError(message: "redis-server exited with \(rc)") }
-        // Ready when it answers PING.
-        for _ in 0..<200 {
-            let r = try await TestProcess.run(["redis-cli", "-p", String(port), "-a", password, "--no-auth-warning", "ping"])
-            if r.text.contains("PONG") { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        throw PrivateRedisError(message: "redis-server on port \(port) did not come up")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let arguments = RedisServerProcess.arguments(port: port, password: password, directory: directory)
+            + ["--appendonly", "no", "--unixsocket", socketPath, "--unixsocketperm", "700"]
+            + extraArguments.split(separator: " ").map(String.init)
+        let server = try await RedisServerProcess.launch(arguments, port: port, password: password, logPath: directory + "/redis.log")
+        lock.withLock { process = server }
     }
 
-    /// Stops the server (SIGTERM via its pid file) and waits until the process is gone.
+    /// Stops the server (SIGTERM) and waits until the process is gone.
     public func stop() async throws {
-        _ = Self.shell("kill $(cat \(directory)/redis.pid) 2>/dev/null")
-        for _ in 0..<300 {
-            if Self.shell("kill -0 $(cat \(directory)/redis.pid 2>/dev/null) 2>/dev/null") != 0 { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        guard let server = lock.withLock({ process }) else { return }
+        server.signal(SIGTERM)
+        _ = await server.waitForExit(timeout: .seconds(3))
     }
 
     /// SIGSTOP / SIGCONT: a server that accepts connections (the kernel does) but never answers.
-    public func freeze() { _ = Self.shell("kill -STOP $(cat \(directory)/redis.pid)") }
-    public func thaw() { _ = Self.shell("kill -CONT $(cat \(directory)/redis.pid)") }
+    public func freeze() { lock.withLock { process }?.signal(SIGSTOP) }
+    public func thaw() { lock.withLock { process }?.signal(SIGCONT) }
 
     /// Stops the server and deletes its directory; synchronous so a `defer` can call it.
     public func destroy() {
-        _ = Self.shell("kill -CONT $(cat \(directory)/redis.pid 2>/dev/null) 2>/dev/null; "
-            + "kill $(cat \(directory)/redis.pid 2>/dev/null) 2>/dev/null; "
-            + "for i in $(seq 100); do kill -0 $(cat \(directory)/redis.pid 2>/dev/null) 2>/dev/null || break; sleep 0.02; done; "
-            + "rm -rf \(directory)")
+        if let server = lock.withLock({ process }) {
+            server.signal(SIGCONT)
+            server.signal(SIGTERM)
+            for _ in 0..<100 where server.isRunning { usleep(20_000) }
+            if server.isRunning { server.signal(SIGKILL) }
+            for _ in 0..<100 where server.isRunning { usleep(20_000) }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     @discardableResult
     public static func shell(_ command: String) -> Int32 { PrivateServers.shell(command) }
 }
 
-public struct PrivateRedisError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
-}
-
 /// A throw-away PostgreSQL 15 cluster of a test's own (trust authentication for `app`), for tests
-/// that restart or stop the server.
+/// that restart or stop the server; made and run as `PostgresPrograms` says. Synchronous, so a
+/// `defer` can remove it.
 public final class PrivatePostgres: Sendable {
     public let dir: String
     public let port: Int
-    public static let bin = "/usr/lib/postgresql/15/bin"
+    public static let bin = PostgresPrograms.binaries
+    var dataDirectory: String { dir + "/data" }
 
     /// nil (skipped loudly; a failure in CI) when PostgreSQL binaries are not installed here.
     public static func start() async throws -> PrivatePostgres? {
-        guard access("\(bin)/initdb", X_OK) == 0 else {
-            _ = try TestServices.require(nil, "PostgreSQL 15 binaries in \(bin)")
-            return nil
+        guard try PostgresPrograms.installed() else { return nil }
+        let p = PrivatePostgres(dir: "/tmp/\(TestServices.uniqueName("pgwire-private-"))", port: try FreePorts.one())
+        do {
+            try PostgresPrograms.makeDirectory(p.dir)
+            try await PostgresPrograms.initialise(directory: p.dir, port: p.port, authentication: ["-A", "trust"])
+            try await PostgresPrograms.run("pg_ctl", ["-D", p.dataDirectory, "-l", p.logPath, "-w", "-t", "30", "-s", "start"], context: p.log)
+        } catch {
+            p.stopAndRemove()
+            throw error
         }
-        let dir = "/tmp/\(TestServices.uniqueName("pgwire-private-"))"
-        let p = PrivatePostgres(dir: dir, port: try FreePorts.one())
-        try p.sh("mkdir -p \(dir) && chmod 755 \(dir) && \(p.asPostgres)true")
-        if geteuid() == 0 { try p.sh("chown postgres: \(dir)") }
-        try p.sh("\(p.asPostgres)\(bin)/initdb -D \(dir)/data -U app -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null")
-        try p.sh("\(p.asPostgres)\(bin)/pg_ctl -D \(dir)/data -l \(dir)/log -w -t 30 -o '-p \(p.port) -c listen_addresses=127.0.0.1 -c unix_socket_directories=\(dir) -c fsync=off' start >/dev/null")
         return p
     }
 
     private init(dir: String, port: Int) { self.dir = dir; self.port = port }
 
-    public var asPostgres: String { geteuid() == 0 ? "runuser -u postgres -- " : "" }
     public var url: String { "postgres://app@127.0.0.1:\(port)/postgres?sslmode=disable" }
+    var logPath: String { dir + "/log" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     public func restart() throws {
-        try sh("\(asPostgres)\(Self.bin)/pg_ctl -D \(dir)/data -l \(dir)/log -w -t 30 -m fast restart >/dev/null")
+        try PostgresPrograms.runSync("pg_ctl", ["-D", dataDirectory, "-l", logPath, "-w", "-t", "30", "-m", "fast", "-s", "restart"], context: log)
     }
 
     /// `pg_ctl stop -m smart` without waiting: the server refuses new sessions (57P03, "the
     /// database system is shutting down") until the sessions already open end.
     public func beginSmartShutdown() throws {
-        try sh("\(asPostgres)\(Self.bin)/pg_ctl -D \(dir)/data -m smart -W stop >/dev/null")
+        try PostgresPrograms.runSync("pg_ctl", ["-D", dataDirectory, "-m", "smart", "-W", "-s", "stop"], context: log)
     }
 
     public func stopAndRemove() {
-        try? sh("\(asPostgres)\(Self.bin)/pg_ctl -D \(dir)/data -w -t 30 -m immediate stop >/dev/null 2>&1")
-        try? sh("rm -rf \(dir)")
-    }
-
-    public func sh(_ command: String) throws {
-        let status = system(command)
-        guard status == 0 else { throw ShellFailure(command: command, status: status) }
-    }
-
-    public struct ShellFailure: Error, CustomStringConvertible {
-        public let command: String
-        public let status: Int32
-        public var description: String { "`\(command)` exited with \(status)" }
+        if FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid") {
+            try? PostgresPrograms.runSync("pg_ctl", ["-D", dataDirectory, "-w", "-t", "30", "-m", "immediate", "-s", "stop"])
+        }
+        try? FileManager.default.removeItem(atPath: dir)
     }
 }

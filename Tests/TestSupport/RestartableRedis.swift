@@ -29,35 +29,21 @@ public final class RestartableRedis: @unchecked Sendable {
         self.directory = directory
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// Starts the server (again) and waits until it answers PING — after loading its AOF.
     public func start() async throws {
         let log = lock.withLock { () -> String in
             starts += 1
             return directory + "/redis-\(starts).log"
         }
-        let server = try ChildProcess(
-            [TestProcess.path(of: "redis-server"), "--port", String(port), "--bind", "127.0.0.1", "--requirepass", password,
-             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--dir", directory, "--daemonize", "no"],
-            environment: [:], logPath: log)
+        let server = try await RedisServerProcess.launch(
+            RedisServerProcess.arguments(port: port, password: password, directory: directory) + ["--appendonly", "yes", "--appendfsync", "everysec"],
+            port: port, password: password, logPath: log)
         lock.withLock { process = server }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if !server.isRunning { throw Failure(description: "redis-server on port \(port) exited:\n\(server.log)") }
-            if try await ping() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw Failure(description: "redis-server on port \(port) did not answer PING within 20 s:\n\(server.log)")
     }
 
     /// True when the server answers PONG (not LOADING, not refused).
     public func ping() async throws -> Bool {
-        let r = try await TestProcess.run(["redis-cli", "-h", "127.0.0.1", "-p", String(port), "-a", password,
-                                           "--no-auth-warning", "ping"])
-        return r.text.trimmingCharacters(in: .whitespacesAndNewlines) == "PONG"
+        try await RedisServerProcess.answersPing(port: port, password: password)
     }
 
     /// SIGKILL, as a crash: no shutdown save, only what the AOF already holds survives.

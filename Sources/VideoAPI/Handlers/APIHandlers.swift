@@ -143,10 +143,3 @@ final class APIHandlers: Sendable {
     }
 
 }
-
-enum RequestText {
-    /// A client's text echoed in a message: bounded.
-    static func shown(_ s: String, limit: Int = 100) -> String {
-        s.count > limit ? String(s.prefix(limit)) + "…" : s
-    }
-}

@@ -71,7 +71,7 @@ struct APIResponder: HTTPResponder {
         if TusProtocol.isTusPath(path) { TusProtocol.decorate(&response, method: method) }
         for (name, value) in limitFields?.pairs ?? [] { response.headers[name] = value }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.fractionalSeconds
         let metrics = handlers.context.metrics
         // Label values stay few: route templates, known methods.
         let methodLabel = Self.knownMethods.contains(method) ? method : "other"

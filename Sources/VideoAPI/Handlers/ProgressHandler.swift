@@ -84,8 +84,7 @@ extension APIHandlers {
     /// `visible`: for a feed client without a token, which videos' events it may see (public ones).
     private func relay(_ subscription: RESPSubscription, registration: UInt64, videoID: String?, resume: ProgressResume,
                        events: EventStreamWriter, logger: Logger, visible: PublicVideoFilter?) async throws {
-        let (seconds, attoseconds) = options.reconnectDelay.components
-        let retry = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+        let retry = Int(options.reconnectDelay.wholeMilliseconds)
         try await events.send(encoded: Array(ServerSentEvent.retry(milliseconds: retry).utf8))
         if let hook = options.afterSubscribe { await hook(videoID) }
         var stream = ProgressStream(videoID: videoID)

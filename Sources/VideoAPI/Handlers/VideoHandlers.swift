@@ -39,7 +39,7 @@ extension APIHandlers {
             why = "Redis is unavailable"
         case .timedOut:
             context.logger.with("video_id", videoID).warning("progress snapshot unavailable", ["error": "no answer from Redis within the budget"])
-            why = "Redis did not answer within \(RedisCommands.milliseconds(budget)) ms"
+            why = "Redis did not answer within \(String(budget.wholeMilliseconds)) ms"
         }
         return (nil, why)
     }

@@ -1,4 +1,5 @@
 import Reactor
+import VideoCore
 
 /// tus's `Upload-Metadata`: comma-separated pairs, each a key, a space and a base64 value; keys are
 /// unique, non-empty, without spaces or commas; the value (and its space) may be left out.

@@ -22,27 +22,42 @@ public enum VideoJSON {
         public init(signer: MediaSigner) { self.init(signer: signer, expires: signer.expiry()) }
     }
 
-    /// The URL of one of the video's outputs as this answer gives it: plain for a public video,
-    /// signed for a private one (nil when it cannot be signed: no keys configured).
-    public static func mediaURL(_ v: Video, key: String, signing: Signing?) -> String? {
-        guard let url = mediaURL(videoID: v.id, key: key) else { return nil }
-        guard v.visibility == .private else { return url }
-        guard let signing else { return nil }
-        return url + "?" + signing.signer.query(videoID: v.id, expires: signing.expires)
-    }
+    /// One video's URLs as this answer gives them: plain for a public video, with the signed
+    /// query for a private one (nil when it cannot be signed: no keys configured). The query is
+    /// the same for every URL of the video (`MediaSigner`), so it is computed once here: one HMAC
+    /// a video, not one a URL.
+    struct MediaURLs {
+        let videoID: String
+        /// "" (public), "?exp=…&sig=…" (private), or nil (private, no keys: no URL at all).
+        let suffix: String?
+        /// When a private video's signed URLs expire (unix seconds); nil for a public video.
+        let expires: Int64?
 
-    /// `GET /progress/{id}`; a private video's carries the media signature, so an EventSource
-    /// (which cannot send a token) can follow it until `media_expires_at`.
-    public static func progressURL(_ v: Video, signing: Signing?) -> String? {
-        let url = "/progress/\(v.id)"
-        guard v.visibility == .private else { return url }
-        guard let signing else { return nil }
-        return url + "?" + signing.signer.query(videoID: v.id, expires: signing.expires)
+        init(_ v: Video, signing: Signing?) {
+            videoID = v.id
+            guard v.visibility == .private else { (suffix, expires) = ("", nil); return }
+            suffix = signing.map { "?" + $0.signer.query(videoID: v.id, expires: $0.expires) }
+            expires = signing?.expires
+        }
+
+        func media(key: String) -> String? {
+            guard let suffix, let url = VideoJSON.mediaURL(videoID: videoID, key: key) else { return nil }
+            return url + suffix
+        }
+
+        /// `GET /progress/{id}`; a private video's carries the media signature, so an EventSource
+        /// (which cannot send a token) can follow it until `media_expires_at`.
+        var progress: String? { suffix.map { "/progress/\(videoID)" + $0 } }
     }
 
     public static func video(_ v: Video, renditions: [Rendition] = [], progress: ProgressEvent? = nil, signing: Signing? = nil) -> JSONValue {
+        video(v, renditions: renditions, progress: progress, urls: MediaURLs(v, signing: signing))
+    }
+
+    /// `urls`: the video's (passed in so a caller rendering more of the video signs once).
+    static func video(_ v: Video, renditions: [Rendition], progress: ProgressEvent?, urls: MediaURLs) -> JSONValue {
         let completed = v.status == .completed
-        func output(_ key: String) -> JSONValue { completed ? string(mediaURL(v, key: key, signing: signing)) : .null }
+        func output(_ key: String) -> JSONValue { completed ? string(urls.media(key: key)) : .null }
         let s = v.source
         let source: [(String, JSONValue)] = [
             ("duration_seconds", number(s.durationSeconds)),
@@ -54,7 +69,7 @@ public enum VideoJSON {
             ("size_bytes", integer(s.sizeBytes.map { Int($0) })),
             ("rotation", integer(s.rotation)),
         ]
-        let rungs: [JSONValue] = renditions.sorted { $0.height > $1.height }.map { rendition(v, $0, signing: signing) }
+        let rungs: [JSONValue] = renditions.sorted { $0.height > $1.height }.map { rendition($0, urls: urls) }
         var members: [(String, JSONValue)] = [
             ("id", .string(v.id)),
             ("title", string(v.title)),
@@ -69,21 +84,20 @@ public enum VideoJSON {
             ("completed_at", string(v.completedAt)),
             ("renditions", .array(rungs)),
             ("visibility", .string(v.visibility.rawValue)),
-            ("media_expires_at", v.visibility == .private
-                ? string(signing.map { Timestamp.rfc3339(milliseconds: $0.expires * 1000) }) : .null),
+            ("media_expires_at", string(urls.expires.map { Timestamp.rfc3339(milliseconds: $0 * 1000) })),
         ]
         // Playable early: the master plays what is stored from `playable_at` on, long before
         // completion (its media playlists grow until then); a failed video's is withdrawn.
         members.append(("playable", .bool(v.isPlayable)))
         members.append(("playable_at", string(v.playableAt)))
-        members.append(("hls_master_url", v.isPlayable ? string(mediaURL(v, key: ObjectKeys.hlsMaster(videoID: v.id), signing: signing)) : .null))
+        members.append(("hls_master_url", v.isPlayable ? string(urls.media(key: ObjectKeys.hlsMaster(videoID: v.id))) : .null))
         // DASH over the same segments, static once complete: only completed videos have one.
-        members.append(("dash_manifest_url", completed ? string(v.dashManifestKey.flatMap { mediaURL(v, key: $0, signing: signing) }) : .null))
+        members.append(("dash_manifest_url", completed ? string(v.dashManifestKey.flatMap(urls.media(key:))) : .null))
         members.append(("poster_url", output(ObjectKeys.poster(videoID: v.id))))
         members.append(("storyboard_url", output(ObjectKeys.storyboardVTT(videoID: v.id))))
         members.append(("failure", failure(v)))
         members.append(("progress", progress.map { JSONValue.raw($0.jsonString()) } ?? .null))
-        members.append(("progress_url", string(progressURL(v, signing: signing))))
+        members.append(("progress_url", string(urls.progress)))
         return .object(members)
     }
 
@@ -103,13 +117,13 @@ public enum VideoJSON {
     /// A rung's name: its short side (a portrait 720×1280 rendition is "720p", like a landscape 1280×720).
     static func label(width: Int, height: Int) -> String { "\(min(width, height))p" }
 
-    static func rendition(_ v: Video, _ r: Rendition, signing: Signing?) -> JSONValue {
-        let hls: String? = r.hlsPlaylistKey.flatMap { mediaURL(v, key: $0, signing: signing) }
+    static func rendition(_ r: Rendition, urls: MediaURLs) -> JSONValue {
+        let hls: String? = r.hlsPlaylistKey.flatMap(urls.media(key:))
         return .object([
             ("label", .string(label(width: r.width, height: r.height))),
             ("height", .integer(r.height)), ("width", .integer(r.width)), ("bitrate", .integer(r.bitrate)),
             ("size_bytes", .integer(Int(r.sizeBytes))), ("codec", .string(r.codec)),
-            ("url", string(mediaURL(v, key: r.mp4Key, signing: signing))),
+            ("url", string(urls.media(key: r.mp4Key))),
             ("hls_url", string(hls)),
         ])
     }

@@ -29,9 +29,7 @@ public struct EnqueueOutbox: Sendable {
     /// XADD + the `queued` snapshot (one MULTI/EXEC), then the mark on the row. A failed mark is
     /// only logged: the snapshot tells `needsEnqueue` (and the reconciler) that the entry exists.
     public func enqueue(_ video: Video) async throws {
-        let now = Timestamp.now()
-        try await queue.enqueueAnnouncingQueued(Self.job(for: video, at: now), event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now),
-                                                logger: logger.with("video_id", video.id))
+        try await putOnStream(video)
         do {
             try await store.markEnqueued(id: video.id)
         } catch {
@@ -40,13 +38,27 @@ public struct EnqueueOutbox: Sendable {
         }
     }
 
-    /// Whether a queued video's job still has to be enqueued.
+    /// Whether a queued video's job still has to be enqueued (when it is on the stream already,
+    /// the lost mark is repaired here).
     public func needsEnqueue(_ video: Video) async throws -> Bool {
         guard video.status == .queued, try await !store.isEnqueueRecorded(id: video.id) else { return false }
-        if let snapshot = try await queue.latestProgress(videoID: video.id), !snapshot.status.isFinal {
-            try await store.markEnqueued(id: video.id)
-            return false
-        }
-        return true
+        guard try await isOnStream(videoID: video.id) else { return true }
+        try await store.markEnqueued(id: video.id)
+        return false
+    }
+
+    /// The rule for a video whose enqueue is not recorded: a live (not final) snapshot is written
+    /// only with the entry (`putOnStream`), so it means "enqueued, mark lost" — the mark is to be
+    /// repaired and nothing enqueued again.
+    func isOnStream(videoID: String, timeout: RESPTimeout = .default) async throws -> Bool {
+        guard let snapshot = try await queue.latestProgress(videoID: videoID, timeout: timeout) else { return false }
+        return !snapshot.status.isFinal
+    }
+
+    /// XADD + the `queued` snapshot, in one MULTI/EXEC: either both exist or neither does.
+    func putOnStream(_ video: Video, timeout: RESPTimeout = .default) async throws {
+        let now = Timestamp.now()
+        try await queue.enqueueAnnouncingQueued(Self.job(for: video, at: now), event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now),
+                                                timeout: timeout, logger: logger.with("video_id", video.id))
     }
 }

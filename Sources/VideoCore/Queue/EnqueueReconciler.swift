@@ -34,8 +34,8 @@ public struct EnqueueReconciler: Sendable {
     /// One pass; the ids it enqueued (those only repaired are not listed).
     @discardableResult
     public func reconcileOnce() async throws -> [String] {
-        let queue = outbox.queue
-        let delay = RedisCommands.milliseconds(options.delay)
+        let outbox = self.outbox
+        let delay = String(options.delay.wholeMilliseconds)
         let timeout = RESPTimeout.after(options.redisTimeout)
         let logger = context.logger
         return try await context.store.db.inTransaction { tx in
@@ -43,15 +43,10 @@ public struct EnqueueReconciler: Sendable {
             var enqueued: [String] = []
             for row in rows {
                 let video = try Video(row: row)
-                if let snapshot = try await queue.latestProgress(videoID: video.id, timeout: timeout), !snapshot.status.isFinal {
-                    _ = try await tx.query(SQL.markEnqueued, [video.id])
-                    continue
-                }
-                let now = Timestamp.now()
-                try await queue.enqueueAnnouncingQueued(EnqueueOutbox.job(for: video, at: now),
-                                                        event: ProgressEvent(videoID: video.id, status: .queued, timestamp: now),
-                                                        timeout: timeout, logger: logger.with("video_id", video.id))
+                let onStream = try await outbox.isOnStream(videoID: video.id, timeout: timeout)
+                if !onStream { try await outbox.putOnStream(video, timeout: timeout) }
                 _ = try await tx.query(SQL.markEnqueued, [video.id])
+                guard !onStream else { continue }
                 enqueued.append(video.id)
                 logger.with("video_id", video.id).info("enqueued a video whose enqueue had failed")
             }

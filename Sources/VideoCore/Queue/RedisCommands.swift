@@ -23,11 +23,6 @@ public struct RedisCommands: Sendable {
                   progressHistory: c.progressHistory)
     }
 
-    package static func milliseconds(_ d: Duration) -> String {
-        let (s, atto) = d.components
-        return String(s * 1000 + atto / 1_000_000_000_000_000)
-    }
-
     /// At start; a `BUSYGROUP` error means it exists already (fine). `0`: a new group sees every
     /// entry already in the stream (jobs enqueued before the first worker ever started).
     public var createGroup: [String] { ["XGROUP", "CREATE", keys.jobStream, keys.consumerGroup, "0", "MKSTREAM"] }
@@ -39,13 +34,13 @@ public struct RedisCommands: Sendable {
 
     /// `WorkerStateMachine.Action.read`.
     public func read(count: Int, block: Duration) -> [String] {
-        ["XREADGROUP", "GROUP", keys.consumerGroup, consumer, "COUNT", String(count), "BLOCK", Self.milliseconds(block),
+        ["XREADGROUP", "GROUP", keys.consumerGroup, consumer, "COUNT", String(count), "BLOCK", String(block.wholeMilliseconds),
          "STREAMS", keys.jobStream, ">"]
     }
 
     /// `.autoclaim`: entries idle longer than the lease move to this consumer (delivery count + 1).
     public func autoclaim(minIdle: Duration, count: Int, cursor: String = "0-0") -> [String] {
-        ["XAUTOCLAIM", keys.jobStream, keys.consumerGroup, consumer, Self.milliseconds(minIdle), cursor, "COUNT", String(count)]
+        ["XAUTOCLAIM", keys.jobStream, keys.consumerGroup, consumer, String(minIdle.wholeMilliseconds), cursor, "COUNT", String(count)]
     }
 
     /// Delivery count of one entry (XAUTOCLAIM does not return it): reply [[id, consumer, idle, count]].
@@ -111,7 +106,7 @@ public struct RedisCommands: Sendable {
     /// entries with it, so the check and the delete run in one script: no entry can be delivered
     /// to a consumer between them. Replies with the names removed.
     public func removeIdleConsumers(minIdle: Duration, only consumer: String? = nil) -> [String] {
-        ["EVAL", Self.removeIdleConsumersScript, "1", keys.jobStream, keys.consumerGroup, Self.milliseconds(minIdle)]
+        ["EVAL", Self.removeIdleConsumersScript, "1", keys.jobStream, keys.consumerGroup, String(minIdle.wholeMilliseconds)]
             + (consumer.map { [$0] } ?? [])
     }
 
@@ -164,7 +159,7 @@ public struct RedisCommands: Sendable {
     }
 
     func progressArguments(_ json: String, videoID: String) -> [String] {
-        [json, Self.milliseconds(progressTTL), String(progressHistory.perVideo), String(progressHistory.feed),
+        [json, String(progressTTL.wholeMilliseconds), String(progressHistory.perVideo), String(progressHistory.feed),
          keys.progressChannel(videoID), keys.progressAllChannel]
     }
 

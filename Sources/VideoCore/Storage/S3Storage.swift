@@ -40,7 +40,7 @@ public struct S3Storage: Storage {
             metrics.increment(ServiceMetrics.s3Retries, labels: [("operation", event.operation), ("code", event.code)])
             logger.debug("S3 request retried", [
                 "operation": event.operation, "code": event.code, "status": event.status.map(String.init) ?? "none",
-                "attempt": String(event.attempt), "delay_ms": String(event.delay.components.seconds * 1000 + event.delay.components.attoseconds / 1_000_000_000_000_000),
+                "attempt": String(event.attempt), "delay_ms": String(event.delay.wholeMilliseconds),
                 "key": event.key ?? "",
             ])
         }

@@ -56,28 +56,54 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
         ])
     }
 
-    /// True when this call completed the video (false: it was not `processing`).
-    public func markCompleted(id: String, dashManifestKey: String? = nil) async throws -> Bool {
-        try await !db.query(SQL.markCompleted, [id, dashManifestKey]).isEmpty
+    /// True when this call completed the video (false: it was not `processing`), with its events
+    /// in the same transaction: `video.completed`, and `video.ready` unless the video was already
+    /// playable (then `markPlayable` sent it).
+    public func markCompleted(id: String, dashManifestKey: String?, events: WebhookEvents) async throws -> Bool {
+        try await db.inTransaction { tx in
+            // Locks the row: whether it was playable before this completion is settled here.
+            let wasPlayable = try await tx.query(SQL.playableBeforeCompletion, [id]).first?.first == "true"
+            guard try await !tx.query(SQL.markCompleted, [id, dashManifestKey]).isEmpty else { return false }
+            if !wasPlayable { try await events.videoBecamePlayable(videoID: id, on: tx) }
+            try await events.record(.videoCompleted, videoID: id, on: tx)
+            return true
+        }
     }
 
     /// Records that the video is playable (`SQL.markPlayable`): when it became so and whether this
-    /// call made it, or nil when it is not processing any more.
-    public func markPlayable(id: String) async throws -> (playableAt: String, first: Bool)? {
-        guard let row = try await db.query(SQL.markPlayable, [id]).first, row.count == 2, let at = row[0] else { return nil }
-        return (at, row[1] == "true")
+    /// call made it, or nil when it is not processing any more. `video.ready` goes in the same
+    /// transaction, the first time only (a redelivered job finds the video playable already and
+    /// announces nothing new).
+    public func markPlayable(id: String, events: WebhookEvents) async throws -> (playableAt: String, first: Bool)? {
+        try await db.inTransaction { tx in
+            guard let row = try await tx.query(SQL.markPlayable, [id]).first, row.count == 2, let at = row[0] else { return nil }
+            let first = row[1] == "true"
+            if first { try await events.videoBecamePlayable(videoID: id, on: tx) }
+            return (at, first)
+        }
     }
 
-    public func markFailed(id: String, message: String, code: FailureCode? = nil) async throws -> Bool {
-        try await !db.query(SQL.markFailed, [id, message, code?.rawValue]).isEmpty
+    /// True when this call failed the video (false: it was finished already), with `video.failed`
+    /// in the same transaction.
+    public func markFailed(id: String, message: String, code: FailureCode?, events: WebhookEvents) async throws -> Bool {
+        try await db.inTransaction { tx in
+            guard try await !tx.query(SQL.markFailed, [id, message, code?.rawValue]).isEmpty else { return false }
+            try await events.record(.videoFailed, videoID: id, on: tx)
+            return true
+        }
     }
 
     public func requeueFailed(id: String) async throws -> Video? {
         try await db.query(SQL.requeueFailed, [id]).first.map { row throws(RowDecodingError) in try Video(row: row) }
     }
 
-    public func upsertRendition(_ r: Rendition) async throws {
-        _ = try await db.query(SQL.upsertRendition, Self.renditionParameters(r))
+    /// Stores the rung (a retried job updates its row), with `rendition.completed` when the rung
+    /// is new (a retried job that stores a rung again does not announce it twice).
+    public func upsertRendition(_ r: Rendition, events: WebhookEvents) async throws {
+        try await db.inTransaction { tx in
+            let inserted = try await tx.query(SQL.upsertRendition, Self.renditionParameters(r)).first?.first == "true"
+            if inserted { try await events.record(.renditionCompleted, videoID: r.videoID, rendition: r, on: tx) }
+        }
     }
 
     static func renditionParameters(_ r: Rendition) -> [String?] {
@@ -118,14 +144,14 @@ public struct VideoStore<DB: SQLTransactionalExecutor>: Sendable {
     /// So two deletes of the last two users remove the object exactly once (the second sees it
     /// has no other user), and a submission naming the object waits and then finds it gone. A
     /// failing `removeSource` rolls the delete back. nil when there is no such video.
-    /// With `events`, `video.deleted` is recorded in the same transaction (before the rows go,
-    /// so its data is the video as it was).
-    public func deleteVideo(id: String, sourceKey: String, events: WebhookEvents? = nil,
+    /// `video.deleted` is recorded in the same transaction (before the rows go, so its data is the
+    /// video as it was).
+    public func deleteVideo(id: String, sourceKey: String, events: WebhookEvents,
                             removeSource: @Sendable (String) async throws -> Void) async throws -> SourceOutcome? {
         try await db.inTransaction { tx in
             _ = try await tx.query(SQL.lockSource, [sourceKey])
             // Every delete of this video holds the same lock: the row read here is the one deleted below.
-            try await events?.record(.videoDeleted, videoID: id, on: tx)
+            try await events.record(.videoDeleted, videoID: id, on: tx)
             guard let deleted = try await tx.query(SQL.deleteVideo, [id]).first, deleted.count == 2 else { return nil }
             let owned = deleted[1] == "true"
             let users = try await tx.query(SQL.sourceUsers, [sourceKey]).first ?? []

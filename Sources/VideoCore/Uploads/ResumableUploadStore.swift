@@ -135,7 +135,7 @@ public struct ResumableUploadStore: Sendable {
     public func insert(_ u: ResumableUpload, expiry: Duration) async throws -> ResumableUpload {
         let rows = try await pool.collect(Self.insert, [
             u.id, u.length, u.metadata, u.filename, u.title, u.contentType, u.objectKey, u.storageHandle,
-            Int32(u.partSize), Self.seconds(expiry),
+            Int32(u.partSize), expiry.fractionalSeconds,
         ])
         guard let row = rows.first else { throw RowDecodingError(what: "inserted upload", column: 0, value: nil) }
         return try Self.upload(row)
@@ -171,7 +171,7 @@ public struct ResumableUploadStore: Sendable {
         let parameters: [any PGEncodable] = [
             id, c.expectedOffset, c.newOffset, c.parts.reduce(Int64(0)) { $0 + $1.size }, c.dropTail,
             c.parts.map { Int32($0.number) }, c.parts.map(\.etag), c.parts.map(\.size), c.parts.map(\.offset),
-            c.tailSegment?.offset, c.tailSegment.map { PGBytea($0.bytes) }, c.length, Self.seconds(expiry),
+            c.tailSegment?.offset, c.tailSegment.map { PGBytea($0.bytes) }, c.length, expiry.fractionalSeconds,
         ]
         let rows = if let connection {
             try await connection.collect(Self.commit, parameters)
@@ -213,7 +213,7 @@ public struct ResumableUploadStore: Sendable {
     }
 
     public func markCompleted(id: String, keepFor: Duration) async throws -> ResumableUpload? {
-        try await pool.collect(Self.markCompleted, [id, Self.seconds(keepFor)]).first.map(Self.upload)
+        try await pool.collect(Self.markCompleted, [id, keepFor.fractionalSeconds]).first.map(Self.upload)
     }
 
     /// `expired` or `terminated`, from `uploading` only; nil when it was not uploading.
@@ -234,15 +234,11 @@ public struct ResumableUploadStore: Sendable {
     }
 
     public func fullButUnfinished(idleFor: Duration) async throws -> [ResumableUpload] {
-        try await pool.collect(Self.fullButUnfinished, [Self.seconds(idleFor)]).map(Self.upload)
+        try await pool.collect(Self.fullButUnfinished, [idleFor.fractionalSeconds]).map(Self.upload)
     }
 
     @discardableResult
     public func forget(tombstonesOlderThan age: Duration) async throws -> Int {
-        try await pool.execute(Self.forget, [Self.seconds(age)]).rowCount ?? 0
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        try await pool.execute(Self.forget, [age.fractionalSeconds]).rowCount ?? 0
     }
 }

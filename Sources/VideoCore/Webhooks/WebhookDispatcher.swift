@@ -121,7 +121,7 @@ public final class WebhookDispatcher: Sendable {
         case .retry(let after):
             next = after
             metrics.increment(ServiceMetrics.webhookDeliveries, labels: [("outcome", "retry")])
-            log.info("webhook attempt failed; retrying", ["attempt": String(state.attempts), "error": error ?? "", "retry_in_ms": RedisCommands.milliseconds(after)])
+            log.info("webhook attempt failed; retrying", ["attempt": String(state.attempts), "error": error ?? "", "retry_in_ms": String(after.wholeMilliseconds)])
         case .giveUp(let reason, let disableEndpoint):
             metrics.increment(ServiceMetrics.webhookDeliveries, labels: [("outcome", "failed")])
             log.warning("webhook delivery given up", ["attempts": String(state.attempts), "reason": reason, "error": error ?? ""])
@@ -129,8 +129,8 @@ public final class WebhookDispatcher: Sendable {
         }
         let record = WebhookAttemptRecord(
             deliveryID: delivery.id, endpointID: delivery.endpointID, attempt: state.attempts, startedAtMilliseconds: startedMs,
-            latencyMilliseconds: Int64(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000),
-            responseCode: code, succeeded: decision == .delivered, error: error.map { RequestTextShort.bounded($0) })
+            latencyMilliseconds: latency.wholeMilliseconds,
+            responseCode: code, succeeded: decision == .delivered, error: error.map { RequestText.shown($0, limit: 300) })
         do {
             try await store.record(attempt: record, state: state, nextAttemptIn: next, disableEndpoint: disable)
         } catch {
@@ -162,12 +162,5 @@ public final class WebhookDispatcher: Sendable {
         } catch {
             return .noAnswer("\(error)")
         }
-    }
-}
-
-/// Errors recorded with an attempt stay short.
-enum RequestTextShort {
-    static func bounded(_ s: String, limit: Int = 300) -> String {
-        s.count > limit ? String(s.prefix(limit)) + "…" : s
     }
 }

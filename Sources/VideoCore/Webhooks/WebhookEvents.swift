@@ -26,57 +26,13 @@ public struct WebhookEvents: Sendable {
         guard let row = try await tx.query(SQL.getVideo, [videoID]).first else { return }
         let video = try Video(row: row)
         let renditions = try await tx.query(SQL.listRenditions, [videoID]).map { row throws(RowDecodingError) in try Rendition(row: row) }
-        let signing = signer.map { VideoJSON.Signing(signer: $0) }
-        var data = VideoJSON.video(video, renditions: renditions, signing: signing)
+        let urls = VideoJSON.MediaURLs(video, signing: signer.map { VideoJSON.Signing(signer: $0) })
+        var data = VideoJSON.video(video, renditions: renditions, progress: nil, urls: urls)
         if let rendition, case .object(var members) = data {
-            members.insert(("rendition", VideoJSON.rendition(video, rendition, signing: signing)), at: 0)
+            members.insert(("rendition", VideoJSON.rendition(rendition, urls: urls)), at: 0)
             data = .object(members)
         }
         let payload = JSONValue.object([("type", .string(type.rawValue)), ("timestamp", .string(Timestamp.now())), ("data", data)])
         _ = try await tx.query(SQL.insertWebhookDeliveries, [type.rawValue, videoID, payload.text])
-    }
-}
-
-extension VideoStore {
-    /// `markCompleted` with its events in the same transaction: `video.completed`, and
-    /// `video.ready` unless the video was already playable (then `markPlayable` sent it).
-    public func markCompleted(id: String, dashManifestKey: String?, events: WebhookEvents) async throws -> Bool {
-        try await db.inTransaction { tx in
-            // Locks the row: whether it was playable before this completion is settled here.
-            let wasPlayable = try await tx.query(SQL.playableBeforeCompletion, [id]).first?.first == "true"
-            guard try await !tx.query(SQL.markCompleted, [id, dashManifestKey]).isEmpty else { return false }
-            if !wasPlayable { try await events.videoBecamePlayable(videoID: id, on: tx) }
-            try await events.record(.videoCompleted, videoID: id, on: tx)
-            return true
-        }
-    }
-
-    /// `markPlayable` with `video.ready` in the same transaction, the first time only (a
-    /// redelivered job finds the video playable already and announces nothing new).
-    public func markPlayable(id: String, events: WebhookEvents) async throws -> (playableAt: String, first: Bool)? {
-        try await db.inTransaction { tx in
-            guard let row = try await tx.query(SQL.markPlayable, [id]).first, row.count == 2, let at = row[0] else { return nil }
-            let first = row[1] == "true"
-            if first { try await events.videoBecamePlayable(videoID: id, on: tx) }
-            return (at, first)
-        }
-    }
-
-    /// `markFailed` with `video.failed` in the same transaction.
-    public func markFailed(id: String, message: String, code: FailureCode?, events: WebhookEvents) async throws -> Bool {
-        try await db.inTransaction { tx in
-            guard try await !tx.query(SQL.markFailed, [id, message, code?.rawValue]).isEmpty else { return false }
-            try await events.record(.videoFailed, videoID: id, on: tx)
-            return true
-        }
-    }
-
-    /// `upsertRendition` with `rendition.completed` when the rung is new (a retried job that
-    /// stores a rung again does not announce it twice).
-    public func upsertRendition(_ r: Rendition, events: WebhookEvents) async throws {
-        try await db.inTransaction { tx in
-            let inserted = try await tx.query(SQL.upsertRendition, Self.renditionParameters(r)).first?.first == "true"
-            if inserted { try await events.record(.renditionCompleted, videoID: r.videoID, rendition: r, on: tx) }
-        }
     }
 }

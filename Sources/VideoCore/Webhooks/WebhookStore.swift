@@ -88,7 +88,7 @@ public struct WebhookStore<DB: SQLTransactionalExecutor>: Sendable {
 
     /// Up to `limit` due deliveries, each leased for `lease`.
     public func claimDue(limit: Int, lease: Duration) async throws -> [ClaimedWebhookDelivery] {
-        try await db.query(SQL.claimWebhookDeliveries, [String(limit), RedisCommands.milliseconds(lease)]).map { row throws(RowDecodingError) in
+        try await db.query(SQL.claimWebhookDeliveries, [String(limit), String(lease.wholeMilliseconds)]).map { row throws(RowDecodingError) in
             guard row.count >= 7, let id = row[0], let endpoint = row[1], let url = row[2], let secret = row[3], let payload = row[4],
                   let attempts = row[5].flatMap({ Int($0) }), let age = row[6].flatMap({ Int64($0) }) else {
                 throw RowDecodingError(what: "claimed webhook delivery", column: 0, value: row.first ?? nil)
@@ -106,7 +106,7 @@ public struct WebhookStore<DB: SQLTransactionalExecutor>: Sendable {
                 attempt.responseCode.map(String.init), String(attempt.succeeded), attempt.error,
             ])
             _ = try await tx.query(SQL.updateWebhookDelivery, [
-                attempt.deliveryID, String(state.attempts), state.status.rawValue, RedisCommands.milliseconds(nextAttemptIn), attempt.error,
+                attempt.deliveryID, String(state.attempts), state.status.rawValue, String(nextAttemptIn.wholeMilliseconds), attempt.error,
             ])
             if let reason = disableEndpoint {
                 _ = try await tx.query(SQL.disableWebhookEndpoint, [attempt.endpointID, reason])

@@ -92,6 +92,37 @@ import Testing
         #expect(!video(.queued, playableAt: nil).isPlayable)
     }
 
+    /// A private video's every URL carries the one signed query of its video and expiry (the
+    /// query is computed once and shared); without keys none is rendered; a public video's are plain.
+    @Test func privateVideoURLsShareOneSignedQuery() throws {
+        struct Signed: Decodable {
+            struct R: Decodable { var url: String?; var hls_url: String? }
+            var renditions: [R]
+            var hls_master_url: String?, dash_manifest_url: String?, poster_url: String?, storyboard_url: String?, progress_url: String?
+            var media_expires_at: String?
+            var urls: [String?] { [hls_master_url, dash_manifest_url, poster_url, storyboard_url, progress_url] + renditions.flatMap { [$0.url, $0.hls_url] } }
+        }
+        var v = video(.completed, playableAt: "2026-11-29T06:00:09.000Z", dash: true)
+        v.visibility = .private
+        let r = [360, 720].map { h in
+            Rendition(videoID: Self.id, height: h, width: h * 16 / 9, bitrate: 1, sizeBytes: 2, codec: "h264",
+                      mp4Key: ObjectKeys.mp4(videoID: Self.id, height: h), hlsPlaylistKey: ObjectKeys.hlsPlaylist(videoID: Self.id, height: h))
+        }
+        let signer = MediaSigner(keys: [Array("k1".utf8)], lifetime: .seconds(600))
+        let signing = VideoJSON.Signing(signer: signer, expires: 1_796_000_000)
+        let query = "?exp=1796000000&sig=" + signer.signature(videoID: Self.id, expires: 1_796_000_000)
+        let signed = try JSONDecoder().decode(Signed.self, from: Data(VideoJSON.video(v, renditions: r, signing: signing).text.utf8))
+        #expect(signed.urls.count == 9 && signed.urls.allSatisfy { $0?.hasSuffix(query) == true }, "\(signed.urls)")
+        #expect(signed.progress_url == "/progress/\(Self.id)" + query && signed.poster_url == "/media/\(Self.id)/poster.jpg" + query)
+        #expect(signed.media_expires_at == "2026-11-30T00:53:20.000Z")
+
+        let withoutKeys = try JSONDecoder().decode(Signed.self, from: Data(VideoJSON.video(v, renditions: r).text.utf8))
+        #expect(withoutKeys.urls.allSatisfy { $0 == nil } && withoutKeys.media_expires_at == nil)
+        v.visibility = .public
+        let open = try JSONDecoder().decode(Signed.self, from: Data(VideoJSON.video(v, renditions: r, signing: signing).text.utf8))
+        #expect(open.urls.allSatisfy { $0 != nil && !$0!.contains("?") } && open.media_expires_at == nil)
+    }
+
     @Test func listShape() throws {
         struct L: Decodable { var videos: [Decoded]; var total: Int; var limit: Int; var offset: Int }
         let l = try JSONDecoder().decode(L.self, from: Data(VideoJSON.list([video(.queued)], total: 9, page: PageRequest(limit: 1, offset: 3)).text.utf8))

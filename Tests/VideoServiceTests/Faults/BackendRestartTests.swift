@@ -35,7 +35,7 @@ extension FaultSuite {
                 await probing.value
                 probe.verify(&figures)
 
-                try await waitFor("the API to recover by itself", timeout: .seconds(30), every: .milliseconds(250)) {
+                try await waitUntil("the API to recover by itself", timeout: .seconds(30), every: .milliseconds(250), retryingErrors: false) {
                     try await sut.request(api, "GET", "/readyz").status == 200
                 }
                 let after = try await sut.uploadFile(api, path: clip, name: "after.mp4")
@@ -94,7 +94,7 @@ extension FaultSuite {
                 try await FaultScenario.hold(scale.outageSeconds, since: outageStart)
                 try await pg.start()
                 figures.outageSeconds = (ContinuousClock.now - outageStart).inSeconds
-                try await waitFor("the API to recover by itself", timeout: .seconds(30), every: .milliseconds(250)) {
+                try await waitUntil("the API to recover by itself", timeout: .seconds(30), every: .milliseconds(250), retryingErrors: false) {
                     try await sut.request(api, "GET", "/videos/\(ids[0])").status == 200
                 }
                 // Then restarts back to back, as an operator applying settings does: the
@@ -105,7 +105,7 @@ extension FaultSuite {
                     figures.outageSeconds += (ContinuousClock.now - restartStart).inSeconds
                 }
                 figures.notes.append("then \(scale.restarts) × pg_ctl restart -m fast")
-                try await waitFor("the API to recover by itself", timeout: .seconds(30), every: .milliseconds(250)) {
+                try await waitUntil("the API to recover by itself", timeout: .seconds(30), every: .milliseconds(250), retryingErrors: false) {
                     try await sut.request(api, "GET", "/videos/\(ids[0])").status == 200
                 }
                 probe.stop()

@@ -48,7 +48,7 @@ struct BatchAudit {
 
     /// Until some video is being worked on: the moment to break something.
     func waitUntilOneIsProcessing() async throws {
-        try await waitFor("a job in progress", timeout: .seconds(120)) { try await statuses().values.contains("processing") }
+        try await waitUntil("a job in progress", timeout: .seconds(120), retryingErrors: false) { try await statuses().values.contains("processing") }
     }
 
     func pendingCount() async throws -> Int {

@@ -75,7 +75,7 @@ struct FaultScenario {
 
     /// Returns once `seconds` have passed since `start` (how long an outage lasts).
     static func hold(_ seconds: Int, since start: ContinuousClock.Instant) async throws {
-        try await waitFor("\(seconds) s of outage", timeout: .seconds(seconds + 5)) {
+        try await waitUntil("\(seconds) s of outage", timeout: .seconds(seconds + 5), retryingErrors: false) {
             ContinuousClock.now - start >= .seconds(seconds)
         }
     }

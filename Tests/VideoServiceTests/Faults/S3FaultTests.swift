@@ -32,7 +32,7 @@ extension FaultSuite {
                 #expect(refused.json["error"] as? [String: Any] != nil, "a JSON error: \(refused.text)")
                 try await proxy.spoil(rate: 0)
                 let storage = try sut.directStorage()
-                try await waitFor("the stored upload to be removed", timeout: .seconds(60), every: .milliseconds(250)) {
+                try await waitUntil("the stored upload to be removed", timeout: .seconds(60), every: .milliseconds(250), retryingErrors: false) {
                     try await storage.list(prefix: "source/").isEmpty
                 }
                 #expect(try await sut.query("SELECT count(*)::text FROM videos") == [["0"]])
@@ -58,7 +58,7 @@ extension FaultSuite {
                     client.shutdown()
                 }
                 let storage = try sut.directStorage()
-                try await waitFor("no source object", timeout: .seconds(60), every: .milliseconds(250)) {
+                try await waitUntil("no source object", timeout: .seconds(60), every: .milliseconds(250), retryingErrors: false) {
                     try await storage.list(prefix: "source/").isEmpty
                 }
                 #expect(try await sut.query("SELECT count(*)::text FROM videos") == [["0"]])
@@ -88,7 +88,7 @@ extension FaultSuite {
                     }
                 }
                 let audit = try BatchAudit(sut, storage: try sut.directStorage())
-                try await waitFor("a third of the batch to complete", timeout: .seconds(300)) {
+                try await waitUntil("a third of the batch to complete", timeout: .seconds(300), retryingErrors: false) {
                     try await audit.statuses().values.filter { $0 == "completed" }.count >= max(1, ids.count / 3)
                 }
 

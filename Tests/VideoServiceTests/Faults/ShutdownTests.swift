@@ -45,7 +45,7 @@ extension FaultSuite {
                 let next = try await fleet.launch()
                 let handBack = ContinuousClock.now
                 do {
-                    try await waitFor("the next worker to take the job over", timeout: .seconds(10)) {
+                    try await waitUntil("the next worker to take the job over", timeout: .seconds(10), retryingErrors: false) {
                         !Self.lines(of: next, "job started", id).isEmpty
                     }
                     figures.notes.append(String(format: "taken over %.1f s after the next worker started", (ContinuousClock.now - handBack).inSeconds))
@@ -63,7 +63,7 @@ extension FaultSuite {
 
         /// Until `worker` has begun the job (its `job started` line: the video is `processing`).
         static func waitUntilStarted(_ worker: WorkerFleet.Member, _ id: String) async throws {
-            try await waitFor("\(id) to start", timeout: .seconds(60), every: .milliseconds(20)) {
+            try await waitUntil("\(id) to start", timeout: .seconds(60), every: .milliseconds(20), retryingErrors: false) {
                 !lines(of: worker, "job started", id).isEmpty
             }
         }

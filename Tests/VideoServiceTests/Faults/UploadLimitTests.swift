@@ -73,7 +73,7 @@ import TestSupport
     /// No partial file in the storage's temporary directory, no source object, `rows` videos.
     static func nothingLeft(_ sut: ServiceUnderTest, rows: Int) async throws {
         let tmp = sut.storageDirectory + "/.tmp"
-        try await waitFor("partial uploads to be removed", timeout: .seconds(10)) {
+        try await waitUntil("partial uploads to be removed", timeout: .seconds(10), retryingErrors: false) {
             ((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).isEmpty
         }
         #expect(try await sut.storage().list(prefix: "source/").isEmpty, "source objects left")

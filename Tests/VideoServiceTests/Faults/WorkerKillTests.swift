@@ -57,12 +57,12 @@ extension FaultSuite {
                 try await fleet.stopAll()
                 figures.notes.append("after the batch: \(fleet.workDirectories().count) work directories, \(try await fleet.consumers().count) consumers")
                 let olderThanALease = lastKill + .seconds(FaultScale.leaseSeconds + 1)
-                try await waitFor("a lease since the last kill", timeout: .seconds(FaultScale.leaseSeconds + 5)) {
+                try await waitUntil("a lease since the last kill", timeout: .seconds(FaultScale.leaseSeconds + 5), retryingErrors: false) {
                     ContinuousClock.now >= olderThanALease
                 }
                 let survivor = try await fleet.launch()
                 do {
-                    try await waitFor("the work directories of killed workers to be swept", timeout: .seconds(20)) {
+                    try await waitUntil("the work directories of killed workers to be swept", timeout: .seconds(20), retryingErrors: false) {
                         fleet.workDirectories().isEmpty
                     }
                 } catch {
@@ -72,7 +72,7 @@ extension FaultSuite {
                     // The survivor's own consumer may be gone too: an idle live consumer is swept
                     // like a dead one, and Redis 7.0 creates a consumer only when it delivers to it
                     // (an XREADGROUP that times out makes none) — its next job brings it back.
-                    try await waitFor("no consumer but the live worker's to remain", timeout: Self.consumerSweepDeadline, every: .milliseconds(500)) {
+                    try await waitUntil("no consumer but the live worker's to remain", timeout: Self.consumerSweepDeadline, every: .milliseconds(500), retryingErrors: false) {
                         try await fleet.consumers().allSatisfy { $0.name == survivor.consumer }
                     }
                 } catch {

@@ -38,9 +38,4 @@ import Testing
         #expect(commands.subscribe(videoID: Self.id) == ["SUBSCRIBE", "video:progress:\(Self.id)"])
         #expect(commands.subscribe(videoID: nil) == ["SUBSCRIBE", "video:progress:all"])
     }
-
-    @Test func millisecondsKeepSubSecondParts() {
-        #expect(RedisCommands.milliseconds(.milliseconds(1500)) == "1500")
-        #expect(RedisCommands.milliseconds(.seconds(20)) == "20000")
-    }
 }

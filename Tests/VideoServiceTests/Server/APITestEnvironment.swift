@@ -25,6 +25,8 @@ struct APITestEnvironment: Sendable {
     var client: TestHTTPClient { TestHTTPClient(port: service.port) }
     var port: Int { service.port }
     var store: VideoStore<PGPool> { context.store }
+    /// What the store's state changes take to record their webhook events, as the service makes it.
+    var webhookEvents: WebhookEvents { WebhookEvents(configuration: context.configuration) }
     var storage: any Storage { context.storage }
     var redis: RESPClient { context.redis }
     var keys: Configuration.KeyNames { context.configuration.keys }
@@ -179,10 +181,10 @@ struct APITestEnvironment: Sendable {
         case .processing: _ = try await store.markProcessing(id: id)
         case .completed:
             _ = try await store.markProcessing(id: id)
-            _ = try await store.markCompleted(id: id)
+            _ = try await store.markCompleted(id: id, dashManifestKey: nil, events: webhookEvents)
         case .failed:
             _ = try await store.markProcessing(id: id)
-            _ = try await store.markFailed(id: id, message: error, code: failureCode)
+            _ = try await store.markFailed(id: id, message: error, code: failureCode, events: webhookEvents)
         }
         return try await store.video(id: id)!
     }

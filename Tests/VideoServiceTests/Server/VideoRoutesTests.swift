@@ -46,10 +46,10 @@ import TestSupport
             let video = try await env.recordVideo(title: "Done", status: .processing)
             let id = video.id
             try await env.store.upsertRendition(Rendition(videoID: id, height: 360, width: 640, bitrate: 800_000, sizeBytes: 1234, codec: "h264",
-                                                          mp4Key: ObjectKeys.mp4(videoID: id, height: 360), hlsPlaylistKey: ObjectKeys.hlsPlaylist(videoID: id, height: 360)))
+                                                          mp4Key: ObjectKeys.mp4(videoID: id, height: 360), hlsPlaylistKey: ObjectKeys.hlsPlaylist(videoID: id, height: 360)), events: env.webhookEvents)
             try await env.store.upsertRendition(Rendition(videoID: id, height: 720, width: 1280, bitrate: 2_500_000, sizeBytes: 5678, codec: "h264",
-                                                          mp4Key: ObjectKeys.mp4(videoID: id, height: 720)))
-            _ = try await env.store.markCompleted(id: id)
+                                                          mp4Key: ObjectKeys.mp4(videoID: id, height: 720)), events: env.webhookEvents)
+            _ = try await env.store.markCompleted(id: id, dashManifestKey: nil, events: env.webhookEvents)
             let mp4 = patternBytes(4096, seed: 5)
             try await env.put(ObjectKeys.mp4(videoID: id, height: 720), mp4)
 
@@ -91,8 +91,8 @@ import TestSupport
             let video = try await env.recordVideo(status: .processing)
             let id = video.id
             try await env.store.upsertRendition(Rendition(videoID: id, height: 360, width: 640, bitrate: 1, sizeBytes: 1, codec: "h264",
-                                                          mp4Key: ObjectKeys.mp4(videoID: id, height: 360)))
-            _ = try await env.store.markCompleted(id: id)
+                                                          mp4Key: ObjectKeys.mp4(videoID: id, height: 360)), events: env.webhookEvents)
+            _ = try await env.store.markCompleted(id: id, dashManifestKey: nil, events: env.webhookEvents)
             let keys = [video.sourceKey, ObjectKeys.mp4(videoID: id, height: 360), ObjectKeys.hlsSegment(videoID: id, height: 360, index: 1),
                         ObjectKeys.poster(videoID: id)]
             for key in keys { try await env.put(key, [1, 2, 3]) }

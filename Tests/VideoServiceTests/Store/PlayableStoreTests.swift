@@ -8,6 +8,8 @@ import TestSupport
 
 /// `playable_at` and the DASH manifest key through a video's life, on the real test PostgreSQL.
 @Suite struct PlayableStoreTests {
+    let events = WebhookEvents(configuration: Configuration())
+
     func withStore(_ name: String, _ body: (VideoStore<PGPool>, PGPool) async throws -> Void) async throws {
         guard let url = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
         let db = try await TestDatabase.fresh(url: url, prefix: TestServices.uniqueName(name).replacing("-", with: "_"))
@@ -30,22 +32,22 @@ import TestSupport
     @Test func playableOnceWhileProcessingThenCompletedWithItsManifest() async throws {
         try await withStore("playable") { store, _ in
             let id = try await newVideo(store)
-            #expect(try await store.markPlayable(id: id) == nil, "a queued video is not being published")
+            #expect(try await store.markPlayable(id: id, events: events) == nil, "a queued video is not being published")
             #expect(try await store.markProcessing(id: id) == 1)
-            let first = try #require(try await store.markPlayable(id: id))
+            let first = try #require(try await store.markPlayable(id: id, events: events))
             #expect(first.first && first.playableAt.hasSuffix("Z"))
             // A redelivered job's master: the moment stays the first one.
             #expect(try await store.markProcessing(id: id) == 2)
-            let again = try #require(try await store.markPlayable(id: id))
+            let again = try #require(try await store.markPlayable(id: id, events: events))
             #expect(!again.first && again.playableAt == first.playableAt)
             let processing = try #require(try await store.video(id: id))
             #expect(processing.isPlayable && processing.playableAt == first.playableAt)
 
-            #expect(try await store.markCompleted(id: id, dashManifestKey: ObjectKeys.dashManifest(videoID: id)))
+            #expect(try await store.markCompleted(id: id, dashManifestKey: ObjectKeys.dashManifest(videoID: id), events: events))
             let done = try #require(try await store.video(id: id))
             #expect(done.playableAt == first.playableAt && done.dashManifestKey == ObjectKeys.dashManifest(videoID: id))
             #expect(done.playableAt! <= done.completedAt!)
-            #expect(try await store.markPlayable(id: id) == nil, "completed: nothing more to announce")
+            #expect(try await store.markPlayable(id: id, events: events) == nil, "completed: nothing more to announce")
         }
     }
 
@@ -53,7 +55,7 @@ import TestSupport
         try await withStore("playable-late") { store, _ in
             let id = try await newVideo(store)
             _ = try await store.markProcessing(id: id)
-            #expect(try await store.markCompleted(id: id))
+            #expect(try await store.markCompleted(id: id, dashManifestKey: nil, events: events))
             let done = try #require(try await store.video(id: id))
             #expect(done.playableAt == done.completedAt && done.dashManifestKey == nil)
         }
@@ -63,11 +65,11 @@ import TestSupport
         try await withStore("playable-failed") { store, _ in
             let id = try await newVideo(store)
             _ = try await store.markProcessing(id: id)
-            let at = try #require(try await store.markPlayable(id: id)).playableAt
-            #expect(try await store.markFailed(id: id, message: "storage went away"))
+            let at = try #require(try await store.markPlayable(id: id, events: events)).playableAt
+            #expect(try await store.markFailed(id: id, message: "storage went away", code: nil, events: events))
             let failed = try #require(try await store.video(id: id))
             #expect(failed.playableAt == at && !failed.isPlayable)
-            #expect(try await store.markPlayable(id: id) == nil, "a late master of the failed attempt announces nothing")
+            #expect(try await store.markPlayable(id: id, events: events) == nil, "a late master of the failed attempt announces nothing")
             let requeued = try #require(try await store.requeueFailed(id: id))
             #expect(requeued.playableAt == nil && requeued.status == .queued)
         }

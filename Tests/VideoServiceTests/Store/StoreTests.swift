@@ -9,6 +9,9 @@ import TestSupport
 
 /// The migrations and every statement in `SQL`, run on the real test PostgreSQL through PGWire.
 @Suite struct StoreTests {
+    /// No endpoint is registered in these databases: the state changes record no deliveries.
+    let events = WebhookEvents(configuration: Configuration())
+
     func withDatabase(_ name: String, _ body: (PGPool) async throws -> Void) async throws {
         guard let url = try TestServices.require(TestServices.postgresURL, "VIDD_TEST_PG_URL") else { return }
         let db = try await TestDatabase.fresh(url: url, prefix: TestServices.uniqueName(name).replacing("-", with: "_"))
@@ -66,20 +69,20 @@ import TestSupport
                                                                          videoCodec: "h264", audioCodec: nil, sizeBytes: 1_234_567, rotation: 90))
             let r720 = Rendition(videoID: id, height: 720, width: 1280, bitrate: 2_500_000, sizeBytes: 100, codec: "h264",
                                  mp4Key: ObjectKeys.mp4(videoID: id, height: 720), hlsPlaylistKey: ObjectKeys.hlsPlaylist(videoID: id, height: 720))
-            try await store.upsertRendition(r720)
+            try await store.upsertRendition(r720, events: events)
             try await store.upsertRendition(Rendition(videoID: id, height: 360, width: 640, bitrate: 800_000, sizeBytes: 50, codec: "h264",
-                                                      mp4Key: ObjectKeys.mp4(videoID: id, height: 360)))
+                                                      mp4Key: ObjectKeys.mp4(videoID: id, height: 360)), events: events)
             // A retried job: the rung's row is updated, not duplicated.
             #expect(try await store.markProcessing(id: id) == 2)
             var retried = r720
             retried.sizeBytes = 101
-            try await store.upsertRendition(retried)
+            try await store.upsertRendition(retried, events: events)
             #expect(try await store.renditions(videoID: id).map(\.height) == [720, 360])
             #expect(try await store.renditions(videoID: id).first == retried)
 
-            #expect(try await store.markCompleted(id: id))
-            #expect(try await !store.markCompleted(id: id), "only from processing")
-            #expect(try await !store.markFailed(id: id, message: "late"), "never overrides completed")
+            #expect(try await store.markCompleted(id: id, dashManifestKey: nil, events: events))
+            #expect(try await !store.markCompleted(id: id, dashManifestKey: nil, events: events), "only from processing")
+            #expect(try await !store.markFailed(id: id, message: "late", code: nil, events: events), "never overrides completed")
             #expect(try await store.markProcessing(id: id) == nil, "a finished video is not taken again")
             let done = try #require(try await store.video(id: id))
             #expect(done.status == .completed && done.attempts == 2 && done.startedAt != nil && done.completedAt != nil && done.errorMessage == nil)
@@ -87,12 +90,12 @@ import TestSupport
                                                   audioCodec: nil, sizeBytes: 1_234_567, rotation: 90))
 
             let removed = Mutex<[String]>([])
-            let outcome = try await store.deleteVideo(id: id, sourceKey: key) { k in removed.withLock { $0.append(k) } }
+            let outcome = try await store.deleteVideo(id: id, sourceKey: key, events: events) { k in removed.withLock { $0.append(k) } }
             #expect(outcome == .removed)
             #expect(removed.withLock { $0 } == [key], "the last (and owning) video takes its source along")
             #expect(try await store.video(id: id) == nil)
             #expect(try await store.renditions(videoID: id).isEmpty, "renditions go with the video")
-            #expect(try await store.deleteVideo(id: id, sourceKey: key) { _ in Issue.record("nothing to remove") } == nil)
+            #expect(try await store.deleteVideo(id: id, sourceKey: key, events: events) { _ in Issue.record("nothing to remove") } == nil)
         }
     }
 
@@ -115,13 +118,13 @@ import TestSupport
                 _ = try await store.createVideo(id: VideoID.generate(), title: nil, sourceKey: "source/x/c.mp4", originalName: nil) { throw StorageDown() }
             }
 
-            #expect(try await store.deleteVideo(id: owner, sourceKey: key) { _ in Issue.record("still used") } == .keptForOtherVideos)
+            #expect(try await store.deleteVideo(id: owner, sourceKey: key, events: events) { _ in Issue.record("still used") } == .keptForOtherVideos)
             await #expect(throws: StorageDown.self) {
-                _ = try await store.deleteVideo(id: user, sourceKey: key) { _ in throw StorageDown() }
+                _ = try await store.deleteVideo(id: user, sourceKey: key, events: events) { _ in throw StorageDown() }
             }
             #expect(try await store.video(id: user) != nil, "a failed removal rolls the delete back")
-            #expect(try await store.deleteVideo(id: user, sourceKey: key) { _ in } == .removed, "ownership passed to the last user")
-            #expect(try await store.deleteVideo(id: outsider, sourceKey: "source/shared/b.mp4") { _ in Issue.record("not ours") } == .keptNotOwned)
+            #expect(try await store.deleteVideo(id: user, sourceKey: key, events: events) { _ in } == .removed, "ownership passed to the last user")
+            #expect(try await store.deleteVideo(id: outsider, sourceKey: "source/shared/b.mp4", events: events) { _ in Issue.record("not ours") } == .keptNotOwned)
         }
     }
 
@@ -133,7 +136,7 @@ import TestSupport
             _ = try await store.createVideo(id: id, title: nil, sourceKey: "source/\(id)/a.mp4", originalName: nil)
             #expect(try await store.requeueFailed(id: id) == nil, "only a failed video can be retried")
             _ = try await store.markProcessing(id: id)
-            #expect(try await store.markFailed(id: id, message: "not a media file: Invalid data found when processing input"))
+            #expect(try await store.markFailed(id: id, message: "not a media file: Invalid data found when processing input", code: nil, events: events))
             let failed = try #require(try await store.video(id: id))
             #expect(failed.status == .failed && failed.errorMessage == "not a media file: Invalid data found when processing input")
             let requeued = try #require(try await store.requeueFailed(id: id))
@@ -154,7 +157,7 @@ import TestSupport
                 _ = try await db.query("UPDATE videos SET created_at = now() + ($2::integer * interval '1 second') WHERE id = $1::uuid", [id, String(i)])
             }
             _ = try await store.markProcessing(id: ids[1])
-            _ = try await store.markFailed(id: ids[1], message: "x")
+            _ = try await store.markFailed(id: ids[1], message: "x", code: nil, events: events)
             let page = try await store.listVideos(PageRequest(limit: 2, offset: 1))
             #expect(page.total == 5)
             #expect(page.videos.map(\.title) == ["v3", "v2"])

@@ -104,9 +104,9 @@ import TestSupport
             let client1 = try Self.client(python, sut, first, file: file, urlFile: urlFile, arguments: meta)
             try await waitUntil("the first client has a URL", timeout: .seconds(120)) { FileManager.default.fileExists(atPath: urlFile) }
             let path = try #require(URL(string: try String(contentsOfFile: urlFile, encoding: .utf8))?.path)
-            try await waitUntil("40 MiB are stored", timeout: .seconds(120)) { (try await Self.offset(sut, first, path) ?? 0) >= Int64(40 * Self.mib) }
+            try await waitUntil("40 MiB are stored", timeout: .seconds(120), retryingErrors: false) { (try await Self.offset(sut, first, path) ?? 0) >= Int64(40 * Self.mib) }
             await client1.kill9()
-            try await waitUntil("vidd kept what arrived") { first.process.log.contains("append cut off") }
+            try await waitUntil("vidd kept what arrived", timeout: .seconds(30)) { first.process.log.contains("append cut off") }
             var peak = await watch.stop()
             let offset1 = try #require(try await Self.offset(sut, first, path))
             #expect(offset1 >= Int64(40 * Self.mib) && offset1 < Int64(size))
@@ -120,11 +120,11 @@ import TestSupport
             baseline = try #require(Self.rss(first.process.pid))
             watch = RSSWatch(first.process.pid)
             let client2 = try Self.client(python, sut, first, file: file, urlFile: urlFile, arguments: meta)
-            try await waitUntil("60 MiB more are stored", timeout: .seconds(120)) {
+            try await waitUntil("60 MiB more are stored", timeout: .seconds(120), retryingErrors: false) {
                 (try await Self.offset(sut, first, path) ?? 0) >= offset1 + Int64(60 * Self.mib)
             }
             await client2.kill9()
-            try await waitUntil("vidd kept what arrived") { first.process.log.contains("append cut off") }
+            try await waitUntil("vidd kept what arrived", timeout: .seconds(30)) { first.process.log.contains("append cut off") }
             peak = await watch.stop()
             let offset2 = try #require(try await Self.offset(sut, first, path))
             #expect(offset2 > offset1 && offset2 < Int64(size))

@@ -230,11 +230,11 @@ import TestSupport
             let path = try await tus.newUpload(length: length)
             let sent = 6 * Self.mib + 1234  // a whole part and a tail
             try await tus.patchAndVanish(path, offset: 0, announced: length, Array(data[..<sent]))
-            try await waitUntil("the interrupted append is saved") { try await tus.offset(path) == Int64(sent) }
+            try await waitUntil("the interrupted append is saved", timeout: .seconds(30), retryingErrors: false) { try await tus.offset(path) == Int64(sent) }
             // With a checksum nothing of a cut-off body may count.
             try await tus.patchAndVanish(path, offset: Int64(sent), announced: length - sent, Array(data[sent..<(sent + 1000)]),
                                          headers: [("Upload-Checksum", "sha256 \(Base64.encode(Crypto.sha256(data[sent...])))")])
-            try await waitUntil("the cut-off checksum append is logged") {
+            try await waitUntil("the cut-off checksum append is logged", timeout: .seconds(30)) {
                 env.logs.lines.filter { $0.contains("append cut off") }.count == 2
             }
             #expect(try await tus.offset(path) == Int64(sent))
@@ -253,7 +253,7 @@ import TestSupport
             let path = try await tus.newUpload(length: length)
             let data = randomBytes(length)
             let answer = try await tus.patch(path, offset: 0, Array(data[..<(6 * Self.mib)]), then: Array(data[(6 * Self.mib)...])) {
-                try await waitUntil("the first part is counted") { (try await tus.offset(path) ?? 0) >= Int64(5 * Self.mib) }
+                try await waitUntil("the first part is counted", timeout: .seconds(30), retryingErrors: false) { (try await tus.offset(path) ?? 0) >= Int64(5 * Self.mib) }
                 #expect(try await tus.delete(path).status == 204)
             }
             #expect(answer.status == 410, "\(answer.status) \(answer.text)")
@@ -289,7 +289,7 @@ import TestSupport
             let id = uploadID(path)
             #expect(try await Self.leftovers(env).count == 1, "a pending multipart upload / partial file")
             let handlers = env.service.handlers
-            try await waitUntil("the upload expires and is swept") { await handlers.sweepUploads().expired.contains(id) }
+            try await waitUntil("the upload expires and is swept", timeout: .seconds(30)) { await handlers.sweepUploads().expired.contains(id) }
             #expect(try await Self.leftovers(env).isEmpty, "aborted: ListMultipartUploads shows nothing / no partial file")
             #expect(try await Self.rows(env, "SELECT count(*) FROM tus_upload_tail WHERE upload_id = $1::uuid", id) == 0)
             #expect(try await Self.rows(env, "SELECT count(*) FROM tus_upload_parts WHERE upload_id = $1::uuid", id) == 0)
@@ -335,14 +335,4 @@ func sha1(_ bytes: some Collection<UInt8>) -> [UInt8] {
     var d = Crypto.Digest(.sha1)
     d.update(bytes)
     return d.finalize()
-}
-
-/// Waits for a condition (bounded, so a broken server fails the test instead of hanging it).
-func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw TestHTTPError("timed out waiting until \(what)")
 }

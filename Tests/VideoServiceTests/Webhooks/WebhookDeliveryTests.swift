@@ -44,7 +44,7 @@ import TestSupport
             defer { loop.cancel() }
 
             // Every event, each written with the state change that causes it.
-            let events = WebhookEvents(configuration: env.context.configuration)
+            let events = env.webhookEvents
             let done = try await env.recordVideo(status: .processing)
             try await env.store.upsertRendition(Rendition(videoID: done.id, height: 360, width: 640, bitrate: 800_000, sizeBytes: 1000,
                                                           codec: "h264", mp4Key: ObjectKeys.mp4(videoID: done.id, height: 360)), events: events)
@@ -101,7 +101,7 @@ import TestSupport
     @Test func videoReadyIsWrittenOnceWhenTheVideoBecomesPlayable() async throws {
         try await APITestEnvironment.with("webhook-ready", tokens: [Self.token], configure: Self.allowReceiver) { env in
             _ = try await Self.register(env, "http://\(WebhookReceiver.host):9/hook")  // no loop runs: rows only
-            let events = WebhookEvents(configuration: env.context.configuration)
+            let events = env.webhookEvents
             func written(_ id: String) async throws -> [String] {
                 try await env.context.database.query(
                     "SELECT event_type FROM webhook_deliveries WHERE video_id = $1::uuid ORDER BY created_at, event_type", [id]).map { $0[0] ?? "" }
@@ -139,9 +139,9 @@ import TestSupport
             let loop = Task { await WebhookDispatcher(context: env.context, options: Self.fastOptions(giveUpAfter: .seconds(3))).run() }
             defer { loop.cancel() }
             let video = try await env.recordVideo(status: .processing)
-            #expect(try await env.store.markFailed(id: video.id, message: "x", code: nil, events: WebhookEvents(configuration: env.context.configuration)))
+            #expect(try await env.store.markFailed(id: video.id, message: "x", code: nil, events: env.webhookEvents))
 
-            try await waitUntil("the dead endpoint's delivery given up", timeout: .seconds(20)) {
+            try await waitUntil("the dead endpoint's delivery given up", timeout: .seconds(20), retryingErrors: false) {
                 let list = try await env.client.get("/webhooks/\(dead.id)/deliveries", headers: Self.auth)
                 return (try list.json()["deliveries"] as? [[String: Any]])?.first?["status"] as? String == "failed"
             }
@@ -150,7 +150,7 @@ import TestSupport
             let log = try #require(delivery["attempt_log"] as? [[String: Any]])
             #expect(log.count >= 2 && log.allSatisfy { $0["response_code"] is NSNull && ($0["error"] as? String)?.isEmpty == false })
 
-            try await waitUntil("the gone endpoint disabled", timeout: .seconds(20)) {
+            try await waitUntil("the gone endpoint disabled", timeout: .seconds(20), retryingErrors: false) {
                 let all = try await env.client.get("/webhooks", headers: Self.auth)
                 let endpoints = try #require(try all.json()["webhooks"] as? [[String: Any]])
                 return endpoints.first { $0["id"] as? String == goneEndpoint.id }?["disabled_at"] is String
