@@ -7,6 +7,9 @@
 #                                                 uploads while encoding, rows, progress), alternating
 #   scripts/bench-pipeline.sh api [RATE] [SECONDS] GET /videos?limit=20 at a fixed rate (open loop)
 #                                                 against `vidd serve` with 1000 videos in the table
+#   scripts/bench-pipeline.sh api-loops [RUNS]    the same route under wrk (-t2 -c32, 10 s), two
+#                                                 `vidd serve` on the same database alternating:
+#                                                 VIDD_HTTP_EVENT_LOOPS=1 and =2 (req/s, p99, CPU/req)
 #
 # Pipeline: "alone" is `vidd transcode FILE DIR` (same preset, same machine); "pipeline" is
 # completed_at - created_at of the video (the API's row creation after the upload finished,
@@ -133,8 +136,35 @@ api)
     curl -sf "http://127.0.0.1:18091/videos?limit=20" >/dev/null
     python3 scripts/api-load.py "http://127.0.0.1:18091/videos?limit=20" --rate "$rate" --seconds "$seconds"
     ;;
+api-loops)
+    runs="${2:-5}"
+    VIDD_HTTP_EVENT_LOOPS=1 start_vidd serve 18092
+    one="${pids[-1]}"
+    VIDD_HTTP_EVENT_LOOPS=2 start_vidd serve 18093
+    two="${pids[-1]}"
+    psql "$VIDD_DATABASE_URL" -qXc "INSERT INTO videos (id, title, status, source_key, original_name, created_at)
+        SELECT gen_random_uuid(), 'video ' || g, (ARRAY['queued','processing','completed','failed'])[1 + g % 4],
+               'source/x/' || g || '.mp4', g || '.mp4', now() - g * interval '1 minute' FROM generate_series(1, 1000) g"
+    for port in 18092 18093; do wrk -t2 -c32 -d2s "http://127.0.0.1:$port/videos?limit=20" >/dev/null; done  # warm-up
+    ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+    echo "command: wrk -t2 -c32 -d10s --latency http://127.0.0.1:PORT/videos?limit=20 ($runs runs each, alternating loops=1, loops=2; $(nproc) cores)"
+    for i in $(seq "$runs"); do
+        for pair in "1 18092 $one" "2 18093 $two"; do
+            set -- $pair
+            load=$(cut -d' ' -f1 /proc/loadavg)
+            before=$(ticks "$3")
+            out=$(wrk -t2 -c32 -d10s --latency "http://127.0.0.1:$2/videos?limit=20")
+            after=$(ticks "$3")
+            total=$(awk '/requests in/ {print $1}' <<<"$out")
+            printf 'run %s loops=%s: %s req/s, p99 %s, %s µs vidd CPU/request, load %s%s\n' "$i" "$1" \
+                "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" \
+                "$(echo "scale=1; ($after - $before) * 1000000 / $(getconf CLK_TCK) / $total" | bc)" "$load" \
+                "$(awk '/Non-2xx|Socket errors/' <<<"$out" | tr -s ' ' | sed 's/^/ [/; s/$/]/')"
+        done
+    done
+    ;;
 *)
-    echo "usage: $0 pipeline [ROUNDS] | api [RATE] [SECONDS]" >&2
+    echo "usage: $0 pipeline [ROUNDS] | api [RATE] [SECONDS] | api-loops [RUNS]" >&2
     exit 64
     ;;
 esac
