@@ -35,6 +35,17 @@ public struct PGRow: Sendable {
         return try decode(T.self, at: i)
     }
 
+    /// Decodes every column as `T`, in one pass over the row (`decode(_:at:)` for each column in
+    /// turn would walk the row from its start every time: quadratic in the column count).
+    @inlinable
+    public func decodeAll<T: PGDecodable>(_: T.Type = T.self) throws(PGError) -> [T] {
+        var cursor = Cursor(row: self)
+        var values: [T] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try cursor.next(T.self)) }
+        return values
+    }
+
     /// Decodes the leading columns into a tuple in one pass over the row:
     /// `let (id, name) = try row.decode(Int.self, String?.self)`.
     // Inlinable so the caller's module specializes it: unspecialized, each value costs a

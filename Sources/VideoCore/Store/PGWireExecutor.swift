@@ -34,7 +34,7 @@ extension PGPool: SQLTransactionalExecutor {
 
 enum PGRowText {
     @Sendable static func strings(_ row: PGRow) throws -> [String?] {
-        try (0..<row.count).map { i in try row.decode(String?.self, at: i) }
+        try row.decodeAll(String?.self)
     }
 }
 
