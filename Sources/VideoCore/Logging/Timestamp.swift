@@ -39,14 +39,17 @@ public enum Timestamp {
         guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10), let hh = number(11..<13),
               let mm = number(14..<16), let ss = number(17..<19), let ms = number(20..<23),
               (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 60 else { return nil }
-        // Howard Hinnant's days_from_civil.
-        let year = m <= 2 ? y - 1 : y
+        return ((days(year: y, month: m, day: d) * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    package static func days(year y0: Int64, month m: Int64, day d: Int64) -> Int64 {
+        let year = m <= 2 ? y0 - 1 : y0
         let era = (year >= 0 ? year : year - 399) / 400
         let yoe = year - era * 400
         let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return ((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms
+        return era * 146_097 + doe - 719_468
     }
 
     /// Howard Hinnant's days-since-1970 → proleptic Gregorian date.

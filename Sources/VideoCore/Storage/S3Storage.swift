@@ -348,15 +348,8 @@ enum HTTPTime {
         return seconds(y, m + 1, d, hh, mm, ss)
     }
 
-    /// Howard Hinnant's days_from_civil.
-    private static func seconds(_ y0: Int, _ m: Int, _ d: Int, _ hh: Int, _ mm: Int, _ ss: Int) -> Int64? {
+    private static func seconds(_ y: Int, _ m: Int, _ d: Int, _ hh: Int, _ mm: Int, _ ss: Int) -> Int64? {
         guard (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss <= 60 else { return nil }
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        return Int64(days) * 86_400 + Int64(hh * 3600 + mm * 60 + ss)
+        return Timestamp.days(year: Int64(y), month: Int64(m), day: Int64(d)) * 86_400 + Int64(hh * 3600 + mm * 60 + ss)
     }
 }
