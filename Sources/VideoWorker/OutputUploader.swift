@@ -17,7 +17,8 @@ import Transcode
 /// Nothing is published before what it names, since players fetch what a playlist lists at once
 /// (the transcoder reports files in that order, `OutputFile`): a media playlist version is
 /// uploaded after its rendition's init and every segment reported before it; a master after the
-/// newest version of every media playlist; the DASH manifest after everything. A redelivered
+/// newest version of every media playlist, and only once each of them is stored (`untilStored`);
+/// the DASH manifest after everything. A redelivered
 /// job of a video that was already playable starts with `playlistFloor`, the segment count of
 /// each media playlist in the bucket: a version with fewer segments is not uploaded, so a player
 /// watching the longer playlist never sees it shrink (the segments it names are overwritten with
@@ -92,9 +93,11 @@ final class OutputUploader: OutputSink {
             case .dashManifest: s.tasks
             default: []
             }
+            let playlistKeys = file.kind == .masterPlaylist ? Array(s.playlists.keys) : []
             let task = Task(executorPreference: EventLoop.shared) { [self] in
                 await previous?.value
                 for upload in named { await upload.value }
+                await self.untilStored(playlistKeys)
                 await self.upload(file, key: key, payload: payload, version: version)
             }
             s.last[key] = task
@@ -137,6 +140,25 @@ final class OutputUploader: OutputSink {
                 // A passing storage hiccup should not cost a whole transcode: back off (with jitter), retry.
                 let cap = Self.uploadBackoff * (1 << (attempt - 1))
                 try? await EventLoop.shared.sleep(for: cap * Double.random(in: 0.5...1))
+            }
+        }
+    }
+
+    /// Waits until each key has a version stored: the playlist version a master waited for may
+    /// have been skipped for a newer one queued after the master, and the master must not reach
+    /// the bucket before any version of a playlist it names. Follows each key's newest upload
+    /// until one stores it, or until the newest one ended without storing (a redelivery's
+    /// shorter version: the bucket already has a longer one), a failure or a cancel.
+    private func untilStored(_ keys: [String]) async {
+        for key in keys {
+            var awaited: Task<Void, Never>?
+            while true {
+                let next = state.withLock { s -> Task<Void, Never>? in
+                    s.stored[key] != nil || s.cancelled || s.firstError != nil ? nil : s.last[key]
+                }
+                guard let next, next != awaited else { break }
+                awaited = next
+                await next.value
             }
         }
     }

@@ -119,6 +119,65 @@ import TestSupport
         }
     }
 
+    /// Segment uploads that wait until the test lets each one through.
+    final class GatedSegments: ForwardingStorage {
+        let inner: CheckingStorage
+        private let open = Mutex<Set<String>>([])
+
+        init(_ inner: CheckingStorage) { self.inner = inner }
+
+        func release(_ key: String) { _ = open.withLock { $0.insert(key) } }
+
+        func put(key: String, fromFile path: String, contentType: String?) async throws -> ObjectInfo {
+            while key.hasSuffix(".m4s"), !open.withLock({ $0.contains(key) }) { try await Task.sleep(for: .milliseconds(5)) }
+            return try await inner.put(key: key, fromFile: path, contentType: contentType)
+        }
+    }
+
+    /// The playlist version a master waits for is skipped when a newer one is queued behind it;
+    /// the master must still wait until a version of that playlist is stored (it went out first,
+    /// naming a playlist the bucket did not have: a player's 404 right at `playable`).
+    @Test func theMasterWaitsForAPlaylistWhoseVersionItWaitedForWasSkipped() async throws {
+        let root = try FileFixture.makeTemporaryDirectory()
+        defer { FileFixture.removeTree(root) }
+        let checking = CheckingStorage(try FileStorage(root: root + "/bucket"))
+        let storage = GatedSegments(checking)
+        let id = VideoID.generate()
+        let uploader = OutputUploader(storage: storage, videoID: id)
+        let local = root + "/out"
+        try FileManager.default.createDirectory(atPath: local + "/hls/240p", withIntermediateDirectories: true)
+        func file(_ relative: String, _ kind: OutputFile.Kind, _ text: String) throws -> OutputFile {
+            let path = local + "/" + relative + ".\(UUID().uuidString.prefix(6))"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return OutputFile(relativePath: relative, localPath: path, kind: kind, rendition: kind == .masterPlaylist ? nil : "240p", isFinal: false)
+        }
+        func playlist(_ segments: Int) -> String {
+            var text = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+            for n in 0..<segments { text += "#EXTINF:6.000000,\nseg_\(String(format: "%04d", n)).m4s\n" }
+            return text
+        }
+        let segment = { (n: Int) in "processed/\(id)/hls/240p/seg_\(String(format: "%04d", n)).m4s" }
+        uploader.fileCompleted(try file("hls/240p/init.mp4", .hlsInit, "init"))
+        uploader.fileCompleted(try file("hls/240p/seg_0000.m4s", .hlsSegment, "segment 0"))
+        uploader.fileCompleted(try file("hls/240p/index.m3u8", .mediaPlaylist, playlist(1)))        // version 1
+        uploader.fileCompleted(try file("master.m3u8", .masterPlaylist,
+                                        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=426x240\nhls/240p/index.m3u8\n"))
+        uploader.fileCompleted(try file("hls/240p/seg_0001.m4s", .hlsSegment, "segment 1"))
+        uploader.fileCompleted(try file("hls/240p/index.m3u8", .mediaPlaylist, playlist(2)))        // version 2
+        // Version 1 can go now and is skipped (version 2 is queued); version 2 waits for segment 1.
+        storage.release(segment(0))
+        // Without the rule the master is stored within milliseconds here; with it, it waits.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!checking.stored.withLock { $0 }.contains(ObjectKeys.hlsMaster(videoID: id)), "the master went out before its playlist")
+        storage.release(segment(1))
+        _ = try await uploader.finish()
+        #expect(checking.violations.withLock { $0 }.isEmpty, "\(checking.violations.withLock { $0 })")
+        let order = checking.stored.withLock { $0 }
+        let playlistKey = "processed/\(id)/hls/240p/index.m3u8"
+        #expect(order.filter { $0 == playlistKey }.count == 1, "version 1 skipped, version 2 stored: \(order)")
+        #expect(try #require(order.firstIndex(of: playlistKey)) < (try #require(order.firstIndex(of: ObjectKeys.hlsMaster(videoID: id)))))
+    }
+
     /// A redelivered job's uploader starts from what the bucket has: versions shorter than the
     /// stored playlist are not uploaded; the first at least as long (or complete) is.
     @Test func aShorterPlaylistNeverReplacesALongerOne() async throws {
