@@ -265,7 +265,12 @@ public final class RESPSentinel: Sendable {
                 role = await Self.role(of: connection)
                 connection.close()
             }
-            if case .move(let address) = catchUp.role(role) { masterMoved(to: address) }
+            if case .move(let address) = catchUp.role(role) {
+                // Only from the master the check started from: a `+switch-master` that arrived
+                // while the role was being read is newer than this sentinel's answer.
+                let stale = state.withLock { s in s.master == master ? Self.switchMaster(&s, to: address) : [] }
+                for c in stale { c.close(reason: .connectionClosed(reason: "the master moved to \(address) (a sentinel named it after a failover)")) }
+            }
         }
         state.withLock { $0.catchUps += 1 }
     }
