@@ -237,14 +237,15 @@ public struct SigV4Signer: Sendable {
         var signedNames: String   // "a;b;c"
     }
 
-    /// Lower-cased names, sorted; values trimmed with inner runs of spaces collapsed; repeated
-    /// names joined with `,` in the order given.
+    /// A caller's header that the signer sets itself (it would go out twice).
     static func refuseReservedHeaders(_ headers: [(name: String, value: String)]) throws(SigV4Error) {
         if let reserved = headers.first(where: { reservedHeaderNames.contains(asciiLowercased($0.name)) }) {
             throw .reservedHeader(reserved.name)
         }
     }
 
+    /// Lower-cased names, sorted; values trimmed with inner runs of spaces collapsed; repeated
+    /// names joined with `,` in the order given.
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> CanonicalHeaders {
         var fields: [(name: [UInt8], value: String)] = []
         fields.reserveCapacity(headers.count)
