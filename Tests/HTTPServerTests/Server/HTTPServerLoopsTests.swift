@@ -74,6 +74,58 @@ import Testing
         #expect(server.connectionCount == 0)
     }
 
+    /// Edges on the second loop: a 16 MiB answer to a client that reads slowly (the writer waits
+    /// for EPOLLOUT in that loop's epoll set), and requests sent one byte per segment, the last with
+    /// the client's FIN right behind it.
+    @Test func aHugeSlowlyReadAnswerAndARequestInOneByteSegmentsOnTheSecondLoop() async throws {
+        let huge = [UInt8](repeating: 0x61, count: 16 << 20)
+        var router = Router()
+        router.get("/where") { _ in .text(Self.threadName()) }
+        router.get("/huge") { _ in HTTPResponse(body: .bytes(huge)) }
+        try await withServer(router, configure: { $0.eventLoops = 2 }) { server, _ in
+            let first = try await Connection.connect(host: "127.0.0.1", port: server.port)  // on `shared`
+            defer { first.close() }
+            let second = try await Connection.connect(host: "127.0.0.1", port: server.port)  // on loop 1
+            defer { second.close() }
+            #expect(try await Self.get("/where", on: second) == "reactor-1")
+
+            try await second.write(Array("GET /huge HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
+            var received = 0
+            var headSeen = false
+            var buffer = ByteBuffer()
+            // Not reading for a while: the socket buffers fill and the server's writer waits for
+            // writability (the answer is larger than both buffers, so it waits in any case).
+            try await Task.sleep(for: .milliseconds(200))
+            while received < huge.count {
+                try await second.read(into: &buffer, timeout: .seconds(20))
+                var bytes = Array(buffer.readableBytesView)
+                buffer.clear()
+                if !headSeen, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) {
+                    #expect(String(decoding: bytes[..<end.lowerBound], as: UTF8.self).contains("content-length: \(huge.count)"))
+                    bytes.removeSubrange(..<end.upperBound)
+                    headSeen = true
+                }
+                #expect(bytes.allSatisfy { $0 == 0x61 })
+                received += bytes.count
+            }
+            #expect(received == huge.count)
+
+            // One byte per write (TCP_NODELAY: a segment each), FIN right after the last.
+            let request = Array("GET /where HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8)
+            for byte in request { try await second.write([byte]) }
+            try await second.shutdownWrite()
+            var answer: [UInt8] = []
+            do {
+                while true {
+                    try await second.read(into: &buffer, timeout: .seconds(20))
+                    answer += buffer.readableBytesView
+                    buffer.clear()
+                }
+            } catch NetworkError.endOfStream {}
+            #expect(String(decoding: answer, as: UTF8.self).hasSuffix("\r\n\r\nreactor-1"))
+        }
+    }
+
     /// The broadcaster's rotation runs on `shared` and writes to subscribers on every loop.
     @Test func everySubscriberOnEveryLoopGetsEveryEvent() async throws {
         let broadcaster = EventBroadcaster(.init(heartbeat: .seconds(600)))
