@@ -20,6 +20,8 @@ final class APIHandlers: Sendable {
     let webApp: WebApp
     /// Private playback (nil without `VIDD_SIGNING_KEYS`: no video can be made private).
     let signer: MediaSigner?
+    /// Videos' visibility for `/media` and the public progress feed (`VisibilityCache`).
+    let visibilities: VisibilityCache
     /// `video.deleted` is written with the delete.
     let webhookEvents: WebhookEvents
     let webhooks: WebhookStore<PGPool>
@@ -32,6 +34,7 @@ final class APIHandlers: Sendable {
         self.authorization = BearerAuthorization(tokens: context.configuration.apiTokens)
         self.options = options
         self.signer = MediaSigner(context.configuration.mediaSigning)
+        self.visibilities = VisibilityCache(store: context.store)
         self.webhookEvents = WebhookEvents(configuration: context.configuration)
         self.webhooks = WebhookStore(db: context.database)
         self.openAPIText = OpenAPIDocument.make(version: version).text

@@ -49,14 +49,15 @@ extension APIHandlers {
         }
         var expiresIn = options.presignExpiry
         // A valid signature is checked without the database (a player fetches every segment
-        // this way); only an unsigned or refused request reads the row to see whether it must be.
+        // this way); an unsigned or refused one asks the visibility cache whether it must be
+        // signed (a public video's segments would otherwise each cost a query).
         if let expires = validSignatureExpiry(request, videoID: id) {
             if let playlist = try await signedPlaylist(key: key, path: path, videoID: id, expires: expires, request: request) {
                 return playlist
             }
             expiresIn = min(expiresIn, .seconds(max(1, expires - Timestamp.nowMilliseconds() / 1000)))
-        } else if let video = try await store.video(id: id), video.visibility == .private {
-            _ = try checkSignedMedia(request, video: video)  // not valid: throws the 403 with its reason
+        } else if try await visibilities.visibility(of: id) == .private {
+            _ = try checkSignedMedia(request, videoID: id)  // not valid: throws the 403 with its reason
         }
         let location: PlayableLocation
         do {
@@ -83,8 +84,10 @@ extension APIHandlers {
         }
     }
 
-    /// HLS playlists and DASH manifests: they name other outputs by relative URI.
-    static func isManifest(_ key: String) -> Bool { key.hasSuffix(".m3u8") || key.hasSuffix(".mpd") }
+    /// HLS playlists, DASH manifests and the storyboard's WebVTT: they name other outputs by
+    /// relative URI, so a redirect to storage would make those resolve against the storage's
+    /// URL, unsigned (the storyboard's sprite did, with S3).
+    static func isManifest(_ key: String) -> Bool { SignedManifest.Kind(path: key) != nil }
 
     private func serve(key: String, info: ObjectInfo, request: HTTPRequest) -> HTTPResponse {
         let size = info.size

@@ -41,13 +41,13 @@ extension APIHandlers {
 
     /// For a private video's `/media` request: the expiry of its valid signature, or a 403
     /// (unsigned, tampered with, signed by no configured key, or expired).
-    func checkSignedMedia(_ request: HTTPRequest, video: Video) throws(APIError) -> Int64 {
+    func checkSignedMedia(_ request: HTTPRequest, videoID: String) throws(APIError) -> Int64 {
         guard let signer else {
             context.metrics.increment(ServiceMetrics.signedMediaRefused, labels: [("reason", "no_keys")])
             throw APIError(.forbidden, "this video is private and this server has no signing keys (VIDD_SIGNING_KEYS)")
         }
         let expires = request.queryParameter("exp")
-        let verdict = signer.verify(videoID: video.id, expires: expires, signature: request.queryParameter("sig"))
+        let verdict = signer.verify(videoID: videoID, expires: expires, signature: request.queryParameter("sig"))
         switch verdict {
         case .valid:
             return Int64(expires ?? "") ?? 0

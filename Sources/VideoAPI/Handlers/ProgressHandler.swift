@@ -67,7 +67,7 @@ extension APIHandlers {
         context.metrics.increment(ServiceMetrics.sseClients, by: 1)
         do {
             try await relay(subscription, registration: registration, videoID: videoID, resume: resume, events: events, logger: logger,
-                            visible: videoID != nil || seesPrivate ? nil : PublicVideoFilter(store: store))
+                            visible: videoID != nil || seesPrivate ? nil : visibilities)
         } catch {
             await finish(subscription, registration)
             throw error
@@ -83,14 +83,14 @@ extension APIHandlers {
 
     /// `visible`: for a feed client without a token, which videos' events it may see (public ones).
     private func relay(_ subscription: RESPSubscription, registration: UInt64, videoID: String?, resume: ProgressResume,
-                       events: EventStreamWriter, logger: Logger, visible: PublicVideoFilter?) async throws {
+                       events: EventStreamWriter, logger: Logger, visible: VisibilityCache?) async throws {
         let retry = Int(options.reconnectDelay.wholeMilliseconds)
         try await events.send(encoded: Array(ServerSentEvent.retry(milliseconds: retry).utf8))
         if let hook = options.afterSubscribe { await hook(videoID) }
         var stream = ProgressStream(videoID: videoID)
         guard var start = try await startingPoint(videoID: videoID, resume: resume) else { return }  // deleted meanwhile
         if let visible, case .replay(let after, let entries) = start {
-            start = .replay(after: after, try await visible.filter(entries))
+            start = .replay(after: after, try await visible.publicOnly(entries))
         }
         if resume != .none, case .snapshot(_, let reset?) = start {
             logger.info("progress stream resumed from the snapshot", ["reason": reset])
@@ -115,12 +115,12 @@ extension APIHandlers {
                     logger.warning("ignoring a progress message that is not a progress event", ["channel": message.channel])
                     continue
                 }
-                if let visible, try await !visible.isPublic(event.videoID) { continue }
+                if let visible, try await visible.visibility(of: event.videoID) != .public { continue }
                 if try await perform(stream.published(.init(id: id, event: event)), events) { return }
             case .resubscribed:
                 logger.info("progress subscription restored; missed events re-read")
                 var entries = try await missed(videoID: videoID, after: stream.lastEventID)
-                if let visible { entries = try await visible.filter(entries) }
+                if let visible { entries = try await visible.publicOnly(entries) }
                 for entry in entries {
                     if try await perform(stream.published(entry), events) { return }
                 }
@@ -262,34 +262,42 @@ final class ProgressStreamRegistry: Sendable {
     }
 }
 
-/// The feed (`GET /progress`) for a caller without a token carries public videos' events only.
-/// Each video's visibility is read once per connection and kept for `recheck` (a video made
-/// private meanwhile stops appearing after that).
-final class PublicVideoFilter: Sendable {
+/// Each video's visibility as this instance last read it, kept for `recheck`: the feed
+/// (`GET /progress`) for a caller without a token carries public videos' events only, and `/media`
+/// admits an unsigned request for a public video, both without a query per event or per segment.
+/// A change made through this instance (`forget`) applies at once; one made through another
+/// instance, within `recheck`. One per `APIHandlers`, shared by every connection.
+final class VisibilityCache: Sendable {
     let store: VideoStore<PGPool>
     let recheck: Duration
-    private let known = Mutex<[String: (isPublic: Bool, at: ContinuousClock.Instant)]>([:])
+    private let known = Mutex<[String: (visibility: Visibility?, at: ContinuousClock.Instant)]>([:])
 
     init(store: VideoStore<PGPool>, recheck: Duration = .seconds(10)) {
         self.store = store
         self.recheck = recheck
     }
 
-    func isPublic(_ videoID: String) async throws -> Bool {
+    /// nil for a video that does not exist (or no longer does).
+    func visibility(of videoID: String) async throws -> Visibility? {
         let now = ContinuousClock.now
-        if let entry = known.withLock({ $0[videoID] }), now - entry.at < recheck { return entry.isPublic }
-        // A deleted video's last events are not shown either.
-        let isPublic = try await store.video(id: videoID)?.visibility == .public
+        if let entry = known.withLock({ $0[videoID] }), now - entry.at < recheck { return entry.visibility }
+        let visibility = try await store.video(id: videoID)?.visibility
         known.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
-            cache[videoID] = (isPublic, now)
+            cache[videoID] = (visibility, now)
         }
-        return isPublic
+        return visibility
     }
 
-    func filter(_ entries: [ProgressStream.Entry]) async throws -> [ProgressStream.Entry] {
+    /// The video's visibility changed (or it was deleted) through this instance.
+    func forget(_ videoID: String) {
+        _ = known.withLock { $0.removeValue(forKey: videoID) }
+    }
+
+    /// The entries of public videos (a deleted video's last events are not shown either).
+    func publicOnly(_ entries: [ProgressStream.Entry]) async throws -> [ProgressStream.Entry] {
         var out: [ProgressStream.Entry] = []
-        for entry in entries where try await isPublic(entry.event.videoID) { out.append(entry) }
+        for entry in entries where try await visibility(of: entry.event.videoID) == .public { out.append(entry) }
         return out
     }
 }

@@ -56,6 +56,7 @@ extension APIHandlers {
         guard let video = try await store.updateVideo(id: existing.id, title: update.title, visibility: visibility) else {
             throw APIError(.notFound, "no video with id \(existing.id)")  // deleted meanwhile
         }
+        visibilities.forget(video.id)
         context.logger.with("video_id", video.id).info("video updated", ["fields": update.fieldNames.joined(separator: ",")])
         return try await getVideo(request, id: video.id)
     }
@@ -77,6 +78,7 @@ extension APIHandlers {
                                                        removeSource: { try await storage.delete(key: $0) }) else {
             throw APIError(.notFound, "no video with id \(video.id)")  // deleted concurrently
         }
+        visibilities.forget(video.id)
         if source == .removed { removed += 1 }
         do { removed += try await storage.delete(prefix: outputs) } catch {
             logger.warning("late outputs not removed", ["prefix": outputs, "error": "\(error)"])

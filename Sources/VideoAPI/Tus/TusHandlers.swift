@@ -143,8 +143,9 @@ extension APIHandlers {
     @discardableResult
     func finishUpload(_ upload: ResumableUpload) async throws -> ResumableUpload {
         let object = try await uploads.assemble(upload)
-        // Checked at creation (TusRequestHeaders); the metadata is kept as sent.
-        let visibility = (try? UploadMetadata(header: upload.metadata))?.text("visibility").flatMap(Visibility.init(rawValue:)) ?? .public
+        // Checked at creation; the metadata is kept as sent. Never falls back to public: a video
+        // asked to be private is registered private or not at all.
+        let visibility = try requestedVisibility(try UploadMetadata(header: upload.metadata).text("visibility"))
         _ = try await register(id: upload.id, title: upload.title, sourceKey: upload.objectKey, originalName: upload.filename, uploaded: false,
                                visibility: visibility)
         // Only the call that marks it completed reports it (HEAD and the sweep may finish it too).

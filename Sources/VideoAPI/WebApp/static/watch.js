@@ -188,7 +188,10 @@ export async function mountWatch(main, match) {
           const fresh = await api.getVideo(video.id);
           if (!stopped && !player && fresh.status === "processing") show(fresh);
         } catch (error) {
-          loadingPlayer = false;  // the next event tries again
+          // the next event tries again
+        } finally {
+          // Also when the answer made no player (not playable in it yet): the next event tries again.
+          loadingPlayer = false;
         }
       }
       if (event.status !== lastStatus) {
