@@ -15,8 +15,11 @@ public enum MasterPlaylist {
         public var averageBandwidth: Int
     }
     public struct Audio: Sendable, Equatable {
+        /// AAC-LC, the audio every ladder carries (RFC 6381 codecs value).
+        public static let aacCodec = "mp4a.40.2"
+
         public var uri: String
-        public var codec = "mp4a.40.2"
+        public var codec = aacCodec
         public var channels = 2
         public var peakBandwidth: Int
         public var averageBandwidth: Int

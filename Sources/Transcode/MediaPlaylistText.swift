@@ -4,14 +4,16 @@
 package enum MediaPlaylistText {
     package static let endList = "#EXT-X-ENDLIST"
 
-    /// URI lines: every line that is neither blank nor a tag or comment.
-    package static func segmentCount(_ text: some StringProtocol) -> Int {
+    /// URI lines: every line that is neither blank nor a tag or comment, leading blanks dropped.
+    package static func segmentURIs(_ text: some StringProtocol) -> [Substring] {
         // `isNewline`: "\r\n" is one Character, which a split on "\n" would not see.
-        text.split(whereSeparator: \.isNewline).count { line in
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
-            return !trimmed.isEmpty && !trimmed.hasPrefix("#")
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            let trimmed = Substring(line.drop { $0 == " " || $0 == "\t" })
+            return trimmed.isEmpty || trimmed.hasPrefix("#") ? nil : trimmed
         }
     }
+
+    package static func segmentCount(_ text: some StringProtocol) -> Int { segmentURIs(text).count }
 
     package static func isComplete(_ text: some StringProtocol) -> Bool {
         text.split(whereSeparator: \.isNewline).contains { $0.hasPrefix(endList) }

@@ -337,7 +337,7 @@ extension TranscodeJob {
             }
             var audioRepresentation: DashManifest.Representation?
             if audioHLS != nil {
-                var r = try dashRepresentation(rendition: "audio", codec: MasterPlaylist.Audio(uri: "", peakBandwidth: 0, averageBandwidth: 0).codec)
+                var r = try dashRepresentation(rendition: "audio", codec: MasterPlaylist.Audio.aacCodec)
                 r.sampleRate = Int(RungTable.audioSampleRate)
                 r.channels = Int(RungTable.audioChannels)
                 audioRepresentation = r
@@ -364,7 +364,7 @@ extension TranscodeJob {
         let initSegment = try FragmentedMP4.initSegment(path: outputDirectory + "/" + directory + "/init.mp4")
         var segments: [DashManifest.Segment] = []
         var peak = 0.0
-        let uris = playlist.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        let uris = MediaPlaylistText.segmentURIs(playlist)
         for (number, uri) in uris.enumerated() {
             // `$Number%04d$` must name exactly the files the playlist lists.
             guard uri == String(format: "seg_%04d.m4s", number) else {
