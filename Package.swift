@@ -67,8 +67,8 @@ let package = Package(
         .plugin(name: "EmbedWebApp", capability: .buildTool(), dependencies: ["WebAppEmbedder"]),
 
         // Tests. TestSupport finds the real services started by scripts/test.sh.
-        .target(name: "TestSupport", dependencies: ["Reactor"], path: "Tests/TestSupport"),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Reactor", "CLinuxSys"], path: "Tests/TestSupport"),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport", "CLinuxSys"]),
         .testTarget(name: "RESPTests", dependencies: ["RESP", "Reactor", "TestSupport"]),
         .testTarget(name: "PGWireTests", dependencies: ["PGWire", "Reactor", "TestSupport"]),
         .testTarget(name: "S3LiteTests", dependencies: ["S3Lite", "Reactor", "TestSupport"]),

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/prctl.h>
+#include <spawn.h>
 
 // Names the calling thread (shown by top -H, perf and /proc/PID/task/*/comm; 15 bytes at most).
 static inline void clinuxsys_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
@@ -19,5 +20,9 @@ static inline void clinuxsys_set_thread_name(const char *name) { prctl(PR_SET_NA
 // accept4 is declared only under _GNU_SOURCE, which turns the sockaddr parameters into a
 // transparent union Swift cannot pass; declare it plainly instead.
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+// glibc 2.34+, declared only under _GNU_SOURCE: a spawned child closes every descriptor from
+// `from` up (tests spawn servers and tools, and a child must not inherit another test's sockets).
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 #endif

@@ -1,3 +1,4 @@
+import CLinuxSys
 import Foundation
 
 /// A long-running child (the real `vidd` daemon) for end-to-end tests: started with its own
@@ -53,6 +54,7 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, fd, 1)
         posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)  // as TestProcess: inherit nothing else
         var cargs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var cenv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { cargs.forEach { free($0) }; cenv.forEach { free($0) } }

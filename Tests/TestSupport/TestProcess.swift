@@ -1,3 +1,4 @@
+import CLinuxSys
 import Foundation
 
 /// Runs a command-line tool (curl, python3, psql, redis-cli …) for a test.
@@ -35,7 +36,8 @@ public enum TestProcess {
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
             throw SpawnFailed(command: arguments.first ?? "", code: errno)
         }
-        // Close-on-exec, so another test's child never inherits these ends and keeps a pipe open.
+        // Close-on-exec, so a program another test spawns never keeps a pipe open (spawned
+        // through here or ChildProcess it would not anyway: they close every other descriptor).
         for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -43,6 +45,9 @@ public enum TestProcess {
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        // Nothing else: a descriptor this process opened without close-on-exec (ours or a
+        // library's) would otherwise live as long as the child, a daemon perhaps.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         var cargs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { cargs.forEach { free($0) } }
         var pid: pid_t = 0

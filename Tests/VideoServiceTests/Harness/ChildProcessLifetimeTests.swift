@@ -54,6 +54,37 @@ import TestSupport
         #expect(await child.waitForExit(timeout: .seconds(10)) == 128 + SIGTERM)
     }
 
+    /// A child inherits only stdin, stdout and stderr, even when this process holds a descriptor
+    /// without close-on-exec (a bound socket, say): a daemonized redis-server once kept another
+    /// test's port-checking socket open and so its port, and that test's servers could not bind.
+    @Test func childrenInheritNoOtherDescriptor() async throws {
+        let leaked = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)  // deliberately not close-on-exec
+        try #require(leaked >= 0)
+        defer { close(leaked) }
+        // `; :` keeps the shell from exec-ing ls in its place: the listing is the shell's table.
+        let listing = try await TestProcess.run(["/bin/sh", "-c", "ls /proc/$$/fd; :"])
+        #expect(Set(listing.text.split(separator: "\n")) == ["0", "1", "2"], "TestProcess: \(listing.text)")
+
+        let child = try ChildProcess(["/bin/sleep", "600"], environment: [:], logPath: "/dev/null")
+        defer { child.signal(SIGKILL); _ = child.poll() }
+        // setpriv execs sleep in the same process: wait for that, then read its table.
+        try await waitUntil("setpriv to exec sleep", timeout: .seconds(20)) {
+            (try? String(contentsOfFile: "/proc/\(child.pid)/comm", encoding: .utf8)) == "sleep\n"
+        }
+        let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child.pid)/fd")
+        #expect(Set(fds) == ["0", "1", "2"], "ChildProcess: \(fds)")
+    }
+
+    /// Ports for test servers come from below the ephemeral range (an outgoing connection cannot
+    /// take one as its local port) and are never handed out twice.
+    @Test func freePortsAreBelowTheEphemeralRangeAndDistinct() throws {
+        let text = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let low = try #require(text.split(whereSeparator: { $0.isWhitespace }).first.flatMap { Int($0) })
+        let ports = try FreePorts.take(200) + (0..<50).map { _ in try FreePorts.one() }
+        #expect(Set(ports).count == ports.count)
+        #expect(ports.allSatisfy { $0 >= 10_000 && $0 < low }, "\(ports.filter { $0 >= low })")
+    }
+
     /// Whether `pid` is a live process (not gone, not a zombie waiting to be reaped by init).
     static func isRunning(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
