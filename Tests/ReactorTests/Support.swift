@@ -1,5 +1,6 @@
 import CLinuxSys
 import Foundation
+import TestSupport
 @testable import Reactor
 
 /// Starts an echo server on an ephemeral loopback port; each connection echoes until EOF.
@@ -160,12 +161,9 @@ func spawnAndWait(_ argv: [String]) -> Int32 {
     return (status >> 8) & 0xff
 }
 
-/// A free loopback TCP port (bound and released; fine for starting a child server).
-func freePort() async throws -> Int {
-    let l = try await Listener.bind(host: "127.0.0.1", port: 0)
-    defer { l.close() }
-    return l.port
-}
+/// A free loopback TCP port for a child server: `FreePorts` (below the ephemeral range, never
+/// handed out twice), so no outgoing connection takes it before the child binds.
+func freePort() async throws -> Int { try FreePorts.one() }
 
 /// Runs a shell command to completion on a plain thread (the cooperative pool has only as many
 /// threads as cores); returns its exit status.
