@@ -7,7 +7,8 @@ reference library (standardwebhooks, from PyPI — not vidd's code) and records 
 Prints "listening PORT" once it accepts connections (port 0: the kernel picks). The secret is
 read from --secret-file at each request (the test writes it after registering the endpoint).
 Each request appends one JSON line to --log: webhook-id, type, video id, whether the signature
-verified, the status answered, and whether that id was seen before (receivers dedupe by it).
+verified, the status answered, whether that id was seen before (receivers dedupe by it), the
+video's media_expires_at and when the request arrived (unix seconds).
 --fail-first N answers 500 to the first N requests of each webhook-id, then 204.
 --black-hole reads the request and never answers (a dead endpoint that holds the connection).
 """
@@ -48,6 +49,7 @@ def main():
             if args.black_hole:
                 time.sleep(3600)
                 return
+            received_at = time.time()
             msg_id = self.headers.get("webhook-id", "")
             headers = {k.lower(): v for k, v in self.headers.items()}
             verified, error, payload = False, None, None
@@ -71,6 +73,8 @@ def main():
                     "type": payload.get("type") if isinstance(payload, dict) else None,
                     "video_id": (payload.get("data") or {}).get("id") if isinstance(payload, dict) else None,
                     "data_status": (payload.get("data") or {}).get("status") if isinstance(payload, dict) else None,
+                    "media_expires_at": (payload.get("data") or {}).get("media_expires_at") if isinstance(payload, dict) else None,
+                    "received_at": received_at,
                 }
                 with open(args.log, "a") as log:
                     log.write(json.dumps(record) + "\n")

@@ -30,6 +30,8 @@ public final class WebhookDispatcher: Sendable {
     let options: Options
     let logger: Logger
     let metrics: MetricsRegistry
+    /// Signs a private video's URLs again for each attempt (`WebhookPayloadSigning`).
+    let signer: MediaSigner?
     private let inFlight = Mutex<[String: Task<Void, Never>]>([:])
 
     public init(context: ServiceContext, options: Options = Options()) {
@@ -49,6 +51,7 @@ public final class WebhookDispatcher: Sendable {
         self.options = options
         self.logger = context.logger.with("component", "webhooks")
         self.metrics = context.metrics
+        self.signer = MediaSigner(context.configuration.mediaSigning)
     }
 
     /// Until the task is cancelled; then the attempts under way are cancelled too (their rows
@@ -94,7 +97,7 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    /// One attempt: sign, POST, record.
+    /// One attempt: sign (the payload's media URLs, then the message), POST, record.
     func attempt(_ delivery: ClaimedWebhookDelivery) async {
         let log = logger.with("webhook_id", delivery.id)
         let startedMs = Timestamp.nowMilliseconds()
@@ -145,7 +148,11 @@ public final class WebhookDispatcher: Sendable {
         let url: HTTPURL
         // Checked at every attempt: VIDD_INGEST_ALLOW may have changed since the endpoint was added.
         do { url = try dialer.policy.check(text: delivery.url) } catch { return .noAnswer(error.description) }
-        let body = Array(delivery.payload.utf8)
+        var payload = delivery.payload
+        if let signer, let videoID = delivery.videoID {
+            payload = WebhookPayloadSigning.refreshed(payload, videoID: videoID, signer: signer, now: timestamp)
+        }
+        let body = Array(payload.utf8)
         var headers = HTTPHeaders([("Content-Type", "application/json")])
         for (name, value) in WebhookSignature.headers(secret: secret, messageID: delivery.id, timestamp: timestamp, body: body) {
             headers.add(name, value)

@@ -4,8 +4,9 @@
 ///
 /// An event's body is the Standard Webhooks payload `{"type", "timestamp", "data"}` with the
 /// video's JSON (as `GET /videos/{id}` gives it to a caller with a token: a private video's
-/// URLs signed) as `data`, read on the same transaction; `rendition.completed` adds the rung as
-/// `data.rendition`. Nothing is read or rendered when no endpoint wants the event.
+/// URLs signed, and signed again for each attempt by `WebhookPayloadSigning`) as `data`, read on
+/// the same transaction; `rendition.completed` adds the rung as `data.rendition`. Nothing is read
+/// or rendered when no endpoint wants the event.
 public struct WebhookEvents: Sendable {
     let signer: MediaSigner?
 

@@ -45,7 +45,7 @@ extension SQL {
         FROM due, webhook_endpoints e
         WHERE d.id = due.id AND e.id = d.endpoint_id
         RETURNING d.id, d.endpoint_id::text, e.url, e.secret, d.payload, d.attempts::text,
-            (extract(epoch FROM now() - d.created_at) * 1000)::bigint::text
+            (extract(epoch FROM now() - d.created_at) * 1000)::bigint::text, d.video_id::text
         """
 
     /// $1 delivery id, $2 attempt number, $3 started (unix ms), $4 latency ms, $5 response code or

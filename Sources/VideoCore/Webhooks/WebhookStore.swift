@@ -42,6 +42,8 @@ public struct ClaimedWebhookDelivery: Sendable, Equatable {
     public var url: String
     public var secret: String
     public var payload: String
+    /// The video the event is about (its signed URLs are signed again for each attempt).
+    public var videoID: String?
     public var attemptsMade: Int
     public var age: Duration
 }
@@ -94,7 +96,7 @@ public struct WebhookStore<DB: SQLTransactionalExecutor>: Sendable {
                 throw RowDecodingError(what: "claimed webhook delivery", column: 0, value: row.first ?? nil)
             }
             return ClaimedWebhookDelivery(id: id, endpointID: endpoint, url: url, secret: secret, payload: payload,
-                                          attemptsMade: attempts, age: .milliseconds(age))
+                                          videoID: row.count > 7 ? row[7] : nil, attemptsMade: attempts, age: .milliseconds(age))
         }
     }
 

@@ -95,6 +95,43 @@ import TestSupport
         }
     }
 
+    /// A private video's payload carries signed URLs; a retry after they expired carries them
+    /// signed again, valid when the receiver gets them (here URLs live 3 s and the retry comes 4 s
+    /// later: sent as stored, they would arrive expired).
+    @Test func aRetryAfterTheSignedURLsExpiredCarriesFreshOnes() async throws {
+        guard let receiver = try await WebhookReceiver.start(failFirst: 1) else { return }
+        defer { Task { await receiver.stop() } }
+        try await APITestEnvironment.with("webhook-resign", tokens: [Self.token], configure: { c in
+            Self.allowReceiver(&c)
+            c.mediaSigning.keys = [String(repeating: "k", count: MediaSigningSettings.minimumKeyLength)]
+            c.mediaSigning.urlLifetime = .seconds(3)
+        }) { env in
+            let endpoint = try await Self.register(env, receiver.url, events: ["video.completed"])
+            try receiver.setSecret(endpoint.secret)
+            var options = Self.fastOptions()
+            options.policy = WebhookRetryPolicy(delays: [.seconds(4)], thenEvery: .seconds(1), giveUpAfter: .seconds(60), jitter: 0)
+            let loop = Task { await WebhookDispatcher(context: env.context, options: options).run() }
+            defer { loop.cancel() }
+
+            let id = VideoID.generate()
+            _ = try await env.store.createVideo(id: id, title: "private", sourceKey: ObjectKeys.source(videoID: id, originalName: "a.mp4"),
+                                                originalName: "a.mp4", visibility: .private)
+            _ = try await env.store.markProcessing(id: id)
+            #expect(try await env.store.markCompleted(id: id, dashManifestKey: nil, events: env.webhookEvents))
+
+            try await waitUntil("the retry delivered", timeout: .seconds(30), context: { "\(receiver.records())" }) {
+                receiver.records().contains { $0.status == 204 }
+            }
+            let tries = receiver.records()
+            #expect(tries.map(\.status) == [500, 204] && tries.allSatisfy(\.verified), "\(tries)")
+            for attempt in tries {
+                let expires = try #require(attempt.mediaExpiresAt.flatMap { Timestamp.milliseconds(rfc3339: $0) })
+                #expect(Double(expires) / 1000 > attempt.receivedAt, "attempt \(attempt.attempt) arrived with its URLs valid: \(attempt)")
+            }
+            #expect(tries[0].mediaExpiresAt != tries[1].mediaExpiresAt)
+        }
+    }
+
     /// `video.ready` once per video, at the moment it becomes playable: with `playable_at` (not
     /// again for a redelivered job's second master, nor at completion), or with completion for a
     /// video that never was playable before.

@@ -15,6 +15,9 @@ final class WebhookReceiver: Sendable {
         var type: String?
         var videoID: String?
         var dataStatus: String?
+        /// `data.media_expires_at` (RFC 3339), and when the request arrived (unix seconds).
+        var mediaExpiresAt: String?
+        var receivedAt: Double = 0
     }
 
     static let host = "127.0.0.2"
@@ -68,7 +71,8 @@ final class WebhookReceiver: Sendable {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return Record(id: o["id"] as? String ?? "", attempt: o["attempt"] as? Int ?? 0, status: o["status"] as? Int ?? 0,
                           verified: o["verified"] as? Bool ?? false, error: o["error"] as? String, duplicate: o["duplicate"] as? Bool ?? false,
-                          type: o["type"] as? String, videoID: o["video_id"] as? String, dataStatus: o["data_status"] as? String)
+                          type: o["type"] as? String, videoID: o["video_id"] as? String, dataStatus: o["data_status"] as? String,
+                          mediaExpiresAt: o["media_expires_at"] as? String, receivedAt: o["received_at"] as? Double ?? 0)
         }
     }
 
