@@ -269,6 +269,7 @@ struct JobRunner: Sendable {
             }
         }
         job.progress.update { t, now in t.completed(now: now) }
+        await abortOrphanUploads(videoID: id, logger: job.logger)
         phases.mark("finalize")
         // Where the job's time went: fetch, probe, transcode (outputs uploaded meanwhile), the
         // uploads still running when encoding ended, and rows + completion. The rest of a video's
@@ -278,6 +279,20 @@ struct JobRunner: Sendable {
             ("frames", String(result.framesDecoded)),
         ] + phases.fields + [("transcode_cpu_s", String(format: "%.2f", result.cpu.total))])
         return .completed
+    }
+
+    /// Once a video is complete its source and every output are stored: an upload still open
+    /// under either is an orphan — a CreateMultipartUpload sent again after its answer was lost
+    /// (the first one made an upload nobody knows the id of) — whose parts S3 would keep.
+    private func abortOrphanUploads(videoID: String, logger: Logger) async {
+        for prefix in [ObjectKeys.sourceDirectory(videoID: videoID), ObjectKeys.processedDirectory(videoID: videoID)] {
+            do {
+                let aborted = try await context.storage.abortUnfinishedUploads(prefix: prefix)
+                if aborted > 0 { logger.info("aborted orphan uploads", ["prefix": prefix, "uploads": String(aborted)]) }
+            } catch {
+                logger.warning("cannot check for orphan uploads", ["prefix": prefix, "error": "\(error)"])
+            }
+        }
     }
 
     /// The `source_url` to fetch first, when the video has one and its source is not stored yet

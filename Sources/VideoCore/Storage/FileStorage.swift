@@ -126,6 +126,9 @@ public struct FileStorage: Storage {
         }
     }
 
+    /// None here: an unfinished write is a temporary file in `.tmp`, under no prefix.
+    public func abortUnfinishedUploads(prefix: String) async throws -> Int { 0 }
+
     public func delete(key: String) async throws {
         let file = try path(for: key)
         // (A `Bool` result, not Void: Swift 6.3's SIL verifier crashes on a Void typed-throws closure here.)

@@ -165,6 +165,10 @@ public struct S3Storage: Storage {
 
     @discardableResult
     public func delete(prefix: String) async throws -> Int {
+        try await deleteObjects(prefix: prefix) + abortUnfinishedUploads(prefix: prefix)
+    }
+
+    private func deleteObjects(prefix: String) async throws -> Int {
         let objects = try await list(prefix: prefix)
         if objects.isEmpty { return 0 }
         let result: S3Client.DeleteObjectsResult
@@ -181,6 +185,27 @@ public struct S3Storage: Storage {
         return objects.count
     }
 
+    @discardableResult
+    public func abortUnfinishedUploads(prefix: String) async throws -> Int {
+        try validatePrefix(prefix)
+        let uploads: [MultipartUploadSummary]
+        do {
+            uploads = try await client.listMultipartUploads(bucket: bucket, prefix: keyPrefix + prefix)
+        } catch {
+            throw mapError(error, operation: "ListMultipartUploads", key: prefix.isEmpty ? nil : prefix + "*")
+        }
+        for upload in uploads {
+            do {
+                try await client.abortMultipartUpload(bucket: bucket, key: upload.key, uploadID: upload.uploadID)
+            } catch let e as S3Error where e.code == "NoSuchUpload" {
+                continue  // finished or aborted meanwhile
+            } catch {
+                throw mapError(error, operation: "AbortMultipartUpload", key: String(upload.key.dropFirst(keyPrefix.count)))
+            }
+        }
+        return uploads.count
+    }
+
     public func delete(key: String) async throws {
         let s3Key = try objectKey(key)
         do {
@@ -191,10 +216,7 @@ public struct S3Storage: Storage {
     }
 
     public func list(prefix: String) async throws -> [ObjectInfo] {
-        // The same check as the file backend, so a prefix is accepted by both or by neither.
-        if let slash = prefix.lastIndex(of: "/") {
-            do { try ObjectKeys.validate(String(prefix[..<slash])) } catch { throw StorageError.invalidKey(error) }
-        }
+        try validatePrefix(prefix)
         let summaries: [ObjectSummary]
         do {
             // Follows continuation tokens across pages (1000 keys each).
@@ -234,6 +256,13 @@ public struct S3Storage: Storage {
     }
 
     // MARK: Internals
+
+    /// The same check as the file backend, so a prefix is accepted by both or by neither.
+    private func validatePrefix(_ prefix: String) throws(StorageError) {
+        if let slash = prefix.lastIndex(of: "/") {
+            do { try ObjectKeys.validate(String(prefix[..<slash])) } catch { throw StorageError.invalidKey(error) }
+        }
+    }
 
     func objectKey(_ key: String) throws(StorageError) -> String {
         do { try ObjectKeys.validate(key) } catch { throw .invalidKey(error) }

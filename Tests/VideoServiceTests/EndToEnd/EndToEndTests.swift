@@ -1,4 +1,5 @@
 import Foundation
+import S3Lite
 import Testing
 import TestSupport
 @testable import VideoAPI
@@ -147,6 +148,15 @@ import TestSupport
 
             // The seed's form, twice: the second is the same video, not an error.
             let seedID = UUID().uuidString.lowercased()
+            // Uploads begun and never finished under its source and outputs, as a
+            // CreateMultipartUpload sent again after its answer was lost leaves them: gone once the
+            // video completes. One under another prefix stays.
+            let configuration = try Configuration.load(from: sut.environment)
+            let client = try S3Client(configuration: S3Storage.clientConfiguration(configuration.s3!))
+            defer { client.shutdown() }
+            for key in ["source/\(seedID)/clip.mp4", "processed/\(seedID)/mp4/360p.mp4", "source/incoming/other.mp4"] {
+                _ = try await client.createMultipartUpload(bucket: sut.bucket!, key: key)
+            }
             let seed = #"{"video_id": "\#(seedID)", "s3_path": "s3://\#(sut.bucket!)/source/incoming/clip.mp4", "original_name": "clip.mp4"}"#
             let once = try await sut.request(vidd, "POST", "/jobs", ["-H", "Content-Type: application/json", "--data", seed])
             #expect(once.status == 202, "\(once.status) \(once.text)")
@@ -165,6 +175,7 @@ import TestSupport
                 #expect(video["status"] as? String == "completed", "\(id): \(video["error_message"] ?? "")")
                 try await Self.checkRenditions(sut, videoID: id)
             }
+            #expect(try await S3TestServer.pendingUploads(client, sut.bucket!).map(\.key) == ["source/incoming/other.mp4"])
             let rows = try await sut.query("SELECT count(*)::text FROM videos")
             #expect(rows == [["2"]], "the resubmitted seed job is one video")
             let perRung = try await sut.query("SELECT count(*)::text FROM resolutions WHERE video_id = $1::uuid GROUP BY height HAVING count(*) > 1", [seedID])

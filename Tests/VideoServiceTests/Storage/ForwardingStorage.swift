@@ -18,6 +18,7 @@ extension ForwardingStorage {
     func get(key: String, range: ClosedRange<Int64>?) async throws -> [UInt8] { try await inner.get(key: key, range: range) }
     func head(key: String) async throws -> ObjectInfo? { try await inner.head(key: key) }
     func delete(prefix: String) async throws -> Int { try await inner.delete(prefix: prefix) }
+    func abortUnfinishedUploads(prefix: String) async throws -> Int { try await inner.abortUnfinishedUploads(prefix: prefix) }
     func delete(key: String) async throws { try await inner.delete(key: key) }
     func list(prefix: String) async throws -> [ObjectInfo] { try await inner.list(prefix: prefix) }
     func playableLocation(key: String, expiresIn: Duration) async throws -> PlayableLocation {
