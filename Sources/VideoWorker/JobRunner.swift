@@ -281,10 +281,11 @@ struct JobRunner: Sendable {
         return .completed
     }
 
-    /// Once a video is complete its source and every output are stored: an upload still open
-    /// under either is an orphan — a CreateMultipartUpload sent again after its answer was lost
-    /// (the first one made an upload nobody knows the id of) — whose parts S3 would keep.
-    private func abortOrphanUploads(videoID: String, logger: Logger) async {
+    /// Once a video is complete (or failed for good) nothing uploads under its source or
+    /// outputs: an upload still open there is an orphan — a CreateMultipartUpload sent again
+    /// after its answer was lost (the first one made an upload nobody knows the id of) — whose
+    /// parts S3 would keep.
+    func abortOrphanUploads(videoID: String, logger: Logger) async {
         for prefix in [ObjectKeys.sourceDirectory(videoID: videoID), ObjectKeys.processedDirectory(videoID: videoID)] {
             do {
                 let aborted = try await context.storage.abortUnfinishedUploads(prefix: prefix)

@@ -495,7 +495,7 @@ public final class Worker: Sendable {
                           fields: [("error", "\(error)")])
             return
         }
-        if failedNow { await sealPlaylists(delivery.videoID, logger: jobLogger) }
+        if failedNow { await closeFailedOutputs(delivery.videoID, logger: jobLogger) }
         await publishFailure(videoID: delivery.videoID, message: message, job: job, logger: jobLogger)
         await acknowledge(delivery.entryID, logger: jobLogger)
     }
@@ -519,13 +519,15 @@ public final class Worker: Sendable {
         }
         context.metrics.increment(ServiceMetrics.jobsDeadLettered)
         jobLogger.error("dead-lettered", ["reason": reason, "stream": commands.keys.deadLetterStream])
-        if failedNow { await sealPlaylists(delivery.videoID, logger: jobLogger) }
+        if failedNow { await closeFailedOutputs(delivery.videoID, logger: jobLogger) }
         await publishFailure(videoID: delivery.videoID, message: reason, job: job, logger: jobLogger)
         await acknowledge(delivery.entryID, logger: jobLogger)
     }
 
-    /// Ends the media playlists a failed video had published (`PlaylistSealer`); best effort.
-    private func sealPlaylists(_ videoID: String, logger: Logger) async {
+    /// Ends the media playlists a failed video had published (`PlaylistSealer`), and aborts its
+    /// orphan uploads; best effort.
+    private func closeFailedOutputs(_ videoID: String, logger: Logger) async {
+        await runner.abortOrphanUploads(videoID: videoID, logger: logger)
         do {
             let sealed = try await PlaylistSealer.seal(videoID: videoID, storage: context.storage)
             if sealed > 0 { logger.info("media playlists of the failed video ended with #EXT-X-ENDLIST", ["playlists": String(sealed)]) }

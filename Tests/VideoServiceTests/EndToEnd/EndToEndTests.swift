@@ -154,9 +154,16 @@ import TestSupport
             let configuration = try Configuration.load(from: sut.environment)
             let client = try S3Client(configuration: S3Storage.clientConfiguration(configuration.s3!))
             defer { client.shutdown() }
-            for key in ["source/\(seedID)/clip.mp4", "processed/\(seedID)/mp4/360p.mp4", "source/incoming/other.mp4"] {
+            // The same for a video that fails for good (its source is no video).
+            let badID = UUID().uuidString.lowercased()
+            _ = try await storage.put(key: "source/incoming/notes.txt", chunks: AsyncChunks([Array("not a video".utf8)]), contentType: "text/plain")
+            for key in ["source/\(seedID)/clip.mp4", "processed/\(seedID)/mp4/360p.mp4", "processed/\(badID)/hls/master.m3u8",
+                        "source/incoming/other.mp4"] {
                 _ = try await client.createMultipartUpload(bucket: sut.bucket!, key: key)
             }
+            let bad = try await sut.request(vidd, "POST", "/jobs", ["-H", "Content-Type: application/json", "--data",
+                #"{"video_id": "\#(badID)", "s3_path": "s3://\#(sut.bucket!)/source/incoming/notes.txt", "original_name": "notes.txt"}"#])
+            #expect(bad.status == 202, "\(bad.status) \(bad.text)")
             let seed = #"{"video_id": "\#(seedID)", "s3_path": "s3://\#(sut.bucket!)/source/incoming/clip.mp4", "original_name": "clip.mp4"}"#
             let once = try await sut.request(vidd, "POST", "/jobs", ["-H", "Content-Type: application/json", "--data", seed])
             #expect(once.status == 202, "\(once.status) \(once.text)")
@@ -175,9 +182,16 @@ import TestSupport
                 #expect(video["status"] as? String == "completed", "\(id): \(video["error_message"] ?? "")")
                 try await Self.checkRenditions(sut, videoID: id)
             }
-            #expect(try await S3TestServer.pendingUploads(client, sut.bucket!).map(\.key) == ["source/incoming/other.mp4"])
+            let failed = try await sut.waitForStatus(vidd, badID, ["completed", "failed"])
+            #expect(failed["status"] as? String == "failed", "\(failed)")
+            // Swept right after the row changed: waited for.
+            var open: [String] = []
+            try await waitUntil("only the other prefix's upload left open", timeout: .seconds(20), context: { "\(open)" }) {
+                open = try await S3TestServer.pendingUploads(client, sut.bucket!).map(\.key)
+                return open == ["source/incoming/other.mp4"]
+            }
             let rows = try await sut.query("SELECT count(*)::text FROM videos")
-            #expect(rows == [["2"]], "the resubmitted seed job is one video")
+            #expect(rows == [["3"]], "the resubmitted seed job is one video (and the failed one another)")
             let perRung = try await sut.query("SELECT count(*)::text FROM resolutions WHERE video_id = $1::uuid GROUP BY height HAVING count(*) > 1", [seedID])
             #expect(perRung.isEmpty, "no duplicate rendition rows")
 
