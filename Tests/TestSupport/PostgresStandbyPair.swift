@@ -10,7 +10,7 @@ import Foundation
 /// failover that loses nothing — and the standby, once promoted, does not wait for a standby of
 /// its own.
 public final class PostgresStandbyPair: @unchecked Sendable {
-    public static let bin = ProcessInfo.processInfo.environment["VIDD_TEST_PG_BIN_DIR"] ?? "/usr/lib/postgresql/15/bin"
+    public static var bin: String { PostgresPrograms.binaries }
 
     public let directory: String
     public let primaryPort: Int
@@ -42,7 +42,6 @@ public final class PostgresStandbyPair: @unchecked Sendable {
         return pair
     }
 
-    var asPostgres: [String] { geteuid() == 0 ? ["runuser", "-u", "postgres", "--"] : [] }
 
     /// `postgres://app@host:port,…/database` with the given hosts in order (default: primary, standby).
     public func url(database: String = "postgres", ports: [Int]? = nil, parameters: [String] = []) -> String {
@@ -54,14 +53,14 @@ public final class PostgresStandbyPair: @unchecked Sendable {
         try await TestProcess.check(["mkdir", "-p", directory])
         try await TestProcess.check(["chmod", "755", directory])
         if geteuid() == 0 { try await TestProcess.check(["chown", "postgres:", directory]) }
-        try await TestProcess.check(asPostgres + ["\(Self.bin)/initdb", "-D", "\(directory)/primary", "-U", "app", "-A", "trust", "--no-sync",
-                                      "-E", "UTF8", "--locale=C.UTF-8"])
+        try await TestProcess.check(PostgresPrograms.command("initdb", ["-D", "\(directory)/primary", "-U", "app", "-A", "trust", "--no-sync",
+                                      "-E", "UTF8", "--locale=C.UTF-8"]))
         // Replication connections from loopback (initdb's default pg_hba has them for trust too,
         // but only on the local socket and localhost: be explicit).
         try await TestProcess.check(["sh", "-c", "echo 'host replication all 127.0.0.1/32 trust' >> \(directory)/primary/pg_hba.conf"])
         try await pgctl(["-D", "\(directory)/primary", "-l", "\(directory)/primary.log", "-o", serverOptions(port: primaryPort, primary: true), "start"])
-        try await TestProcess.check(asPostgres + ["\(Self.bin)/pg_basebackup", "-h", "127.0.0.1", "-p", String(primaryPort), "-U", "app",
-                                      "-D", "\(directory)/standby", "-R", "-X", "stream", "--no-sync"])
+        try await TestProcess.check(PostgresPrograms.command("pg_basebackup", ["-h", "127.0.0.1", "-p", String(primaryPort), "-U", "app",
+                                      "-D", "\(directory)/standby", "-R", "-X", "stream", "--no-sync"]))
         try await pgctl(["-D", "\(directory)/standby", "-l", "\(directory)/standby.log", "-o", serverOptions(port: standbyPort, primary: false), "start"])
         try await TestSupport.waitUntil("the standby streams from the primary", timeout: .seconds(30), context: { self.logs }) {
             try await self.psql(port: self.primaryPort, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "1"
@@ -75,7 +74,7 @@ public final class PostgresStandbyPair: @unchecked Sendable {
     }
 
     private func pgctl(_ arguments: [String]) async throws {
-        try await TestProcess.check(asPostgres + ["\(Self.bin)/pg_ctl", "-w", "-t", "60"] + arguments)
+        try await TestProcess.check(PostgresPrograms.command("pg_ctl", ["-w", "-t", "60"] + arguments))
     }
 
     /// `pg_ctl stop -m immediate` on the primary: like a crash (no shutdown checkpoint).
@@ -113,7 +112,7 @@ public final class PostgresStandbyPair: @unchecked Sendable {
 
     public func stop() async {
         for name in ["primary", "standby"] where FileManager.default.fileExists(atPath: "\(directory)/\(name)/postmaster.pid") {
-            _ = try? await TestProcess.run(asPostgres + ["\(Self.bin)/pg_ctl", "-D", "\(directory)/\(name)", "-w", "-t", "30", "-m", "immediate", "stop"])
+            _ = try? await TestProcess.run(PostgresPrograms.command("pg_ctl", ["-D", "\(directory)/\(name)", "-w", "-t", "30", "-m", "immediate", "stop"]))
         }
         _ = try? await TestProcess.run(["rm", "-rf", directory])
     }

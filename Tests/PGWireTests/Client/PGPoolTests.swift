@@ -23,7 +23,7 @@ import Synchronization
         #expect(pool.connectionCount == 3)
         for c in held { await pool.release(c) }
         // Idle ones above the minimum are closed by the reaper (the minimum may be re-opened).
-        try await waitUntil {
+        try await waitUntil("the reaper to close the idle connections above the minimum", timeout: .seconds(20)) {
             let (total, idle) = (pool.connectionCount, pool.idleCount)
             return total == 1 && idle == 1
         }
@@ -56,7 +56,7 @@ import Synchronization
         let patient = Self.pool(env, max: 1) { $0.acquireTimeout = .seconds(30) }
         let lent = try await patient.acquire()
         let waiter = Task { try await patient.collect("SELECT 1") }
-        try await waitUntil { patient.waiterCount == 1 }
+        try await waitUntil("one waiter", timeout: .seconds(20)) { patient.waiterCount == 1 }
         await patient.release(lent)
         #expect(try await waiter.value.count == 1)
         #expect(patient.connectionCount == 1)
@@ -107,7 +107,7 @@ import Synchronization
             waiters.append(Task { @Sendable in
                 try await pool.withConnection { _ in order.record(i) }
             })
-            try await waitUntil { pool.waiterCount == i + 1 }
+            try await waitUntil("\(i + 1) waiters", timeout: .seconds(20)) { pool.waiterCount == i + 1 }
         }
         waiters[1].cancel()
         await #expect(throws: CancellationError.self) { try await waiters[1].value }

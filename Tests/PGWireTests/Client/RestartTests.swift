@@ -25,7 +25,7 @@ import Reactor
             for try await v in g { seen.insert(v) }
             #expect(seen == [0, 1, 2, 3])
         }
-        try await waitUntil { listener.listenCount >= 1 }
+        try await waitUntil("the listener to LISTEN", timeout: .seconds(20)) { listener.listenCount >= 1 }
         var notes = listener.notifications.makeAsyncIterator()
         try await pool.execute("SELECT pg_notify('pgw_events', 'before')")
         #expect(await notes.next()?.payload == "before")
@@ -35,18 +35,9 @@ import Reactor
         // Idle pooled connections died with the server: the health check replaces them.
         #expect(try await pool.collect("SELECT 'after restart'")[0].decode(String.self, at: 0) == "after restart")
         // The listener reconnects and re-LISTENs by itself.
-        try await waitUntil { listener.listenCount >= 2 }
+        try await waitUntil("the listener to LISTEN again after the restart", timeout: .seconds(20)) { listener.listenCount >= 2 }
         try await pool.execute("SELECT pg_notify('pgw_events', 'after')")
         #expect(await notes.next()?.payload == "after")
         await pool.close()
     }
-}
-
-/// Polls `condition` (state changed by another task) for up to 20 s.
-func waitUntil(_ condition: @Sendable () async -> Bool) async throws {
-    for _ in 0..<400 {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    Issue.record("condition not reached in 20 s")
 }
