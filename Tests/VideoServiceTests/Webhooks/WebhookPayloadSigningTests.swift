@@ -6,6 +6,7 @@ import Testing
 @Suite struct WebhookPayloadSigningTests {
     static let videoID = "0b7c9a52-5d0e-4c55-9f3a-3f5b1f0e2a10"
     static let signer = MediaSigner(keys: [Array("key-now".utf8), Array("key-before".utf8)], lifetime: .seconds(3600))
+    // payload(signedAt: 1_800_000_000) expires at 1_800_003_600.
 
     /// The payload as WebhookEvents writes it, signed at `signedAt` with key `key`.
     static func payload(signedAt: Int64, key: Int = 0, title: String = "Holiday") -> (text: String, query: String) {
@@ -44,6 +45,18 @@ import Testing
         #expect(!sent.contains(oldQuery) && sent.contains("exp=\(Self.signer.expiry(now: 1_800_000_100))&sig="))
     }
 
+    /// Signed with a key the operator has removed since: not this signer's, but its expiry is the
+    /// payload's `media_expires_at`, so it is the payload's query and is signed again.
+    @Test func aQuerySignedWithARemovedKeyIsFoundByItsStatedExpiry() {
+        let (stored, oldQuery) = Self.payload(signedAt: 1_800_000_000)
+        let rotated = MediaSigner(keys: [Array("key-after-rotation".utf8)], lifetime: .seconds(3600))
+        let sent = WebhookPayloadSigning.refreshed(stored, videoID: Self.videoID, signer: rotated, now: 1_800_000_100)
+        let expires = rotated.expiry(now: 1_800_000_100)
+        #expect(!sent.contains(oldQuery))
+        #expect(sent.components(separatedBy: "?" + rotated.query(videoID: Self.videoID, expires: expires)).count - 1 == 3)
+        #expect(sent.contains(WebhookPayloadSigning.expiryMember(expires)))
+    }
+
     @Test func aTitleThatLooksLikeASignedQueryIsLeftAlone() {
         let forged = "?exp=1800003600&sig=" + String(repeating: "ab", count: 32)
         let (stored, _) = Self.payload(signedAt: 1_800_000_000, title: "see \(forged) and ?exp=1&sig=zz")
@@ -52,11 +65,12 @@ import Testing
         #expect(sent.contains("exp=\(Self.signer.expiry(now: 1_800_000_100))&sig="))
     }
 
-    @Test func payloadsWithoutThisVideosSignatureAreSentAsStored() {
-        let (stored, _) = Self.payload(signedAt: 1_800_000_000)
-        let other = MediaSigner(keys: [Array("someone-else".utf8)], lifetime: .seconds(3600))
-        #expect(WebhookPayloadSigning.refreshed(stored, videoID: Self.videoID, signer: other, now: 1_800_000_100) == stored)
-        #expect(WebhookPayloadSigning.refreshed(stored, videoID: "another-video", signer: Self.signer, now: 1_800_000_100) == stored)
+    @Test func payloadsWithoutASignedQueryAreSentAsStored() {
+        // A title with a look-alike whose expiry is not the stated one.
+        let forged = "?exp=1700000000&sig=" + String(repeating: "cd", count: 32)
+        let (titled, _) = Self.payload(signedAt: 1_800_000_000, title: forged)
+        let withoutURLs = titled.replacing(#/\?exp=1800003600&sig=[0-9a-f]{64}/#, with: "")
+        #expect(WebhookPayloadSigning.refreshed(withoutURLs, videoID: Self.videoID, signer: Self.signer, now: 1_800_000_100) == withoutURLs)
         let publicVideo = #"{"type":"video.completed","data":{"id":"x","hls_master_url":"/media/x/hls/master.m3u8","media_expires_at":null}}"#
         #expect(WebhookPayloadSigning.refreshed(publicVideo, videoID: "x", signer: Self.signer) == publicVideo)
         for truncated in ["", "?exp=", "?exp=123&sig=", "?exp=123&sig=abc", "{\"u\":\"?exp=99999999999999&sig=" + String(repeating: "0", count: 64) + "\"}"] {
