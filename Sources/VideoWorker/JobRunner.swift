@@ -282,18 +282,10 @@ struct JobRunner: Sendable {
     }
 
     /// Once a video is complete (or failed for good) nothing uploads under its source or
-    /// outputs: an upload still open there is an orphan — a CreateMultipartUpload sent again
-    /// after its answer was lost (the first one made an upload nobody knows the id of) — whose
-    /// parts S3 would keep.
+    /// outputs any more: what is still open there is an orphan (`OrphanUploads`).
     func abortOrphanUploads(videoID: String, logger: Logger) async {
-        for prefix in [ObjectKeys.sourceDirectory(videoID: videoID), ObjectKeys.processedDirectory(videoID: videoID)] {
-            do {
-                let aborted = try await context.storage.abortUnfinishedUploads(prefix: prefix)
-                if aborted > 0 { logger.info("aborted orphan uploads", ["prefix": prefix, "uploads": String(aborted)]) }
-            } catch {
-                logger.warning("cannot check for orphan uploads", ["prefix": prefix, "error": "\(error)"])
-            }
-        }
+        await OrphanUploads.abort(under: [ObjectKeys.sourceDirectory(videoID: videoID), ObjectKeys.processedDirectory(videoID: videoID)],
+                                  storage: context.storage, logger: logger)
     }
 
     /// The `source_url` to fetch first, when the video has one and its source is not stored yet

@@ -5,7 +5,8 @@ import Reactor
 ///
 /// A failed upload is not proof that nothing was stored: S3 may have written the object and only
 /// its answer was lost (a reset after the write), and the client's retries then failed. Nothing
-/// refers to a refused submission's `source/{id}/`, so it is deleted — in the background, so the
+/// refers to a refused submission's `source/{id}/`, so it is deleted (and its orphan uploads
+/// aborted, `OrphanUploads`) — in the background, so the
 /// client gets its answer at once, and again with backoff while the storage keeps failing (it
 /// usually fails for the same reason the upload did). A deletion that never succeeds is logged
 /// with the prefix, for an operator to remove.
@@ -20,12 +21,24 @@ extension APIHandlers {
         let logger = context.logger.with("video_id", videoID)
         Task(executorPreference: EventLoop.shared) {
             var failure: (any Error)?
+            var objectsGone = false
             for delay in Self.unreferencedUploadRetryDelays {
                 if delay > .zero { try? await EventLoop.shared.sleep(for: delay) }
                 do {
-                    if try await storage.delete(prefix: prefix) > 0 {
-                        logger.info("removed the upload of a refused submission", ["prefix": prefix])
+                    if !objectsGone {
+                        if try await storage.delete(prefix: prefix) > 0 {
+                            logger.info("removed the upload of a refused submission", ["prefix": prefix])
+                        }
+                        objectsGone = true
                     }
+                    // Retried like the objects: the storage failing now is likely why the upload
+                    // failed, and may be what lost a CreateMultipartUpload's answer.
+                    if try await storage.abortUnfinishedUploads(prefix: prefix) > 0 {
+                        logger.info("aborted orphan uploads of a refused submission", ["prefix": prefix])
+                    }
+                    return
+                } catch StorageError.backend(let message) where objectsGone {
+                    OrphanUploads.refused(prefix: prefix, message, logger: logger)  // refused, not failing
                     return
                 } catch {
                     failure = error

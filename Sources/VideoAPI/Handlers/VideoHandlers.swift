@@ -65,8 +65,8 @@ extension APIHandlers {
     /// intact; then the rows (renditions cascade) and — when this was the last video using it and
     /// vidd owns it — the source object, in one transaction under the source's lock (see
     /// `VideoStore.deleteVideo`); then the outputs once more, for those a worker still running
-    /// wrote meanwhile (it cannot complete the video: its row is gone); then the progress
-    /// snapshot. A source other videos still use stays for them; one another party put in the
+    /// wrote meanwhile (it cannot complete the video: its row is gone), and the orphan uploads
+    /// under its outputs and source (`OrphanUploads`); then the progress snapshot. A source other videos still use stays for them; one another party put in the
     /// bucket is theirs.
     func deleteVideo(id: String) async throws -> HTTPResponse {
         let video = try await existingVideo(id)
@@ -83,6 +83,7 @@ extension APIHandlers {
         do { removed += try await storage.delete(prefix: outputs) } catch {
             logger.warning("late outputs not removed", ["prefix": outputs, "error": "\(error)"])
         }
+        await OrphanUploads.abort(under: [outputs, ObjectKeys.sourceDirectory(videoID: video.id)], storage: storage, logger: logger)
         do { try await queue.deleteSnapshot(videoID: video.id) } catch {
             logger.warning("progress snapshot not removed (it expires by itself)", ["error": "\(error)"])
         }

@@ -165,10 +165,6 @@ public struct S3Storage: Storage {
 
     @discardableResult
     public func delete(prefix: String) async throws -> Int {
-        try await deleteObjects(prefix: prefix) + abortUnfinishedUploads(prefix: prefix)
-    }
-
-    private func deleteObjects(prefix: String) async throws -> Int {
         let objects = try await list(prefix: prefix)
         if objects.isEmpty { return 0 }
         let result: S3Client.DeleteObjectsResult

@@ -59,8 +59,7 @@ public protocol Storage: Sendable {
     /// nil when there is no such object.
     func head(key: String) async throws -> ObjectInfo?
 
-    /// Deletes every object whose key starts with `prefix`, and aborts every unfinished upload
-    /// there (`abortUnfinishedUploads`); returns how many of both.
+    /// Deletes every object whose key starts with `prefix`; returns how many.
     @discardableResult
     func delete(prefix: String) async throws -> Int
 
@@ -68,8 +67,8 @@ public protocol Storage: Sendable {
     /// S3 keeps such an upload's parts (stored and billed, in no listing) until it is aborted: one
     /// is left when a CreateMultipartUpload's answer is lost and the request is sent again, or a
     /// process dies mid-upload. A writer still uploading under `prefix` loses its upload, so call
-    /// this only where nothing should be: a deleted video, a completed video's outputs. The file
-    /// backend has none (its unfinished writes are temporary files outside every prefix).
+    /// this only where nothing should be (`OrphanUploads`). The file backend has none (its
+    /// unfinished writes are temporary files outside every prefix).
     @discardableResult
     func abortUnfinishedUploads(prefix: String) async throws -> Int
 

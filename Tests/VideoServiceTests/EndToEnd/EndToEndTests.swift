@@ -203,6 +203,12 @@ import TestSupport
             let fetched = try await TestProcess.run(["curl", "-sS", "--max-time", "60", location])
             let object = try await storage.get(key: "processed/\(first)/mp4/720p.mp4")
             #expect(fetched.output == Data(object), "the presigned URL serves the stored bytes")
+
+            // Deleting a video aborts what is still open under its outputs and source.
+            _ = try await client.createMultipartUpload(bucket: sut.bucket!, key: "processed/\(first)/mp4/1080p.mp4")
+            let deleted = try await sut.request(vidd, "DELETE", "/videos/\(first)")
+            #expect(deleted.status == 204, "\(deleted.status) \(deleted.text)")
+            #expect(try await S3TestServer.pendingUploads(client, sut.bucket!).map(\.key) == ["source/incoming/other.mp4"])
         } catch {
             Issue.record("\(error)\n\(sut.logs)")
         }
