@@ -266,6 +266,13 @@ public final class Connection: Sendable {
         try await read(into: &buffer, deadline: timeout.map { deadline(after: $0) })
     }
 
+    /// Makes the read waiting now (or, if none waits, the next one) end at once with
+    /// `NetworkError.timedOut`, as if its deadline had passed: for a reader whose deadline another
+    /// task has just moved (an HTTP server's reader, when a handler's response ends and the
+    /// connection's idle or linger deadline begins). Bytes already received are not lost: the
+    /// next read returns them.
+    public func interruptRead() { registration.interruptRead() }
+
     /// A point in this socket's read edges, taken just before writing a request whose reply is then
     /// read with `read(into:replyAfter:timeout:)`. nil when that would not be safe: over TLS (the
     /// engine may hold bytes no edge announces), or when input was signalled since the last read

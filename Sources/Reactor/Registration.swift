@@ -41,6 +41,8 @@ final class Registration: @unchecked Sendable {
         var writeWaiters: [Waiter] = []
         var writeInterest = false
         var closed = false
+        /// `interruptRead()` found no reader waiting: the next read wait ends at once.
+        var readInterruptPending = false
     }
 
     let fd: Int32
@@ -96,12 +98,16 @@ final class Registration: @unchecked Sendable {
         let token = Self.tokens.add(1, ordering: .relaxed).newValue
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (cont: UnsafeContinuation<Void, Error>) in
-                enum Outcome { case waiting, ready, closed, cancelled }
+                enum Outcome { case waiting, ready, closed, cancelled, interrupted }
                 let outcome = state.withLock { s -> Outcome in
                     if s.closed { return .closed }
                     let current = direction == .read ? s.readEdges : s.writeEdges
                     if current != edges { return .ready }
                     if Task.isCancelled { return .cancelled }
+                    if direction == .read && s.readInterruptPending {
+                        s.readInterruptPending = false
+                        return .interrupted
+                    }
                     let w = Waiter(token: token, continuation: cont, timer: nil)
                     if direction == .read {
                         s.readWaiters.append(w)
@@ -118,6 +124,7 @@ final class Registration: @unchecked Sendable {
                 case .ready: cont.resume(); return
                 case .closed: cont.resume(throwing: NetworkError.closed); return
                 case .cancelled: cont.resume(throwing: CancellationError()); return
+                case .interrupted: cont.resume(throwing: NetworkError.timedOut("\(operation) (interrupted)")); return
                 case .waiting: break
                 }
                 guard let deadline else { return }
@@ -139,6 +146,26 @@ final class Registration: @unchecked Sendable {
             }
         } onCancel: {
             self.fail(token: token, direction, CancellationError())
+        }
+    }
+
+    /// Ends the read waits under way now as if their deadline had passed (`NetworkError.timedOut`),
+    /// or, when nobody waits to read, the next one: for a reader whose deadline another task has
+    /// just changed, so it looks again instead of sleeping until the old one.
+    func interruptRead() {
+        var woken: [Waiter] = []
+        state.withLock { s in
+            if s.closed { return }
+            if s.readWaiters.isEmpty {
+                s.readInterruptPending = true
+            } else {
+                woken = s.readWaiters
+                s.readWaiters.removeAll(keepingCapacity: true)
+            }
+        }
+        for w in woken {
+            if let t = w.timer { loop.cancel(t) }
+            w.continuation.resume(throwing: NetworkError.timedOut("read (interrupted)"))
         }
     }
 

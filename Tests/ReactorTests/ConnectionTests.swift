@@ -107,6 +107,41 @@ import Testing
         #expect(try await reader.value == [7, 8, 9])
     }
 
+    @Test func anInterruptEndsTheReadWaitingNowOrTheNextOneAndLosesNoBytes() async throws {
+        let (conn, peer) = try await connectedPair()
+        defer { conn.close(); peer.close() }
+        var buffer = ByteBuffer()
+
+        // A read waiting with no deadline at all ends as timed out.
+        let waiting = Task(executorPreference: EventLoop.shared) { () async throws -> Void in
+            var b = ByteBuffer()
+            try await conn.read(into: &b)
+        }
+        while conn.registration.waiterCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        conn.interruptRead()
+        await #expect { try await waiting.value } throws: { error in
+            if case NetworkError.timedOut = error { return true }
+            return false
+        }
+        #expect(conn.registration.waiterCount == 0)
+
+        // Nobody waiting: the next read that would wait ends at once; the one after waits.
+        conn.interruptRead()
+        await #expect { try await conn.read(into: &buffer, timeout: .seconds(20)) } throws: { error in
+            if case NetworkError.timedOut = error { return true }
+            return false
+        }
+        try await peer.write([1, 2, 3])
+        #expect(try await readExactly(conn, 3) == [1, 2, 3])
+
+        // Bytes that are already there win over a pending interrupt (no wait happens).
+        conn.interruptRead()
+        try await peer.write([4])
+        try await Task.sleep(for: .milliseconds(50))
+        try await conn.read(into: &buffer, timeout: .seconds(20))
+        #expect(Array(buffer.readableBytesView) == [4])
+    }
+
     @Test func aShortReadDoesNotHideTheEndOfStreamOrLaterBytes() async throws {
         // A read that comes back short must not make the next one miss what follows: bytes sent
         // later still wake the reader, and end of stream is still seen when the peer's FIN (and

@@ -12,8 +12,9 @@ final class HTTPServerConnection: Sendable {
     let machine: Mutex<HTTPConnectionStateMachine>
     let remote: String?
 
-    /// How long the reader may block while a handler runs (and may change the deadline) before it
-    /// re-checks: bounds how late the idle timeout can fire after a response.
+    /// How long the reader may block while a handler runs before it re-checks the state machine.
+    /// A response's end wakes it at once (`interruptRead`), so the idle and linger deadlines that
+    /// begin then are kept; this is only the safety net.
     static let servingRecheck = Duration.seconds(5)
 
     init(connection: Connection, configuration: HTTPServer.Configuration, responder: any HTTPResponder) {
@@ -217,6 +218,9 @@ final class HTTPServerConnection: Sendable {
             // request bytes cannot turn our close into a reset that destroys the response).
             try? await connection.shutdownWrite()
         }
+        // The reader waits with the serving deadline (or none): the idle or linger deadline
+        // starts now, so it must look again.
+        connection.interruptRead()
     }
 
     /// Writes a whole response; false when the connection failed (client gone, write stalled).

@@ -15,8 +15,7 @@ import Testing
 
     /// After a `Connection: close` response the server sends its FIN and reads until the client
     /// closes (so that request bytes still in flight cannot turn the close into a reset). A client
-    /// that never closes is let go after `timeouts.linger` (noticed at the reader's next look, within
-    /// `HTTPServerConnection.servingRecheck`), not kept for ever.
+    /// that never closes is let go after `timeouts.linger`, not kept for ever.
     @Test func aClientThatNeverClosesAfterTheLastResponseIsLetGo() async throws {
         try await withServer(Self.echoRouter(), configure: { $0.timeouts.linger = .milliseconds(300) }) { server, _ in
             let client = try await Connection.connect(host: "127.0.0.1", port: server.port)
@@ -36,6 +35,36 @@ import Testing
             let end = ContinuousClock.now + .seconds(20)
             while server.connectionCount > 0, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(20)) }
             #expect(server.connectionCount == 0, "a connection that answered its last request lingers until the client closes")
+        }
+    }
+
+    /// The idle deadline (keep-alive) and the linger deadline (`Connection: close`) begin when a
+    /// response ends, while the reader is blocked with the serving one: the handler's end wakes
+    /// it, so they are kept — not noticed at its next re-check, 5 s later.
+    @Test(arguments: [false, true])
+    func theDeadlineThatBeginsWhenAResponseEndsIsKept(close: Bool) async throws {
+        try await withServer(Self.echoRouter(), configure: {
+            $0.timeouts.idle = .milliseconds(200)
+            $0.timeouts.linger = .milliseconds(200)
+        }) { server, _ in
+            let client = try await Connection.connect(host: "127.0.0.1", port: server.port)
+            defer { client.close() }
+            try await client.write(Array("GET /n/1 HTTP/1.1\r\nHost: t\r\n\(close ? "Connection: close\r\n" : "")\r\n".utf8))
+            var received: [UInt8] = []
+            var buffer = ByteBuffer()
+            while !String(decoding: received, as: UTF8.self).hasSuffix("response 1") {
+                try await client.read(into: &buffer, timeout: .seconds(20))
+                received += buffer.readableBytesView
+                buffer.clear()
+            }
+            let answered = ContinuousClock.now
+            // Keep-alive: the server closes the idle connection. Close: it sent its FIN with the
+            // response and waits for ours, which never comes.
+            let end = answered + .seconds(20)
+            while server.connectionCount > 0, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(10)) }
+            let held = ContinuousClock.now - answered
+            #expect(server.connectionCount == 0)
+            #expect(held < .milliseconds(2500), "let go \(held) after the response; the deadline was 200 ms")
         }
     }
 
