@@ -54,6 +54,14 @@ public enum TusRequestHeaders {
         do { metadata = try UploadMetadata(header: joined(headers, "Upload-Metadata")) } catch {
             throw APIError(.badRequest, error.description)
         }
+        // A title or visibility vidd cannot read would be dropped: the video registered untitled,
+        // or public when it was meant to be private. A key alone is allowed, except visibility.
+        for pair in metadata.pairs where pair.key == "title" || pair.key == "visibility" {
+            guard let bytes = pair.value ?? (pair.key == "title" ? [] : nil), String(validating: bytes, as: UTF8.self) != nil else {
+                throw APIError(.validationFailed, "Upload-Metadata: the value of \(pair.key) must be UTF-8 text"
+                    + (pair.key == "visibility" ? " (public or private)" : ""))
+            }
+        }
         if let title = metadata.title, title.count > JobSubmission.maximumTitleLength {
             throw APIError(.validationFailed, "Upload-Metadata: title is longer than \(JobSubmission.maximumTitleLength) characters")
         }

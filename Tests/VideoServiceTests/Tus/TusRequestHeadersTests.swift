@@ -43,6 +43,10 @@ import Testing
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "0")], .none, 422, "empty file"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "a YQ==,a YQ==")], .none, 400, "appears twice"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "title " + Base64.encode(Array(String(repeating: "t", count: 501).utf8)))], .none, 422, "title is longer"),
+        // Values vidd acts on: unreadable is refused, never dropped (a private video made public).
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "visibility")], .none, 422, "value of visibility must be UTF-8 text"),
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "visibility //4=")], .none, 422, "value of visibility must be UTF-8 text"),
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "filename YS5tcDQ=,title //4=")], .none, 422, "value of title must be UTF-8 text"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Content-Type", "video/mp4")], .contentLength(5), 415, "application/offset+octet-stream"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5")], .chunked, 415, "application/offset+octet-stream"),
     ]
