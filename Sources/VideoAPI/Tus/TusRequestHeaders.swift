@@ -70,6 +70,11 @@ public enum TusRequestHeaders {
         }
         let hasBody = Self.hasBody(framing)
         if hasBody { try requireOffsetContentType(headers) }
+        // As a PATCH: a body declared longer than the upload is refused before anything exists.
+        if case .contentLength(let n) = framing, Int64(n) > (length ?? maxSize) {
+            throw APIError(.payloadTooLarge, "the \(n)-byte body goes past "
+                + (length.map { "Upload-Length \($0)" } ?? "Tus-Max-Size \(maxSize) (the length is not declared yet)"))
+        }
         return TusCreationRequest(length: length, metadata: metadata, hasInitialData: hasBody,
                                   checksum: hasBody ? try checksum(headers) : nil)
     }
