@@ -157,9 +157,13 @@ public struct ResumableUploads: Sendable {
     }
 
     /// Frees an expired or terminated upload's storage (abort / remove; idempotent), then its
-    /// parts and tail rows.
+    /// parts and tail rows. A full upload may have been assembled before finishing it failed:
+    /// with no video to own it, the object goes too.
     public func release(_ upload: ResumableUpload) async throws {
         try await storage.abortResumable(key: upload.objectKey, handle: upload.storageHandle)
+        if upload.isFull, try await !store.hasVideo(id: upload.id) {
+            try await storage.delete(key: upload.objectKey)
+        }
         try await store.markReleased(id: upload.id)
     }
 

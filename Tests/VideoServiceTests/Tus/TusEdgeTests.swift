@@ -6,6 +6,66 @@ import TestSupport
 /// tus edges the protocol tests leave out: creation bodies past their length, uploads whose end
 /// cannot be reached, metadata that cannot become a header.
 @Suite struct TusEdgeTests {
+    /// Every byte arrived but finishing fails each time (here: a private upload finished by a vidd
+    /// without signing keys, as after a restart with other settings; a bucket lifecycle rule that
+    /// aborted the multipart upload does the same). It is retried until its expiry, then expires
+    /// like any unfinished upload: its storage released — the object assembled for it included,
+    /// since no video refers to it — and the client told 410, not retried for ever.
+    @Test(arguments: StorageBackendKind.allCases)
+    func aFullUploadThatCannotBeFinishedExpiresAndLeavesNothing(_ kind: StorageBackendKind) async throws {
+        var options = APIService.Options()
+        options.uploadFinishRetryAfter = .zero
+        options.uploadSweepInterval = .seconds(3600)  // the test sweeps by hand
+        try await TusUploadTests.with(kind, "unfinishable", options: options) { env, tus in
+            let handlers = env.service.handlers
+            let uploads = handlers.uploads
+            let id = VideoID.generate()
+            let upload = try await uploads.create(id: id, length: 1000, metadata: UploadMetadata.encode([("visibility", "private")]),
+                                                  filename: "clip.mp4", title: nil, contentType: nil)
+            guard case .appended(let full) = await uploads.append(to: upload, length: nil, checksum: nil, body: OneChunk(bytes: randomBytes(1000))) else {
+                Issue.record("append failed"); return
+            }
+            #expect(full.isFull)
+            let retried = await handlers.sweepUploads()
+            #expect(retried.failures.contains { $0.contains(id) }, "finishing fails: \(retried)")
+            #expect(try await tus.head("/uploads/\(id)").status == 200, "before its expiry it is still retried")
+
+            // Its expiry passes with no more bytes (a day by default).
+            _ = try await env.database.pool.execute("UPDATE tus_uploads SET expires_at = now() - interval '1 second' WHERE id = $1::uuid", [id])
+            let swept = await handlers.sweepUploads()
+            #expect(swept.expired == [id] && swept.released.contains(id) && swept.failures.isEmpty, "\(swept)")
+            #expect(try await tus.head("/uploads/\(id)").status == 410)
+            #expect(try await env.storage.list(prefix: ObjectKeys.sourceDirectory(videoID: id)).isEmpty, "the assembled object is removed")
+            #expect(try await TusUploadTests.leftovers(env).isEmpty)
+            #expect(try await env.client.get("/videos/\(id)").status == 404)
+            #expect(await handlers.sweepUploads().failures.isEmpty, "and it is not retried again")
+        }
+    }
+
+    /// The same when finishing got as far as the video (only marking the upload completed
+    /// failed): the upload is finished, never expired, and the video keeps its source.
+    @Test func aFullUploadWithItsVideoIsFinishedNotExpired() async throws {
+        var options = APIService.Options()
+        options.uploadFinishRetryAfter = .zero
+        options.uploadSweepInterval = .seconds(3600)
+        try await TusUploadTests.with(.file, "registered", options: options) { env, tus in
+            let handlers = env.service.handlers
+            let uploads = handlers.uploads
+            let id = VideoID.generate()
+            let upload = try await uploads.create(id: id, length: 1000, metadata: "", filename: "clip.mp4", title: nil, contentType: nil)
+            guard case .appended(let full) = await uploads.append(to: upload, length: nil, checksum: nil, body: OneChunk(bytes: randomBytes(1000))) else {
+                Issue.record("append failed"); return
+            }
+            _ = try await uploads.assemble(full)
+            _ = try await handlers.register(id: id, title: nil, sourceKey: full.objectKey, originalName: "clip.mp4", uploaded: false)
+            _ = try await env.database.pool.execute("UPDATE tus_uploads SET expires_at = now() - interval '1 second' WHERE id = $1::uuid", [id])
+            let swept = await handlers.sweepUploads()
+            #expect(swept.expired.isEmpty && swept.failures.isEmpty, "\(swept)")
+            #expect(try await uploads.store.upload(id: id)?.status == .completed)
+            #expect(try await env.storage.head(key: full.objectKey)?.size == 1000, "the video's source stays")
+        }
+    }
+
     /// creation-with-upload whose body is longer than its Upload-Length: refused from the
     /// Content-Length before anything is created (no row, no multipart upload or partial file,
     /// as a PATCH is); a chunked body found too long only as it arrives is refused with the
