@@ -88,6 +88,23 @@ import TestSupport
         }
     }
 
+    /// `filetype` in Upload-Metadata is base64, so it can hold bytes no header may carry; it
+    /// becomes the S3 object's Content-Type. Such a type is ignored (the object is
+    /// application/octet-stream), never sent, never a 500.
+    @Test func aFileTypeThatCannotBeAHeaderIsIgnored() async throws {
+        try await TusUploadTests.with(.s3, "filetype") { env, tus in
+            for type in ["video/mp4\r\nx-amz-acl: public-read", "video/mp4\u{0}", "video/mp4\u{7F}"] {
+                let data = randomBytes(100)
+                let (created, location) = try await tus.create(length: 100, metadata: [("filename", "clip.mp4"), ("filetype", type)],
+                                                               body: .bytes(data))
+                #expect(created.status == 201 && created.header("Upload-Offset") == "100", "\(type.debugDescription): \(created.status) \(created.text)")
+                guard let path = location else { continue }
+                let key = ObjectKeys.source(videoID: uploadID(path), originalName: "clip.mp4")
+                #expect(try await env.storage.head(key: key)?.contentType == "application/octet-stream")
+            }
+        }
+    }
+
     static func uploadCount(_ env: APITestEnvironment) async throws -> Int {
         Int(try await env.database.pool.collect("SELECT count(*) FROM tus_uploads")[0].decode(Int64.self, at: 0))
     }
