@@ -54,6 +54,13 @@ struct SourceIngest: Sendable {
             if [408, 425, 429].contains(response.status) || response.status >= 500 { throw Failure.transient(message) }
             throw Failure.permanent(.sourceUnavailable, message, refusedRule: nil)
         }
+        // Asked for identity (HTTPFetcher only decodes that): a compressed body stored as the
+        // source would fail later as "not a video", with nothing saying why.
+        if let coding = response.head.headers["Content-Encoding"]?.trimmingBlanks().lowercased(), !coding.isEmpty, coding != "identity" {
+            response.close()
+            throw Failure.permanent(.sourceUnavailable, "source_url answered with Content-Encoding \(RequestText.shown(coding, limit: 40)) although "
+                + "it was asked for the file as is (Accept-Encoding: identity); serve it uncompressed: \(response.url)", refusedRule: nil)
+        }
         let total = response.contentLength
         progress(0, total)
         let type = response.head.headers["Content-Type"].flatMap { $0.lowercased().hasPrefix("video/") ? $0 : nil }
