@@ -89,10 +89,11 @@ public struct ResumableUploadStore: Sendable {
         RETURNING \(columns)
         """
 
-    /// $1 id, $2 new status (expired or terminated). Stops every later commit (they require 'uploading').
-    static let retire = """
-        UPDATE tus_uploads SET status = $2, updated_at = now()
-        WHERE id = $1::uuid AND status = 'uploading'
+    /// $1 id. Termination stops every later commit (they require 'uploading'). A finished upload
+    /// only loses its record: its storage is the video's now, so there is nothing to release.
+    static let terminate = """
+        UPDATE tus_uploads SET status = 'terminated', released = (status = 'completed'), updated_at = now()
+        WHERE id = $1::uuid AND status IN ('uploading', 'completed')
         RETURNING \(columns)
         """
 
@@ -223,9 +224,9 @@ public struct ResumableUploadStore: Sendable {
         try await pool.collect(Self.markCompleted, [id, keepFor.fractionalSeconds]).first.map(Self.upload)
     }
 
-    /// `expired` or `terminated`, from `uploading` only; nil when it was not uploading.
-    public func retire(id: String, as status: ResumableUploadStatus) async throws -> ResumableUpload? {
-        try await pool.collect(Self.retire, [id, status.rawValue]).first.map(Self.upload)
+    /// `terminated`, from `uploading` or `completed`; nil when it was neither.
+    public func terminate(id: String) async throws -> ResumableUpload? {
+        try await pool.collect(Self.terminate, [id]).first.map(Self.upload)
     }
 
     public func expireDue() async throws -> [ResumableUpload] {

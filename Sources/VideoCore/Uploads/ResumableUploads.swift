@@ -144,7 +144,7 @@ public struct ResumableUploads: Sendable {
     /// tus termination: no later append can land (the row leaves `uploading` first), then the
     /// storage is released. A finished upload only loses its record: the video keeps its source.
     public func terminate(id: String) async throws -> Termination {
-        guard let retired = try await store.retire(id: id, as: .terminated) else {
+        guard let retired = try await store.terminate(id: id) else {
             return try await store.upload(id: id) == nil ? .notFound : .alreadyGone
         }
         if !retired.released {

@@ -105,6 +105,26 @@ import TestSupport
         }
     }
 
+    /// DELETE of a finished upload: an existing upload, so 204 (tus), then 410. Only the record
+    /// goes: the video and its source stay, and the sweep leaves them alone.
+    @Test func terminatingAFinishedUploadDropsOnlyItsRecord() async throws {
+        try await TusUploadTests.with(.file, "terminate-done") { env, tus in
+            let (created, location) = try await tus.create(length: 100, body: .bytes(randomBytes(100)))
+            #expect(created.status == 201 && created.header("Upload-Offset") == "100")
+            let path = try #require(location)
+            let id = uploadID(path)
+            let key = ObjectKeys.source(videoID: id, originalName: "clip.mp4")
+            #expect(try await env.service.handlers.uploads.store.upload(id: id)?.status == .completed)
+            let deleted = try await tus.delete(path)
+            #expect(deleted.status == 204, "\(deleted.status) \(deleted.text)")
+            #expect(try await tus.head(path).status == 410)
+            #expect(try await tus.delete(path).status == 410)
+            #expect(await env.service.handlers.sweepUploads().failures.isEmpty)
+            #expect(try await env.client.get("/videos/\(id)").status == 200)
+            #expect(try await env.storage.head(key: key)?.size == 100, "the video keeps its source")
+        }
+    }
+
     static func uploadCount(_ env: APITestEnvironment) async throws -> Int {
         Int(try await env.database.pool.collect("SELECT count(*) FROM tus_uploads")[0].decode(Int64.self, at: 0))
     }
