@@ -90,9 +90,11 @@ struct SourceIngest: Sendable {
             switch e {
             case .bodyTooLarge:
                 return Failure.permanent(.limitExceeded, "source_url: \(e)", refusedRule: nil)
-            case .tooManyRedirects, .invalidRedirect, .redirectWithoutLocation, .tls:
+            // A response vidd cannot read (a transfer coding it does not decode, not HTTP at all)
+            // comes the same on every retry; one cut short is `connectionLost`.
+            case .tooManyRedirects, .invalidRedirect, .redirectWithoutLocation, .tls, .malformedResponse:
                 return Failure.permanent(.sourceUnavailable, "source_url: \(e)", refusedRule: nil)
-            case .noAddresses, .connectFailed, .stalled, .deadlineExceeded, .malformedResponse, .connectionLost:
+            case .noAddresses, .connectFailed, .stalled, .deadlineExceeded, .connectionLost:
                 return Failure.transient("source_url: \(e)")
             }
         case is CancellationError:

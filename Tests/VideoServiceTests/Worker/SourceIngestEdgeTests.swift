@@ -40,6 +40,13 @@ import TestSupport
             try await c.write(Array("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".utf8) + [UInt8](repeating: 7, count: 1000))
             try await Task.sleep(for: .seconds(5))
         }, expected: .transient("nothing happened")),
+        // The server's answer is not HTTP vidd can read: the same on every retry.
+        Vector(name: "a transfer coding other than chunked", respond: { _, c in
+            try await c.write(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n".utf8))
+        }, expected: .permanent(.sourceUnavailable, "unsupported Transfer-Encoding: gzip, chunked")),
+        Vector(name: "not HTTP (a shoutcast status line)", respond: { _, c in
+            try await c.write(Array("ICY 200 OK\r\nicy-name: radio\r\n\r\n".utf8))
+        }, expected: .permanent(.sourceUnavailable, "malformed response")),
         Vector(name: "a redirect to an address the guard refuses", respond: { _, c in
             try await HTTPOrigin.redirect(c, to: "http://127.0.0.2:9/clip.mp4")
         }, expected: .permanent(.sourceRefused, "127.0.0.2")),
