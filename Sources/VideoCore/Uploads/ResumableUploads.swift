@@ -57,8 +57,13 @@ public struct ResumableUploads: Sendable {
                 contentType: contentType, objectKey: key, storageHandle: handle, partSize: partSize(for: length), partsBytes: 0,
                 expiresAt: 0, released: false), expiry: settings.expiry)
         } catch {
-            // Nothing refers to it: do not leave it behind.
-            try? await storage.abortResumable(key: key, handle: handle)
+            // Nothing refers to it: do not leave it behind. In a task of its own, because the
+            // error may be the request's cancellation (a client gone), which would cancel the
+            // abort too and leave a multipart upload no sweep knows of.
+            let storage = self.storage
+            await Task.detached(executorPreference: EventLoop.shared) {
+                try? await storage.abortResumable(key: key, handle: handle)
+            }.value
             throw error
         }
     }

@@ -1,3 +1,4 @@
+import Reactor
 import Testing
 import TestSupport
 @testable import VideoAPI
@@ -122,6 +123,34 @@ import TestSupport
             #expect(await env.service.handlers.sweepUploads().failures.isEmpty)
             #expect(try await env.client.get("/videos/\(id)").status == 200)
             #expect(try await env.storage.head(key: key)?.size == 100, "the video keeps its source")
+        }
+    }
+
+    /// A client that goes away while its creation waits for PostgreSQL (here: a lock held by the
+    /// test) cancels the request after the S3 multipart upload began. The row is then never
+    /// written, so nothing the sweep knows of refers to that multipart upload: it must be aborted
+    /// there and then, though the request's task is cancelled.
+    @Test func aClientGoneDuringCreationLeavesNoMultipartUploadBehind() async throws {
+        try await TusUploadTests.with(.s3, "create-cancel") { env, tus in
+            let waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'tus_uploads'::regclass"
+            try await env.database.pool.withConnection { locker in
+                try await locker.transaction { tx in
+                    _ = try await tx.execute("LOCK TABLE tus_uploads IN ACCESS EXCLUSIVE MODE")
+                    let client = try await Connection.connect(host: "127.0.0.1", port: env.port)
+                    try await client.write(Array("POST /uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Length: 10\r\n\r\n".utf8))
+                    try await waitUntil("the creation's INSERT waits for the lock", timeout: .seconds(20)) {
+                        Int(try await env.database.pool.collect(waiting)[0].decode(Int64.self, at: 0)) == 1
+                    }
+                    #expect(try await TusUploadTests.leftovers(env).count == 1, "the multipart upload began")
+                    client.close()
+                    try await waitUntil("the creation is cancelled", timeout: .seconds(20)) {
+                        Int(try await env.database.pool.collect(waiting)[0].decode(Int64.self, at: 0)) == 0
+                    }
+                }
+            }
+            try await waitUntil("no multipart upload without its row", timeout: .seconds(10), context: { env.logs.lines.suffix(5).joined(separator: "\n") }) {
+                try await TusUploadTests.leftovers(env).count == Self.uploadCount(env)
+            }
         }
     }
 
