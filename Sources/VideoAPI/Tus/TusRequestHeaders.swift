@@ -39,6 +39,12 @@ public enum TusRequestHeaders {
 
     public static func creation(_ headers: HTTPFields, framing: HTTPBodyFraming, maxSize: Int64) throws(APIError) -> TusCreationRequest {
         try checkVersion(headers)
+        // Not offered (Tus-Extension says so), but clients send it unasked (tus-js-client with
+        // parallelUploads > 1): each partial upload would become a video of part of the file.
+        guard headers.values("Upload-Concat").isEmpty else {
+            throw APIError(.badRequest, "Upload-Concat: this server does not offer tus concatenation (see Tus-Extension); "
+                + "send the file as one upload (tus-js-client: parallelUploads 1)")
+        }
         let length = try nonNegative(headers, "Upload-Length")
         let deferValues = headers.values("Upload-Defer-Length")
         if !deferValues.isEmpty {
