@@ -54,6 +54,13 @@ struct SourceIngest: Sendable {
             if [408, 425, 429].contains(response.status) || response.status >= 500 { throw Failure.transient(message) }
             throw Failure.permanent(.sourceUnavailable, message, refusedRule: nil)
         }
+        // Asked for identity (HTTPFetcher only decodes that): a compressed body stored as the
+        // source would fail later as "not a video", with nothing saying why.
+        if let coding = response.head.headers["Content-Encoding"]?.trimmingBlanks().lowercased(), !coding.isEmpty, coding != "identity" {
+            response.close()
+            throw Failure.permanent(.sourceUnavailable, "source_url answered with Content-Encoding \(RequestText.shown(coding, limit: 40)) although "
+                + "it was asked for the file as is (Accept-Encoding: identity); serve it uncompressed: \(response.url)", refusedRule: nil)
+        }
         let total = response.contentLength
         progress(0, total)
         let type = response.head.headers["Content-Type"].flatMap { $0.lowercased().hasPrefix("video/") ? $0 : nil }
@@ -83,9 +90,11 @@ struct SourceIngest: Sendable {
             switch e {
             case .bodyTooLarge:
                 return Failure.permanent(.limitExceeded, "source_url: \(e)", refusedRule: nil)
-            case .tooManyRedirects, .invalidRedirect, .redirectWithoutLocation, .tls:
+            // A response vidd cannot read (a transfer coding it does not decode, not HTTP at all)
+            // comes the same on every retry; one cut short is `connectionLost`.
+            case .tooManyRedirects, .invalidRedirect, .redirectWithoutLocation, .tls, .malformedResponse:
                 return Failure.permanent(.sourceUnavailable, "source_url: \(e)", refusedRule: nil)
-            case .noAddresses, .connectFailed, .stalled, .deadlineExceeded, .malformedResponse, .connectionLost:
+            case .noAddresses, .connectFailed, .stalled, .deadlineExceeded, .connectionLost:
                 return Failure.transient("source_url: \(e)")
             }
         case is CancellationError:

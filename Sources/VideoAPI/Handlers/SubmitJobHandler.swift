@@ -39,6 +39,10 @@ extension APIHandlers {
         case .multipart(let boundary):
             var parser = MultipartParser(boundary: boundary)
             let head = try await MultipartUpload.readUntilFile(body: request.body, parser: &parser)
+            // What is known before the file (the query, fields ahead of it) is checked before a
+            // byte of it is stored, as for a raw upload; fields after it only once it is in.
+            _ = try multipartTitle(head.fields, request)
+            _ = try requestedVisibility(head.fields["visibility"] ?? request.queryParameter("visibility"))
             let name = head.file.filename.flatMap { $0.isEmpty ? nil : $0 } ?? "upload"
             let id = VideoID.generate()
             let key = ObjectKeys.source(videoID: id, originalName: name)
@@ -48,11 +52,10 @@ extension APIHandlers {
                                       contentType: $0)
             }
             let fields = head.fields.merging(rest.fields) { first, _ in first }
-            let queryTitle = request.queryParameter("title")
-            let title = (fields["title"] ?? queryTitle)?.trimmingBlanks().nilIfEmpty
-            if let t = title, t.count > JobSubmission.maximumTitleLength {
+            let title: String?
+            do { title = try multipartTitle(fields, request) } catch {
                 _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
-                throw APIError(.validationFailed, "title is longer than \(JobSubmission.maximumTitleLength) characters")
+                throw error
             }
             let visibility: Visibility
             do { visibility = try requestedVisibility(fields["visibility"] ?? request.queryParameter("visibility")) } catch {
@@ -61,6 +64,15 @@ extension APIHandlers {
             }
             return try await register(id: id, title: title, sourceKey: key, originalName: name, uploaded: true, visibility: visibility)
         }
+    }
+
+    /// A multipart upload's title: its `title` field, else `?title=`; blank is none.
+    private func multipartTitle(_ fields: [String: String], _ request: HTTPRequest) throws(APIError) -> String? {
+        let title = (fields["title"] ?? request.queryParameter("title"))?.trimmingBlanks().nilIfEmpty
+        if let t = title, t.count > JobSubmission.maximumTitleLength {
+            throw APIError(.validationFailed, "title is longer than \(JobSubmission.maximumTitleLength) characters")
+        }
+        return title
     }
 
     /// URL ingest: the URL passed the guard's rules that need no lookup (a refusal is a 422

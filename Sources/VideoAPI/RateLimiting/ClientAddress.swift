@@ -5,13 +5,14 @@ import VideoCore
 /// configured trusted proxy, the right-most `X-Forwarded-For` address that is not one (the
 /// entries left of it were written by whoever the client is, and can be anything).
 enum ClientAddress {
-    static func resolve(peer: IPAddress?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> IPAddress? {
+    static func resolve(peer rawPeer: IPAddress?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> IPAddress? {
+        let peer = rawPeer.map(unmapped)
         guard let peer, isTrusted(peer, trustedProxies) else { return peer }
         var nearest = peer
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }
         for raw in hops.reversed() {
             // A malformed entry ends what can be known: the last trusted hop stands for the client.
-            guard let hop = parseHop(String(raw).trimmingBlanks()) else { return nearest }
+            guard let hop = parseHop(String(raw).trimmingBlanks()).map(unmapped) else { return nearest }
             if !isTrusted(hop, trustedProxies) { return hop }
             nearest = hop
         }
@@ -36,6 +37,13 @@ enum ClientAddress {
         let parts = text.split(separator: ":")
         if parts.count == 2, parts[1].allSatisfy(\.isNumber), case .v4(let a)? = IPAddress(numeric: parts[0]) { return .v4(a) }
         return nil
+    }
+
+    /// An IPv4 client of a dual-stack listener (`[::]`) arrives as `::ffff:a.b.c.d`; it is that
+    /// IPv4 address, for the trusted proxies (written as IPv4) and for its budget alike.
+    static func unmapped(_ address: IPAddress) -> IPAddress {
+        guard case .v6(let a) = address, a.high == 0, a.low >> 32 == 0xFFFF else { return address }
+        return .v4(IPv4Address(UInt32(truncatingIfNeeded: a.low)))
     }
 
     static func isTrusted(_ address: IPAddress, _ networks: [IPNetwork]) -> Bool {

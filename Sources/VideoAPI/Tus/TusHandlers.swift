@@ -49,7 +49,13 @@ extension APIHandlers {
             response.headers["Location"] = TusProtocol.uploadPath(id)
             return response
         default:
-            current = try await settle(outcome, upload: upload)
+            do { current = try await settle(outcome, upload: upload) } catch let refusal as APIError {
+                // The upload exists whatever became of its first bytes: say where, so the client
+                // can resume or terminate it rather than leave it to expire unknown.
+                var response = APIResponse.error(refusal)
+                response.headers["Location"] = TusProtocol.uploadPath(id)
+                return response
+            }
         }
         headers["Upload-Offset"] = String(current.offset)
         if current.status == .uploading { headers["Upload-Expires"] = Self.httpDate(current.expiresAt) }

@@ -39,6 +39,12 @@ public enum TusRequestHeaders {
 
     public static func creation(_ headers: HTTPFields, framing: HTTPBodyFraming, maxSize: Int64) throws(APIError) -> TusCreationRequest {
         try checkVersion(headers)
+        // Not offered (Tus-Extension says so), but clients send it unasked (tus-js-client with
+        // parallelUploads > 1): each partial upload would become a video of part of the file.
+        guard headers.values("Upload-Concat").isEmpty else {
+            throw APIError(.badRequest, "Upload-Concat: this server does not offer tus concatenation (see Tus-Extension); "
+                + "send the file as one upload (tus-js-client: parallelUploads 1)")
+        }
         let length = try nonNegative(headers, "Upload-Length")
         let deferValues = headers.values("Upload-Defer-Length")
         if !deferValues.isEmpty {
@@ -54,6 +60,14 @@ public enum TusRequestHeaders {
         do { metadata = try UploadMetadata(header: joined(headers, "Upload-Metadata")) } catch {
             throw APIError(.badRequest, error.description)
         }
+        // A title or visibility vidd cannot read would be dropped: the video registered untitled,
+        // or public when it was meant to be private. A key alone is allowed, except visibility.
+        for pair in metadata.pairs where pair.key == "title" || pair.key == "visibility" {
+            guard let bytes = pair.value ?? (pair.key == "title" ? [] : nil), String(validating: bytes, as: UTF8.self) != nil else {
+                throw APIError(.validationFailed, "Upload-Metadata: the value of \(pair.key) must be UTF-8 text"
+                    + (pair.key == "visibility" ? " (public or private)" : ""))
+            }
+        }
         if let title = metadata.title, title.count > JobSubmission.maximumTitleLength {
             throw APIError(.validationFailed, "Upload-Metadata: title is longer than \(JobSubmission.maximumTitleLength) characters")
         }
@@ -62,6 +76,11 @@ public enum TusRequestHeaders {
         }
         let hasBody = Self.hasBody(framing)
         if hasBody { try requireOffsetContentType(headers) }
+        // As a PATCH: a body declared longer than the upload is refused before anything exists.
+        if case .contentLength(let n) = framing, Int64(n) > (length ?? maxSize) {
+            throw APIError(.payloadTooLarge, "the \(n)-byte body goes past "
+                + (length.map { "Upload-Length \($0)" } ?? "Tus-Max-Size \(maxSize) (the length is not declared yet)"))
+        }
         return TusCreationRequest(length: length, metadata: metadata, hasInitialData: hasBody,
                                   checksum: hasBody ? try checksum(headers) : nil)
     }

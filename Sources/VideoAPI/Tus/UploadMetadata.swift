@@ -80,8 +80,14 @@ public struct UploadMetadata: Sendable, Equatable {
     /// The upload's file name: `filename` (tus-js-client, Uppy), else `name`.
     public var filename: String? { (text("filename") ?? text("name")).flatMap(Self.nonBlank) }
     public var title: String? { text("title").flatMap(Self.nonBlank) }
-    /// The client's idea of the type: `filetype` (tus-js-client, Uppy), else `type`.
-    public var fileType: String? { (text("filetype") ?? text("type")).flatMap(Self.nonBlank) }
+    /// The client's idea of the type: `filetype` (tus-js-client, Uppy), else `type`. It becomes
+    /// the object's Content-Type, so only a value a header may carry (visible ASCII and blanks):
+    /// decoded base64 can hold CR, LF or NUL.
+    public var fileType: String? {
+        (text("filetype") ?? text("type")).flatMap(Self.nonBlank).flatMap { type in
+            type.utf8.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 } ? type : nil
+        }
+    }
 
     /// Encodes pairs the way a client would (for tests and docs).
     public static func encode(_ pairs: [(String, String?)]) -> String {

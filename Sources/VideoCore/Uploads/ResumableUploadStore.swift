@@ -89,19 +89,27 @@ public struct ResumableUploadStore: Sendable {
         RETURNING \(columns)
         """
 
-    /// $1 id, $2 new status (expired or terminated). Stops every later commit (they require 'uploading').
-    static let retire = """
-        UPDATE tus_uploads SET status = $2, updated_at = now()
-        WHERE id = $1::uuid AND status = 'uploading'
+    /// $1 id. Termination stops every later commit (they require 'uploading'). A finished upload
+    /// only loses its record: its storage is the video's now, so there is nothing to release.
+    static let terminate = """
+        UPDATE tus_uploads SET status = 'terminated', released = (status = 'completed'), updated_at = now()
+        WHERE id = $1::uuid AND status IN ('uploading', 'completed')
         RETURNING \(columns)
         """
 
     /// Every unfinished upload past its expiry becomes a tombstone whose storage the sweeper releases.
+    /// A full one too when finishing it never got as far as its video (it failed until the expiry,
+    /// e.g. its multipart upload was aborted by a lifecycle rule): retrying it for ever would hold
+    /// its storage for ever. One with its video is left to be finished (only marking it remains).
     static let expireDue = """
         UPDATE tus_uploads SET status = 'expired', updated_at = now()
-        WHERE status = 'uploading' AND expires_at < now() AND (upload_length IS NULL OR upload_offset < upload_length)
+        WHERE status = 'uploading' AND expires_at < now()
+            AND (upload_length IS NULL OR upload_offset < upload_length
+                 OR NOT EXISTS (SELECT 1 FROM videos WHERE videos.id = tus_uploads.id))
         RETURNING \(columns)
         """
+
+    static let hasVideo = "SELECT EXISTS (SELECT 1 FROM videos WHERE id = $1::uuid)"
 
     static let unreleased = """
         SELECT \(columns) FROM tus_uploads WHERE status IN ('expired', 'terminated') AND NOT released
@@ -216,13 +224,18 @@ public struct ResumableUploadStore: Sendable {
         try await pool.collect(Self.markCompleted, [id, keepFor.fractionalSeconds]).first.map(Self.upload)
     }
 
-    /// `expired` or `terminated`, from `uploading` only; nil when it was not uploading.
-    public func retire(id: String, as status: ResumableUploadStatus) async throws -> ResumableUpload? {
-        try await pool.collect(Self.retire, [id, status.rawValue]).first.map(Self.upload)
+    /// `terminated`, from `uploading` or `completed`; nil when it was neither.
+    public func terminate(id: String) async throws -> ResumableUpload? {
+        try await pool.collect(Self.terminate, [id]).first.map(Self.upload)
     }
 
     public func expireDue() async throws -> [ResumableUpload] {
         try await pool.collect(Self.expireDue).map(Self.upload)
+    }
+
+    /// Whether the upload became a video (its id is the video's).
+    public func hasVideo(id: String) async throws -> Bool {
+        try await pool.collect(Self.hasVideo, [id]).first?.decode(Bool.self, at: 0) ?? false
     }
 
     public func unreleased(limit: Int = 100) async throws -> [ResumableUpload] {

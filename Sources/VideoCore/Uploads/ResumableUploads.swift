@@ -57,8 +57,13 @@ public struct ResumableUploads: Sendable {
                 contentType: contentType, objectKey: key, storageHandle: handle, partSize: partSize(for: length), partsBytes: 0,
                 expiresAt: 0, released: false), expiry: settings.expiry)
         } catch {
-            // Nothing refers to it: do not leave it behind.
-            try? await storage.abortResumable(key: key, handle: handle)
+            // Nothing refers to it: do not leave it behind. In a task of its own, because the
+            // error may be the request's cancellation (a client gone), which would cancel the
+            // abort too and leave a multipart upload no sweep knows of.
+            let storage = self.storage
+            await Task.detached(executorPreference: EventLoop.shared) {
+                try? await storage.abortResumable(key: key, handle: handle)
+            }.value
             throw error
         }
     }
@@ -144,7 +149,7 @@ public struct ResumableUploads: Sendable {
     /// tus termination: no later append can land (the row leaves `uploading` first), then the
     /// storage is released. A finished upload only loses its record: the video keeps its source.
     public func terminate(id: String) async throws -> Termination {
-        guard let retired = try await store.retire(id: id, as: .terminated) else {
+        guard let retired = try await store.terminate(id: id) else {
             return try await store.upload(id: id) == nil ? .notFound : .alreadyGone
         }
         if !retired.released {
@@ -157,9 +162,13 @@ public struct ResumableUploads: Sendable {
     }
 
     /// Frees an expired or terminated upload's storage (abort / remove; idempotent), then its
-    /// parts and tail rows.
+    /// parts and tail rows. A full upload may have been assembled before finishing it failed:
+    /// with no video to own it, the object goes too.
     public func release(_ upload: ResumableUpload) async throws {
         try await storage.abortResumable(key: upload.objectKey, handle: upload.storageHandle)
+        if upload.isFull, try await !store.hasVideo(id: upload.id) {
+            try await storage.delete(key: upload.objectKey)
+        }
         try await store.markReleased(id: upload.id)
     }
 

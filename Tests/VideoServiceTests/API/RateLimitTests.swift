@@ -102,6 +102,12 @@ import TestSupport
         Vector(peer: "10.0.0.2:5555", forwarded: [], trusted: "10.0.0.0/8", expected: "10.0.0.2"),
         Vector(peer: "10.0.0.2:5555", forwarded: ["1.2.3.4, unknown"], trusted: "10.0.0.0/8", expected: "10.0.0.2"),
         Vector(peer: "10.0.0.2:5555", forwarded: ["1.2.3.4, garbage, 10.0.0.3"], trusted: "10.0.0.0/8", expected: "10.0.0.3"),
+        // An IPv4 client of a dual-stack listener (VIDD_LISTEN=[::]:…) is seen as ::ffff:a.b.c.d: it is
+        // that IPv4 address, for the trusted proxies (written as IPv4) and for its budget alike.
+        Vector(peer: "[::ffff:10.0.0.2]:5555", forwarded: ["1.2.3.4"], trusted: "10.0.0.0/8", expected: "1.2.3.4"),
+        Vector(peer: "[::ffff:203.0.113.9]:5555", forwarded: [], trusted: "", expected: "203.0.113.9"),
+        Vector(peer: "10.0.0.2:5555", forwarded: ["1.2.3.4, ::ffff:10.0.0.3"], trusted: "10.0.0.0/8", expected: "1.2.3.4"),
+        Vector(peer: "10.0.0.2:5555", forwarded: ["::ffff:1.2.3.4"], trusted: "10.0.0.0/8", expected: "1.2.3.4"),
     ]
 
     @Test(arguments: vectors)

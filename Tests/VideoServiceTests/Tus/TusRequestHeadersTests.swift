@@ -43,8 +43,18 @@ import Testing
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "0")], .none, 422, "empty file"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "a YQ==,a YQ==")], .none, 400, "appears twice"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "title " + Base64.encode(Array(String(repeating: "t", count: 501).utf8)))], .none, 422, "title is longer"),
+        // Values vidd acts on: unreadable is refused, never dropped (a private video made public).
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "visibility")], .none, 422, "value of visibility must be UTF-8 text"),
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "visibility //4=")], .none, 422, "value of visibility must be UTF-8 text"),
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Metadata", "filename YS5tcDQ=,title //4=")], .none, 422, "value of title must be UTF-8 text"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Content-Type", "video/mp4")], .contentLength(5), 415, "application/offset+octet-stream"),
         ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5")], .chunked, 415, "application/offset+octet-stream"),
+        // Concatenation is not offered: a partial upload would otherwise become a video of part of a file.
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Upload-Concat", "partial")], .none, 400, "concatenation"),
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Concat", "final;/uploads/a /uploads/b")], .none, 400, "concatenation"),
+        // creation-with-upload: a declared body past the length creates nothing, as a PATCH.
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Length", "5"), ("Content-Type", "application/offset+octet-stream")], .contentLength(6), 413, "6-byte body goes past Upload-Length 5"),
+        ([("Tus-Resumable", "1.0.0"), ("Upload-Defer-Length", "1"), ("Content-Type", "application/offset+octet-stream")], .contentLength(1_000_001), 413, "Tus-Max-Size 1000000"),
     ]
 
     @Test(arguments: refusedCreations.indices)
