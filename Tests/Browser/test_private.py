@@ -162,6 +162,10 @@ def test_the_owner_changes_the_visibility_on_the_watch_page(private_vidd, page, 
 
 
 def test_expiring_signed_urls_are_renewed_without_losing_the_position(private_vidd, page, private_ready):
+    """The page's clock is Playwright's: the renewal before expiry happens when it is moved on
+    (no waiting); then, with it stopped, the URLs really expire and a refused one (a rung not
+    loaded yet) makes the page renew them on the spot."""
+    page.clock.install()
     page.goto(private_vidd.base + "/")
     save_token(page, TOKEN)
     page.goto(f"{private_vidd.base}/watch/{private_ready['id']}")
@@ -170,20 +174,32 @@ def test_expiring_signed_urls_are_renewed_without_losing_the_position(private_vi
     first_expiry = signature_expiry(first)
     page.keyboard.press("5")   # half-way (1 s of 2 s), paused
     page.wait_for_function("() => Math.abs(document.querySelector('.player video').currentTime - 1) < 0.1")
-    # Before the URLs expire the page fetches the video again and the player moves to the new ones.
-    page.wait_for_function("src => document.querySelector('.player video').currentSrc !== src", arg=first,
-                           timeout=(TTL_SECONDS + 5) * 1000)
-    state = player_state(page)
-    assert signature_expiry(state["src"]) > first_expiry, state
-    assert time.time() < first_expiry, "renewed before the old URLs expired"
+    # exp is in whole seconds: once the server's second has moved on, a renewal signs anew.
+    while time.time() < first_expiry - TTL_SECONDS + 1.05:
+        time.sleep(0.05)
+    # Before they expire (a fifth of their life before), the page fetches the video again and the
+    # player moves to the new URLs: same place, still paused.
+    page.clock.fast_forward(int(TTL_SECONDS * 0.8 * 1000) + 200)
+    page.wait_for_function("src => document.querySelector('.player video').currentSrc !== src", arg=first)
+    renewed = player_state(page)["src"]
+    assert signature_expiry(renewed) > first_expiry, (first, renewed)
     page.wait_for_function("() => { const v = document.querySelector('.player video'); return v.readyState >= 2 && Math.abs(v.currentTime - 1) < 0.1; }")
     assert player_state(page)["paused"], "a paused video stays paused"
-    # The old URL stops working; the page plays on through the new one.
-    while time.time() <= first_expiry + 1:
+
+    # A tab whose timers slept: its URLs expire unrenewed, and the first one refused renews them.
+    page.clock.pause_at(page.evaluate("Date.now()") + 1)
+    renewed_expiry = signature_expiry(renewed)
+    while time.time() <= renewed_expiry + 1:
         time.sleep(0.2)
-    assert page.request.get(private_vidd.base + urllib.parse.urlparse(first).path + "?" + urllib.parse.urlparse(first).query).status == 403
-    page.locator(".big-play").click()
-    wait_until_playing_past(page, 1.3)
+    assert page.request.get(private_vidd.base + first.split(private_vidd.base, 1)[-1]).status == 403, "the first URL expired"
+    page.select_option(".quality", "144p")   # a rung not loaded before: its expired URL is refused
+    page.wait_for_function("""exp => { const v = document.querySelector('.player video');
+        const m = /[?&]exp=(\\d+)/.exec(v.currentSrc);
+        return v.currentSrc.includes('/mp4/144p.mp4') && m && Number(m[1]) > exp && v.readyState >= 2 && v.videoHeight === 144; }""",
+                           arg=renewed_expiry)
+    page.wait_for_function("() => Math.abs(document.querySelector('.player video').currentTime - 1) < 0.25")
+    # The refused request is the one console line.
+    page.console_watch.errors = [e for e in page.console_watch.errors if "403 (Forbidden)" not in e]
 
 
 @pytest.mark.parametrize("path", ["multipart", "tus"])
