@@ -214,6 +214,7 @@ def test_a_server_without_signing_keys_says_it_cannot_keep_a_video_private(vidd,
     row = page.locator(".pending .upload-row.is-failed")
     expect(row).to_be_visible(timeout=30_000)
     expect(row.locator(".row-message")).to_contain_text("VIDD_SIGNING_KEYS")
+    expect(row.locator(".row-message")).to_contain_text("choose Public to upload it anyway")
     expect(page.locator(".recent .upload-row")).to_have_count(0)
     if path == "multipart":
         screenshots(page, "upload-private-refused")

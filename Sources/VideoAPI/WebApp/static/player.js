@@ -302,10 +302,12 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null, ren
     if (destroyed) return;
     // A signed URL that expired (403): new URLs first, same choice, same place. Once per failure,
     // so a source that fails for another reason still reaches the fallbacks below.
-    if (renew && !renewedAfterError && /[?&]sig=/.test(media.getAttribute("src") || "")) {
+    const failedURL = media.getAttribute("src") || "";
+    if (renew && !renewedAfterError && /[?&]sig=/.test(failedURL)) {
       renewedAfterError = true;
       const renewed = await renew().catch(() => false);
-      if (destroyed || renewed) return;
+      // Renewed and loading the new URL: wait for it (a failure of that one comes back here).
+      if (destroyed || (renewed && media.getAttribute("src") !== failedURL)) return;
     }
     // Adaptive streaming that fails here falls back to the MP4 ladder at the same position.
     if (current === "auto" && renditions.length) {

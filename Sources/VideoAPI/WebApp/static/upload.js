@@ -229,7 +229,9 @@ export function mountUpload(main) {
         const reason = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
         const text = error.status === 401
           ? `Upload failed: ${reason} Enter the API token below and try again.`
-          : `Upload failed: ${reason}`;
+          : error.status === 422 && item.visibility === "private" && /private/i.test(error.message)
+            ? `Upload failed: ${reason} This server cannot keep videos private: choose Public to upload it anyway.`
+            : `Upload failed: ${reason}`;
         setState(item, "failed", text);
         item.row.bar.value = 0;
         item.row.detail.textContent = bytes(item.file.size);

@@ -336,7 +336,8 @@ export async function mountWatch(main, match) {
         document.execCommand("copy");
         field.remove();
       }
-      toast("Link copied");
+      // A private video's link opens only with the token: say so, so it is not shared in vain.
+      toast(video.visibility === "private" ? "Link copied (it opens only with the API token)" : "Link copied");
     } catch {
       toast(`Copy this link: ${url}`);
     }
