@@ -12,7 +12,7 @@ import urllib.parse
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ConsoleWatch, screenshots, player_state, wait_until_playing_past
+from conftest import screenshots, player_state, wait_until_playing_past
 from vidd import Vidd
 
 TOKEN = "private-browser-token-0123456789"
@@ -111,34 +111,28 @@ def test_a_private_upload_is_listed_with_its_badge_only_with_the_token_and_plays
     screenshots(page, "watch-private")
 
 
-def test_a_private_watch_url_opened_without_a_token_asks_for_it_then_plays(private_vidd, browser, private_ready):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        page = context.new_page()
-        console = ConsoleWatch(page)
-        page.goto(f"{private_vidd.base}/watch/{private_ready['id']}")
-        expect(page.get_by_role("heading", name="This video is private or does not exist")).to_be_visible()
-        screenshots(page, "watch-private-prompt")
-        page.get_by_role("button", name="Enter API token").click()
-        dialog = page.locator("#token-dialog")
-        expect(dialog).to_be_visible()
-        # A wrong token does not open it: the page says so and asks again.
-        dialog.locator("#token-dialog-input").fill("not-the-token")
-        dialog.get_by_role("button", name="Save").click()
-        expect(page.get_by_role("heading", name="Video not found")).to_be_visible()
-        expect(page.locator(".not-found")).to_contain_text("token")
-        page.get_by_role("button", name="Change API token").click()
-        dialog.locator("#token-dialog-input").fill(TOKEN)
-        dialog.get_by_role("button", name="Save").click()
-        expect(page.locator(".video-title")).to_have_text("Private test pattern")
-        expect(page.locator(".player")).to_have_attribute("data-mode", "hls")
-        page.locator(".big-play").click()
-        wait_until_playing_past(page, 0.3)
-        signature_expiry(player_state(page)["src"])
-        # The video's own 404s (before the token) are the one kind of console line.
-        assert all("404 (Not Found)" in e for e in console.errors), console.errors
-    finally:
-        context.close()
+def test_a_private_watch_url_opened_without_a_token_asks_for_it_then_plays(private_vidd, page, private_ready):
+    page.goto(f"{private_vidd.base}/watch/{private_ready['id']}")   # a fresh context: no token
+    expect(page.get_by_role("heading", name="This video is private or does not exist")).to_be_visible()
+    screenshots(page, "watch-private-prompt")
+    page.get_by_role("button", name="Enter API token").click()
+    dialog = page.locator("#token-dialog")
+    expect(dialog).to_be_visible()
+    # A wrong token does not open it: the page says so and asks again.
+    dialog.locator("#token-dialog-input").fill("not-the-token")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Video not found")).to_be_visible()
+    expect(page.locator(".not-found")).to_contain_text("token")
+    page.get_by_role("button", name="Change API token").click()
+    dialog.locator("#token-dialog-input").fill(TOKEN)
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator(".video-title")).to_have_text("Private test pattern")
+    expect(page.locator(".player")).to_have_attribute("data-mode", "hls")
+    page.locator(".big-play").click()
+    wait_until_playing_past(page, 0.3)
+    signature_expiry(player_state(page)["src"])
+    # The video's own 404s (before the token) are the one kind of console line.
+    page.console_watch.errors = [e for e in page.console_watch.errors if "404 (Not Found)" not in e]
 
 
 def test_the_owner_changes_the_visibility_on_the_watch_page(private_vidd, page, private_ready):
@@ -216,8 +210,6 @@ def test_a_server_without_signing_keys_says_it_cannot_keep_a_video_private(vidd,
     expect(row.locator(".row-message")).to_contain_text("VIDD_SIGNING_KEYS")
     expect(row.locator(".row-message")).to_contain_text("choose Public to upload it anyway")
     expect(page.locator(".recent .upload-row")).to_have_count(0)
-    if path == "multipart":
-        screenshots(page, "upload-private-refused")
     # The refused request is the one console line.
     page.console_watch.errors = [e for e in page.console_watch.errors if "422 (Unprocessable" not in e]
 
@@ -237,3 +229,41 @@ def test_a_large_private_file_goes_through_tus_as_private(private_vidd, page, bi
     assert private_vidd.video(video_id)["visibility"] == "private"
     # Not needed further: its transcode would only slow the other tests.
     assert private_vidd.request("DELETE", f"/videos/{video_id}", headers=private_vidd.authorization()).status == 204
+
+
+@pytest.fixture(scope="module")
+def private_queue(services):
+    """Private videos that stay queued (a `vidd serve`: no worker), to follow their progress."""
+    server = Vidd("browser_private_queue", command="serve", settings={
+        "VIDD_API_TOKENS": TOKEN, "VIDD_SIGNING_KEYS": SIGNING_KEY, "VIDD_SIGNED_URL_TTL_SECONDS": str(TTL_SECONDS),
+    })
+    yield server
+    server.stop()
+
+
+def test_a_private_video_in_flight_is_followed_through_its_signed_progress_url(private_queue, page, media):
+    """The feed leaves private videos out (an EventSource sends no token): the library and the
+    watch page follow the video's signed progress_url, and the watch page moves to the renewed
+    one before it expires."""
+    video_id = private_queue.upload(media["landscape"], title="Waiting in private", visibility="private")
+    streams = []
+    page.on("request", lambda r: streams.append(r.url) if f"/progress/{video_id}" in r.url else None)
+    is_stream = lambda r: f"/progress/{video_id}?" in r.url
+    page.clock.install()
+    page.goto(private_queue.base + "/")
+    with page.expect_request(is_stream):
+        save_token(page, TOKEN)
+    card = page.locator(f'.video-card[data-id="{video_id}"]')
+    expect(card.locator(".badge-private")).to_have_text("Private")
+    expect(card.locator(".card-progress-text")).to_have_text("Waiting for a worker")
+
+    with page.expect_request(is_stream) as first:
+        card.get_by_role("link").click()
+    expect(page.locator(".processing-status")).to_have_text("Waiting for a worker")
+    first_expiry = signature_expiry(first.value.url)
+    while time.time() < first_expiry - TTL_SECONDS + 1.05:   # the server's second moved on: a new signature
+        time.sleep(0.05)
+    with page.expect_request(lambda r: is_stream(r) and signature_expiry(r.url) > first_expiry):
+        page.clock.fast_forward(int(TTL_SECONDS * 0.8 * 1000) + 200)
+    expect(page.locator(".processing-status")).to_have_text("Waiting for a worker")
+    assert streams and all("sig=" in url for url in streams), f"never the unsigned stream (a 404): {streams}"
