@@ -119,8 +119,12 @@ export async function mountLibrary(main, _match, url) {
     }
   }
 
-  // Another token shows another list (private videos come and go).
-  const onTokenChanged = () => load();
+  // Another token shows another list (private videos come and go). The private videos' streams
+  // stop at once: an event of theirs must not make the page fetch a video it may no longer see.
+  const onTokenChanged = () => {
+    stopPrivateFollowers();
+    load();
+  };
   document.addEventListener("vidd:token-changed", onTokenChanged);
   await load();
   if (!stopped) unsubscribe = allVideos.subscribe(onEvent);
@@ -166,7 +170,15 @@ function videoCard(video) {
   const meta = h("p", { class: "card-meta" }, video.visibility === "private" ? privateBadge() : null, when);
   const thumb = h("div", { class: "thumb" });
   if (video.poster_url) {
-    thumb.append(h("img", { src: video.poster_url, alt: "", loading: "lazy", decoding: "async" }));
+    const poster = h("img", { src: video.poster_url, alt: "", loading: "lazy", decoding: "async" });
+    // A private video's poster URL is signed: a lazy image first loaded after it expired is
+    // refused; its newly signed URL, once.
+    if (video.visibility === "private") {
+      poster.addEventListener("error", () => {
+        api.getVideo(video.id).then((fresh) => { if (fresh.poster_url) poster.src = fresh.poster_url; }).catch(() => {});
+      }, { once: true });
+    }
+    thumb.append(poster);
   } else {
     thumb.append(h("div", { class: "thumb-placeholder" }, icon(video.status === "failed" ? "error" : video.status === "completed" ? "film" : "clock", "icon")));
   }

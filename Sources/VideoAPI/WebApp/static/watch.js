@@ -37,6 +37,7 @@ export async function mountWatch(main, match) {
   let renewTimer = 0;
   let renewDue = Infinity;   // when the signed URLs should be renewed (Date.now() ms)
   let renewing = null;       // the renewal under way: one at a time
+  let renewFailures = 0;     // in a row: said once, retried while the page is open
 
   const stage = h("div", { class: "stage" });
   const title = h("h1", { class: "video-title", tabindex: "-1" });
@@ -111,14 +112,25 @@ export async function mountWatch(main, match) {
   const onVisible = () => { if (document.visibilityState === "visible" && Date.now() >= renewDue) renewNow(); };
   document.addEventListener("visibilitychange", onVisible);
 
-  /** Fetches the video again and shows it (new signed URLs); resolves to it, or null. */
+  /**
+   * Fetches the video again and shows it (new signed URLs); resolves to it, or null. A 404 ends
+   * it (deleted, or the token changed); another failure (the network) is tried again in 15 s.
+   */
   function renewNow() {
     renewing ??= api.getVideo(video.id).then((fresh) => {
       if (stopped) return null;
+      renewFailures = 0;
       show(fresh);
       return fresh;
     }).catch((error) => {
-      if (!stopped) toast(error.status === 404 ? "This video is gone, or the API token of this tab no longer opens it." : `The video could not be reloaded: ${error.message}`, "error");
+      if (stopped) return null;
+      if (error.status === 404) {
+        toast("This video is gone, or the API token of this tab no longer opens it.", "error");
+      } else {
+        if (renewFailures++ === 0) toast(`The video could not be reloaded: ${error.message}`, "error");
+        clearTimeout(renewTimer);
+        renewTimer = setTimeout(renewNow, 15_000);
+      }
       return null;
     }).finally(() => { renewing = null; });
     return renewing;
@@ -136,12 +148,15 @@ export async function mountWatch(main, match) {
 
   function renderActions() {
     const isPrivate = video.visibility === "private";
+    // Drawn again on every renewal: the focused action keeps the focus.
+    const focused = [...actions.children].indexOf(document.activeElement);
     actions.replaceChildren(
       h("button", { type: "button", class: "button", onclick: copyLink }, icon("link"), "Copy link"),
       h("button", { type: "button", class: "button", onclick: editTitle }, icon("edit"), "Edit title"),
       h("button", { type: "button", class: "button visibility-button", onclick: changeVisibility },
         icon(isPrivate ? "unlock" : "lock"), isPrivate ? "Make public" : "Make private"),
       h("button", { type: "button", class: "button button-danger", onclick: confirmDelete }, icon("trash"), "Delete"));
+    if (focused >= 0) actions.children[focused]?.focus();
   }
 
   async function changeVisibility(event) {
@@ -152,6 +167,7 @@ export async function mountWatch(main, match) {
       const updated = await api.withToken(() => api.updateVisibility(video.id, next));
       if (stopped) return;
       show(updated);
+      // Focus stays on the toggle, drawn anew (a disabled button may have lost it).
       actions.querySelector(".visibility-button")?.focus();
       const text = next === "private" ? "The video is private now" : "The video is public now";
       announce(text);
