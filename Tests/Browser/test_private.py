@@ -214,6 +214,19 @@ def test_a_server_without_signing_keys_says_it_cannot_keep_a_video_private(vidd,
     page.console_watch.errors = [e for e in page.console_watch.errors if "422 (Unprocessable" not in e]
 
 
+def test_make_private_on_a_server_without_signing_keys_says_why(vidd, page, media):
+    video_id = vidd.upload(media["landscape"], title="Stays public")
+    page.goto(f"{vidd.base}/watch/{video_id}")
+    page.get_by_role("button", name="Make private").click()
+    expect(page.locator(".toast-error")).to_contain_text("The visibility could not be changed")
+    expect(page.locator(".toast-error")).to_contain_text("VIDD_SIGNING_KEYS")
+    expect(page.get_by_role("button", name="Make private")).to_be_enabled()
+    expect(page.locator(".video-meta .badge-private")).to_have_count(0)
+    assert vidd.video(video_id)["visibility"] == "public"
+    assert vidd.request("DELETE", f"/videos/{video_id}").status == 204   # its transcode is not needed
+    page.console_watch.errors = [e for e in page.console_watch.errors if "422 (Unprocessable" not in e]
+
+
 def test_a_large_private_file_goes_through_tus_as_private(private_vidd, page, big_clip):
     if private_vidd.request("OPTIONS", "/uploads").headers.get("Tus-Resumable") != "1.0.0":
         pytest.skip("this vidd has no tus endpoint: large files go through the multipart upload")
