@@ -78,6 +78,8 @@ class Vidd:
             "VIDD_LOG_LEVEL": "info",
         }
         self.env.update(settings or {})
+        # The API token the helpers below present (the first configured one), if any.
+        self.token = (self.env.get("VIDD_API_TOKENS") or "").split(",")[0] or None
         psql(self.admin_url, f"CREATE DATABASE {self.name}")
         self.process = None
         self.port = None
@@ -136,17 +138,24 @@ class Vidd:
         except urllib.error.HTTPError as e:
             return Response(e.code, dict(e.headers), e.read())
 
-    def upload(self, path, name=None, title=None):
-        """POST /jobs with the file as the raw body; the new video's id."""
+    def authorization(self):
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def upload(self, path, name=None, title=None, visibility=None):
+        """POST /jobs with the file as the raw body (with the token, if the server has one); the new video's id."""
         query = f"name={urllib.parse.quote(name or Path(path).name)}"
         if title:
             query += f"&title={urllib.parse.quote(title)}"
-        r = self.request("POST", f"/jobs?{query}", body=Path(path).read_bytes(), headers={"Content-Type": "video/mp4"})
+        if visibility:
+            query += f"&visibility={visibility}"
+        r = self.request("POST", f"/jobs?{query}", body=Path(path).read_bytes(),
+                         headers={"Content-Type": "video/mp4", **self.authorization()})
         assert r.status == 202, f"upload of {path}: {r.status} {r.body[:300]}"
         return r.json()["id"]
 
     def video(self, video_id):
-        r = self.request("GET", f"/videos/{video_id}")
+        """The video's JSON as a caller with the token sees it (a private video too), or None."""
+        r = self.request("GET", f"/videos/{video_id}", headers=self.authorization())
         return r.json() if r.status == 200 else None
 
     def wait_for_status(self, video_id, statuses, timeout=120):

@@ -41,7 +41,8 @@ export function errorFrom(status, body, fallback) {
 export const networkError = () => new APIError(0, "network", "Cannot reach the server. Check the connection and try again.");
 
 async function request(method, path, { json } = {}) {
-  const headers = method === "GET" ? {} : authorizationHeaders();
+  // Reads carry the token too: with it the API shows private videos (and signs their URLs).
+  const headers = authorizationHeaders();
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -68,8 +69,23 @@ export function listVideos({ limit = 24, offset = 0, status = "", q = "" } = {})
 
 export const getVideo = (id) => request("GET", `/videos/${encodeURIComponent(id)}`);
 export const updateTitle = (id, title) => request("PATCH", `/videos/${encodeURIComponent(id)}`, { json: { title } });
+export const updateVisibility = (id, visibility) => request("PATCH", `/videos/${encodeURIComponent(id)}`, { json: { visibility } });
 export const deleteVideo = (id) => request("DELETE", `/videos/${encodeURIComponent(id)}`);
 export const retryVideo = (id) => request("POST", `/videos/${encodeURIComponent(id)}/retry`);
+
+/**
+ * In how many milliseconds a private video's signed URLs (`media_expires_at`) should be renewed:
+ * a fifth of their life before they expire (at most 2 minutes before), never sooner than 5 s
+ * from now, so a clock far off the server's cannot make the page fetch in a loop. null for a
+ * public video, or when by this clock the URLs have already expired (a refused request renews
+ * them then).
+ */
+export function renewalDelay(video, now = Date.now()) {
+  const expires = Date.parse(video?.media_expires_at ?? "");
+  if (!Number.isFinite(expires) || expires <= now) return null;
+  const remaining = expires - now;
+  return Math.max(5_000, remaining - Math.min(120_000, remaining * 0.2));
+}
 
 /**
  * Runs a mutating call; when the server says a token is needed (401), asks for one (the token

@@ -53,6 +53,8 @@ const paths = {
   film: "M4 5h16v14H4zm2 2v2h2V7zm10 0v2h2V7zM6 11v2h2v-2zm10 0v2h2v-2zM6 15v2h2v-2zm10 0v2h2v-2zM10 7v10h4V7z",
   clock: "M12 3a9 9 0 1 1 0 18 9 9 0 0 1 0-18zm0 2a7 7 0 1 0 0 14 7 7 0 0 0 0-14zm-1 2h2v4.6l3.2 1.9-1 1.7L11 12.7z",
   spinner: "M12 3a9 9 0 0 1 9 9h-2a7 7 0 0 0-7-7z",
+  lock: "M7 10V8a5 5 0 0 1 10 0v2h1a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1v-9a1 1 0 0 1 1-1zm2 0h6V8a3 3 0 0 0-6 0z",
+  unlock: "M7 10V8a5 5 0 0 1 9.6-2l-1.8.9A3 3 0 0 0 9 8v2h9a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1v-9a1 1 0 0 1 1-1z",
 };
 
 /** A decorative icon (hidden from assistive technology: its button or link carries the name). */
@@ -67,6 +69,11 @@ export function icon(name, className = "icon") {
   path.setAttribute("fill", "currentColor");
   svg.append(path);
   return svg;
+}
+
+/** "Private", in words (not colour alone), for a private video's card and watch page. */
+export function privateBadge() {
+  return h("span", { class: "badge badge-private" }, icon("lock", "icon badge-icon"), "Private");
 }
 
 /** Says `text` to screen readers through the page's polite live region. */

@@ -1,13 +1,17 @@
 // The library: a grid of cards with poster, title, duration and status; live progress for videos
 // being processed (the all-videos SSE feed); pages over the API's limit/offset; a status filter
-// and the header's search (both kept in the URL, so reload and back keep them).
-import { h, icon, announce } from "./dom.js";
+// and the header's search (both kept in the URL, so reload and back keep them). With the API token
+// set the list includes private videos (a "Private" badge on each); it is loaded again when the
+// token is set or cleared.
+import { h, icon, announce, privateBadge } from "./dom.js";
 import * as api from "./api.js";
-import { allVideos } from "./progress.js";
+import { allVideos, followVideo } from "./progress.js";
 import { navigate } from "./router.js";
 import { duration, ago, videoName, statusText, percentValue, percentText, stageText } from "./format.js";
 
 export const PAGE_SIZE = 24;
+/** Private videos in flight followed one by one (the feed leaves them out): each stream is a connection, and a browser opens only 6 per server. */
+const PRIVATE_FOLLOWED = 3;
 
 const filters = [
   ["", "All"], ["processing", "Processing"], ["queued", "Queued"], ["completed", "Ready"], ["failed", "Failed"],
@@ -41,16 +45,26 @@ export async function mountLibrary(main, _match, url) {
   let unsubscribe = null;
   let reloadTimer = null;
   let stopped = false;
+  let privateFollowers = [];
+  let loads = 0;   // only the latest load shows (the token may change while one is under way)
+
+  function stopPrivateFollowers() {
+    for (const stop of privateFollowers) stop();
+    privateFollowers = [];
+  }
 
   async function load() {
+    const attempt = ++loads;
     let list;
     try {
       list = await api.listVideos({ limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE, status, q });
     } catch (error) {
+      if (stopped || attempt !== loads) return;
       grid.replaceChildren(h("li", { class: "notice notice-error", role: "alert" }, `The videos could not be loaded: ${error.message}`));
       return;
     }
-    if (stopped) return;
+    if (stopped || attempt !== loads) return;
+    stopPrivateFollowers();
     const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
     if (page > pages && list.total > 0) {
       navigate(libraryURL({ q, status, page: pages }), { replace: true });
@@ -75,6 +89,11 @@ export async function mountLibrary(main, _match, url) {
         api.getVideo(video.id).then((full) => { if (full.progress) cards.get(video.id)?.update(full.progress); }).catch(() => {});
       }
     }
+    // The all-videos feed carries no private video's events to a browser (EventSource sends no
+    // token): the first few private ones in flight are followed through their signed URLs.
+    const privateInFlight = list.videos.filter((v) => v.visibility === "private" && v.progress_url &&
+      (v.status === "queued" || v.status === "processing"));
+    privateFollowers = privateInFlight.slice(0, PRIVATE_FOLLOWED).map((v) => followVideo(v.id, onEvent, v.progress_url));
   }
 
   function onEvent(event) {
@@ -100,11 +119,20 @@ export async function mountLibrary(main, _match, url) {
     }
   }
 
+  // Another token shows another list (private videos come and go). The private videos' streams
+  // stop at once: an event of theirs must not make the page fetch a video it may no longer see.
+  const onTokenChanged = () => {
+    stopPrivateFollowers();
+    load();
+  };
+  document.addEventListener("vidd:token-changed", onTokenChanged);
   await load();
   if (!stopped) unsubscribe = allVideos.subscribe(onEvent);
   return () => {
     stopped = true;
     clearTimeout(reloadTimer);
+    document.removeEventListener("vidd:token-changed", onTokenChanged);
+    stopPrivateFollowers();
     unsubscribe?.();
   };
 }
@@ -138,10 +166,19 @@ function videoCard(video) {
   const bar = h("progress", { class: "card-progress", max: "100", "aria-label": `Progress of ${name}` });
   const barText = h("span", { class: "card-progress-text" });
   const progressRow = h("div", { class: "card-progress-row" }, bar, barText);
-  const meta = h("p", { class: "card-meta" });
+  const when = h("span", {});
+  const meta = h("p", { class: "card-meta" }, video.visibility === "private" ? privateBadge() : null, when);
   const thumb = h("div", { class: "thumb" });
   if (video.poster_url) {
-    thumb.append(h("img", { src: video.poster_url, alt: "", loading: "lazy", decoding: "async" }));
+    const poster = h("img", { src: video.poster_url, alt: "", loading: "lazy", decoding: "async" });
+    // A private video's poster URL is signed: a lazy image first loaded after it expired is
+    // refused; its newly signed URL, once.
+    if (video.visibility === "private") {
+      poster.addEventListener("error", () => {
+        api.getVideo(video.id).then((fresh) => { if (fresh.poster_url) poster.src = fresh.poster_url; }).catch(() => {});
+      }, { once: true });
+    }
+    thumb.append(poster);
   } else {
     thumb.append(h("div", { class: "thumb-placeholder" }, icon(video.status === "failed" ? "error" : video.status === "completed" ? "film" : "clock", "icon")));
   }
@@ -174,7 +211,7 @@ function videoCard(video) {
           barText.textContent = `${stageText(event)} · ${percentText(event.percent)}`;
         }
       }
-      meta.textContent = event.status === "failed" ? `Failed · ${ago(video.created_at)}` : ago(video.created_at);
+      when.textContent = event.status === "failed" ? `Failed · ${ago(video.created_at)}` : ago(video.created_at);
     },
   };
   card.update({ status: video.status, percent: video.progress?.percent ?? 0, stage: video.progress?.stage });

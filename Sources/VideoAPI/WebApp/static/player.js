@@ -44,8 +44,11 @@ const playableRenditions = (video) => (video.renditions || []).filter((r) => r.u
  * `onFailed`, when given, is told instead of the user when nothing can be played. `update(video)`
  * takes a newer JSON of the same video (the completed one after a player made while it was
  * processing): the quality menu gains its new sources and what plays goes on undisturbed.
+ * A private video's URLs are signed and expire: `update(video, {resign: true})` moves what plays
+ * to the newer URLs at the same position, and `renew` (resolving to true once the page has passed
+ * new URLs to `update`) is asked first when a signed source fails.
  */
-export function createPlayer(video, { onMessage = () => {}, onFailed = null } = {}) {
+export function createPlayer(video, { onMessage = () => {}, onFailed = null, renew = null } = {}) {
   let renditions = playableRenditions(video);
   // Adaptive streaming that failed here is not offered again when the video is updated.
   let hlsFailed = false;
@@ -58,6 +61,11 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
   let idleTimer = 0;
   let bezelTimer = 0;
   let destroyed = false;
+  // Where playback was and whether it was meant to go on, for a source that failed (a media
+  // element in error may no longer say).
+  let lastTime = 0;
+  let meantToPlay = false;
+  let renewedAfterError = false;
 
   const media = h("video", { class: "media", playsinline: true, preload: "metadata", poster: video.poster_url || null });
   const bigPlay = h("button", { type: "button", class: "big-play", "aria-label": "Play" }, icon("play"));
@@ -108,11 +116,15 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
     return Number.isFinite(media.duration) && media.duration > 0 ? media.duration : knownDuration;
   }
 
-  function setSource(choice, { remember = false } = {}) {
-    const url = choice === "auto" ? hls : renditions.find((r) => r.label === choice)?.url;
-    if (!url || choice === current) return;
-    const at = media.currentTime;
-    const wasPlaying = !media.paused && !media.ended;
+  const sourceURL = (choice) => (choice === "auto" ? hls : renditions.find((r) => r.label === choice)?.url);
+
+  /** `force`: load the choice again even if it is the current one (its URL was signed anew). */
+  function setSource(choice, { remember = false, force = false } = {}) {
+    const url = sourceURL(choice);
+    if (!url || (choice === current && (!force || url === media.getAttribute("src")))) return;
+    const failed = media.error !== null;
+    const at = failed ? lastTime : media.currentTime;
+    const wasPlaying = failed ? meantToPlay : !media.paused && !media.ended;
     current = choice;
     quality.value = choice;
     element.dataset.mode = choice === "auto" ? "hls" : "mp4";
@@ -281,8 +293,22 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
   media.addEventListener("volumechange", renderVolume);
   media.addEventListener("waiting", () => element.classList.add("is-waiting"));
   for (const name of ["playing", "canplay", "seeked"]) media.addEventListener(name, () => element.classList.remove("is-waiting"));
-  media.addEventListener("error", () => {
+  media.addEventListener("play", () => { meantToPlay = true; });
+  media.addEventListener("pause", () => { if (!media.error) meantToPlay = false; });
+  media.addEventListener("timeupdate", () => { if (!media.error && !media.seeking) lastTime = media.currentTime; });
+  media.addEventListener("seeked", () => { lastTime = media.currentTime; });
+  media.addEventListener("canplay", () => { renewedAfterError = false; });
+  media.addEventListener("error", async () => {
     if (destroyed) return;
+    // A signed URL that expired (403): new URLs first, same choice, same place. Once per failure,
+    // so a source that fails for another reason still reaches the fallbacks below.
+    const failedURL = media.getAttribute("src") || "";
+    if (renew && !renewedAfterError && /[?&]sig=/.test(failedURL)) {
+      renewedAfterError = true;
+      const renewed = await renew().catch(() => false);
+      // Renewed and loading the new URL: wait for it (a failure of that one comes back here).
+      if (destroyed || (renewed && media.getAttribute("src") !== failedURL)) return;
+    }
     // Adaptive streaming that fails here falls back to the MP4 ladder at the same position.
     if (current === "auto" && renditions.length) {
       onMessage("Adaptive streaming failed here; playing an MP4 rendition instead.");
@@ -349,7 +375,7 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
     hls = !hlsFailed && next.hls_master_url && canPlayHLS() ? next.hls_master_url : null;
     knownDuration = next.source?.duration_seconds || knownDuration;
     if ("onFailed" in options) onFailed = options.onFailed;
-    if (next.poster_url && !media.poster) media.poster = next.poster_url;
+    if (next.poster_url && (!media.poster || options.resign)) media.poster = next.poster_url;
     if (next.storyboard_url && next.storyboard_url !== storyboardURL) {
       storyboardURL = next.storyboard_url;
       useStoryboard(storyboardURL);
@@ -358,6 +384,9 @@ export function createPlayer(video, { onMessage = () => {}, onFailed = null } = 
     if (!current) {
       const choice = initialChoice();
       if (choice) setSource(choice);
+    } else if (options.resign) {
+      // The same choice through its newly signed URL (or, gone from the menu, what fits now).
+      setSource(sourceURL(current) ? current : initialChoice(), { force: true });
     }
     render();
   }

@@ -34,10 +34,11 @@ export const allVideos = new GlobalFeed();
 /**
  * Follows one video: `onEvent` gets the snapshot, then every update. The server ends the stream
  * after `completed` or `failed`; the EventSource is closed then, so it does not reconnect and
- * replay the final event. `url`: the video's `progress_url`, when known. Returns a function
- * that stops following.
+ * replay the final event. `url`: the video's `progress_url`, when known. `onRefused`: told when
+ * the server refuses the stream (a private video's signed URL expired, or the video is gone), as
+ * EventSource then gives up. Returns a function that stops following.
  */
-export function followVideo(id, onEvent, url = null) {
+export function followVideo(id, onEvent, url = null, { onRefused = null } = {}) {
   // A private video's progress_url carries its media signature (EventSource sends no token).
   // EventSource resends the last event's id as Last-Event-ID when it reconnects: nothing is missed.
   const source = new EventSource(url || `/progress/${encodeURIComponent(id)}`);
@@ -47,6 +48,8 @@ export function followVideo(id, onEvent, url = null) {
     if (finalStatuses.has(event.status)) source.close();
     onEvent(event);
   };
+  // A lost connection is retried by EventSource itself (readyState CONNECTING); a refusal closes it.
+  source.onerror = () => { if (source.readyState === EventSource.CLOSED) onRefused?.(); };
   return () => source.close();
 }
 

@@ -60,9 +60,10 @@ function remember(file, url) {
  * vidd records the finished upload as the video with that id). `abort()` cancels and terminates.
  */
 export class TusUpload {
-  constructor(file, { title = "", onProgress = () => {}, chunkSize = CHUNK_SIZE, server } = {}) {
+  constructor(file, { title = "", visibility = "public", onProgress = () => {}, chunkSize = CHUNK_SIZE, server } = {}) {
     this.file = file;
     this.title = title;
+    this.visibility = visibility;
     this.onProgress = onProgress;
     this.chunkSize = chunkSize;
     this.server = server;
@@ -119,7 +120,10 @@ export class TusUpload {
   async create() {
     const response = await this.send("POST", "/uploads", {
       "Upload-Length": String(this.file.size),
-      "Upload-Metadata": encodeMetadata({ filename: this.file.name, title: this.title, filetype: this.file.type }),
+      "Upload-Metadata": encodeMetadata({
+        filename: this.file.name, title: this.title, filetype: this.file.type,
+        visibility: this.visibility === "private" ? "private" : undefined,
+      }),
     });
     if (response.status !== 201) throw await failure(response);
     const location = response.headers.get("Location");

@@ -2,8 +2,9 @@
 // left, and Cancel. The button is disabled while uploading; errors show in red with the server's
 // message; after a successful batch the form is reset and each upload follows its processing
 // live. Large files go through the resumable (tus) upload when the server offers it; the others
-// (and all, on servers without it) as one multipart POST /jobs.
-import { h, icon, announce } from "./dom.js";
+// (and all, on servers without it) as one multipart POST /jobs. Public or private is chosen for
+// the batch; a server without signing keys refuses private videos (422), and the row says so.
+import { h, icon, announce, privateBadge } from "./dom.js";
 import * as api from "./api.js";
 import { followVideo } from "./progress.js";
 import { tusOffered, TusUpload } from "./tus.js";
@@ -29,11 +30,22 @@ export function mountUpload(main) {
       h("span", { class: "dropzone-or" }, "or"),
       h("span", { class: "button primary dropzone-button" }, "Choose files")));
   const list = h("ul", { class: "upload-list pending", "aria-label": "Files to upload" });
+  // Each choice is named by its word and described by its hint.
+  const visibilityChoice = (value, label, hint) => h("label", { class: "choice" },
+    h("input", { type: "radio", name: "visibility", value, checked: value === "public",
+      "aria-labelledby": `visibility-${value}`, "aria-describedby": `visibility-${value}-hint` }),
+    h("span", { class: "choice-text" },
+      h("span", { class: "choice-label", id: `visibility-${value}` }, icon(value === "private" ? "lock" : "unlock", "icon choice-icon"), label),
+      h("span", { class: "hint", id: `visibility-${value}-hint` }, hint)));
+  const visibility = h("fieldset", { class: "field visibility-field" },
+    h("legend", {}, "Visibility"),
+    visibilityChoice("public", "Public", "In the library for everyone; anyone with the link can watch."),
+    visibilityChoice("private", "Private", "Only with the API token; its media links are signed and expire."));
   const tokenInput = h("input", { type: "password", id: "upload-token", autocomplete: "off", spellcheck: "false", value: api.token() });
   const submit = h("button", { type: "submit", class: "button primary", id: "upload-button", disabled: true }, icon("upload"), "Upload");
   const status = h("p", { class: "form-status", role: "status" });
   const form = h("form", { class: "upload-form", novalidate: true },
-    dropzone, list,
+    dropzone, list, visibility,
     h("div", { class: "field" },
       h("label", { for: "upload-token" }, "API token"),
       tokenInput,
@@ -151,6 +163,8 @@ export function mountUpload(main) {
     api.setToken(tokenInput.value.trim());
     const batch = items.filter((i) => i.state === "ready" || i.state === "failed");
     if (batch.length === 0) return;
+    const chosen = form.elements.visibility.value;
+    for (const item of batch) item.visibility = chosen;
     busy = true;
     refresh();
     let succeeded = 0;
@@ -164,7 +178,10 @@ export function mountUpload(main) {
       : `${succeeded} of ${batch.length} uploaded.`;
     if (items.every((i) => i.state === "done")) {
       // All went well: the form starts over; the uploads stay listed below with their processing.
+      // The visibility stays as chosen: the next batch is likely the same kind.
+      const kept = form.elements.visibility.value;
       form.reset();
+      form.elements.visibility.value = kept;
       tokenInput.value = api.token();
       items.length = 0;
     }
@@ -187,19 +204,20 @@ export function mountUpload(main) {
     try {
       const server = item.file.size >= RESUMABLE_FROM ? await tusOffered() : null;
       let videoID;
+      let progressURL = null;
       if (server) {
-        const tus = new TusUpload(item.file, { title: item.title, onProgress: show, server });
+        const tus = new TusUpload(item.file, { title: item.title, visibility: item.visibility, onProgress: show, server });
         item.cancel = () => tus.abort();
         videoID = await tus.start();
       } else {
-        videoID = await multipart(item, show);
+        ({ id: videoID, progress_url: progressURL } = await multipart(item, show));
       }
       item.cancel = null;
       show(item.file.size, item.file.size);
       item.row.detail.textContent = `100 % · ${bytes(item.file.size)}`;
       setState(item, "done");
       announce(`${item.file.name} uploaded`);
-      moveToRecent(item, videoID);
+      moveToRecent(item, videoID, progressURL);
       return true;
     } catch (error) {
       item.cancel = null;
@@ -211,7 +229,9 @@ export function mountUpload(main) {
         const reason = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
         const text = error.status === 401
           ? `Upload failed: ${reason} Enter the API token below and try again.`
-          : `Upload failed: ${reason}`;
+          : error.status === 422 && item.visibility === "private" && /private/i.test(error.message)
+            ? `Upload failed: ${reason} This server cannot keep videos private: choose Public to upload it anyway.`
+            : `Upload failed: ${reason}`;
         setState(item, "failed", text);
         item.row.bar.value = 0;
         item.row.detail.textContent = bytes(item.file.size);
@@ -221,10 +241,11 @@ export function mountUpload(main) {
     }
   }
 
-  /** POST /jobs as multipart/form-data (title, then the file), reporting its progress as it is sent. */
+  /** POST /jobs as multipart/form-data (title, visibility, then the file), reporting its progress as it is sent; the video's JSON. */
   async function multipart(item, show) {
     const data = new FormData();
     if (item.title) data.append("title", item.title);
+    if (item.visibility === "private") data.append("visibility", "private");
     data.append("file", item.file, item.file.name);
     const cancel = new AbortController();
     item.cancel = () => cancel.abort();
@@ -237,38 +258,48 @@ export function mountUpload(main) {
     if ((response.status !== 200 && response.status !== 202) || typeof response.body?.id !== "string") {
       throw api.errorFrom(response.status, response.body);
     }
-    return response.body.id;
+    return response.body;
   }
 
   /**
    * The uploaded file moves to "Uploaded" (the same row: its bar stays at 100 %) and follows its
    * processing there until it can be watched.
    */
-  function moveToRecent(item, videoID) {
+  function moveToRecent(item, videoID, progressURL) {
     const name = item.title || item.file.name;
     const row = item.row;
     const processingBar = h("progress", { class: "processing-bar", max: "100", "aria-label": `Processing of ${name}` });
     const processingText = h("span", { class: "row-detail" }, "Queued");
     row.element.dataset.videoId = videoID;
-    row.titleInput.replaceWith(h("p", { class: "row-detail" }, item.title && item.title !== item.file.name ? item.title : "Uploaded"));
+    row.titleInput.replaceWith(h("p", { class: "row-detail" }, item.visibility === "private" ? privateBadge() : null,
+      item.title && item.title !== item.file.name ? item.title : "Uploaded"));
     row.buttons.replaceChildren(h("a", { class: "button", href: `/watch/${videoID}`, "aria-label": `Watch ${name}` }, "Watch"));
     row.element.append(h("div", { class: "row-progress" }, processingBar, processingText));
     recent.prepend(row.element);
     recentSection.hidden = false;
-    const stop = followVideo(videoID, (event) => {
-      if (event.status === "queued") processingBar.removeAttribute("value");
-      else processingBar.value = percentValue(event.status === "completed" ? 100 : event.percent);
-      processingText.textContent = event.status === "processing" ? `${stageText(event)} · ${percentText(event.percent)}` : stageText(event);
-      row.element.classList.toggle("is-processing-failed", event.status === "failed");
-      if (event.status === "completed" || event.status === "failed") {
-        followers.delete(stop);
-        announce(`${name}: ${event.status === "completed" ? "ready to watch" : "processing failed"}`);
-        if (event.status === "failed") {
-          api.getVideo(videoID).then((v) => { processingText.textContent = `Failed: ${v.failure?.message ?? v.error_message ?? ""}`; }).catch(() => {});
+    if (item.visibility === "private" && !progressURL) {
+      // A private video's progress needs its signed URL (tus answers only the id): from its JSON.
+      api.getVideo(videoID).then((v) => { if (!stopped) follow(v.progress_url); }).catch(() => { processingText.textContent = "Uploaded"; });
+    } else {
+      follow(progressURL);
+    }
+
+    function follow(url) {
+      const stop = followVideo(videoID, (event) => {
+        if (event.status === "queued") processingBar.removeAttribute("value");
+        else processingBar.value = percentValue(event.status === "completed" ? 100 : event.percent);
+        processingText.textContent = event.status === "processing" ? `${stageText(event)} · ${percentText(event.percent)}` : stageText(event);
+        row.element.classList.toggle("is-processing-failed", event.status === "failed");
+        if (event.status === "completed" || event.status === "failed") {
+          followers.delete(stop);
+          announce(`${name}: ${event.status === "completed" ? "ready to watch" : "processing failed"}`);
+          if (event.status === "failed") {
+            api.getVideo(videoID).then((v) => { processingText.textContent = `Failed: ${v.failure?.message ?? v.error_message ?? ""}`; }).catch(() => {});
+          }
         }
-      }
-    });
-    followers.add(stop);
+      }, url);
+      followers.add(stop);
+    }
   }
 
   refresh();

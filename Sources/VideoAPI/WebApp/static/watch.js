@@ -3,11 +3,16 @@
 // rendition instead, and the player as soon as the video is playable (its first segments stored,
 // long before it is done) — without a reload. A failed video
 // says what went wrong in plain words and offers Retry only when a retry can help.
-import { h, icon, announce, toast } from "./dom.js";
+// A private video plays through the signed URLs its JSON gives (the token fetched it); they
+// expire, so the page fetches the JSON again before they do (or when one is refused) and the
+// player moves to the new ones in place. Opened without the right token, a private video is
+// a 404 like a missing one: the page says it may be either and asks for the token.
+import { h, icon, announce, toast, privateBadge } from "./dom.js";
 import * as api from "./api.js";
 import { followVideo } from "./progress.js";
 import { createPlayer, canPlayHLS } from "./player.js";
-import { navigate } from "./router.js";
+import { navigate, render } from "./router.js";
+import { askForToken } from "./token.js";
 import {
   duration, date, dateTime, bytes, bitrate, frameRate, videoName, renditionLabel, percentValue, percentText,
   stageText, rungStateText, progressStats, statusText,
@@ -19,12 +24,7 @@ export async function mountWatch(main, match) {
   try {
     video = await api.getVideo(id);
   } catch (error) {
-    document.title = "Video not found – vidd";
-    main.append(h("section", { class: "not-found" },
-      h("h1", { tabindex: "-1" }, error.status === 404 ? "Video not found" : "The video could not be loaded"),
-      h("p", { class: "muted" }, error.status === 404 ? "It may have been deleted, or the link is incomplete." : error.message),
-      h("a", { class: "button", href: "/" }, "Back to the library")));
-    return () => {};
+    return notFound(main, error);
   }
 
   let player = null;
@@ -32,7 +32,12 @@ export async function mountWatch(main, match) {
   // on a refresh): such a browser waits for the complete video instead.
   let earlyPlaybackFailed = false;
   let unfollow = null;
+  let followedURL = null;
   let stopped = false;
+  let renewTimer = 0;
+  let renewDue = Infinity;   // when the signed URLs should be renewed (Date.now() ms)
+  let renewing = null;       // the renewal under way: one at a time
+  let renewFailures = 0;     // in a row: said once, retried while the page is open
 
   const stage = h("div", { class: "stage" });
   const title = h("h1", { class: "video-title", tabindex: "-1" });
@@ -50,6 +55,7 @@ export async function mountWatch(main, match) {
   document.addEventListener("keydown", onKey);
 
   function show(v) {
+    const resign = Boolean(v.media_expires_at) || (video && video.visibility !== v.visibility);
     video = v;
     document.title = `${videoName(v)} – vidd`;
     title.textContent = videoName(v);
@@ -62,12 +68,18 @@ export async function mountWatch(main, match) {
       (v.renditions || []).some((r) => r.url);
     if (playable) {
       if (!player) {
-        player = createPlayer(v, { onMessage: (text) => toast(text), onFailed: v.status === "processing" ? earlyPlaybackFailure : null });
+        player = createPlayer(v, {
+          onMessage: (text) => toast(text), onFailed: v.status === "processing" ? earlyPlaybackFailure : null,
+          renew: () => renewNow().then(Boolean),
+        });
         stage.replaceChildren(player.element);
       } else if (v.status === "completed") {
         // The player of the growing stream plays on; the MP4 ladder joins its quality menu, and
         // a failure now is the complete video's (no fallback to the processing view any more).
-        player.update(v, { onFailed: null });
+        // A private video's newly signed URLs replace the old ones at the same position.
+        player.update(v, { onFailed: null, resign });
+      } else if (resign) {
+        player.update(v, { resign });
       }
       if (v.status === "completed") renderRenditions();
       else progressBesidePlayer();
@@ -79,13 +91,55 @@ export async function mountWatch(main, match) {
       stage.replaceChildren(failurePanel(v));
       renditionsCard.hidden = true;
     } else if (v.status === "queued" || v.status === "processing") {
+      // A newly signed progress URL (or none, for a video made public) is followed instead.
+      if (unfollow && followedURL !== (v.progress_url ?? null)) {
+        unfollow();
+        unfollow = null;
+      }
       follow();
     }
+    scheduleRenewal();
+  }
+
+  /** A private video's signed URLs are renewed before they expire (timers sleep in a hidden tab: also on its return). */
+  function scheduleRenewal() {
+    clearTimeout(renewTimer);
+    const delay = api.renewalDelay(video);
+    renewDue = delay === null ? Infinity : Date.now() + delay;
+    if (delay !== null) renewTimer = setTimeout(renewNow, delay);
+  }
+
+  const onVisible = () => { if (document.visibilityState === "visible" && Date.now() >= renewDue) renewNow(); };
+  document.addEventListener("visibilitychange", onVisible);
+
+  /**
+   * Fetches the video again and shows it (new signed URLs); resolves to it, or null. A 404 ends
+   * it (deleted, or the token changed); another failure (the network) is tried again in 15 s.
+   */
+  function renewNow() {
+    renewing ??= api.getVideo(video.id).then((fresh) => {
+      if (stopped) return null;
+      renewFailures = 0;
+      show(fresh);
+      return fresh;
+    }).catch((error) => {
+      if (stopped) return null;
+      if (error.status === 404) {
+        toast("This video is gone, or the API token of this tab no longer opens it.", "error");
+      } else {
+        if (renewFailures++ === 0) toast(`The video could not be reloaded: ${error.message}`, "error");
+        clearTimeout(renewTimer);
+        renewTimer = setTimeout(renewNow, 15_000);
+      }
+      return null;
+    }).finally(() => { renewing = null; });
+    return renewing;
   }
 
   function renderMeta() {
     const seconds = video.source?.duration_seconds;
     meta.replaceChildren(...[
+      video.visibility === "private" ? privateBadge() : null,
       Number.isFinite(seconds) ? duration(seconds) : null,
       h("time", { datetime: video.created_at, title: dateTime(video.created_at) }, `Uploaded ${date(video.created_at)}`),
       video.status !== "completed" ? h("span", { class: `badge badge-${video.status}` }, statusText(video.status)) : null,
@@ -93,10 +147,35 @@ export async function mountWatch(main, match) {
   }
 
   function renderActions() {
+    const isPrivate = video.visibility === "private";
+    // Drawn again on every renewal: the focused action keeps the focus.
+    const focused = [...actions.children].indexOf(document.activeElement);
     actions.replaceChildren(
       h("button", { type: "button", class: "button", onclick: copyLink }, icon("link"), "Copy link"),
       h("button", { type: "button", class: "button", onclick: editTitle }, icon("edit"), "Edit title"),
+      h("button", { type: "button", class: "button visibility-button", onclick: changeVisibility },
+        icon(isPrivate ? "unlock" : "lock"), isPrivate ? "Make public" : "Make private"),
       h("button", { type: "button", class: "button button-danger", onclick: confirmDelete }, icon("trash"), "Delete"));
+    if (focused >= 0) actions.children[focused]?.focus();
+  }
+
+  async function changeVisibility(event) {
+    const button = event.currentTarget;
+    const next = video.visibility === "private" ? "public" : "private";
+    button.disabled = true;
+    try {
+      const updated = await api.withToken(() => api.updateVisibility(video.id, next));
+      if (stopped) return;
+      show(updated);
+      // Focus stays on the toggle, drawn anew (a disabled button may have lost it).
+      actions.querySelector(".visibility-button")?.focus();
+      const text = next === "private" ? "The video is private now" : "The video is public now";
+      announce(text);
+      toast(text);
+    } catch (error) {
+      button.disabled = false;
+      toast(`The visibility could not be changed: ${error.message}`, "error");
+    }
   }
 
   function renderSource() {
@@ -178,6 +257,7 @@ export async function mountWatch(main, match) {
     renderProgress(video.progress ?? { status: video.status, percent: 0, renditions: [] });
     let lastStatus = video.status;
     let loadingPlayer = false;
+    followedURL = video.progress_url ?? null;
     unfollow = followVideo(video.id, async (event) => {
       if (stopped) return;
       renderProgress(event);
@@ -207,7 +287,10 @@ export async function mountWatch(main, match) {
           if (!stopped) toast(`The video could not be reloaded: ${error.message}`, "error");
         }
       }
-    }, video.progress_url);
+    }, video.progress_url, {
+      // A signed progress URL that expired before a reconnect: renew, which follows the new one.
+      onRefused: () => { if (!stopped && video.media_expires_at) renewNow(); },
+    });
   }
 
   function renderProgress(event) {
@@ -269,7 +352,8 @@ export async function mountWatch(main, match) {
         document.execCommand("copy");
         field.remove();
       }
-      toast("Link copied");
+      // A private video's link opens only with the token: say so, so it is not shared in vain.
+      toast(video.visibility === "private" ? "Link copied (it opens only with the API token)" : "Link copied");
     } catch {
       toast(`Copy this link: ${url}`);
     }
@@ -336,8 +420,43 @@ export async function mountWatch(main, match) {
   title.focus({ preventScroll: true });
   return () => {
     stopped = true;
+    clearTimeout(renewTimer);
+    document.removeEventListener("visibilitychange", onVisible);
     document.removeEventListener("keydown", onKey);
     unfollow?.();
     player?.destroy();
   };
+}
+
+/**
+ * A 404 is a missing video, or a private one this tab's token does not open (the API does not
+ * say which, by design): without a token the page says it may be either and asks for one; with
+ * one, that the video is not there for it. A new token shows the page again.
+ */
+function notFound(main, error) {
+  const onTokenChanged = () => render();
+  if (error.status !== 404) {
+    document.title = "Video not loaded – vidd";
+    main.append(h("section", { class: "not-found" },
+      h("h1", { tabindex: "-1" }, "The video could not be loaded"),
+      h("p", { class: "muted" }, error.message),
+      h("a", { class: "button", href: "/" }, "Back to the library")));
+    return () => {};
+  }
+  const hasToken = Boolean(api.token());
+  document.title = `${hasToken ? "Video not found" : "Private or missing video"} – vidd`;
+  const heading = h("h1", { tabindex: "-1" }, hasToken ? "Video not found" : "This video is private or does not exist");
+  main.append(h("section", { class: "not-found" },
+    icon(hasToken ? "error" : "lock", "icon not-found-icon"),
+    heading,
+    h("p", { class: "muted" }, hasToken
+      ? "No video with this link is visible with the API token of this tab: it may have been deleted, the link may be incomplete, or the token is not one that opens private videos."
+      : "If it is private, enter the API token to watch it. Otherwise it may have been deleted, or the link is incomplete."),
+    h("div", { class: "not-found-actions" },
+      h("button", { type: "button", class: `button${hasToken ? "" : " primary"}`, onclick: () => askForToken() },
+        icon("key"), hasToken ? "Change API token" : "Enter API token"),
+      h("a", { class: "button", href: "/" }, "Back to the library"))));
+  heading.focus({ preventScroll: true });
+  document.addEventListener("vidd:token-changed", onTokenChanged);
+  return () => document.removeEventListener("vidd:token-changed", onTokenChanged);
 }
