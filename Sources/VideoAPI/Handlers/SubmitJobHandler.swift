@@ -54,12 +54,12 @@ extension APIHandlers {
             let fields = head.fields.merging(rest.fields) { first, _ in first }
             let title: String?
             do { title = try multipartTitle(fields, request) } catch {
-                _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
+                await discardUpload(videoID: id)
                 throw error
             }
             let visibility: Visibility
             do { visibility = try requestedVisibility(fields["visibility"] ?? request.queryParameter("visibility")) } catch {
-                _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))
+                await discardUpload(videoID: id)
                 throw error
             }
             return try await register(id: id, title: title, sourceKey: key, originalName: name, uploaded: true, visibility: visibility)
@@ -105,10 +105,18 @@ extension APIHandlers {
         }
         context.metrics.increment(ServiceMetrics.uploadBytes, by: Double(info.size))
         if info.size == 0 {
-            _ = try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: videoID))
+            await discardUpload(videoID: videoID)
             throw APIError(.validationFailed, "the uploaded file is empty")
         }
         context.logger.with("video_id", videoID).info("upload stored", ["key": key, "bytes": String(info.size)])
+    }
+
+    /// Removes a refused submission's stored upload now, or — when the storage fails right then —
+    /// in the background, retried (`removeUnreferencedUpload`): never left behind.
+    private func discardUpload(videoID: String) async {
+        if (try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: videoID))) == nil {
+            removeUnreferencedUpload(videoID: videoID)
+        }
     }
 
     /// Records an uploaded (or to-be-fetched) video, then enqueues it. A failed insert removes the
@@ -121,10 +129,7 @@ extension APIHandlers {
             (video, created) = try await store.createVideo(id: id, title: title, sourceKey: sourceKey, originalName: originalName,
                                                            sourceURL: sourceURL, visibility: visibility)
         } catch {
-            if uploaded, (try? await storage.delete(prefix: ObjectKeys.sourceDirectory(videoID: id))) == nil {
-                // Nothing refers to the upload: do not leave it behind.
-                removeUnreferencedUpload(videoID: id)
-            }
+            if uploaded { await discardUpload(videoID: id) }  // nothing refers to it
             throw error
         }
         return try await enqueueIfNeeded(video, created: created)

@@ -37,6 +37,7 @@ struct APITestEnvironment: Sendable {
         _ name: String, tokens: [String] = [], options: APIService.Options = APIService.Options(),
         redisURL overrideRedisURL: String? = nil, postgresURL overridePostgresURL: String? = nil,
         storage kind: StorageBackendKind = .file,
+        wrapFileStorage: (FileStorage) -> any Storage = { $0 },
         configure: (inout Configuration) -> Void = { _ in },
         _ body: (APITestEnvironment) async throws -> Void
     ) async throws {
@@ -69,7 +70,7 @@ struct APITestEnvironment: Sendable {
         let storage: any Storage = if let s3 {
             try S3Storage(client: s3.client, bucket: s3.bucket, keyPrefix: "ns/")
         } else {
-            try FileStorage(root: root)
+            wrapFileStorage(try FileStorage(root: root))
         }
 
         let logs = LogSink.memory()

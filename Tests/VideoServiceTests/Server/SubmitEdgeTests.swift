@@ -1,4 +1,5 @@
 import Reactor
+import Synchronization
 import Testing
 import TestSupport
 @testable import VideoAPI
@@ -45,6 +46,39 @@ import TestSupport
             let response = try TestHTTPClient.parse(Array(raw.readableBytesView), method: "POST")
             #expect(response.status == 422 && response.text.contains(v.words), "\(response.status) \(response.text)")
             #expect(try await env.storage.list(prefix: ObjectKeys.sourcePrefix).isEmpty, "nothing was stored")
+        }
+    }
+
+    /// A storage whose first deletion fails, as S3 answering 503 right then would.
+    final class FirstDeleteFails: ForwardingStorage {
+        let inner: FileStorage
+        let deletes = Mutex(0)
+        init(_ inner: FileStorage) { self.inner = inner }
+        func delete(prefix: String) async throws -> Int {
+            let n = deletes.withLock { $0 += 1; return $0 }
+            if n == 1 { throw StorageError.unavailable("503 Slow Down (the first deletion)") }
+            return try await inner.delete(prefix: prefix)
+        }
+    }
+
+    /// A multipart upload refused after its file was stored (a title field after the file) whose
+    /// removal fails right then: removed in the background, retried, not left behind.
+    @Test func aRefusedUploadWhoseRemovalFailsIsRemovedLater() async throws {
+        let storage = Mutex<FirstDeleteFails?>(nil)
+        try await APITestEnvironment.with("submit-removal", wrapFileStorage: { file in
+            let wrapped = FirstDeleteFails(file)
+            storage.withLock { $0 = wrapped }
+            return wrapped
+        }) { env in
+            let body = SubmitJobTests.multipartBody(boundary: "b0undary", fileName: "clip.mp4", file: randomBytes(4096),
+                                                    fieldsAfter: [("title", String(repeating: "t", count: 501))])
+            let response = try await env.client.request("POST", "/jobs", headers: [("Content-Type", "multipart/form-data; boundary=b0undary")],
+                                                        body: .bytes(body))
+            #expect(response.status == 422, "\(response.status) \(response.text)")
+            try await waitUntil("the stored upload removed", timeout: .seconds(20)) {
+                try await env.storage.list(prefix: ObjectKeys.sourcePrefix).isEmpty
+            }
+            #expect(storage.withLock { $0?.deletes.withLock { $0 } ?? 0 } >= 2, "the first deletion failed and was retried")
         }
     }
 }
