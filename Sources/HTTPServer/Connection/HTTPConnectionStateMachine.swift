@@ -62,6 +62,9 @@ public struct HTTPConnectionStateMachine: Sendable {
     /// close (`timeouts.linger`); nil when the connection closed any other way.
     private(set) var lingerUntil: Instant?
 
+    /// When the wait the reader is in (or about to begin) ends on its own; nil: it has no limit.
+    public private(set) var readerWaitEnds: Instant?
+
     public init(timeouts: HTTPTimeouts = HTTPTimeouts(), now: Instant) {
         self.timeouts = timeouts
         self.state = .idle(since: now, first: true)
@@ -81,6 +84,20 @@ public struct HTTPConnectionStateMachine: Sendable {
     public var isServing: Bool {
         if case .serving = state { return true }
         return false
+    }
+
+    /// The reader is about to wait for bytes for `timeout` (nil: without limit).
+    public mutating func readerWaits(_ timeout: Duration?, now: Instant) {
+        readerWaitEnds = timeout.map { now + $0 }
+    }
+
+    /// Whether the reader must be woken to keep the deadline: it comes before the reader's wait
+    /// ends on its own (a response ended, and the linger, or a short idle timeout, begins while
+    /// the reader waits with the serving re-check). Usually not: the idle timeout is longer.
+    public var readerMustLookAgain: Bool {
+        guard let deadline else { return false }
+        guard let end = readerWaitEnds else { return true }
+        return deadline < end
     }
 
     /// When the current wait expires, or nil when nothing is being waited for with a limit.

@@ -13,8 +13,8 @@ final class HTTPServerConnection: Sendable {
     let remote: String?
 
     /// How long the reader may block while a handler runs before it re-checks the state machine.
-    /// A response's end wakes it at once (`interruptRead`), so the idle and linger deadlines that
-    /// begin then are kept; this is only the safety net.
+    /// A response's end wakes it when the deadline that begins then comes sooner
+    /// (`readerMustLookAgain`, `interruptRead`), so the idle and linger deadlines are kept.
     static let servingRecheck = Duration.seconds(5)
 
     init(connection: Connection, configuration: HTTPServer.Configuration, responder: any HTTPResponder) {
@@ -117,12 +117,16 @@ final class HTTPServerConnection: Sendable {
             }
 
             // 3. Wait for bytes, no longer than the state machine allows.
-            let (deadline, serving, closed) = machine.withLock { ($0.deadline, $0.isServing, $0.isClosed) }
-            if closed && inFlight == nil { break }
-            var timeout = deadline.map { max($0 - ContinuousClock.now, .zero) }
-            if serving || closed {
-                timeout = min(timeout ?? Self.servingRecheck, Self.servingRecheck)
+            let (timeout, closed) = machine.withLock { m -> (Duration?, Bool) in
+                let now = ContinuousClock.now
+                var timeout = m.deadline.map { max($0 - now, .zero) }
+                if m.isServing || m.isClosed {
+                    timeout = min(timeout ?? Self.servingRecheck, Self.servingRecheck)
+                }
+                m.readerWaits(timeout, now: now)
+                return (timeout, m.isClosed)
             }
+            if closed && inFlight == nil { break }
             do {
                 try await connection.read(into: &buffer, timeout: timeout)
             } catch NetworkError.timedOut {
@@ -212,15 +216,15 @@ final class HTTPServerConnection: Sendable {
             connection.close()
             return
         }
-        let action = machine.withLock { $0.responseEnded(now: .now) }
+        let (action, wakeReader) = machine.withLock { m in (m.responseEnded(now: .now), m.readerMustLookAgain) }
         if case .close = action {
             // FIN after the response; the reader drains until the client closes (so that unread
             // request bytes cannot turn our close into a reset that destroys the response).
             try? await connection.shutdownWrite()
         }
-        // The reader waits with the serving deadline (or none): the idle or linger deadline
-        // starts now, so it must look again.
-        connection.interruptRead()
+        // The idle or linger deadline starts now; the reader waits with the serving re-check.
+        // Woken only if it would sleep past the deadline (the linger; not the usual idle timeout).
+        if wakeReader { connection.interruptRead() }
     }
 
     /// Writes a whole response; false when the connection failed (client gone, write stalled).

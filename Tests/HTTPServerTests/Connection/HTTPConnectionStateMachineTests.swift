@@ -61,6 +61,31 @@ import Testing
         #expect(busy.deadline == at(2) + timeouts.linger)
     }
 
+    /// The reader is woken at a response's end only when the deadline that begins then comes
+    /// before its own wait ends: the linger (2 s) does, the idle timeout (60 s) does not.
+    @Test func theReaderIsWokenOnlyForADeadlineBeforeItsWaitEnds() {
+        var closing = Machine(timeouts: timeouts, now: at(0))
+        closing.headReceived(head(keepAlive: false), now: at(1))
+        closing.readerWaits(.seconds(5), now: at(1))              // the serving re-check
+        _ = closing.responseStarted(now: at(1), canDrainBody: true)
+        _ = closing.responseEnded(now: at(1.5))
+        #expect(closing.readerMustLookAgain, "linger ends at 3.5, the reader would sleep until 6")
+
+        var keepAlive = Machine(timeouts: timeouts, now: at(0))
+        keepAlive.headReceived(head(), now: at(1))
+        keepAlive.readerWaits(.seconds(5), now: at(1))
+        _ = keepAlive.responseStarted(now: at(1), canDrainBody: true)
+        _ = keepAlive.responseEnded(now: at(1.5))
+        #expect(!keepAlive.readerMustLookAgain, "the idle deadline comes after the re-check")
+
+        var unlimited = Machine(timeouts: timeouts, now: at(0))
+        unlimited.headReceived(head(), now: at(1))
+        unlimited.readerWaits(nil, now: at(1))
+        _ = unlimited.responseStarted(now: at(1), canDrainBody: true)
+        _ = unlimited.responseEnded(now: at(1.5))
+        #expect(unlimited.readerMustLookAgain, "a reader waiting without a limit must learn of any deadline")
+    }
+
     @Test func headerTimeoutCountsFromAcceptForTheFirstRequest() {
         var m = Machine(timeouts: timeouts, now: at(0))
         #expect(m.deadline == at(10))
