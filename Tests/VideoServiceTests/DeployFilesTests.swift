@@ -67,4 +67,23 @@ import Testing
         #expect(c.storage == .file(directory: "/var/lib/vidd/storage"))
         #expect(!c.redactedSummary.map(\.1).joined().contains("change-me"), "passwords are redacted")
     }
+
+    /// The sample names every setting vidd reads (set, or commented out with its default), so an
+    /// operator finds private playback, tus, webhooks… there; and each commented line loads.
+    @Test func sampleEnvironmentFileNamesEverySetting() throws {
+        let text = try Self.read("deploy/vidd.env")
+        let named = Set(text.matches(of: try Regex(#"^#?(VIDD_[A-Z0-9_]+)="#).anchorsMatchLineEndings()).compactMap {
+            $0.output[1].substring.map(String.init)
+        })
+        let known = try KubernetesManifestTests.knownSettings()
+        #expect(known.subtracting(named).isEmpty, "settings vidd reads that deploy/vidd.env does not name: \(known.subtracting(named).sorted())")
+        #expect(named.subtracting(known).isEmpty, "settings deploy/vidd.env names that vidd does not read: \(named.subtracting(known).sorted())")
+        // Every commented example loads (uncommented, over the file's own values).
+        var env = try EnvironmentFile.parse(text)
+        for line in text.split(separator: "\n") where line.hasPrefix("#VIDD_") {
+            let pair = line.dropFirst().split(separator: "=", maxSplits: 1)
+            env[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
+        }
+        #expect(throws: Never.self) { try Configuration.load(from: env) }
+    }
 }

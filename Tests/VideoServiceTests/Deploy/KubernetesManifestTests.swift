@@ -89,6 +89,7 @@ import TestSupport
             let configuration = try Configuration.load(from: env)
             #expect(configuration.redisURL.hasPrefix("redis-sentinel://"))
             #expect(configuration.databaseURL.contains("target_session_attrs=read-write"))
+            #expect(!configuration.mediaSigning.keys.isEmpty, "private videos can be made")
             // The command parses, and a Secret never lands in the ConfigMap.
             let args = try #require(container["args"] as? [String])
             #expect(throws: Never.self) { try DaemonCommand.parse(args) }
