@@ -61,10 +61,12 @@ public struct VideoInfo: Codable, Sendable, Equatable {
     public var colorTransfer: String?
 
     public var isPortrait: Bool { displayHeight > displayWidth }
-    /// Frames per second used for planning: average, else real, else 30.
+    /// Frames per second used for planning: average, else real, else 30. The average is frames
+    /// over duration, so it is taken whatever its size (a 1000 fps source must meet the frame rate
+    /// limit, not pass as 30); only r_frame_rate can be a time base in disguise (Matroska's 1000).
     public var frameRate: Double {
         let avg = averageFrameRate.value
-        if avg > 0 && avg < 1000 { return avg }
+        if avg > 0 { return avg }
         let real = realFrameRate.value
         return real > 0 && real < 1000 ? real : 30
     }
