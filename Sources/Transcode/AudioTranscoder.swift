@@ -10,9 +10,22 @@ final class AudioTranscoder {
     private var nextPTS: Int64 = 0
     private(set) var damagedPackets = 0
     let streamTimeBase: AVRational
+    /// Where the output timeline starts on the source's (the video's first picture), seconds; nil
+    /// when there is no video to keep in sync with.
+    private let timelineStart: Double?
+    /// Longest silence put in front of late audio: the source's duration (a hostile timestamp must
+    /// not buy hours of encoding).
+    private let maxLeadIn: Double
+    private var aligned = false
+    /// Output samples still to drop: audio that plays before the first picture.
+    private var samplesToSkip = 0
 
-    init(stream: UnsafeMutablePointer<AVStream>, plan: AudioPlan) throws(TranscodeError) {
+    /// `timelineStart`: the source time (s) the outputs' 0 stands for; audio starting later is
+    /// preceded by silence, audio starting earlier loses its head, so sound and picture stay in sync.
+    init(stream: UnsafeMutablePointer<AVStream>, plan: AudioPlan, timelineStart: Double? = nil, maxLeadIn: Double = 0) throws(TranscodeError) {
         streamTimeBase = stream.pointee.time_base
+        self.timelineStart = timelineStart
+        self.maxLeadIn = max(0, maxLeadIn)
         let par = stream.pointee.codecpar!
         guard let dec = avcodec_find_decoder(par.pointee.codec_id) else {
             throw .libav(operation: "find audio decoder", code: -1, message: "no decoder for \(Prober.codecName(par.pointee.codec_id))")
@@ -63,6 +76,7 @@ final class AudioTranscoder {
             let r = avcodec_receive_frame(decoder, frame.frame)
             if r == LibAV.eagain || r == LibAV.eof { break }
             if r < 0 { damagedPackets += 1; break }
+            if !aligned { aligned = true; try align(to: frame.frame, output: output) }
             try resample(frame.frame)
             av_frame_unref(frame.frame)
             try drain(final: false, output: output)
@@ -70,6 +84,39 @@ final class AudioTranscoder {
         if packet == nil {
             try resample(nil)
             try drain(final: true, output: output)
+        }
+    }
+
+    /// Sets the first decoded frame where it belongs on the video's timeline: silence before it
+    /// when it starts after the first picture, its head dropped when it starts before.
+    private func align(to frame: UnsafeMutablePointer<AVFrame>, output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
+        let pts = frame.pointee.best_effort_timestamp
+        guard let timelineStart, pts != LibAV.noPTS else { return }
+        let offset = Double(pts) * LibAV.double(streamTimeBase) - timelineStart
+        let rate = Double(encoder.pointee.sample_rate)
+        if offset < 0 {
+            samplesToSkip = Int((-offset * rate).rounded())
+            return
+        }
+        var silence = Int32((min(offset, maxLeadIn) * rate).rounded())
+        let frameSize = encoder.pointee.frame_size > 0 ? encoder.pointee.frame_size : 1024
+        let channels = encoder.pointee.ch_layout.nb_channels
+        var planes = [UnsafeMutablePointer<UInt8>?](repeating: nil, count: Int(channels))
+        var lines: Int32 = 0
+        try LibAV.check(av_samples_alloc(&planes, &lines, channels, frameSize, AV_SAMPLE_FMT_FLTP, 0), "av_samples_alloc")
+        defer { av_freep(&planes) }
+        try LibAV.check(av_samples_set_silence(&planes, 0, frameSize, channels, AV_SAMPLE_FMT_FLTP), "av_samples_set_silence")
+        // A frame at a time, encoded as it goes: memory stays flat whatever the lead-in.
+        while silence > 0 {
+            let n = min(silence, frameSize)
+            let written = planes.withUnsafeMutableBufferPointer { buf in
+                buf.baseAddress!.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: buf.count) {
+                    av_audio_fifo_write(fifo, $0, n)
+                }
+            }
+            try LibAV.check(written, "av_audio_fifo_write")
+            silence -= n
+            try drain(final: false, output: output)
         }
     }
 
@@ -109,6 +156,11 @@ final class AudioTranscoder {
                 }
             }
             try LibAV.check(written, "av_audio_fifo_write")
+        }
+        if samplesToSkip > 0 {
+            let n = min(samplesToSkip, Int(av_audio_fifo_size(fifo)))
+            try LibAV.check(av_audio_fifo_drain(fifo, Int32(n)), "av_audio_fifo_drain")
+            samplesToSkip -= n
         }
     }
 

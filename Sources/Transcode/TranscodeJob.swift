@@ -138,7 +138,8 @@ final class TranscodeJob {
         earlyMaster = early
         let hlsSink: (any OutputSink)? = early ?? sink
         if let plannedAudio = plan.audio, let ai = source.audioIndex {
-            let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio)
+            let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio, timelineStart: videoTimelineStart(),
+                                        maxLeadIn: info.duration)
             audio = a
             audioHLS = try RenditionMuxer(kind: .hls, outputDirectory: outputDirectory, relativePath: "hls/audio/index.m3u8",
                                           rendition: "audio", streams: [.init(codec: a.encoder)], sink: hlsSink)
@@ -181,6 +182,15 @@ final class TranscodeJob {
         }
         // Cascade (LadderPlanner.assignScaleSources): a rung scaled from another is fed by that rung's thread.
         for (i, r) in plan.rungs.enumerated() { if let p = r.scaledFrom { workers[p].children.append(workers[i]) } }
+    }
+
+    /// The source time (s) the rungs' 0 stands for: the video stream's first picture (libavformat's
+    /// start_time, edit lists applied); nil for an audio-only ladder, whose audio is its own timeline.
+    private func videoTimelineStart() -> Double? {
+        guard let vi = source.videoIndex, !plan.rungs.isEmpty else { return nil }
+        let st = source.stream(vi)
+        guard st.pointee.start_time != LibAV.noPTS else { return nil }
+        return Double(st.pointee.start_time) * LibAV.double(st.pointee.time_base)
     }
 
     private func demuxAndDecode() throws(TranscodeError) {

@@ -23,6 +23,17 @@ struct MediaEdgeTests {
         do { _ = try TranscodeOutputTests.transcode(path, rungs: [144]); return nil } catch let e as TranscodeError { return e } catch { return nil }
     }
 
+    /// Start of the first non-silent audio in `path`, seconds (0 when it starts with sound).
+    static func soundStart(_ path: String) throws -> Double {
+        let r = try Tools.run("ffmpeg", ["-v", "info", "-nostats", "-i", path, "-map", "0:a:0", "-af", "silencedetect=n=-40dB:d=0.1", "-f", "null", "-"])
+        let lines = r.stderr.split(separator: "\n")
+        guard let start = lines.first(where: { $0.contains("silence_start:") }),
+              let s = Double(start.split(separator: " ").last ?? ""), s < 0.05 else { return 0 }
+        guard let end = lines.first(where: { $0.contains("silence_end:") }),
+              let e = end.components(separatedBy: "silence_end: ").last?.split(separator: " ").first.flatMap({ Double($0) }) else { return .infinity }
+        return e
+    }
+
     @Test func aThousandFramesPerSecondIsItsFrameRateAndOverTheLimit() throws {
         let src = try Self.make("fps1000.mp4", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=1000", "-t", "0.1",
                                                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
@@ -33,5 +44,40 @@ struct MediaEdgeTests {
         #expect(abs((info.video?.frameRate ?? 0) - 1000) < 0.5)
         #expect(throws: TranscodeError.limitExceeded(path: src, what: "frame rate", value: 1000, limit: 240)) { try Prober.probe(src) }
         if case .limitExceeded(_, "frame rate", _, _)? = Self.transcodeError(src) {} else { Issue.record("a 1000 fps source must be refused by the frame rate limit") }
+    }
+
+    struct Offset: Sendable, CustomStringConvertible {
+        var description: String
+        /// Seconds the video or the audio is shifted late when muxed (stream copy keeps the shift).
+        var videoDelay: String
+        var audioDelay: String
+        var container: String
+        /// Where the sound must start in the output, relative to its first picture: the audio
+        /// itself is 1 s of silence then a tone, so a video 1 s late must start on the tone.
+        var soundStart: Double
+    }
+
+    static let offsets: [Offset] = [
+        Offset(description: "audio starting 1 s after the video (mp4)", videoDelay: "0", audioDelay: "1", container: "mp4", soundStart: 2),
+        Offset(description: "video starting 1 s after the audio (mp4)", videoDelay: "1", audioDelay: "0", container: "mp4", soundStart: 0),
+        Offset(description: "video starting 1 s after the audio (mkv)", videoDelay: "1", audioDelay: "0", container: "mkv", soundStart: 0),
+    ]
+
+    @Test("audio and video that start at different times stay in sync", arguments: offsets)
+    func startOffsetsKeepSync(_ c: Offset) throws {
+        let video = try Self.make("v.mp4", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "3",
+                                            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        let audio = try Self.make("a.m4a", ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3",
+                                            "-af", "volume=enable='lt(t,1)':volume=0", "-c:a", "aac"])
+        let src = try Self.make("offset." + c.container, ["-itsoffset", c.videoDelay, "-i", video, "-itsoffset", c.audioDelay, "-i", audio,
+                                                         "-map", "0:v", "-map", "1:a", "-c", "copy"])
+        defer { Self.removeAll(video, audio, src) }
+        let (_, dir, _) = try TranscodeOutputTests.transcode(src, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // One AAC frame (21 ms) plus the encoder's priming of slack.
+        let mp4 = try Self.soundStart(dir + "/144p.mp4")
+        #expect(abs(mp4 - c.soundStart) < 0.08, "sound starts at \(mp4) s in 144p.mp4")
+        let hls = try Self.soundStart(dir + "/hls/audio/index.m3u8")
+        #expect(abs(hls - c.soundStart) < 0.08, "sound starts at \(hls) s in the audio rendition")
     }
 }
