@@ -9,6 +9,8 @@ final class AudioTranscoder {
     private let fifo: OpaquePointer
     private var nextPTS: Int64 = 0
     private(set) var damagedPackets = 0
+    /// AAC packets delivered so far (0 at the end: the stream held no decodable sound).
+    private(set) var packetsEncoded = 0
     let streamTimeBase: AVRational
     /// Where the output timeline starts on the source's (the video's first picture), seconds; nil
     /// when there is no video to keep in sync with.
@@ -193,6 +195,7 @@ final class AudioTranscoder {
             let r = avcodec_receive_packet(encoder, pkt.packet)
             if r == LibAV.eagain || r == LibAV.eof { return }
             try LibAV.check(r, "AAC avcodec_receive_packet")
+            packetsEncoded += 1
             try output(pkt.packet)
             av_packet_unref(pkt.packet)
         }

@@ -18,6 +18,8 @@ final class TranscodeJob {
     private var audio: AudioTranscoder?
     private var audioHLS: RenditionMuxer?
     private var audioMP4: RenditionMuxer?
+    /// The source's audio stream gave no sound at all: the master and the DASH manifest leave the audio out.
+    private var audioSilent = false
     private var workers: [RungWorker] = []
     private var rotator: Rotator?
     private var thumbnailer: Thumbnailer?
@@ -87,6 +89,15 @@ final class TranscodeJob {
         decoderThreads.sample()
         if info.hasVideo && framesDecoded == 0 {
             throw .undecodable(path: info.path, reason: "\(damagedVideo) damaged video packets, no frame decoded")
+        }
+        // An audio stream that holds no sound (a track with no packets, or none decodable) gives an
+        // empty rendition a player cannot load: the ladder goes without it, or an audio-only source fails.
+        if let audio, audio.packetsEncoded == 0 {
+            if !info.hasVideo {
+                throw .undecodable(path: info.path, reason: "the audio stream holds no sound (\(audio.damagedPackets) damaged packets)")
+            }
+            audioSilent = true
+            notes.append("audio stream #\(source.audioIndex ?? 0) holds no sound: the ladder has no audio")
         }
         try CPUTime.measure(into: &audioCPU) { () throws(TranscodeError) in
             try audioHLS?.finish()
@@ -318,7 +329,7 @@ final class TranscodeJob {
                                   frameRate: w.rung.frameRate, codec: w.codecString, peakBandwidth: m.peak, averageBandwidth: m.average))
         }
         var audioEntry: MasterPlaylist.Audio? = nil
-        if audioHLS != nil {
+        if audioHLS != nil, !audioSilent {
             let m = MasterPlaylist.measure(playlistPath: outputDirectory + "/hls/audio/index.m3u8")
             audioEntry = .init(uri: "hls/audio/index.m3u8", peakBandwidth: m.peak, averageBandwidth: m.average)
         }
@@ -346,7 +357,7 @@ extension TranscodeJob {
                 video.append(r)
             }
             var audioRepresentation: DashManifest.Representation?
-            if audioHLS != nil {
+            if audioHLS != nil, !audioSilent {
                 var r = try dashRepresentation(rendition: "audio", codec: MasterPlaylist.Audio.aacCodec)
                 r.sampleRate = Int(RungTable.audioSampleRate)
                 r.channels = Int(RungTable.audioChannels)

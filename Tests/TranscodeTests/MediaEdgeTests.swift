@@ -80,4 +80,23 @@ struct MediaEdgeTests {
         let hls = try Self.soundStart(dir + "/hls/audio/index.m3u8")
         #expect(abs(hls - c.soundStart) < 0.08, "sound starts at \(hls) s in the audio rendition")
     }
+
+    @Test func anEmptyAudioTrackLeavesTheLadderWithoutAudio() throws {
+        // A Matroska file whose audio track has no block at all (its video is whole).
+        let src = try Self.make("silent-track.mkv", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-f", "lavfi",
+                                                     "-i", "sine=sample_rate=48000", "-t", "2", "-filter_complex", "[1:a]atrim=0:0[a]",
+                                                     "-map", "0:v", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
+                                                     "-pix_fmt", "yuv420p", "-c:a", "aac"])
+        defer { Self.removeAll(src) }
+        let (result, dir, _) = try TranscodeOutputTests.transcode(src, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let master = try String(contentsOfFile: dir + "/master.m3u8", encoding: .utf8)
+        #expect(!master.contains("TYPE=AUDIO") && !master.contains("mp4a"), "\(master)")
+        #expect(result.notes.contains { $0.contains("no sound") }, "\(result.notes)")
+        #expect(result.dashManifest == "manifest.mpd", "\(result.notes)")
+        let mpd = try String(contentsOfFile: dir + "/manifest.mpd", encoding: .utf8)
+        #expect(!mpd.contains("audio"))
+        let play = try Tools.run("ffmpeg", ["-v", "error", "-i", dir + "/master.m3u8", "-map", "0", "-f", "null", "-"])
+        #expect(play.status == 0 && play.stderr.isEmpty, "\(play.stderr)")
+    }
 }
