@@ -99,4 +99,29 @@ struct MediaEdgeTests {
         let play = try Tools.run("ffmpeg", ["-v", "error", "-i", dir + "/master.m3u8", "-map", "0", "-f", "null", "-"])
         #expect(play.status == 0 && play.stderr.isEmpty, "\(play.stderr)")
     }
+
+    @Test func aMatroskaFileCutInTheMiddleIsTruncated() throws {
+        let whole = try Self.make("whole.mkv", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-f", "lavfi",
+                                                "-i", "sine=sample_rate=48000", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast",
+                                                "-pix_fmt", "yuv420p", "-c:a", "aac"])
+        defer { Self.removeAll(whole) }
+        let data = try #require(FileManager.default.contents(atPath: whole))
+        let cut = (whole as NSString).deletingLastPathComponent + "/cut.mkv"
+        #expect(FileManager.default.createFile(atPath: cut, contents: data.prefix(data.count / 2)))
+        if case .truncated(_, let detail)? = Self.transcodeError(cut) {
+            #expect(detail.contains("Matroska segment"), "\(detail)")
+        } else {
+            Issue.record("half a Matroska file must be refused as truncated, not published as a shorter video")
+        }
+        // The whole file, and the same with bytes appended, are fine.
+        #expect(throws: Never.self) { try Prober.probe(whole) }
+        let padded = (whole as NSString).deletingLastPathComponent + "/padded.mkv"
+        #expect(FileManager.default.createFile(atPath: padded, contents: data + Data(repeating: 0, count: 4096)))
+        #expect(throws: Never.self) { try Prober.probe(padded) }
+        // A live recording's unknown segment size (as MediaRecorder writes) says nothing: not refused.
+        let live = try Self.make("live.webm", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "1", "-c:v", "libvpx-vp9",
+                                               "-deadline", "realtime", "-cpu-used", "8", "-live", "1"])
+        defer { Self.removeAll(live) }
+        #expect(throws: Never.self) { try Prober.probe(live) }
+    }
 }
