@@ -31,6 +31,12 @@ final class TranscodeJob {
     private var droppedFrames = 0
     private var firstPTS: Int64?
     private var lastPTS: Int64?
+    private var lastDuration: Int64 = 0
+    /// Formats whose timestamps may restart or jump mid-file (MPEG-TS: AVFMT_TS_DISCONT).
+    private lazy var discontinuousTimestamps = source.format.pointee.iformat.pointee.flags & AVFMT_TS_DISCONT != 0
+    /// Added to every video timestamp since the last discontinuity, so the timeline stays continuous.
+    private var discontinuityOffset: Int64 = 0
+    private var discontinuities = 0
     private var nextKeyTime = 0.0
     private var lastKeyIndex = 0
     private var frameIndex = 0
@@ -117,6 +123,7 @@ final class TranscodeJob {
         if damagedVideo + (audio?.damagedPackets ?? 0) > 0 {
             notes.append("skipped \(damagedVideo) damaged video and \(audio?.damagedPackets ?? 0) damaged audio packets")
         }
+        if discontinuities > 0 { notes.append("joined \(discontinuities) timestamp discontinuities into one continuous timeline") }
         if droppedFrames > 0 { notes.append("dropped \(droppedFrames) frames with repeated or backward timestamps") }
         reportProgress(force: true)
         let cpu = cpuBreakdown()
@@ -258,7 +265,18 @@ final class TranscodeJob {
         let fps = info.video?.frameRate ?? 30
         let nominal = max(1, Int64((1 / fps / LibAV.double(tb)).rounded()))
         var pts = frame.pointee.best_effort_timestamp
-        if pts == LibAV.noPTS { pts = (lastPTS ?? -nominal) + nominal }
+        if pts == LibAV.noPTS { pts = (lastPTS ?? -nominal) + nominal } else { pts += discontinuityOffset }
+        if discontinuousTimestamps, let last = lastPTS {
+            // MPEG-TS joined from pieces, or a clock reset: continue where the programme was, as the
+            // ffmpeg CLI does (its dts_delta_threshold: 10 s forward, or any step back of 0.1 s).
+            let expected = last + lastDuration
+            let delta = pts - expected
+            if Double(delta) * LibAV.double(tb) > 10 || Double(delta) * LibAV.double(tb) < -0.1 {
+                discontinuityOffset -= delta
+                pts = expected
+                discontinuities += 1
+            }
+        }
         if let last = lastPTS, pts <= last { droppedFrames += 1; return }
         lastPTS = pts
         if firstPTS == nil { firstPTS = pts }
@@ -266,6 +284,7 @@ final class TranscodeJob {
         frame.pointee.pts = rel
         framesDecoded += 1
         let duration = frame.pointee.pkt_duration > 0 ? frame.pointee.pkt_duration : nominal
+        lastDuration = duration
         let time = Double(rel) * LibAV.double(tb)
 
         let ref: FrameRef

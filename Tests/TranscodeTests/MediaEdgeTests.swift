@@ -124,4 +124,41 @@ struct MediaEdgeTests {
         defer { Self.removeAll(live) }
         #expect(throws: Never.self) { try Prober.probe(live) }
     }
+
+    struct Discontinuity: Sendable, CustomStringConvertible {
+        var description: String
+        /// Where each 1 s MPEG-TS piece starts (s); the pieces are concatenated byte for byte.
+        var starts: [Int]
+    }
+
+    static let discontinuities: [Discontinuity] = [
+        Discontinuity(description: "a forward jump of 99 s", starts: [0, 100]),
+        Discontinuity(description: "a step back of 11 s", starts: [10, 0]),
+        Discontinuity(description: "a step back of 1 s", starts: [1, 0]),
+    ]
+
+    /// MPEG-TS joined from pieces (a recorder restarted, a broadcast's clock reset) is one
+    /// continuous programme, as the ffmpeg CLI reads it: neither frozen on a 99 s frame nor cut.
+    @Test("MPEG-TS timestamp discontinuities give a continuous ladder", arguments: discontinuities)
+    func transportStreamDiscontinuities(_ c: Discontinuity) throws {
+        var data = Data()
+        var made: [String] = []
+        for start in c.starts {
+            let piece = try Self.make("piece.ts", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "1", "-c:v", "libx264",
+                                                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-output_ts_offset", String(start)])
+            made.append(piece)
+            data += try #require(FileManager.default.contents(atPath: piece))
+        }
+        let src = (made[0] as NSString).deletingLastPathComponent + "/joined.ts"
+        #expect(FileManager.default.createFile(atPath: src, contents: data))
+        defer { for m in made { Self.removeAll(m) } }
+        let (result, dir, _) = try TranscodeOutputTests.transcode(src, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(result.framesDecoded == 50)
+        let v = try #require(try Tools.streams(dir + "/144p.mp4", type: "video").first)
+        #expect(v.int("nb_frames") == 50)
+        #expect(abs((v.double("duration") ?? 0) - 2) < 0.05, "\(v.double("duration") ?? 0) s")
+        let play = try Tools.run("ffmpeg", ["-v", "error", "-i", dir + "/master.m3u8", "-map", "0", "-f", "null", "-"])
+        #expect(play.status == 0 && play.stderr.isEmpty, "\(play.stderr)")
+    }
 }
