@@ -161,4 +161,22 @@ struct MediaEdgeTests {
         let play = try Tools.run("ffmpeg", ["-v", "error", "-i", dir + "/master.m3u8", "-map", "0", "-f", "null", "-"])
         #expect(play.status == 0 && play.stderr.isEmpty, "\(play.stderr)")
     }
+
+    /// Matroska stores no per-stream duration: a 1 s picture over 10 s of sound is probed as 10 s
+    /// of video, and the poster's candidate times (10 %…70 %) all fall after its last frame.
+    @Test func aVideoShorterThanItsDeclaredDurationStillGetsAPoster() throws {
+        let video = try Self.make("v.mp4", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "1",
+                                            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        let audio = try Self.make("a.m4a", ["-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "10", "-c:a", "aac"])
+        let src = try Self.make("short-picture.mkv", ["-i", video, "-i", audio, "-map", "0", "-map", "1", "-c", "copy"])
+        defer { Self.removeAll(video, audio, src) }
+        let (result, dir, sink) = try TranscodeOutputTests.transcode(src, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(result.source.video.map { $0.duration > 5 } == true, "the premise: the probe sees 10 s of video")
+        #expect(result.poster == "poster.jpg")
+        let poster = try #require(try Tools.streams(dir + "/poster.jpg", type: "video").first)
+        #expect(poster.int("width") == 192 && poster.int("height") == 144)
+        #expect(sink.files.contains { $0.kind == .poster })
+        #expect(try #require(result.posterTime) <= 1)
+    }
 }
