@@ -76,7 +76,7 @@ public enum Prober {
         var sar = st.pointee.sample_aspect_ratio
         if sar.num <= 0 || sar.den <= 0 { sar = par.sample_aspect_ratio }
         if sar.num <= 0 || sar.den <= 0 { sar = AVRational(num: 1, den: 1) }
-        let rotation = Self.rotation(st)
+        let (rotation, mirrored) = Self.orientation(st)
         let sarWidth = Int((Double(width) * Double(sar.num) / Double(sar.den)).rounded())
         let (dw, dh) = rotation % 180 == 90 ? (height, sarWidth) : (sarWidth, height)
 
@@ -103,7 +103,7 @@ public enum Prober {
             pixelFormat: LibAV.string(av_get_pix_fmt_name(pixFmt)) ?? "unknown",
             bitDepth: depth, chroma: chroma,
             codedWidth: width, codedHeight: height,
-            sampleAspectRatio: Rational(Int(sar.num), Int(sar.den)), rotation: rotation,
+            sampleAspectRatio: Rational(Int(sar.num), Int(sar.den)), rotation: rotation, mirrored: mirrored,
             displayWidth: dw, displayHeight: dh,
             averageFrameRate: Rational(Int(avg.num), Int(avg.den)),
             realFrameRate: Rational(Int(real.num), Int(real.den)),
@@ -123,6 +123,19 @@ public enum Prober {
         guard r.isFinite else { return 0 }
         let q = Int((r / 90).rounded()) * 90
         return ((q % 360) + 360) % 360
+    }
+
+    /// Rotation and mirror of the display matrix. A matrix that keeps the axes but reverses one of
+    /// them (its diagonal of opposite signs) is a mirror, which libavutil's rotation reads as 180
+    /// (left-right) or 0 (top-bottom): left-right is then 0 mirrored, top-bottom 180 mirrored
+    /// (the ffmpeg CLI's hflip/vflip for these matrices).
+    static func orientation(_ st: UnsafePointer<AVStream>) -> (rotation: Int, mirrored: Bool) {
+        var m = [Int32](repeating: 0, count: 9)
+        guard vidd_stream_display_matrix(st, &m) != 0 else { return (rotation(st), false) }
+        if m[1] == 0, m[3] == 0, m[0] != 0, m[4] != 0, (m[0] < 0) != (m[4] < 0) {
+            return (m[0] < 0 ? 0 : 180, true)
+        }
+        return (rotation(st), false)
     }
 
     private static func fieldOrderName(_ f: AVFieldOrder) -> String {

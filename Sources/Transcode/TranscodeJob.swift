@@ -181,7 +181,7 @@ final class TranscodeJob {
         let (rc, threads) = HelperThreads.starting(named: "vidd-decode") { avcodec_open2(ctx, dec, nil) }
         decoderThreads = threads
         try LibAV.check(rc, "open \(v.codec) decoder")
-        rotator = Rotator(rotation: v.rotation, timeBase: st.pointee.time_base)
+        rotator = Rotator(rotation: v.rotation, mirrored: v.mirrored, timeBase: st.pointee.time_base)
         if options.thumbnails {
             thumbnailer = try Thumbnailer(duration: v.duration > 0 ? v.duration : info.duration,
                                           displayWidth: v.displayWidth, displayHeight: v.displayHeight)

@@ -179,4 +179,51 @@ struct MediaEdgeTests {
         #expect(sink.files.contains { $0.kind == .poster })
         #expect(try #require(result.posterTime) <= 1)
     }
+
+    /// Rewrites the display matrix of the first track's `tkhd` (version 0) in an MP4.
+    static func setDisplayMatrix(_ path: String, _ matrix: [Int32]) throws {
+        let data = try #require(FileManager.default.contents(atPath: path))
+        var b = [UInt8](data)
+        let name: [UInt8] = Array("tkhd".utf8)
+        let found = (0..<(b.count - 4)).first { (i: Int) -> Bool in Array(b[i..<(i + 4)]) == name }
+        let tkhd = try #require(found)
+        #expect(b[tkhd + 4] == 0, "tkhd version 0")
+        // type, version+flags, creation, modification, track id, reserved, duration, reserved ×2, layer, group, volume, reserved
+        let offset = tkhd + 4 + 4 + 4 + 4 + 4 + 4 + 4 + 8 + 2 + 2 + 2 + 2
+        for (i, v) in matrix.enumerated() {
+            let u = UInt32(bitPattern: v)
+            for k in 0..<4 { b[offset + i * 4 + k] = UInt8(truncatingIfNeeded: u >> (24 - 8 * UInt32(k))) }
+        }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(b)))
+    }
+
+    struct Mirror: Sendable, CustomStringConvertible {
+        var description: String
+        /// The filter that made the stored picture from the upright one, undone by `matrix`.
+        var filter: String
+        var matrix: [Int32]
+    }
+
+    static let mirrors: [Mirror] = [
+        Mirror(description: "horizontal mirror", filter: "hflip", matrix: [-0x10000, 0, 0, 0, 0x10000, 0, 192 << 16, 0, 0x4000_0000]),
+        Mirror(description: "vertical mirror", filter: "vflip", matrix: [0x10000, 0, 0, 0, -0x10000, 0, 0, 144 << 16, 0x4000_0000]),
+    ]
+
+    /// A display matrix that mirrors (a front camera's) is undone exactly, not taken for a turn.
+    @Test("a display matrix with a mirror gives the upright picture", arguments: mirrors)
+    func mirroredDisplayMatrix(_ c: Mirror) throws {
+        let upright = try Self.make("upright.mp4", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "0.4",
+                                                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        let src = try Self.make("stored.mp4", ["-i", upright, "-vf", c.filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        defer { Self.removeAll(upright, src) }
+        try Self.setDisplayMatrix(src, c.matrix)
+        let info = try Prober.probe(src)
+        #expect(info.video?.displayWidth == 192 && info.video?.displayHeight == 144)
+        let (_, dir, _) = try TranscodeOutputTests.transcode(src, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try Tools.run("ffmpeg", ["-v", "info", "-nostats", "-i", dir + "/144p.mp4", "-i", upright, "-lavfi", "[0:v][1:v]ssim", "-f", "null", "-"])
+        let line = try #require(r.stderr.split(separator: "\n").first { $0.contains("SSIM") && $0.contains("All:") })
+        let all = try #require(Double(line.split(separator: " ").first { $0.hasPrefix("All:") }!.dropFirst(4)))
+        #expect(all > 0.9, "SSIM against the upright picture: \(all)")
+    }
 }
