@@ -226,4 +226,25 @@ struct MediaEdgeTests {
         let all = try #require(Double(line.split(separator: " ").first { $0.hasPrefix("All:") }!.dropFirst(4)))
         #expect(all > 0.9, "SSIM against the upright picture: \(all)")
     }
+
+    /// The sample aspect ratio stretches the picture the rungs are sized from: 320x240 at SAR 100:1
+    /// is 32000 pixels wide on screen. The limits bound what is encoded, so they see that size
+    /// (it used to reach x264 and fail as a "generic error in an external library", a transient
+    /// error the worker retries).
+    @Test func aStretchingSampleAspectRatioMeetsTheSizeLimits() throws {
+        let src = try Self.make("sar.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "0.2", "-vf", "setsar=100/1",
+                                            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        defer { Self.removeAll(src) }
+        #expect(throws: TranscodeError.limitExceeded(path: src, what: "display width or height (sample aspect ratio applied)", value: 32000, limit: 8192)) {
+            try Prober.probe(src)
+        }
+        if case .limitExceeded? = Self.transcodeError(src) {} else { Issue.record("SAR 100:1 must meet the size limits") }
+        // The same stretch within bounds (SAR 2:1, 640x240 on screen) is planned from its display size.
+        let fine = try Self.make("sar2.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "0.2", "-vf", "setsar=2/1",
+                                              "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        defer { Self.removeAll(fine) }
+        let (result, dir, _) = try TranscodeOutputTests.transcode(fine, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(result.plan.rungs.map { "\($0.width)x\($0.height)" } == ["384x144"])
+    }
 }
