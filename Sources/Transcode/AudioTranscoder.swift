@@ -12,9 +12,24 @@ final class AudioTranscoder {
     /// AAC packets delivered so far (0 at the end: the stream held no decodable sound).
     private(set) var packetsEncoded = 0
     let streamTimeBase: AVRational
-    /// Where the output timeline starts on the source's (the video's first picture), seconds; nil
-    /// when there is no video to keep in sync with.
-    private let timelineStart: Double?
+    /// Where the output timeline starts on the source's, seconds.
+    enum Timeline {
+        /// No video to keep in sync with: the audio is its own timeline.
+        case own
+        /// The video's first picture is not decoded yet; `fallback` (the video stream's start) is
+        /// used if none comes (no picture decodes, or too much audio waits).
+        case awaiting(fallback: Double?)
+        case starts(Double)
+    }
+    private var timeline: Timeline
+    /// Decoded frames held while the timeline is awaited: at most `maxPendingSeconds` of them (a
+    /// GOP's worth is what a stream picked up mid-GOP needs) and `maxPendingBytes` (8 channels at
+    /// 192 kHz are 6 MB a second).
+    private var pending: [OwnedFrame] = []
+    private var pendingSeconds = 0.0
+    private var pendingBytes = 0
+    static let maxPendingSeconds = 30.0
+    static let maxPendingBytes = 32 << 20
     /// Longest silence put in front of late audio: the source's duration (a hostile timestamp must
     /// not buy hours of encoding).
     private let maxLeadIn: Double
@@ -22,11 +37,12 @@ final class AudioTranscoder {
     /// Output samples still to drop: audio that plays before the first picture.
     private var samplesToSkip = 0
 
-    /// `timelineStart`: the source time (s) the outputs' 0 stands for; audio starting later is
-    /// preceded by silence, audio starting earlier loses its head, so sound and picture stay in sync.
-    init(stream: UnsafeMutablePointer<AVStream>, plan: AudioPlan, timelineStart: Double? = nil, maxLeadIn: Double = 0) throws(TranscodeError) {
+    /// `timeline`: where the outputs' 0 is on the source (`startTimeline(at:output:)` gives it once the
+    /// first picture is decoded); audio starting later is preceded by silence, audio starting earlier
+    /// loses its head, so sound and picture stay in sync.
+    init(stream: UnsafeMutablePointer<AVStream>, plan: AudioPlan, timeline: Timeline = .own, maxLeadIn: Double = 0) throws(TranscodeError) {
         streamTimeBase = stream.pointee.time_base
-        self.timelineStart = timelineStart
+        self.timeline = timeline
         self.maxLeadIn = max(0, maxLeadIn)
         let par = stream.pointee.codecpar!
         guard let dec = avcodec_find_decoder(par.pointee.codec_id) else {
@@ -73,27 +89,55 @@ final class AudioTranscoder {
         if rc < 0 && rc != LibAV.eof {
             if rc == LibAV.eagain { } else { damagedPackets += 1; return }
         }
-        let frame = try OwnedFrame()
+        var frame = try OwnedFrame()
         while true {
             let r = avcodec_receive_frame(decoder, frame.frame)
             if r == LibAV.eagain || r == LibAV.eof { break }
             if r < 0 { damagedPackets += 1; break }
-            if !aligned { aligned = true; try align(to: frame.frame, output: output) }
-            try resample(frame.frame)
+            if case .awaiting(let fallback) = timeline {
+                let f = frame.frame.pointee
+                pendingSeconds += Double(f.nb_samples) / Double(max(1, f.sample_rate))
+                pendingBytes += Int(f.nb_samples) * Int(f.ch_layout.nb_channels) * Int(av_get_bytes_per_sample(AVSampleFormat(rawValue: f.format)))
+                pending.append(frame)
+                frame = try OwnedFrame()
+                if pendingSeconds > Self.maxPendingSeconds || pendingBytes > Self.maxPendingBytes {
+                    try startTimeline(at: fallback, output: output)
+                }
+                continue
+            }
+            try encodeDecoded(frame.frame, output: output)
             av_frame_unref(frame.frame)
-            try drain(final: false, output: output)
         }
         if packet == nil {
+            if case .awaiting(let fallback) = timeline { try startTimeline(at: fallback, output: output) }
             try resample(nil)
             try drain(final: true, output: output)
         }
+    }
+
+    /// The source time (s) of the video's first picture, the outputs' 0 (nil: unknown, the audio
+    /// keeps its own timeline); encodes the audio held until now. Only the first call counts.
+    func startTimeline(at start: Double?, output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
+        guard case .awaiting = timeline else { return }
+        timeline = start.map { .starts($0) } ?? .own
+        let held = pending
+        pending = []
+        pendingSeconds = 0
+        pendingBytes = 0
+        for f in held { try encodeDecoded(f.frame, output: output) }
+    }
+
+    private func encodeDecoded(_ frame: UnsafeMutablePointer<AVFrame>, output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
+        if !aligned { aligned = true; try align(to: frame, output: output) }
+        try resample(frame)
+        try drain(final: false, output: output)
     }
 
     /// Sets the first decoded frame where it belongs on the video's timeline: silence before it
     /// when it starts after the first picture, its head dropped when it starts before.
     private func align(to frame: UnsafeMutablePointer<AVFrame>, output: (UnsafeMutablePointer<AVPacket>) throws(TranscodeError) -> Void) throws(TranscodeError) {
         let pts = frame.pointee.best_effort_timestamp
-        guard let timelineStart, pts != LibAV.noPTS else { return }
+        guard case .starts(let timelineStart) = timeline, pts != LibAV.noPTS else { return }
         let offset = Double(pts) * LibAV.double(streamTimeBase) - timelineStart
         let rate = Double(encoder.pointee.sample_rate)
         if offset < 0 {

@@ -156,8 +156,8 @@ final class TranscodeJob {
         earlyMaster = early
         let hlsSink: (any OutputSink)? = early ?? sink
         if let plannedAudio = plan.audio, let ai = source.audioIndex {
-            let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio, timelineStart: videoTimelineStart(),
-                                        maxLeadIn: info.duration)
+            let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio,
+                                        timeline: followsVideo ? .awaiting(fallback: videoStreamStart()) : .own, maxLeadIn: info.duration)
             audio = a
             audioHLS = try RenditionMuxer(kind: .hls, outputDirectory: outputDirectory, relativePath: "hls/audio/index.m3u8",
                                           rendition: "audio", streams: [.init(codec: a.encoder)], sink: hlsSink)
@@ -202,10 +202,14 @@ final class TranscodeJob {
         for (i, r) in plan.rungs.enumerated() { if let p = r.scaledFrom { workers[p].children.append(workers[i]) } }
     }
 
-    /// The source time (s) the rungs' 0 stands for: the video stream's first picture (libavformat's
-    /// start_time, edit lists applied); nil for an audio-only ladder, whose audio is its own timeline.
-    private func videoTimelineStart() -> Double? {
-        guard let vi = source.videoIndex, !plan.rungs.isEmpty else { return nil }
+    /// The audio follows the rungs' timeline, whose 0 is the first decoded picture (handleFrame
+    /// tells the audio); an audio-only ladder's audio is its own timeline.
+    private var followsVideo: Bool { source.videoIndex != nil && !plan.rungs.isEmpty }
+
+    /// The video stream's start (libavformat's start_time, edit lists applied), seconds: the audio's
+    /// reference if no picture decodes.
+    private func videoStreamStart() -> Double? {
+        guard let vi = source.videoIndex else { return nil }
         let st = source.stream(vi)
         guard st.pointee.start_time != LibAV.noPTS else { return nil }
         return Double(st.pointee.start_time) * LibAV.double(st.pointee.time_base)
@@ -279,7 +283,15 @@ final class TranscodeJob {
         }
         if let last = lastPTS, pts <= last { droppedFrames += 1; return }
         lastPTS = pts
-        if firstPTS == nil { firstPTS = pts }
+        if firstPTS == nil {
+            firstPTS = pts
+            // The rungs' 0: the audio held until now is placed against this picture.
+            if let audio {
+                try CPUTime.measure(into: &audioCPU) { () throws(TranscodeError) in
+                    try audio.startTimeline(at: Double(pts) * LibAV.double(tb)) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+                }
+            }
+        }
         let rel = pts - firstPTS!
         frame.pointee.pts = rel
         framesDecoded += 1

@@ -247,4 +247,29 @@ struct MediaEdgeTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(result.plan.rungs.map { "\($0.width)x\($0.height)" } == ["384x144"])
     }
+
+    /// A transport stream picked up mid-GOP (a DVB recording, a cut capture): its first pictures
+    /// cannot be decoded, so the rungs start at the first keyframe, and the sound must start on
+    /// that timeline too, not on the first (undecodable) video packet's.
+    @Test func aTransportStreamCutMidGOPKeepsSoundOnThePicture() throws {
+        let whole = try Self.make("gop.ts", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+                                             "-t", "5", "-af", "volume=enable='lt(t,3)':volume=0", "-c:v", "libx264", "-preset", "ultrafast",
+                                             "-pix_fmt", "yuv420p", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-c:a", "aac"])
+        defer { Self.removeAll(whole) }
+        // Drop the first fifth, on a 188-byte packet boundary: the video resumes mid-GOP.
+        let data = try #require(FileManager.default.contents(atPath: whole))
+        let cut = (whole as NSString).deletingLastPathComponent + "/cut.ts"
+        #expect(FileManager.default.createFile(atPath: cut, contents: data.dropFirst(data.count / 5 / 188 * 188)))
+        // Where the first keyframe and the sound are in the cut file (the ffmpeg CLI's reading).
+        let keys = try Tools.keyframeTimes(cut)
+        let firstKey = try #require(keys.first)
+        let sound = try Tools.run("ffmpeg", ["-v", "info", "-nostats", "-copyts", "-i", cut, "-map", "0:a", "-af", "silencedetect=n=-40dB:d=0.1", "-f", "null", "-"])
+        let end = try #require(sound.stderr.split(separator: "\n").first { $0.contains("silence_end:") })
+        let soundAt = try #require(end.components(separatedBy: "silence_end: ").last?.split(separator: " ").first.flatMap { Double($0) })
+        let (result, dir, _) = try TranscodeOutputTests.transcode(cut, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(result.framesDecoded > 0)
+        let got = try Self.soundStart(dir + "/144p.mp4")
+        #expect(abs(got - (soundAt - firstKey)) < 0.08, "sound at \(got) s, the picture says \(soundAt - firstKey) s")
+    }
 }
