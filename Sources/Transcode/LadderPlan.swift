@@ -61,7 +61,7 @@ public enum LadderPlanner {
     /// Plans the ladder for a probed source.
     public static func plan(for info: MediaInfo, options: LadderOptions = LadderOptions()) throws(TranscodeError) -> LadderPlan {
         try plan(displayWidth: info.video?.displayWidth, displayHeight: info.video?.displayHeight,
-                 frameRate: info.video?.frameRate ?? 0, hasAudio: info.hasAudio, options: options)
+                 frameRate: info.video?.peakFrameRate ?? 0, hasAudio: info.hasAudio, options: options)
     }
 
     public static func plan(displayWidth: Int?, displayHeight: Int?, frameRate: Double, hasAudio: Bool,

@@ -74,6 +74,17 @@ public struct VideoInfo: Codable, Sendable, Equatable {
         let real = realFrameRate.value
         return real > 0 && real < 1000 ? real : 30
     }
+
+    /// The rate the pictures really come at, which the rungs are planned from (HLS's FRAME-RATE
+    /// is a maximum, RFC 8216 §4.3.4.2; x264's keyframe bound and the ≤ 30 fps reduction count
+    /// frames at that rate): for variable frame rate, r_frame_rate when it is above the average
+    /// and plausible (a paused recording averages a fraction of its rate), else `frameRate`.
+    public var peakFrameRate: Double {
+        let real = realFrameRate.value
+        // Above the default limit, r_frame_rate is a time base in disguise (Matroska's 1000, MPEG-TS's 90000).
+        if variableFrameRate, real > frameRate, real <= TranscodeLimits.default.maxFrameRate { return real }
+        return frameRate
+    }
 }
 
 public struct AudioInfo: Codable, Sendable, Equatable {

@@ -272,4 +272,35 @@ struct MediaEdgeTests {
         let got = try Self.soundStart(dir + "/144p.mp4")
         #expect(abs(got - (soundAt - firstKey)) < 0.08, "sound at \(got) s, the picture says \(soundAt - firstKey) s")
     }
+
+    /// A recording paused for 42 s (an MP4 that keeps its timestamps): 25 fps pictures, but an
+    /// average of 6.9 fps. The rungs are planned from the rate the pictures really come at: HLS's
+    /// FRAME-RATE is the maximum (RFC 8216 §4.3.4.2), and x264's keyframe bound, taken from the
+    /// average, added a keyframe every 28 frames (1.12 s) between the forced 2 s ones.
+    @Test func aPausedRecordingIsPlannedFromItsRealFrameRate() throws {
+        var data = Data()
+        var made: [String] = []
+        for start in [0, 50] {
+            let piece = try Self.make("piece.ts", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "8", "-c:v", "libx264",
+                                                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-output_ts_offset", String(start)])
+            made.append(piece)
+            data += try #require(FileManager.default.contents(atPath: piece))
+        }
+        let joined = (made[0] as NSString).deletingLastPathComponent + "/joined.ts"
+        #expect(FileManager.default.createFile(atPath: joined, contents: data))
+        // -copyts: the MP4 keeps the 42 s pause (the CLI would otherwise close it up).
+        let src = try Self.make("paused.mp4", ["-copyts", "-i", joined, "-c", "copy"])
+        defer { for m in made + [src] { Self.removeAll(m) } }
+        let info = try Prober.probe(src)
+        #expect(info.video?.variableFrameRate == true && (info.video?.frameRate ?? 0) < 10, "the premise: a low average")
+        let (result, dir, _) = try TranscodeOutputTests.transcode(src, rungs: [144])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(result.plan.rungs.map(\.frameRate) == [25])
+        let master = try String(contentsOfFile: dir + "/master.m3u8", encoding: .utf8)
+        #expect(master.contains("FRAME-RATE=25.000"), "\(master)")
+        // Keyframes only where forced: 0, 2, 4, 6 s, then the first picture after the pause and every 2 s on.
+        let keys = try Tools.keyframeTimes(dir + "/144p.mp4")
+        #expect(keys.count == 8, "\(keys)")
+        for (a, b) in zip(keys, keys.dropFirst()) { #expect(b - a >= 1.99, "keyframes \(a) and \(b)") }
+    }
 }
