@@ -19,6 +19,24 @@ struct MediaEdgeTests {
         for p in paths { try? FileManager.default.removeItem(atPath: (p as NSString).deletingLastPathComponent) }
     }
 
+    /// MPEG-TS pieces of `seconds` each, their clocks starting at `starts`, joined byte for byte
+    /// into one file (a restarted recorder, a broadcast clock reset).
+    static func joinedTransportStream(starts: [Int], seconds: Int) throws -> String {
+        let directory = Tools.tempDirectory("edge")
+        var data = Data()
+        for (i, start) in starts.enumerated() {
+            let piece = directory + "/piece\(i).ts"
+            let r = try Tools.run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25",
+                                             "-t", String(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                                             "-output_ts_offset", String(start), piece])
+            guard r.status == 0, let bytes = FileManager.default.contents(atPath: piece) else { throw TestFailure("ffmpeg: \(r.stderr)") }
+            data += bytes
+        }
+        let joined = directory + "/joined.ts"
+        guard FileManager.default.createFile(atPath: joined, contents: data) else { throw TestFailure("cannot write \(joined)") }
+        return joined
+    }
+
     static func transcodeError(_ path: String) -> TranscodeError? {
         do { _ = try TranscodeOutputTests.transcode(path, rungs: [144]); return nil } catch let e as TranscodeError { return e } catch { return nil }
     }
@@ -141,17 +159,8 @@ struct MediaEdgeTests {
     /// continuous programme, as the ffmpeg CLI reads it: neither frozen on a 99 s frame nor cut.
     @Test("MPEG-TS timestamp discontinuities give a continuous ladder", arguments: discontinuities)
     func transportStreamDiscontinuities(_ c: Discontinuity) throws {
-        var data = Data()
-        var made: [String] = []
-        for start in c.starts {
-            let piece = try Self.make("piece.ts", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "1", "-c:v", "libx264",
-                                                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-output_ts_offset", String(start)])
-            made.append(piece)
-            data += try #require(FileManager.default.contents(atPath: piece))
-        }
-        let src = (made[0] as NSString).deletingLastPathComponent + "/joined.ts"
-        #expect(FileManager.default.createFile(atPath: src, contents: data))
-        defer { for m in made { Self.removeAll(m) } }
+        let src = try Self.joinedTransportStream(starts: c.starts, seconds: 1)
+        defer { Self.removeAll(src) }
         let (result, dir, _) = try TranscodeOutputTests.transcode(src, rungs: [144])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(result.framesDecoded == 50)
@@ -278,19 +287,10 @@ struct MediaEdgeTests {
     /// FRAME-RATE is the maximum (RFC 8216 §4.3.4.2), and x264's keyframe bound, taken from the
     /// average, added a keyframe every 28 frames (1.12 s) between the forced 2 s ones.
     @Test func aPausedRecordingIsPlannedFromItsRealFrameRate() throws {
-        var data = Data()
-        var made: [String] = []
-        for start in [0, 50] {
-            let piece = try Self.make("piece.ts", ["-f", "lavfi", "-i", "testsrc2=size=192x144:rate=25", "-t", "8", "-c:v", "libx264",
-                                                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-output_ts_offset", String(start)])
-            made.append(piece)
-            data += try #require(FileManager.default.contents(atPath: piece))
-        }
-        let joined = (made[0] as NSString).deletingLastPathComponent + "/joined.ts"
-        #expect(FileManager.default.createFile(atPath: joined, contents: data))
+        let joined = try Self.joinedTransportStream(starts: [0, 50], seconds: 8)
         // -copyts: the MP4 keeps the 42 s pause (the CLI would otherwise close it up).
         let src = try Self.make("paused.mp4", ["-copyts", "-i", joined, "-c", "copy"])
-        defer { for m in made + [src] { Self.removeAll(m) } }
+        defer { Self.removeAll(joined, src) }
         let info = try Prober.probe(src)
         #expect(info.video?.variableFrameRate == true && (info.video?.frameRate ?? 0) < 10, "the premise: a low average")
         let (result, dir, _) = try TranscodeOutputTests.transcode(src, rungs: [144])
