@@ -42,9 +42,9 @@ public struct VideoInfo: Codable, Sendable, Equatable {
     public var sampleAspectRatio: Rational
     /// Counter-clockwise degrees from the display matrix, normalised to 0, 90, 180 or 270.
     public var rotation: Int
-    /// The display matrix also mirrors the picture left to right, before `rotation` (a horizontal
-    /// mirror is rotation 0 mirrored, a vertical one 180 mirrored). Only axis-aligned matrices
-    /// (0/180) are told apart; a mirror combined with a quarter turn is read as the turn alone.
+    /// The display matrix also mirrors the picture (a front camera's): a horizontal mirror is
+    /// rotation 0 mirrored, a vertical one 180 mirrored, a transpose 270 mirrored, an
+    /// anti-transpose 90 mirrored (Prober.orientation, the ffmpeg CLI's rule).
     public var mirrored: Bool
     /// Size as shown: SAR applied to the width, then the rotation (90/270 swap the sides).
     public var displayWidth: Int

@@ -125,17 +125,21 @@ public enum Prober {
         return ((q % 360) + 360) % 360
     }
 
-    /// Rotation and mirror of the display matrix. A matrix that keeps the axes but reverses one of
-    /// them (its diagonal of opposite signs) is a mirror, which libavutil's rotation reads as 180
-    /// (left-right) or 0 (top-bottom): left-right is then 0 mirrored, top-bottom 180 mirrored
-    /// (the ffmpeg CLI's hflip/vflip for these matrices).
+    /// Rotation and mirror of the display matrix, by the ffmpeg CLI's autorotate rule (theta, the
+    /// clockwise turn, is 360 - rotation): at 90 a positive m[3] means transpose=cclock_flip, at 270
+    /// a negative one transpose=clock_flip; at 180 a positive m[4] means hflip alone, at 0 a negative
+    /// one vflip. libavutil's rotation reads those two as 180 and 0: they become 0 and 180 mirrored
+    /// (hflip = 0 mirrored, vflip = 180 mirrored), so `rotation` + `mirrored` name one filter each.
     static func orientation(_ st: UnsafePointer<AVStream>) -> (rotation: Int, mirrored: Bool) {
+        let turn = rotation(st)
         var m = [Int32](repeating: 0, count: 9)
-        guard vidd_stream_display_matrix(st, &m) != 0 else { return (rotation(st), false) }
-        if m[1] == 0, m[3] == 0, m[0] != 0, m[4] != 0, (m[0] < 0) != (m[4] < 0) {
-            return (m[0] < 0 ? 0 : 180, true)
+        guard vidd_stream_display_matrix(st, &m) != 0 else { return (turn, false) }
+        switch (360 - turn) % 360 {
+        case 90: return (turn, m[3] > 0)
+        case 270: return (turn, m[3] < 0)
+        case 180: return m[4] > 0 ? (0, true) : (turn, false)
+        default: return m[4] < 0 ? (180, true) : (turn, false)
         }
-        return (rotation(st), false)
     }
 
     private static func fieldOrderName(_ f: AVFieldOrder) -> String {

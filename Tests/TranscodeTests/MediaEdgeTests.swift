@@ -221,6 +221,10 @@ struct MediaEdgeTests {
     static let mirrors: [Mirror] = [
         Mirror(description: "horizontal mirror", filter: "hflip", matrix: [-0x10000, 0, 0, 0, 0x10000, 0, 192 << 16, 0, 0x4000_0000]),
         Mirror(description: "vertical mirror", filter: "vflip", matrix: [0x10000, 0, 0, 0, -0x10000, 0, 0, 144 << 16, 0x4000_0000]),
+        // Quarter turns with a mirror: the stored picture is 144x192, shown 192x144.
+        Mirror(description: "transpose", filter: "transpose=cclock_flip", matrix: [0, 0x10000, 0, 0x10000, 0, 0, 0, 0, 0x4000_0000]),
+        Mirror(description: "anti-transpose", filter: "transpose=clock_flip",
+               matrix: [0, -0x10000, 0, -0x10000, 0, 0, 144 << 16, 192 << 16, 0x4000_0000]),
     ]
 
     /// A display matrix that mirrors (a front camera's) is undone exactly, not taken for a turn.
