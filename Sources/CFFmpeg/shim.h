@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 
 // Macros Swift cannot import.
@@ -50,6 +51,15 @@ static inline int vidd_sws_scale_into(struct SwsContext *c, const AVFrame *src, 
 static inline double vidd_stream_rotation(const AVStream *st) {
     const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
     return m ? av_display_rotation_get((const int32_t *)m) : NAN;
+}
+
+/// Copies the stream's display matrix (16.16 and 2.30 fixed point, libavutil's layout) into `out`;
+/// 0 when the stream has none.
+static inline int vidd_stream_display_matrix(const AVStream *st, int32_t out[9]) {
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!m) return 0;
+    memcpy(out, m, 9 * sizeof(int32_t));
+    return 1;
 }
 
 /// A human-readable libav error string (av_err2str is a macro using a compound literal).

@@ -61,7 +61,7 @@ public enum LadderPlanner {
     /// Plans the ladder for a probed source.
     public static func plan(for info: MediaInfo, options: LadderOptions = LadderOptions()) throws(TranscodeError) -> LadderPlan {
         try plan(displayWidth: info.video?.displayWidth, displayHeight: info.video?.displayHeight,
-                 frameRate: info.video?.frameRate ?? 0, hasAudio: info.hasAudio, options: options)
+                 frameRate: info.video?.peakFrameRate ?? 0, hasAudio: info.hasAudio, options: options)
     }
 
     public static func plan(displayWidth: Int?, displayHeight: Int?, frameRate: Double, hasAudio: Bool,
@@ -81,7 +81,11 @@ public enum LadderPlanner {
             let short = min(w, h)
             var specs = RungTable.rungs.filter { $0.shortSide <= short }
             if let wanted = options.rungs { specs = specs.filter { wanted.contains($0.shortSide) } }
-            if specs.isEmpty && options.rungs == nil {
+            if specs.isEmpty, let wanted = options.rungs {
+                // Nothing to encode the picture into: say so, rather than fail later as "no frame decoded".
+                throw .invalidOptions("no requested rung (\(wanted.map(String.init).joined(separator: ", "))) fits a \(w)x\(h) source; the largest it allows is \(RungTable.rungs.first { $0.shortSide <= short }.map { String($0.shortSide) } ?? "none: it is smaller than every rung")")
+            }
+            if specs.isEmpty {
                 // Smaller than the smallest rung: one rendition at the source's own (even) size.
                 let smallest = RungTable.rungs.last!
                 specs = [RungSpec(shortSide: max(2, short & ~1), crf: smallest.crf,

@@ -42,6 +42,10 @@ public struct VideoInfo: Codable, Sendable, Equatable {
     public var sampleAspectRatio: Rational
     /// Counter-clockwise degrees from the display matrix, normalised to 0, 90, 180 or 270.
     public var rotation: Int
+    /// The display matrix also mirrors the picture (a front camera's): a horizontal mirror is
+    /// rotation 0 mirrored, a vertical one 180 mirrored, a transpose 270 mirrored, an
+    /// anti-transpose 90 mirrored (Prober.orientation, the ffmpeg CLI's rule).
+    public var mirrored: Bool
     /// Size as shown: SAR applied to the width, then the rotation (90/270 swap the sides).
     public var displayWidth: Int
     public var displayHeight: Int
@@ -61,12 +65,25 @@ public struct VideoInfo: Codable, Sendable, Equatable {
     public var colorTransfer: String?
 
     public var isPortrait: Bool { displayHeight > displayWidth }
-    /// Frames per second used for planning: average, else real, else 30.
+    /// Frames per second used for planning: average, else real, else 30. The average is frames
+    /// over duration, so it is taken whatever its size (a 1000 fps source must meet the frame rate
+    /// limit, not pass as 30); only r_frame_rate can be a time base in disguise (Matroska's 1000).
     public var frameRate: Double {
         let avg = averageFrameRate.value
-        if avg > 0 && avg < 1000 { return avg }
+        if avg > 0 { return avg }
         let real = realFrameRate.value
         return real > 0 && real < 1000 ? real : 30
+    }
+
+    /// The rate the pictures really come at, which the rungs are planned from (HLS's FRAME-RATE
+    /// is a maximum, RFC 8216 §4.3.4.2; x264's keyframe bound and the ≤ 30 fps reduction count
+    /// frames at that rate): for variable frame rate, r_frame_rate when it is above the average
+    /// and plausible (a paused recording averages a fraction of its rate), else `frameRate`.
+    public var peakFrameRate: Double {
+        let real = realFrameRate.value
+        // Above the default limit, r_frame_rate is a time base in disguise (Matroska's 1000, MPEG-TS's 90000).
+        if variableFrameRate, real > frameRate, real <= TranscodeLimits.default.maxFrameRate { return real }
+        return frameRate
     }
 }
 

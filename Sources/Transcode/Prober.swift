@@ -76,7 +76,7 @@ public enum Prober {
         var sar = st.pointee.sample_aspect_ratio
         if sar.num <= 0 || sar.den <= 0 { sar = par.sample_aspect_ratio }
         if sar.num <= 0 || sar.den <= 0 { sar = AVRational(num: 1, den: 1) }
-        let rotation = Self.rotation(st)
+        let (rotation, mirrored) = Self.orientation(st)
         let sarWidth = Int((Double(width) * Double(sar.num) / Double(sar.den)).rounded())
         let (dw, dh) = rotation % 180 == 90 ? (height, sarWidth) : (sarWidth, height)
 
@@ -103,7 +103,7 @@ public enum Prober {
             pixelFormat: LibAV.string(av_get_pix_fmt_name(pixFmt)) ?? "unknown",
             bitDepth: depth, chroma: chroma,
             codedWidth: width, codedHeight: height,
-            sampleAspectRatio: Rational(Int(sar.num), Int(sar.den)), rotation: rotation,
+            sampleAspectRatio: Rational(Int(sar.num), Int(sar.den)), rotation: rotation, mirrored: mirrored,
             displayWidth: dw, displayHeight: dh,
             averageFrameRate: Rational(Int(avg.num), Int(avg.den)),
             realFrameRate: Rational(Int(real.num), Int(real.den)),
@@ -123,6 +123,23 @@ public enum Prober {
         guard r.isFinite else { return 0 }
         let q = Int((r / 90).rounded()) * 90
         return ((q % 360) + 360) % 360
+    }
+
+    /// Rotation and mirror of the display matrix, by the ffmpeg CLI's autorotate rule (theta, the
+    /// clockwise turn, is 360 - rotation): at 90 a positive m[3] means transpose=cclock_flip, at 270
+    /// a negative one transpose=clock_flip; at 180 a positive m[4] means hflip alone, at 0 a negative
+    /// one vflip. libavutil's rotation reads those two as 180 and 0: they become 0 and 180 mirrored
+    /// (hflip = 0 mirrored, vflip = 180 mirrored), so `rotation` + `mirrored` name one filter each.
+    static func orientation(_ st: UnsafePointer<AVStream>) -> (rotation: Int, mirrored: Bool) {
+        let turn = rotation(st)
+        var m = [Int32](repeating: 0, count: 9)
+        guard vidd_stream_display_matrix(st, &m) != 0 else { return (turn, false) }
+        switch (360 - turn) % 360 {
+        case 90: return (turn, m[3] > 0)
+        case 270: return (turn, m[3] < 0)
+        case 180: return m[4] > 0 ? (0, true) : (turn, false)
+        default: return m[4] < 0 ? (180, true) : (turn, false)
+        }
     }
 
     private static func fieldOrderName(_ f: AVFieldOrder) -> String {

@@ -10,12 +10,17 @@ final class Rotator {
     private let timeBase: AVRational
 
     /// `rotation`: counter-clockwise degrees from the display matrix (MediaInfo.rotation); nil when none is needed.
-    init?(rotation: Int, timeBase: AVRational) {
+    /// `mirrored`: the matrix also mirrors the picture (VideoInfo.mirrored, Prober.orientation).
+    init?(rotation: Int, mirrored: Bool = false, timeBase: AVRational) {
         // The CLI's rule: theta = -rotation; 90 → transpose=clock, 180 → flips, 270 → transpose=cclock.
-        switch (360 - rotation) % 360 {
-        case 90: filters = "transpose=clock"
-        case 180: filters = "hflip,vflip"
-        case 270: filters = "transpose=cclock"
+        switch ((360 - rotation) % 360, mirrored) {
+        case (90, false): filters = "transpose=clock"
+        case (90, true): filters = "transpose=cclock_flip"
+        case (180, false): filters = "hflip,vflip"
+        case (180, true): filters = "vflip"
+        case (0, true): filters = "hflip"
+        case (270, false): filters = "transpose=cclock"
+        case (270, true): filters = "transpose=clock_flip"
         default: return nil
         }
         self.timeBase = timeBase

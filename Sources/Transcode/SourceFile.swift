@@ -58,6 +58,10 @@ final class SourceFile {
         audioIndex = defaultAudio ?? firstAudio
         // Every stored property is set: from here on a throw runs deinit, which closes the input.
         try checkIndexWithinFile()
+        if let name = LibAV.string(ctx.pointee.iformat.pointee.name), name.contains("matroska"),
+           let cut = SourceFile.matroskaTruncation(path: path, size: fileSize) {
+            throw .truncated(path: path, detail: cut)
+        }
     }
 
     deinit {
@@ -106,6 +110,36 @@ final class SourceFile {
             return .truncated(path: path, detail: t)
         }
         return .corrupt(path: path, detail: "\(recognised) container unreadable: \(LibAV.message(code))")
+    }
+
+    /// A Matroska/WebM file declares the size of its Segment (everything after the EBML header)
+    /// up front; one cut short still opens and demuxes up to the cut, so half a video would pass
+    /// as a whole one. A Segment that runs past the end of the file means it was cut. Live
+    /// recorders (MediaRecorder) write an unknown size (all ones): nothing can be told then.
+    static func matroskaTruncation(path: String, size: Int64) -> String? {
+        let head = readHead(path: path, count: 64)
+        var offset = 0
+        /// An EBML variable-length integer at `offset`: its length, and its value (nil = unknown, all ones).
+        func vint() -> (length: Int, value: Int64?)? {
+            guard offset < head.count, head[offset] != 0 else { return nil }
+            let length = head[offset].leadingZeroBitCount + 1
+            guard offset + length <= head.count else { return nil }
+            var value = Int64(head[offset] & (0xFF >> length))
+            var allOnes = value == Int64(0xFF >> length)
+            for b in head[(offset + 1)..<(offset + length)] { value = value << 8 | Int64(b); allOnes = allOnes && b == 0xFF }
+            return (length, allOnes ? nil : value)
+        }
+        // EBML header: ID 1A 45 DF A3, its size, its body; then the Segment: ID 18 53 80 67, its size.
+        guard head.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) else { return nil }
+        offset = 4
+        guard let header = vint(), let headerSize = header.value else { return nil }
+        offset += header.length + Int(clamping: headerSize)
+        guard offset + 4 <= head.count, Array(head[offset..<(offset + 4)]) == [0x18, 0x53, 0x80, 0x67] else { return nil }
+        offset += 4
+        guard let segment = vint(), let segmentSize = segment.value else { return nil }
+        let end = Int64(offset + segment.length) + segmentSize
+        guard end > size else { return nil }
+        return "the Matroska segment needs \(end) bytes but the file has \(size)"
     }
 
     static func readHead(path: String, count: Int) -> [UInt8] {

@@ -26,6 +26,9 @@ final class Thumbnailer {
     let storyboard: Storyboard
     private var candidateTimes: [Double]
     private var best: (ref: FrameRef, score: Double, time: Double)?
+    /// The latest frame while no candidate was reached: the poster when the picture ends before the
+    /// first candidate time (a duration taken from the container, e.g. Matroska's, covers the audio).
+    private var latest: (ref: FrameRef, time: Double)?
     private var sprite: OwnedFrame
     private var nextThumb = 0
     private var thumbScaler: OpaquePointer?
@@ -80,7 +83,9 @@ final class Thumbnailer {
                             "storyboard sws_scale")
             nextThumb += 1
         }
+        if best == nil { latest = (frame, time) }
         if let next = candidateTimes.first, time + 1e-6 >= next {
+            latest = nil
             candidateTimes.removeFirst()
             while let n = candidateTimes.first, time + 1e-6 >= n { candidateTimes.removeFirst() }
             let score = try sharpness(f)
@@ -128,6 +133,10 @@ final class Thumbnailer {
 
     /// Writes poster.jpg (if any frame was seen), storyboard.jpg and storyboard.vtt into `directory`.
     func write(to directory: String, sink: (any OutputSink)?) throws(TranscodeError) {
+        if best == nil, let latest {
+            best = (latest.ref, -1, latest.time)
+            self.latest = nil
+        }
         if let best {
             let f = best.ref.frame
             let scaler = sws_getContext(f.pointee.width, f.pointee.height, AVPixelFormat(rawValue: f.pointee.format),

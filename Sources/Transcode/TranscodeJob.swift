@@ -18,6 +18,8 @@ final class TranscodeJob {
     private var audio: AudioTranscoder?
     private var audioHLS: RenditionMuxer?
     private var audioMP4: RenditionMuxer?
+    /// The source's audio stream gave no sound at all: the master and the DASH manifest leave the audio out.
+    private var audioSilent = false
     private var workers: [RungWorker] = []
     private var rotator: Rotator?
     private var thumbnailer: Thumbnailer?
@@ -29,6 +31,12 @@ final class TranscodeJob {
     private var droppedFrames = 0
     private var firstPTS: Int64?
     private var lastPTS: Int64?
+    private var lastDuration: Int64 = 0
+    /// Formats whose timestamps may restart or jump mid-file (MPEG-TS: AVFMT_TS_DISCONT).
+    private lazy var discontinuousTimestamps = source.format.pointee.iformat.pointee.flags & AVFMT_TS_DISCONT != 0
+    /// Added to every video timestamp since the last discontinuity, so the timeline stays continuous.
+    private var discontinuityOffset: Int64 = 0
+    private var discontinuities = 0
     private var nextKeyTime = 0.0
     private var lastKeyIndex = 0
     private var frameIndex = 0
@@ -88,6 +96,15 @@ final class TranscodeJob {
         if info.hasVideo && framesDecoded == 0 {
             throw .undecodable(path: info.path, reason: "\(damagedVideo) damaged video packets, no frame decoded")
         }
+        // An audio stream that holds no sound (a track with no packets, or none decodable) gives an
+        // empty rendition a player cannot load: the ladder goes without it, or an audio-only source fails.
+        if let audio, audio.packetsEncoded == 0 {
+            if !info.hasVideo {
+                throw .undecodable(path: info.path, reason: "the audio stream holds no sound (\(audio.damagedPackets) damaged packets)")
+            }
+            audioSilent = true
+            notes.append("audio stream #\(source.audioIndex ?? 0) holds no sound: the ladder has no audio")
+        }
         try CPUTime.measure(into: &audioCPU) { () throws(TranscodeError) in
             try audioHLS?.finish()
             try audioMP4?.finish()
@@ -106,6 +123,7 @@ final class TranscodeJob {
         if damagedVideo + (audio?.damagedPackets ?? 0) > 0 {
             notes.append("skipped \(damagedVideo) damaged video and \(audio?.damagedPackets ?? 0) damaged audio packets")
         }
+        if discontinuities > 0 { notes.append("joined \(discontinuities) timestamp discontinuities into one continuous timeline") }
         if droppedFrames > 0 { notes.append("dropped \(droppedFrames) frames with repeated or backward timestamps") }
         reportProgress(force: true)
         let cpu = cpuBreakdown()
@@ -138,7 +156,8 @@ final class TranscodeJob {
         earlyMaster = early
         let hlsSink: (any OutputSink)? = early ?? sink
         if let plannedAudio = plan.audio, let ai = source.audioIndex {
-            let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio)
+            let a = try AudioTranscoder(stream: source.stream(ai), plan: plannedAudio,
+                                        timeline: followsVideo ? .awaiting(fallback: videoStreamStart()) : .own, maxLeadIn: info.duration)
             audio = a
             audioHLS = try RenditionMuxer(kind: .hls, outputDirectory: outputDirectory, relativePath: "hls/audio/index.m3u8",
                                           rendition: "audio", streams: [.init(codec: a.encoder)], sink: hlsSink)
@@ -162,7 +181,7 @@ final class TranscodeJob {
         let (rc, threads) = HelperThreads.starting(named: "vidd-decode") { avcodec_open2(ctx, dec, nil) }
         decoderThreads = threads
         try LibAV.check(rc, "open \(v.codec) decoder")
-        rotator = Rotator(rotation: v.rotation, timeBase: st.pointee.time_base)
+        rotator = Rotator(rotation: v.rotation, mirrored: v.mirrored, timeBase: st.pointee.time_base)
         if options.thumbnails {
             thumbnailer = try Thumbnailer(duration: v.duration > 0 ? v.duration : info.duration,
                                           displayWidth: v.displayWidth, displayHeight: v.displayHeight)
@@ -181,6 +200,19 @@ final class TranscodeJob {
         }
         // Cascade (LadderPlanner.assignScaleSources): a rung scaled from another is fed by that rung's thread.
         for (i, r) in plan.rungs.enumerated() { if let p = r.scaledFrom { workers[p].children.append(workers[i]) } }
+    }
+
+    /// The audio follows the rungs' timeline, whose 0 is the first decoded picture (handleFrame
+    /// tells the audio); an audio-only ladder's audio is its own timeline.
+    private var followsVideo: Bool { source.videoIndex != nil && !plan.rungs.isEmpty }
+
+    /// The video stream's start (libavformat's start_time, edit lists applied), seconds: the audio's
+    /// reference if no picture decodes.
+    private func videoStreamStart() -> Double? {
+        guard let vi = source.videoIndex else { return nil }
+        let st = source.stream(vi)
+        guard st.pointee.start_time != LibAV.noPTS else { return nil }
+        return Double(st.pointee.start_time) * LibAV.double(st.pointee.time_base)
     }
 
     private func demuxAndDecode() throws(TranscodeError) {
@@ -237,14 +269,34 @@ final class TranscodeJob {
         let fps = info.video?.frameRate ?? 30
         let nominal = max(1, Int64((1 / fps / LibAV.double(tb)).rounded()))
         var pts = frame.pointee.best_effort_timestamp
-        if pts == LibAV.noPTS { pts = (lastPTS ?? -nominal) + nominal }
+        if pts == LibAV.noPTS { pts = (lastPTS ?? -nominal) + nominal } else { pts += discontinuityOffset }
+        if discontinuousTimestamps, let last = lastPTS {
+            // MPEG-TS joined from pieces, or a clock reset: continue where the programme was, as the
+            // ffmpeg CLI does (its dts_delta_threshold: 10 s forward, or any step back of 0.1 s).
+            let expected = last + lastDuration
+            let delta = pts - expected
+            if Double(delta) * LibAV.double(tb) > 10 || Double(delta) * LibAV.double(tb) < -0.1 {
+                discontinuityOffset -= delta
+                pts = expected
+                discontinuities += 1
+            }
+        }
         if let last = lastPTS, pts <= last { droppedFrames += 1; return }
         lastPTS = pts
-        if firstPTS == nil { firstPTS = pts }
+        if firstPTS == nil {
+            firstPTS = pts
+            // The rungs' 0: the audio held until now is placed against this picture.
+            if let audio {
+                try CPUTime.measure(into: &audioCPU) { () throws(TranscodeError) in
+                    try audio.startTimeline(at: Double(pts) * LibAV.double(tb)) { (p) throws(TranscodeError) in try self.distributeAudio(p) }
+                }
+            }
+        }
         let rel = pts - firstPTS!
         frame.pointee.pts = rel
         framesDecoded += 1
         let duration = frame.pointee.pkt_duration > 0 ? frame.pointee.pkt_duration : nominal
+        lastDuration = duration
         let time = Double(rel) * LibAV.double(tb)
 
         let ref: FrameRef
@@ -308,7 +360,7 @@ final class TranscodeJob {
                                   frameRate: w.rung.frameRate, codec: w.codecString, peakBandwidth: m.peak, averageBandwidth: m.average))
         }
         var audioEntry: MasterPlaylist.Audio? = nil
-        if audioHLS != nil {
+        if audioHLS != nil, !audioSilent {
             let m = MasterPlaylist.measure(playlistPath: outputDirectory + "/hls/audio/index.m3u8")
             audioEntry = .init(uri: "hls/audio/index.m3u8", peakBandwidth: m.peak, averageBandwidth: m.average)
         }
@@ -336,7 +388,7 @@ extension TranscodeJob {
                 video.append(r)
             }
             var audioRepresentation: DashManifest.Representation?
-            if audioHLS != nil {
+            if audioHLS != nil, !audioSilent {
                 var r = try dashRepresentation(rendition: "audio", codec: MasterPlaylist.Audio.aacCodec)
                 r.sampleRate = Int(RungTable.audioSampleRate)
                 r.channels = Int(RungTable.audioChannels)

@@ -27,6 +27,16 @@ public struct TranscodeLimits: Sendable, Equatable {
         if v.codedHeight > maxHeight { throw fail("height", Double(v.codedHeight), Double(maxHeight)) }
         let px = v.codedWidth * v.codedHeight
         if px > maxPixels { throw fail("pixels per frame", Double(px), Double(maxPixels)) }
+        // The rungs are sized from the picture as shown: a sample aspect ratio can stretch a small
+        // coded picture far past what the coded-size limits allow (rotation only swaps the sides).
+        let displayLong = max(v.displayWidth, v.displayHeight)
+        if displayLong > max(maxWidth, maxHeight) {
+            throw fail("display width or height (sample aspect ratio applied)", Double(displayLong), Double(max(maxWidth, maxHeight)))
+        }
+        let displayPixels = v.displayWidth * v.displayHeight
+        if displayPixels > maxPixels {
+            throw fail("display pixels per frame (sample aspect ratio applied)", Double(displayPixels), Double(maxPixels))
+        }
         if v.frameRate > maxFrameRate { throw fail("frame rate", v.frameRate, maxFrameRate) }
     }
 }

@@ -120,6 +120,14 @@ struct LadderPlannerTests {
         #expect(throws: TranscodeError.self) {
             try LadderPlanner.plan(displayWidth: 1920, displayHeight: 1080, frameRate: 30, hasAudio: true, options: LadderOptions(rungs: [700]))
         }
+        // Requested rungs all above the source: refused with a reason (it used to plan no video
+        // and fail after decoding as "no frame could be decoded").
+        #expect(throws: TranscodeError.invalidOptions("no requested rung (720) fits a 320x240 source; the largest it allows is 240")) {
+            try LadderPlanner.plan(displayWidth: 320, displayHeight: 240, frameRate: 30, hasAudio: true, options: LadderOptions(rungs: [720]))
+        }
+        #expect(throws: TranscodeError.invalidOptions("no requested rung (144) fits a 160x120 source; the largest it allows is none: it is smaller than every rung")) {
+            try LadderPlanner.plan(displayWidth: 160, displayHeight: 120, frameRate: 30, hasAudio: true, options: LadderOptions(rungs: [144]))
+        }
     }
 
     @Test func audioOnlyPlanHasNoRungs() throws {

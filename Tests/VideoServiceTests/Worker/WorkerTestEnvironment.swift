@@ -91,10 +91,10 @@ struct WorkerTestEnvironment: Sendable {
 
     /// Stores the fixture as an upload would, records the video and enqueues its job.
     @discardableResult
-    func submit(_ fixture: String, store sourceObject: Bool = true) async throws -> (videoID: String, entryID: String) {
+    func submit(_ fixture: String, from directory: String = Self.fixtures, store sourceObject: Bool = true) async throws -> (videoID: String, entryID: String) {
         let id = VideoID.generate()
         let key = ObjectKeys.source(videoID: id, originalName: fixture)
-        if sourceObject { _ = try await storage.put(key: key, fromFile: Self.fixtures + "/" + fixture, contentType: nil) }
+        if sourceObject { _ = try await storage.put(key: key, fromFile: directory + "/" + fixture, contentType: nil) }
         _ = try await store.createVideo(id: id, title: fixture, sourceKey: key, originalName: fixture)
         let queue = JobQueue(context: context, consumer: "test-producer")
         try await queue.ensureGroup()

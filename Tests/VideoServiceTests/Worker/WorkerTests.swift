@@ -174,6 +174,39 @@ import Transcode
         await env.close(videoIDs: ids)
     }
 
+    /// A 320x240 picture with a 100:1 sample aspect ratio is 32000 pixels wide on screen: bad
+    /// media (the size limits), failed at once, not a libav error retried as temporary.
+    @Test func aPictureStretchedPastTheLimitsFailsWithoutRetry() async throws {
+        guard let env = try await WorkerTestEnvironment.make("w-sar") else { return }
+        let directory = try FileFixture.makeTemporaryDirectory()
+        defer { FileFixture.removeTree(directory) }
+        var ids: [String] = []
+        do {
+            let made = try TestProcess.runSync(["/usr/bin/ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-nostdin", "-f", "lavfi",
+                                                "-i", "testsrc2=size=320x240:rate=25", "-t", "0.2", "-vf", "setsar=100/1", "-c:v", "libx264",
+                                                "-preset", "ultrafast", "-pix_fmt", "yuv420p", directory + "/stretched.mp4"])
+            #expect(made.status == 0, "\(String(decoding: made.errorOutput, as: UTF8.self))")
+            let (id, _) = try await env.submit("stretched.mp4", from: directory)
+            ids.append(id)
+            let worker = Worker(context: env.context)
+            let running = env.start(worker)
+            try await env.eventually("video failed") { try await env.video(id).status == .failed }
+            try await env.eventually("entry acknowledged") { try await env.pending().isEmpty }
+            await worker.stop(grace: .seconds(30))
+            try await running.value
+            let video = try await env.video(id)
+            #expect(video.failureCode == .limitExceeded && video.attempts == 1, "\(video.errorMessage ?? "")")
+            #expect(video.errorMessage?.contains("32000") == true, "\(video.errorMessage ?? "")")
+            #expect(try await env.deadLetters().isEmpty)
+            #expect(try await env.store.renditions(videoID: id).isEmpty)
+        } catch {
+            env.dumpLogs()
+            await env.close(videoIDs: ids)
+            throw error
+        }
+        await env.close(videoIDs: ids)
+    }
+
     /// Two workers running two jobs each at once, ten jobs of a source without audio: each
     /// completed exactly once.
     @Test func twoWorkersTenJobs() async throws {
