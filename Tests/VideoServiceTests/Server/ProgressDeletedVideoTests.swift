@@ -13,6 +13,10 @@ import TestSupport
             let video = try await env.recordVideo(status: .processing)
             let stream = try await TestEventStream.open(port: env.port, "/progress/\(video.id)")
             defer { stream.close() }
+            // A stream that hangs sends heartbeats only: cut it after a bound, so the test fails.
+            let connection = stream.connection
+            let watchdog = Task { try await Task.sleep(for: .seconds(5)); connection.close() }
+            defer { watchdog.cancel() }
             let snapshot = try #require(try await stream.nextEvent())
             #expect(try snapshot.progress()["status"] as? String == "processing")
 
