@@ -26,6 +26,10 @@ extension PageRequest {
                 guard text.count <= Self.maximumSearchLength else {
                     throw APIError(.badRequest, "q is longer than \(Self.maximumSearchLength) characters")
                 }
+                // PostgreSQL text cannot hold NUL (and so no name does): refused here, not a 500.
+                guard !text.unicodeScalars.contains("\0") else {
+                    throw APIError(.badRequest, "q must not contain a NUL character (%00)")
+                }
                 search = text.isEmpty ? nil : text
             default:
                 continue
