@@ -1,6 +1,9 @@
 import VideoCore
 
 extension PageRequest {
+    /// Deeper than any listing a person pages through; bounds the work a request can ask of PostgreSQL.
+    static let maximumOffset = 10_000_000
+
     /// From the raw query string (after `?`); unknown parameters are ignored, bad values are a 400.
     public init(query: String) throws(APIError) {
         self.init()
@@ -12,8 +15,8 @@ extension PageRequest {
                 }
                 limit = n
             case "offset":
-                guard let n = Int(value), n >= 0, n <= 10_000_000 else {
-                    throw APIError(.badRequest, "offset must be a whole number ≥ 0")
+                guard let n = Int(value), (0...Self.maximumOffset).contains(n) else {
+                    throw APIError(.badRequest, "offset must be a whole number from 0 to \(Self.maximumOffset)")
                 }
                 offset = n
             case "status":

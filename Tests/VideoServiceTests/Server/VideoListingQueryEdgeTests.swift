@@ -15,6 +15,17 @@ import TestSupport
         #expect(throws: APIError(.badRequest, "q must not contain a NUL character (%00)")) { try PageRequest(query: query) }
     }
 
+    /// An offset past the bound was refused as "offset must be a whole number ≥ 0": true of the
+    /// value sent, so the person could not tell what to change.
+    @Test(arguments: ["offset=10000001", "offset=99999999999999999999", "offset=-1", "offset=abc", "offset="])
+    func anOffsetOutOfBoundsSaysTheBounds(query: String) {
+        #expect(throws: APIError(.badRequest, "offset must be a whole number from 0 to 10000000")) { try PageRequest(query: query) }
+    }
+
+    @Test func theLargestOffsetIsAnEmptyPage() throws {
+        #expect(try PageRequest(query: "offset=10000000&limit=100") == PageRequest(limit: 100, offset: 10_000_000))
+    }
+
     @Test func aSearchWithANulIsA400OverHTTPAndOthersStillWork() async throws {
         try await APITestEnvironment.with("list-nul") { env in
             _ = try await env.recordVideo(title: "50%_off \\ sale")
