@@ -75,6 +75,10 @@ struct APIResponder: HTTPResponder {
             }
         } catch is CancellationError {
             throw CancellationError()  // the client is gone: nobody to answer
+        } catch where Task.isCancelled {
+            // Likewise, though a backend said it its own way (PostgreSQL's "query cancelled", a
+            // Redis reply abandoned): the client's departure, not a failure to log as a bug.
+            throw CancellationError()
         } catch {
             response = handlers.errorResponse(error, route: routeLabel, method: method, videoID: videoID)
         }
