@@ -4,10 +4,15 @@ public protocol HTTPResponder: Sendable {
     /// Which body limit applies to this request (asked once the head is parsed, before any body
     /// byte is read). Default: collected.
     func bodyLimit(for head: HTTPRequestHead) -> HTTPBodyLimitKind
+    /// The answer to a request the server refuses before (or instead of) a handler: a malformed
+    /// head, a request-target or header section over its limit, a body that stalls, the
+    /// connection limit. Default: `HTTPResponse.error` (text); an API answers in its own format.
+    func refusal(_ status: HTTPStatus, message: String) -> HTTPResponse
 }
 
 extension HTTPResponder {
     public func bodyLimit(for head: HTTPRequestHead) -> HTTPBodyLimitKind { .collected }
+    public func refusal(_ status: HTTPStatus, message: String) -> HTTPResponse { HTTPResponse.error(status, message) }
 }
 
 /// A responder from a closure.

@@ -103,7 +103,7 @@ public final class HTTPServer: Sendable {
                 return s.nextID
             }
             guard let id else {
-                Task(executorPreference: connection.eventLoop) { await Self.refuse(connection, timeouts: self.configuration.timeouts) }
+                Task(executorPreference: connection.eventLoop) { await Self.refuse(connection, with: self.responder) }
                 continue
             }
             Task(executorPreference: connection.eventLoop) {
@@ -114,9 +114,9 @@ public final class HTTPServer: Sendable {
     }
 
     /// Over capacity: a complete 503 and a close, rather than a reset or a hang in the backlog.
-    private static func refuse(_ connection: Connection, timeouts: HTTPTimeouts) async {
+    private static func refuse(_ connection: Connection, with responder: any HTTPResponder) async {
         var out: [UInt8] = []
-        var response = HTTPResponse.error(.serviceUnavailable, "server at connection limit")
+        var response = responder.refusal(.serviceUnavailable, message: "server at connection limit")
         response.headers["Retry-After"] = "1"
         HTTPResponseHeadEncoder.encode(
             status: response.status, headers: response.headers,

@@ -53,7 +53,7 @@ final class HTTPServerConnection: Sendable {
                     if let t = inFlight { await t.value }  // earlier responses go first
                     let action = machine.withLock { $0.parseFailed(error) }
                     if case .respondAndClose(let status, _) = action {
-                        await writeFinal(HTTPResponse.error(status, error.description))
+                        await writeFinal(responder.refusal(status, message: error.description))
                     }
                     break readLoop
                 } catch {
@@ -141,7 +141,7 @@ final class HTTPServerConnection: Sendable {
                         inFlight = nil
                     }
                     if !machine.withLock({ $0.isServing }) {
-                        await writeFinal(HTTPResponse.error(status, reason.rawValue))
+                        await writeFinal(responder.refusal(status, message: reason.rawValue))
                     }
                     break readLoop
                 case .close(let reason):

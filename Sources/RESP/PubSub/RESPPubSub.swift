@@ -96,6 +96,12 @@ public final class RESPPubSub: Sendable {
         } catch is RESPClientError {
             // The connection went away mid-request; the supervisor re-subscribes everything
             // registered when it reconnects, this subscriber included.
+        } catch {
+            // Cancelled (the caller left mid-subscribe): nobody will unsubscribe what it never
+            // got, so undo the registration here, or the channel stays subscribed for ever.
+            subscription.continuation.finish()
+            await remove(subscription)
+            throw error
         }
         return subscription
     }
@@ -121,10 +127,14 @@ public final class RESPPubSub: Sendable {
             }
             return (goneChannels, gonePatterns, s.connection)
         }
-        guard let connection else { return }
+        guard let connection, !goneChannels.isEmpty || !gonePatterns.isEmpty else { return }
         // Best effort: if this fails the connection is gone and nothing is subscribed there anyway.
-        try? await Self.send("UNSUBSCRIBE", goneChannels, on: connection)
-        try? await Self.send("PUNSUBSCRIBE", gonePatterns, on: connection)
+        // In a task of its own: a caller that unsubscribes as it is cancelled (a client leaving)
+        // must still take the channel off the server, which would otherwise keep pushing to us.
+        await Task(executorPreference: EventLoop.shared) {
+            try? await Self.send("UNSUBSCRIBE", goneChannels, on: connection)
+            try? await Self.send("PUNSUBSCRIBE", gonePatterns, on: connection)
+        }.value
     }
 
     private func currentConnection() async throws -> RESPConnection {

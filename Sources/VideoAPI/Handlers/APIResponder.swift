@@ -22,6 +22,16 @@ struct APIResponder: HTTPResponder {
         return .collected
     }
 
+    /// What HTTPServer refuses itself (a malformed head, a request-target or header section over
+    /// its limit, a stalled body, the connection limit) is the JSON error body too, with the code
+    /// of its status.
+    func refusal(_ status: HTTPStatus, message: String) -> HTTPResponse {
+        let code = APIError.Code.allCases.first { $0.status == status.code } ?? (status.code >= 500 ? .internalError : .badRequest)
+        var response = APIResponse.error(APIError(code, message))
+        response.status = status
+        return response
+    }
+
     /// The method a request means: tus's X-HTTP-Method-Override counts on the tus endpoint only.
     static func method(_ method: String, path: some StringProtocol, headers: HTTPFields) -> String {
         TusProtocol.isTusPath(path) ? TusProtocol.effectiveMethod(method, headers: headers) : method
@@ -65,6 +75,10 @@ struct APIResponder: HTTPResponder {
             }
         } catch is CancellationError {
             throw CancellationError()  // the client is gone: nobody to answer
+        } catch where Task.isCancelled {
+            // Likewise, though a backend said it its own way (PostgreSQL's "query cancelled", a
+            // Redis reply abandoned): the client's departure, not a failure to log as a bug.
+            throw CancellationError()
         } catch {
             response = handlers.errorResponse(error, route: routeLabel, method: method, videoID: videoID)
         }

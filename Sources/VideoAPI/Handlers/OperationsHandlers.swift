@@ -109,9 +109,7 @@ extension APIHandlers {
         case .notModified:
             return HTTPResponse(status: .notModified, headers: headers)
         case .preconditionFailed:
-            var response = APIResponse.error(APIError(.badRequest, "precondition failed"))
-            response.status = .preconditionFailed
-            return response
+            return APIResponse.error(APIError(.preconditionFailed, "this file (ETag \(etag)) does not satisfy If-Match or If-Unmodified-Since"))
         case .proceed:
             break
         }

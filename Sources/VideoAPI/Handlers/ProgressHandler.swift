@@ -111,6 +111,10 @@ extension APIHandlers {
         for await input in inputs {
             switch input {
             case .message(let message):
+                if let videoID, VideoDeletedNotice.isNotice(message.payload, videoID: videoID) {
+                    if try await perform(stream.deleted(), events) { return }
+                    continue
+                }
                 guard let (id, event) = try? ProgressEvent.decodeMessage(message.payload) else {
                     logger.warning("ignoring a progress message that is not a progress event", ["channel": message.channel])
                     continue
@@ -119,7 +123,11 @@ extension APIHandlers {
                 if try await perform(stream.published(.init(id: id, event: event)), events) { return }
             case .resubscribed:
                 logger.info("progress subscription restored; missed events re-read")
-                var entries = try await missed(videoID: videoID, after: stream.lastEventID)
+                guard var entries = try await missed(videoID: videoID, after: stream.lastEventID) else {
+                    // Deleted while pub/sub was down: its notice was lost with the connection.
+                    if try await perform(stream.deleted(), events) { return }
+                    continue
+                }
                 if let visible { entries = try await visible.publicOnly(entries) }
                 for entry in entries {
                     if try await perform(stream.published(entry), events) { return }
@@ -155,13 +163,17 @@ extension APIHandlers {
     /// After pub/sub reconnected: the events after `last` from the history, then (for a video)
     /// its snapshot — which `ProgressStream` drops unless it is newer than what was sent, and
     /// which still ends the stream when Redis lost the history but the row says the video is done.
-    private func missed(videoID: String?, after last: ProgressEventID?) async throws -> [ProgressStream.Entry] {
+    /// nil when the video no longer exists.
+    private func missed(videoID: String?, after last: ProgressEventID?) async throws -> [ProgressStream.Entry]? {
         let stream = videoID.map(keys.progressHistory) ?? keys.progressFeed
         var entries: [ProgressStream.Entry] = []
         if let last, let history = try await queue.progressReplay(stream: stream, after: last) {
             entries = history.after.compactMap { entry in entry.event.map { .init(id: entry.id, event: $0) } }
         }
-        if let videoID, let current = try await snapshotEntry(videoID: videoID) { entries.append(current) }
+        if let videoID {
+            guard let current = try await snapshotEntry(videoID: videoID) else { return nil }
+            entries.append(current)
+        }
         return entries
     }
 

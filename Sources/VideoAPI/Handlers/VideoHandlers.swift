@@ -66,7 +66,8 @@ extension APIHandlers {
     /// vidd owns it — the source object, in one transaction under the source's lock (see
     /// `VideoStore.deleteVideo`); then the outputs once more, for those a worker still running
     /// wrote meanwhile (it cannot complete the video: its row is gone), and the orphan uploads
-    /// under its outputs and source (`OrphanUploads`); then the progress snapshot. A source other videos still use stays for them; one another party put in the
+    /// under its outputs and source (`OrphanUploads`); then the progress snapshot, and a notice that
+    /// ends the video's open progress streams. A source other videos still use stays for them; one another party put in the
     /// bucket is theirs.
     func deleteVideo(id: String) async throws -> HTTPResponse {
         let video = try await existingVideo(id)
@@ -86,6 +87,9 @@ extension APIHandlers {
         await OrphanUploads.abort(under: [outputs, ObjectKeys.sourceDirectory(videoID: video.id)], storage: storage, logger: logger)
         do { try await queue.deleteSnapshot(videoID: video.id) } catch {
             logger.warning("progress snapshot not removed (it expires by itself)", ["error": "\(error)"])
+        }
+        do { try await queue.announceDeleted(videoID: video.id, channel: keys.progressChannel(video.id)) } catch {
+            logger.warning("open progress streams not told of the delete (they stay open until the client leaves)", ["error": "\(error)"])
         }
         logger.info("video deleted", ["objects": String(removed), "source": "\(source)"])
         return HTTPResponse(status: .noContent)

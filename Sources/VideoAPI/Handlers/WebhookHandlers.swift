@@ -89,6 +89,7 @@ struct WebhookRegistration: Sendable, Equatable {
         do { body = try JSONDecoder().decode(Body.self, from: Data(json)) } catch {
             throw APIError(.badRequest, "the body must be a JSON object: {\"url\": \"https://…\", \"events\": [\"video.completed\", …]}")
         }
+        try JSONDuplicateMember.refuse(in: json)
         guard let url = body.url, !url.isEmpty else { throw APIError(.validationFailed, "url is required") }
         guard url.utf8.count <= Self.maximumURLLength else { throw APIError(.validationFailed, "url is longer than \(Self.maximumURLLength) bytes") }
         self.url = url

@@ -79,6 +79,7 @@ public struct JobSubmission: Sendable, Equatable {
         } catch {
             throw APIError(.badRequest, "body is not a JSON object with string fields source_key, title (or video_id, s3_path, original_name)")
         }
+        try JSONDuplicateMember.refuse(in: json)
         var id: String?
         if let raw = body.video_id {
             guard let normalized = VideoID.normalize(raw) else { throw APIError(.validationFailed, "video_id must be a UUID") }
@@ -138,6 +139,7 @@ public struct URLSubmission: Sendable, Equatable {
         } catch {
             throw APIError(.badRequest, "body is not a JSON object with string fields source_url, title (and optionally original_name)")
         }
+        try JSONDuplicateMember.refuse(in: json)
         guard let text = body.source_url else { throw APIError(.validationFailed, "source_url is required") }
         if body.source_key != nil || body.s3_path != nil {
             throw APIError(.validationFailed, "give either source_url or source_key, not both")

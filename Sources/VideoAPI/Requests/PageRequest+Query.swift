@@ -1,6 +1,9 @@
 import VideoCore
 
 extension PageRequest {
+    /// Deeper than any listing a person pages through; bounds the work a request can ask of PostgreSQL.
+    static let maximumOffset = 10_000_000
+
     /// From the raw query string (after `?`); unknown parameters are ignored, bad values are a 400.
     public init(query: String) throws(APIError) {
         self.init()
@@ -12,8 +15,8 @@ extension PageRequest {
                 }
                 limit = n
             case "offset":
-                guard let n = Int(value), n >= 0, n <= 10_000_000 else {
-                    throw APIError(.badRequest, "offset must be a whole number ≥ 0")
+                guard let n = Int(value), (0...Self.maximumOffset).contains(n) else {
+                    throw APIError(.badRequest, "offset must be a whole number from 0 to \(Self.maximumOffset)")
                 }
                 offset = n
             case "status":
@@ -25,6 +28,10 @@ extension PageRequest {
                 let text = value.trimmingBlanks()
                 guard text.count <= Self.maximumSearchLength else {
                     throw APIError(.badRequest, "q is longer than \(Self.maximumSearchLength) characters")
+                }
+                // PostgreSQL text cannot hold NUL (and so no name does): refused here, not a 500.
+                guard !text.unicodeScalars.contains("\0") else {
+                    throw APIError(.badRequest, "q must not contain a NUL character (%00)")
                 }
                 search = text.isEmpty ? nil : text
             default:

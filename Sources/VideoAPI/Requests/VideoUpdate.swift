@@ -51,6 +51,7 @@ public struct VideoUpdate: Sendable, Equatable {
         } catch {
             throw APIError(.validationFailed, "the body must be a JSON object such as {\"title\": \"…\"}")
         }
+        try JSONDuplicateMember.refuse(in: json)
         let unknown = fields.keys.filter { !Self.fields.contains($0) }.sorted()
         guard unknown.isEmpty else {
             throw APIError(.validationFailed, "only title and visibility can be changed; unknown field\(unknown.count == 1 ? "" : "s") \(unknown.map { RequestText.shown($0, limit: 40) }.joined(separator: ", "))")

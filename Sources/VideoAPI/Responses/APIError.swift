@@ -24,6 +24,13 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case checksumMismatch = "checksum_mismatch"
         /// A private video's media without a valid, unexpired signature.
         case forbidden
+        // Refused by HTTPServer before a handler runs (`APIResponder.refusal`).
+        case requestTimeout = "request_timeout"
+        case uriTooLong = "uri_too_long"
+        case headerFieldsTooLarge = "header_fields_too_large"
+        case expectationFailed = "expectation_failed"
+        case notImplemented = "not_implemented"
+        case httpVersionNotSupported = "http_version_not_supported"
 
         public var status: Int {
             switch self {
@@ -43,6 +50,12 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .gone: 410
             case .checksumMismatch: 460
             case .forbidden: 403
+            case .requestTimeout: 408
+            case .uriTooLong: 414
+            case .headerFieldsTooLarge: 431
+            case .expectationFailed: 417
+            case .notImplemented: 501
+            case .httpVersionNotSupported: 505
             }
         }
     }

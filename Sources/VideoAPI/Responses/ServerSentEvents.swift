@@ -116,6 +116,19 @@ public struct ProgressStream: Sendable {
         return [.send(ServerSentEvent.heartbeat)]
     }
 
+    /// The video was deleted: `event: deleted` and the end of a per-video stream (no event can
+    /// follow; a client that reconnects gets a 404). The feed (`/progress`) goes on.
+    public mutating func deleted() -> [Action] {
+        guard let videoID, !isClosed else { return [] }
+        state = .closed
+        return [.close(Self.deletedFrame(videoID: videoID))]
+    }
+
+    /// `event: deleted`, no id, `{"video_id": …}`.
+    public static func deletedFrame(videoID: String) -> String {
+        ServerSentEvent.format(id: nil, event: "deleted", data: JSONValue.object([("video_id", .string(videoID))]).text)
+    }
+
     /// `event: reset`, no id (the client keeps the one it had until the next event's).
     public static func resetFrame(_ reason: String) -> String {
         ServerSentEvent.format(id: nil, event: "reset", data: JSONValue.object([("reason", .string(reason))]).text)

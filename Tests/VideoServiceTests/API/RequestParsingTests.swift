@@ -22,7 +22,9 @@ import Testing
                              "payload_too_large": 413, "unsupported_media_type": 415, "validation_failed": 422,
                              "range_not_satisfiable": 416, "internal_error": 500, "unavailable": 503,
                              "precondition_failed": 412, "gone": 410, "checksum_mismatch": 460,
-                             "source_url_refused": 422, "rate_limited": 429, "forbidden": 403])
+                             "source_url_refused": 422, "rate_limited": 429, "forbidden": 403,
+                             "request_timeout": 408, "uri_too_long": 414, "header_fields_too_large": 431,
+                             "expectation_failed": 417, "not_implemented": 501, "http_version_not_supported": 505])
     }
 
     @Test func aRefusalNamesItsRule() throws {
