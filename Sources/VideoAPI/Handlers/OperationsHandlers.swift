@@ -52,7 +52,7 @@ extension APIHandlers {
         // this way); an unsigned or refused one asks the visibility cache whether it must be
         // signed (a public video's segments would otherwise each cost a query).
         if let expires = validSignatureExpiry(request, videoID: id) {
-            if let playlist = try await signedPlaylist(key: key, path: path, videoID: id, expires: expires, request: request) {
+            if let playlist = try await signedPlaylist(key: key, path: path, videoID: id, expires: expires) {
                 return playlist
             }
             expiresIn = min(expiresIn, .seconds(max(1, expires - Timestamp.nowMilliseconds() / 1000)))

@@ -26,14 +26,17 @@ extension APIHandlers {
         // caller has a token or the URL carries the video's signature (its JSON's progress_url:
         // EventSource cannot send a token).
         var videoID: String?
+        var signed = false
         if let rawID {
             let video = try await existingVideo(rawID)
-            if video.visibility == .private && !callerSeesPrivate(request) && !hasValidSignature(request, video: video) {
+            signed = hasValidSignature(request, video: video)
+            if video.visibility == .private && !callerSeesPrivate(request) && !signed {
                 throw APIError(.notFound, "no video with id \(RequestText.shown(rawID))")
             }
             videoID = video.id
         }
-        let seesPrivate = callerSeesPrivate(request)
+        // Who may go on seeing a video that is made private while they watch.
+        let seesPrivate = callerSeesPrivate(request) || signed
         if let videoID, case .after(let last) = resume,
            let history = try await queue.progressReplay(stream: keys.progressHistory(videoID), after: last),
            history.after.isEmpty, history.at?.status.isFinal == true {
@@ -67,7 +70,7 @@ extension APIHandlers {
         context.metrics.increment(ServiceMetrics.sseClients, by: 1)
         do {
             try await relay(subscription, registration: registration, videoID: videoID, resume: resume, events: events, logger: logger,
-                            visible: videoID != nil || seesPrivate ? nil : visibilities)
+                            visible: seesPrivate ? nil : visibilities)
         } catch {
             await finish(subscription, registration)
             throw error
@@ -81,7 +84,8 @@ extension APIHandlers {
         await subscription.unsubscribe()
     }
 
-    /// `visible`: for a feed client without a token, which videos' events it may see (public ones).
+    /// `visible`: for a client without a token (or, for one video, its signature), which videos'
+    /// events it may see (public ones).
     private func relay(_ subscription: RESPSubscription, registration: UInt64, videoID: String?, resume: ProgressResume,
                        events: EventStreamWriter, logger: Logger, visible: VisibilityCache?) async throws {
         let retry = Int(options.reconnectDelay.wholeMilliseconds)
@@ -119,7 +123,12 @@ extension APIHandlers {
                     logger.warning("ignoring a progress message that is not a progress event", ["channel": message.channel])
                     continue
                 }
-                if let visible, try await visible.visibility(of: event.videoID) != .public { continue }
+                if let visible, try await visible.visibility(of: event.videoID) != .public {
+                    // A video made private while a caller who may not see it watches: its stream
+                    // ends (a reconnection gets the 404); the feed just leaves the event out.
+                    if videoID != nil { return }
+                    continue
+                }
                 if try await perform(stream.published(.init(id: id, event: event)), events) { return }
             case .resubscribed:
                 logger.info("progress subscription restored; missed events re-read")

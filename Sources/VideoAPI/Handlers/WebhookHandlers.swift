@@ -7,7 +7,13 @@ import FoundationEssentials
 /// the workers' `WebhookDispatcher`; here endpoints are managed and deliveries read.
 extension APIHandlers {
     /// 201 with the endpoint's id and its signing secret — shown this once, never listed.
+    /// JSON only (415 otherwise, a missing type included): besides matching PATCH and POST /jobs,
+    /// a cross-origin page can send text/plain or form bodies without a CORS preflight, so without
+    /// API tokens any page the operator visits could add an endpoint of its own.
     func createWebhook(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard let type = request.headers["Content-Type"], type.split(separator: ";").first?.trimmingBlanksLowercased() == "application/json" else {
+            throw APIError(.unsupportedMediaType, "POST /webhooks takes application/json: {\"url\": \"https://…\", \"events\": [\"video.completed\", …]}")
+        }
         let body = try await request.body.collect(upTo: JobSubmission.maximumBodyBytes)
         let registration = try WebhookRegistration(json: body)
         // The same SSRF rules as URL ingest: a refused URL is a 422 naming the rule.

@@ -47,7 +47,7 @@ enum DeliveryOpenAPI {
     static func errors(_ handler: APIRoute.Handler) -> [Int] {
         switch handler {
         case .updateVideo: [503]
-        case .createWebhook: [422, 503]
+        case .createWebhook: [415, 422, 503]
         case .listWebhooks, .webhookDeliveries, .deleteWebhook: [503]
         case .media: [403]
         default: []

@@ -111,7 +111,7 @@ public enum OpenAPIDocument {
         if route.handler == .progressOne { out.append(("204", ["description": "Last-Event-ID names the video's final event: nothing follows (EventSource stops reconnecting)"])) }
         if route.handler == .retryVideo { errors.append(409) }
         if route.handler == .updateVideo { errors += [415, 422] }
-        if route.handler == .media { errors.append(416) }
+        if route.handler == .media { errors += [412, 416] }
         // 503: a backend unreachable or restarting (readiness; PostgreSQL for every route that
         // reads or writes rows; an enqueue that failed after the row was recorded — it is queued
         // automatically later), or the server shutting down (progress streams).

@@ -1,5 +1,4 @@
 import Foundation
-import Reactor
 import Testing
 import TestSupport
 @testable import VideoAPI
@@ -23,29 +22,11 @@ import TestSupport
     ])
     func aRequestTheServerRefusesGetsTheJSONErrorBody(raw: String, status: Int, code: String) async throws {
         try await APITestEnvironment.with("refusal") { env in
-            let r = try await Self.exchange(Array(raw.utf8), port: env.port)
+            let r = try await env.client.exchange(raw: Array(raw.utf8))
             #expect(r.status == status, "\(r.status) \(r.text)")
             #expect(r.header("Content-Type") == "application/json", "\(r.headers)")
             let error = try r.apiError()
             #expect(error.code == code && !error.message.isEmpty, "\(r.text)")
         }
-    }
-
-    /// Raw bytes in, the whole answer until the server closes.
-    static func exchange(_ bytes: [UInt8], port: Int) async throws -> TestHTTPResponse {
-        let connection = try await Connection.connect(host: "127.0.0.1", port: port)
-        defer { connection.close() }
-        try await connection.write(bytes, timeout: .seconds(5))
-        var raw = ByteBuffer(capacity: 64 * 1024)
-        while true {
-            do {
-                try await connection.read(into: &raw, timeout: TestHTTPClient.readBound)
-            } catch NetworkError.endOfStream {
-                break
-            } catch NetworkError.connectionReset where raw.readableBytes > 0 {
-                break
-            }
-        }
-        return try TestHTTPClient.parse(Array(raw.readableBytesView), method: "GET")
     }
 }

@@ -54,6 +54,18 @@ struct TestHTTPClient: Sendable {
         let connection = try await Connection.connect(host: "127.0.0.1", port: port)
         defer { connection.close() }
         try await send(method, target, headers: headers, body: body, on: connection)
+        return try Self.parse(try await Self.readToEnd(connection), method: method)
+    }
+
+    /// Bytes sent as they are (a malformed or oversized request), the answer read until the server closes.
+    func exchange(raw bytes: [UInt8]) async throws -> TestHTTPResponse {
+        let connection = try await Connection.connect(host: "127.0.0.1", port: port)
+        defer { connection.close() }
+        try await connection.write(bytes, timeout: .seconds(5))
+        return try Self.parse(try await Self.readToEnd(connection), method: "GET")
+    }
+
+    static func readToEnd(_ connection: Connection) async throws -> [UInt8] {
         var raw = ByteBuffer(capacity: 64 * 1024)
         while true {
             do {
@@ -64,7 +76,7 @@ struct TestHTTPClient: Sendable {
                 break
             }
         }
-        return try Self.parse(Array(raw.readableBytesView), method: method)
+        return Array(raw.readableBytesView)
     }
 
     func get(_ target: String, headers: [(String, String)] = []) async throws -> TestHTTPResponse {
