@@ -135,6 +135,16 @@ struct WorkerTestEnvironment: Sendable {
         Task(executorPreference: EventLoop.shared) { try await worker.run() }
     }
 
+    /// Runs a worker until the video has failed and its entry is acknowledged, then stops it.
+    func runUntilFailed(_ videoID: String) async throws {
+        let worker = Worker(context: context)
+        let running = start(worker)
+        try await eventually("video failed") { try await self.video(videoID).status == .failed }
+        try await eventually("entry acknowledged") { try await self.pending().isEmpty }
+        await worker.stop(grace: .seconds(30))
+        try await running.value
+    }
+
     /// A metric's value from the registry's exposition text (0 when absent).
     static func metric(_ registry: MetricsRegistry, _ line: String) -> Double {
         for l in registry.render().split(separator: "\n") where l.hasPrefix(line + " ") {

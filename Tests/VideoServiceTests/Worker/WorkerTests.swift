@@ -147,12 +147,7 @@ import Transcode
         do {
             let (id, _) = try await env.submit(fixture)
             ids.append(id)
-            let worker = Worker(context: env.context)
-            let running = env.start(worker)
-            try await env.eventually("video failed") { try await env.video(id).status == .failed }
-            try await env.eventually("entry acknowledged") { try await env.pending().isEmpty }
-            await worker.stop(grace: .seconds(30))
-            try await running.value
+            try await env.runUntilFailed(id)
 
             let video = try await env.video(id)
             let message = try #require(video.errorMessage)
@@ -188,12 +183,7 @@ import Transcode
             #expect(made.status == 0, "\(String(decoding: made.errorOutput, as: UTF8.self))")
             let (id, _) = try await env.submit("stretched.mp4", from: directory)
             ids.append(id)
-            let worker = Worker(context: env.context)
-            let running = env.start(worker)
-            try await env.eventually("video failed") { try await env.video(id).status == .failed }
-            try await env.eventually("entry acknowledged") { try await env.pending().isEmpty }
-            await worker.stop(grace: .seconds(30))
-            try await running.value
+            try await env.runUntilFailed(id)
             let video = try await env.video(id)
             #expect(video.failureCode == .limitExceeded && video.attempts == 1, "\(video.errorMessage ?? "")")
             #expect(video.errorMessage?.contains("32000") == true, "\(video.errorMessage ?? "")")
